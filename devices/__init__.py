@@ -1,0 +1,8 @@
+"""Device types: their messages (in smartstore.wire) and simulators that speak the contract
+over a real broker."""
+
+from devices.base import SimDevice
+from devices.call_button import CallButton
+from devices.loop import DeviceLoop
+
+__all__ = ["CallButton", "DeviceLoop", "SimDevice"]

@@ -1,0 +1,202 @@
+"""What every simulated device does: presence with a Last Will, telemetry, and events that
+are resent until the hub acknowledges them. Device types add their own messages."""
+
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import paho.mqtt.client as mqtt
+
+from devices.loop import DeviceLoop
+from smartstore.wire import (
+    Channel,
+    DeviceState,
+    DeviceType,
+    EventAck,
+    Telemetry,
+    WireError,
+    device_topic,
+    encode,
+    parse_payload,
+)
+from smartstore.wire.const import QOS_ACK, QOS_EVENT, QOS_STATE, QOS_TELEMETRY, AckStatus, Presence
+
+log = logging.getLogger(__name__)
+
+FIRMWARE = "sim-0.1.0"
+RESEND_FIRST_S = 2.0
+RESEND_MAX_S = 30.0
+RECONNECT_S = 1.0
+
+AckHandler = Callable[["SimDevice", EventAck, float], None]
+
+
+@dataclass(slots=True)
+class Pending:
+    payload: bytes
+    first_sent: float
+    next_send: float
+    attempts: int
+
+
+class SimDevice:
+    device_type: ClassVar[DeviceType]
+
+    def __init__(
+        self,
+        loop: DeviceLoop,
+        store: str,
+        device_id: str,
+        password: str,
+        host: str,
+        port: int,
+        *,
+        telemetry_every_s: float = 30.0,
+        on_ack: AckHandler | None = None,
+    ) -> None:
+        self.loop = loop
+        self.store = store
+        self.id = device_id
+        self.telemetry_every_s = telemetry_every_s
+        self.on_ack = on_ack
+        self.pending: dict[str, Pending] = {}
+        self.acked = 0
+        self.rejected = 0
+        self.resent = 0
+        self.connected = False
+        self.battery_pct = random.uniform(60, 100)
+        self._host = host
+        self._port = port
+        self._boot = secrets.token_hex(3)
+        self._seq = 0
+        self._started = time.monotonic()
+        self._stopped = False
+        self.client = mqtt.Client(
+            mqtt.CallbackAPIVersion.VERSION2, client_id=f"{store}-{device_id}", clean_session=True
+        )
+        self.client.username_pw_set(device_id, password)
+        self.client.will_set(
+            self.topic(Channel.STATE), encode(DeviceState(state=Presence.OFFLINE)), QOS_STATE, True
+        )
+        self.client.on_connect = self._connected
+        self.client.on_disconnect = self._disconnected
+        self.client.on_message = self._message
+        loop.attach(self.client)
+
+    def topic(self, channel: Channel) -> str:
+        return device_topic(self.store, self.device_type, self.id, channel)
+
+    def next_event_id(self) -> str:
+        # Made on the device, unique across its reboots: id, boot nonce, counter.
+        self._seq += 1
+        return f"{self.id}-{self._boot}-{self._seq}"
+
+    # All of the following run on the loop's thread.
+    def start(self) -> None:
+        try:
+            self.client.connect(self._host, self._port, keepalive=15)
+        except OSError as exc:
+            log.warning("%s cannot reach the broker (%s); retrying", self.id, exc)
+            self.loop.call_later(RECONNECT_S, self._reconnect)
+        self.loop.call_later(random.uniform(0, self.telemetry_every_s), self._telemetry_tick)
+        self.loop.call_later(RESEND_FIRST_S / 2, self._resend_tick)
+
+    def stop(self, clean: bool = True) -> None:
+        """clean=False drops the connection without a goodbye, so the broker fires the Will."""
+        self._stopped = True
+        if clean:
+            self.client.publish(
+                self.topic(Channel.STATE), encode(DeviceState(state=Presence.OFFLINE)), QOS_STATE, True
+            )
+            self.client.disconnect()
+        else:
+            sock = self.client.socket()
+            if sock is not None:
+                sock.close()
+        self.loop.detach(self.client)
+
+    def send_event(self, payload: bytes, event_id: str) -> None:
+        now = time.monotonic()
+        self.pending[event_id] = Pending(payload, now, now + RESEND_FIRST_S, 1)
+        self.client.publish(self.topic(Channel.EVENT), payload, QOS_EVENT)
+
+    def telemetry(self) -> Telemetry:
+        self.battery_pct = max(0.0, self.battery_pct - random.uniform(0, 0.05))
+        return Telemetry(
+            ts_ms=int(time.time() * 1000),
+            battery_pct=round(self.battery_pct, 1),
+            rssi_dbm=random.randint(-80, -40),
+            fw=FIRMWARE,
+            uptime_s=int(time.monotonic() - self._started),
+        )
+
+    def _telemetry_tick(self) -> None:
+        if self._stopped:
+            return
+        if self.connected:
+            self.client.publish(self.topic(Channel.TELEMETRY), encode(self.telemetry()), QOS_TELEMETRY)
+        self.loop.call_later(self.telemetry_every_s, self._telemetry_tick)
+
+    def _resend_tick(self) -> None:
+        if self._stopped:
+            return
+        now = time.monotonic()
+        if self.connected:
+            for p in self.pending.values():
+                if p.next_send <= now:
+                    self.client.publish(self.topic(Channel.EVENT), p.payload, QOS_EVENT)
+                    p.attempts += 1
+                    p.next_send = now + min(RESEND_FIRST_S * 2 ** (p.attempts - 1), RESEND_MAX_S)
+                    self.resent += 1
+        self.loop.call_later(RESEND_FIRST_S / 2, self._resend_tick)
+
+    def _reconnect(self) -> None:
+        if self._stopped or self.connected:
+            return
+        try:
+            self.client.reconnect()
+        except OSError:
+            self.loop.call_later(RECONNECT_S, self._reconnect)
+
+    def _connected(self, client: mqtt.Client, _ud: Any, _f: Any, rc: Any, _p: Any) -> None:
+        if rc.is_failure:
+            log.error("%s refused by the broker: %s", self.id, rc)
+            return
+        self.connected = True
+        client.subscribe([(self.topic(Channel.ACK), QOS_ACK), (self.topic(Channel.CMD), QOS_ACK)])
+        client.publish(
+            self.topic(Channel.STATE),
+            encode(DeviceState(state=Presence.ONLINE, fw=FIRMWARE, ts_ms=int(time.time() * 1000))),
+            QOS_STATE,
+            retain=True,
+        )
+        # Anything unacknowledged goes again now rather than at its next resend time.
+        for p in self.pending.values():
+            p.next_send = 0.0
+
+    def _disconnected(self, _c: mqtt.Client, _ud: Any, _f: Any, _rc: Any, _p: Any) -> None:
+        self.connected = False
+        if not self._stopped:
+            self.loop.call_later(RECONNECT_S, self._reconnect)
+
+    def _message(self, _c: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic.endswith("/" + Channel.ACK):
+            try:
+                ack = parse_payload(msg.payload, EventAck)
+            except WireError as err:
+                log.warning("%s got a bad ack: %s", self.id, err)
+                return
+            pending = self.pending.pop(ack.id, None)
+            if pending is None:
+                return  # an ack for a resend we already had answered
+            if ack.status is AckStatus.OK:
+                self.acked += 1
+            else:
+                self.rejected += 1
+                log.warning("%s: the hub rejected event %s: %s", self.id, ack.id, ack.error)
+            if self.on_ack is not None:
+                self.on_ack(self, ack, time.monotonic() - pending.first_sent)

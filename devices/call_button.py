@@ -1,0 +1,19 @@
+"""A call button (ESP32 on a table): one press calls staff."""
+
+import time
+from typing import ClassVar
+
+from devices.base import SimDevice
+from smartstore.wire import CallButtonEvent, DeviceType, encode
+from smartstore.wire.const import CallReason
+
+
+class CallButton(SimDevice):
+    device_type: ClassVar[DeviceType] = DeviceType.CALL_BUTTON
+
+    def press(self, reason: CallReason = CallReason.SERVICE) -> str:
+        """Must run on the loop's thread. Returns the event id."""
+        event_id = self.next_event_id()
+        event = CallButtonEvent(id=event_id, reason=reason, ts_ms=int(time.time() * 1000))
+        self.send_event(encode(event), event_id)
+        return event_id

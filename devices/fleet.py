@@ -1,0 +1,117 @@
+"""A store's worth of simulated devices on one DeviceLoop, for the demo, tests and benchmarks."""
+
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from devices.base import AckHandler, SimDevice
+from devices.call_button import CallButton
+from devices.loop import DeviceLoop
+from edge.inventory import Inventory
+from smartstore.wire import DeviceType
+from smartstore.wire.const import CallReason
+
+SIMULATORS: dict[DeviceType, type[SimDevice]] = {DeviceType.CALL_BUTTON: CallButton}
+PRESS_TICK_S = 0.005
+
+
+class Fleet:
+    def __init__(
+        self,
+        inventory: Inventory,
+        accounts: dict[str, str],
+        host: str,
+        port: int,
+        *,
+        telemetry_every_s: float = 30.0,
+        on_ack: AckHandler | None = None,
+    ) -> None:
+        self.loop = DeviceLoop()
+        self.devices: dict[str, SimDevice] = {}
+        for spec in inventory.devices:
+            cls = SIMULATORS.get(spec.type)
+            if cls is None:
+                continue
+            self.devices[spec.id] = cls(
+                self.loop,
+                inventory.store,
+                spec.id,
+                accounts[spec.id],
+                host,
+                port,
+                telemetry_every_s=telemetry_every_s,
+                on_ack=on_ack,
+            )
+        self.buttons = [d for d in self.devices.values() if isinstance(d, CallButton)]
+
+    def start(self) -> None:
+        for device in self.devices.values():
+            self.loop.call_soon_threadsafe(device.start)
+        self.loop.start()
+
+    def wait_connected(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not all(d.connected for d in self.devices.values()):
+            if time.monotonic() > deadline:
+                down = [d.id for d in self.devices.values() if not d.connected]
+                raise TimeoutError(f"{len(down)} devices did not connect: {down[:5]}")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        done = threading.Event()
+
+        def _stop_all() -> None:
+            for device in self.devices.values():
+                device.stop()
+            done.set()
+
+        self.loop.call_soon_threadsafe(_stop_all)
+        done.wait(10)
+        self.loop.stop()
+
+    def unacknowledged(self) -> int:
+        return sum(len(d.pending) for d in self.devices.values())
+
+    def press_randomly(self, presses_per_s: float) -> None:
+        """Diners pressing now and then: a Poisson process across all buttons."""
+        if not self.buttons or presses_per_s <= 0:
+            return
+
+        def _press() -> None:
+            button = random.choice(self.buttons)
+            if button.connected:
+                button.press(random.choice([CallReason.SERVICE] * 4 + [CallReason.BILL, CallReason.WATER]))
+            self.loop.call_later(random.expovariate(presses_per_s), _press)
+
+        self.loop.call_soon_threadsafe(
+            lambda: self.loop.call_later(random.expovariate(presses_per_s), _press)
+        )
+
+    def press_steady(
+        self,
+        presses_per_s: float,
+        duration_s: float,
+        on_press: Callable[[str, float], None] | None = None,
+        on_done: Callable[[], None] | None = None,
+    ) -> None:
+        """Presses at a fixed combined rate, round-robin over the buttons, for benchmarks."""
+        start = time.monotonic()
+        state = {"sent": 0, "next": 0}
+
+        def _tick() -> None:
+            elapsed = time.monotonic() - start
+            due = int(min(elapsed, duration_s) * presses_per_s) - state["sent"]
+            for _ in range(due):
+                button = self.buttons[state["next"] % len(self.buttons)]
+                state["next"] += 1
+                event_id = button.press()
+                state["sent"] += 1
+                if on_press is not None:
+                    on_press(event_id, time.time())
+            if elapsed < duration_s:
+                self.loop.call_later(PRESS_TICK_S, _tick)
+            elif on_done is not None:
+                on_done()
+
+        self.loop.call_soon_threadsafe(_tick)

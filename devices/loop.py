@@ -1,0 +1,128 @@
+"""One thread drives many simulated devices' MQTT clients (paho's external-loop API).
+
+A thread per client would mean a thousand threads for a big fleet; here one selector serves
+them all, and every device action runs on this loop's thread, so devices need no locks.
+"""
+
+import heapq
+import itertools
+import logging
+import queue
+import selectors
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import paho.mqtt.client as mqtt
+
+log = logging.getLogger(__name__)
+
+MISC_EVERY_S = 1.0
+
+
+class DeviceLoop:
+    def __init__(self) -> None:
+        self._sel = selectors.DefaultSelector()
+        self._clients: list[mqtt.Client] = []
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._seq = itertools.count()
+        self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._sel.register(self._wake_r, selectors.EVENT_READ, None)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- used from the loop thread -------------------------------------------------------
+    def attach(self, client: mqtt.Client) -> None:
+        client.on_socket_open = self._socket_open
+        client.on_socket_close = self._socket_close
+        self._clients.append(client)
+
+    def detach(self, client: mqtt.Client) -> None:
+        if client in self._clients:
+            self._clients.remove(client)
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> None:
+        heapq.heappush(self._timers, (time.monotonic() + delay, next(self._seq), fn))
+
+    # --- used from any thread ------------------------------------------------------------
+    def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
+        self._calls.put(fn)
+        try:
+            self._wake_w.send(b"x")
+        except OSError:
+            pass
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="device-loop", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.call_soon_threadsafe(lambda: None)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    # --- the loop ------------------------------------------------------------------------
+    def run(self) -> None:
+        next_misc = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            timeout = min(next_misc - now, self._timers[0][0] - now if self._timers else 1.0)
+            for key, _mask in self._sel.select(max(0.0, timeout)):
+                client = key.data
+                if client is None:
+                    self._run_calls()
+                else:
+                    client.loop_read(100)
+            now = time.monotonic()
+            while self._timers and self._timers[0][0] <= now:
+                _, _, fn = heapq.heappop(self._timers)
+                self._guard(fn)
+            if now >= next_misc:
+                next_misc = now + MISC_EVERY_S
+                for client in list(self._clients):
+                    client.loop_misc()
+            self._flush()
+        for client in list(self._clients):
+            client.disconnect()
+            self._flush()
+        self._sel.close()
+
+    def _run_calls(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except BlockingIOError:
+            pass
+        while True:
+            try:
+                fn = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            self._guard(fn)
+
+    def _flush(self) -> None:
+        # Packets queued inside a callback are not written at once by paho; write them now.
+        for client in self._clients:
+            if client.want_write():
+                client.loop_write()
+
+    @staticmethod
+    def _guard(fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except Exception:
+            log.exception("device loop task failed")
+
+    def _socket_open(self, client: mqtt.Client, _ud: Any, sock: Any) -> None:
+        self._sel.register(sock, selectors.EVENT_READ, client)
+
+    def _socket_close(self, _client: mqtt.Client, _ud: Any, sock: Any) -> None:
+        try:
+            self._sel.unregister(sock)
+        except (KeyError, ValueError):
+            pass

@@ -1,0 +1,51 @@
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from pydantic import BaseModel, Field
+
+from edge.api.deps import CurrentStaff, RuntimeDep
+from edge.auth import COOKIE, check_pin
+
+router = APIRouter(prefix="/api", tags=["staff"])
+
+
+class LoginRequest(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    pin: str = Field(min_length=1, max_length=64)
+
+
+class StaffPublic(BaseModel):
+    name: str
+
+
+@router.post("/login")
+def login(body: LoginRequest, request: Request, response: Response, runtime: RuntimeDep) -> StaffPublic:
+    client = request.client.host if request.client else "?"
+    wait = runtime.login_limiter.retry_after(client)
+    if wait > 0:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"too many wrong PINs; try again in {int(wait) + 1} s / 密码错误次数过多，请稍后再试",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    if not check_pin(runtime.staff, body.name, body.pin):
+        runtime.login_limiter.failed(client)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong name or PIN / 姓名或密码错误")
+    runtime.login_limiter.succeeded(client)
+    ttl = runtime.settings.session_hours * 3600
+    response.set_cookie(
+        COOKIE,
+        runtime.signer.issue(body.name, ttl),
+        max_age=int(ttl),
+        httponly=True,
+        samesite="strict",
+    )
+    return StaffPublic(name=body.name)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(response: Response) -> None:
+    response.delete_cookie(COOKIE)
+
+
+@router.get("/me")
+def me(staff: CurrentStaff) -> StaffPublic:
+    return StaffPublic(name=staff)

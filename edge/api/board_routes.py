@@ -1,0 +1,90 @@
+"""The staff board's pages and its live WebSocket."""
+
+import asyncio
+import time
+from importlib.resources import files
+from typing import cast
+
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.websockets import WebSocketState
+
+from edge.api.deps import staff_of, websocket_staff
+from edge.auth import COOKIE
+from edge.calls import service as calls
+from edge.runtime import HubRuntime, calls_message
+
+router = APIRouter(tags=["board"])
+
+STATIC = files("edge") / "web" / "static"
+WS_CLOSE_POLICY = 1008
+
+
+def _page(name: str) -> HTMLResponse:
+    return HTMLResponse(
+        (STATIC / name).read_text(encoding="utf-8"), headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.get("/", include_in_schema=False)
+def root() -> RedirectResponse:
+    return RedirectResponse("/board", status_code=303)
+
+
+@router.get("/login", include_in_schema=False)
+def login_page() -> HTMLResponse:
+    return _page("login.html")
+
+
+@router.get("/board", include_in_schema=False)
+def board_page(request: Request) -> Response:
+    runtime = cast(HubRuntime, request.app.state.runtime)
+    if staff_of(runtime, request.cookies.get(COOKIE)) is None:
+        return RedirectResponse("/login", status_code=303)
+    return _page("board.html")
+
+
+@router.websocket("/ws/board")
+async def board_socket(websocket: WebSocket) -> None:
+    staff = websocket_staff(websocket)
+    if staff is None:
+        await websocket.close(code=WS_CLOSE_POLICY, reason="log in first")
+        return
+    runtime = cast(HubRuntime, websocket.app.state.runtime)
+    await websocket.accept()
+    queue = runtime.live.subscribe()
+    try:
+        with runtime.sessions() as session:
+            snapshot = calls_message(calls.open_calls(session))
+        snapshot.update(
+            type="snapshot",
+            staff=staff,
+            urgent_after_s=runtime.settings.call_urgent_after_s,
+            store=runtime.settings.store_id,
+            now=time.time(),
+        )
+        await websocket.send_json(snapshot)
+        receiver = asyncio.create_task(_drain_incoming(websocket))
+        try:
+            while True:
+                text = await queue.get()
+                if text is None:
+                    break
+                await websocket.send_text(text)
+        finally:
+            receiver.cancel()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        runtime.live.unsubscribe(queue)
+        if websocket.client_state is WebSocketState.CONNECTED:
+            await websocket.close()
+
+
+async def _drain_incoming(websocket: WebSocket) -> None:
+    """The board sends nothing meaningful; reading notices a closed socket promptly."""
+    try:
+        while True:
+            await websocket.receive_text()
+    except (WebSocketDisconnect, RuntimeError):
+        pass

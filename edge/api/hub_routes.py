@@ -1,0 +1,44 @@
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from edge.api.deps import CurrentStaff, RuntimeDep, SessionDep
+from edge.telemetry import buffer
+
+router = APIRouter(prefix="/api", tags=["hub"])
+
+
+class Health(BaseModel):
+    store: str
+    broker_connected: bool
+
+
+class HubStats(BaseModel):
+    store: str
+    broker_connected: bool
+    rejected: dict[str, int]
+    writer_backlog: int
+    influx_healthy: bool
+    influx_backlog: int
+    influx_sent: int
+    influx_dropped: int
+    board_clients: int
+
+
+@router.get("/health")
+def health(runtime: RuntimeDep) -> Health:
+    return Health(store=runtime.settings.store_id, broker_connected=runtime.mqtt.connected.is_set())
+
+
+@router.get("/stats")
+def stats(runtime: RuntimeDep, session: SessionDep, _staff: CurrentStaff) -> HubStats:
+    return HubStats(
+        store=runtime.settings.store_id,
+        broker_connected=runtime.mqtt.connected.is_set(),
+        rejected=runtime.rejects.counts(),
+        writer_backlog=runtime.writer.backlog(),
+        influx_healthy=runtime.influx.healthy,
+        influx_backlog=buffer.backlog(session),
+        influx_sent=runtime.influx.sent,
+        influx_dropped=runtime.influx.dropped,
+        board_clients=runtime.live.client_count,
+    )

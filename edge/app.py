@@ -1,0 +1,37 @@
+"""The hub's FastAPI application."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from edge.api import auth_routes, board_routes, hub_routes
+from edge.api.board_routes import STATIC
+from edge.calls import routes as call_routes
+from edge.config import Settings
+from edge.devices import routes as device_routes
+from edge.runtime import HubRuntime
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = HubRuntime(settings)
+        runtime.live.bind(asyncio.get_running_loop())
+        app.state.runtime = runtime
+        runtime.start()
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(runtime.stop)
+
+    app = FastAPI(title=f"smartstore hub {settings.store_id}", lifespan=lifespan)
+    app.include_router(auth_routes.router)
+    app.include_router(call_routes.router)
+    app.include_router(device_routes.router)
+    app.include_router(hub_routes.router)
+    app.include_router(board_routes.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    return app

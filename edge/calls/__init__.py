@@ -1,0 +1,1 @@
+"""Service calls: a press on a call button opens a call; staff acknowledge it."""

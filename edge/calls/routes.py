@@ -1,0 +1,34 @@
+import time
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from edge.api.deps import CurrentStaff, RuntimeDep, SessionDep
+from edge.calls import service
+from edge.calls.schemas import CallPublic
+
+router = APIRouter(prefix="/api/calls", tags=["calls"])
+
+
+@router.get("")
+def list_calls(
+    session: SessionDep,
+    _staff: CurrentStaff,
+    status_: Literal["open", "recent"] = Query("open", alias="status"),
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[CallPublic]:
+    rows = service.open_calls(session) if status_ == "open" else service.recent_calls(session, limit)
+    return [CallPublic.of(c) for c in rows]
+
+
+@router.post("/{call_id}/ack")
+def acknowledge(call_id: int, runtime: RuntimeDep, staff: CurrentStaff) -> CallPublic:
+    with runtime.sessions.begin() as session:
+        try:
+            call = service.acknowledge(session, runtime.settings.store_id, call_id, staff, time.time())
+        except service.CallNotFound:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, f"no call {call_id} / 没有这个呼叫"
+            ) from None
+    runtime.calls_changed([call])
+    return CallPublic.of(call)

@@ -1,0 +1,131 @@
+"""What happens to calls. Functions take an open Session; the caller commits."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from edge.calls.models import Call, CallEvent
+from edge.inventory import DeviceSpec
+from edge.telemetry import points
+from edge.telemetry.buffer import buffer_points
+from smartstore.wire import CallButtonEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    device: DeviceSpec
+    event: CallButtonEvent
+    received_at: float
+
+
+@dataclass(slots=True)
+class PressOutcome:
+    new_event_ids: list[tuple[str, str]]  # (device, event id) stored for the first time
+    calls: list[Call]  # calls created or changed
+
+
+class CallNotFound(LookupError):
+    pass
+
+
+def record_presses(session: Session, store: str, presses: Sequence[Press]) -> PressOutcome:
+    """Store a batch of presses. A press whose (device, id) is already stored changes nothing.
+
+    A press on a device that already has an open call adds to that call (the diner is
+    pressing again), instead of opening a second one.
+    """
+    outcome = PressOutcome(new_event_ids=[], calls=[])
+    if not presses:
+        return outcome
+    event_ids = {p.event.id for p in presses}
+    stored = set(
+        session.execute(
+            select(CallEvent.device_id, CallEvent.event_id).where(
+                CallEvent.event_id.in_(event_ids)
+            )
+        ).tuples()
+    )
+    devices = {p.device.id for p in presses}
+    open_calls = {
+        c.device_id: c
+        for c in session.scalars(
+            select(Call).where(Call.acked_at.is_(None), Call.device_id.in_(devices))
+        )
+    }
+    changed: dict[int, Call] = {}
+    new_points = []
+    for press in presses:
+        key = (press.device.id, press.event.id)
+        if key in stored:
+            continue
+        stored.add(key)
+        call = open_calls.get(press.device.id)
+        if call is None:
+            call = Call(
+                device_id=press.device.id,
+                zone=press.device.zone,
+                table_name=press.device.table,
+                reason=press.event.reason.value,
+                created_at=press.received_at,
+                last_press_at=press.received_at,
+                presses=1,
+            )
+            session.add(call)
+            session.flush()
+            open_calls[press.device.id] = call
+            new_points.append(points.call_opened(store, press.device, call))
+        else:
+            call.presses += 1
+            call.last_press_at = press.received_at
+        session.add(
+            CallEvent(
+                device_id=press.device.id,
+                event_id=press.event.id,
+                call_id=call.id,
+                received_at=press.received_at,
+                device_ts_ms=press.event.ts_ms,
+            )
+        )
+        changed[call.id] = call
+        outcome.new_event_ids.append(key)
+    buffer_points(session, new_points)
+    outcome.calls = list(changed.values())
+    return outcome
+
+
+def acknowledge(session: Session, store: str, call_id: int, staff: str, now: float) -> Call:
+    """Mark a call answered by `staff`. Acknowledging twice keeps the first answer."""
+    call = session.get(Call, call_id)
+    if call is None:
+        raise CallNotFound(call_id)
+    if call.acked_at is None:
+        call.acked_at = now
+        call.acked_by = staff
+        call.response_s = round(now - call.created_at, 3)
+        buffer_points(session, [points.call_answered(store, call)])
+    return call
+
+
+def escalate(session: Session, now: float, urgent_after_s: float) -> list[Call]:
+    """Mark calls unanswered for longer than `urgent_after_s` as urgent; return them."""
+    rows = session.scalars(
+        update(Call)
+        .where(
+            Call.acked_at.is_(None),
+            Call.urgent_at.is_(None),
+            Call.created_at <= now - urgent_after_s,
+        )
+        .values(urgent_at=now)
+        .returning(Call)
+    )
+    return list(rows)
+
+
+def open_calls(session: Session) -> list[Call]:
+    return list(session.scalars(select(Call).where(Call.acked_at.is_(None)).order_by(Call.id)))
+
+
+def recent_calls(session: Session, limit: int) -> list[Call]:
+    return list(session.scalars(select(Call).order_by(Call.id.desc()).limit(limit)))

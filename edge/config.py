@@ -1,0 +1,72 @@
+"""The hub's settings: one object, from SMARTSTORE_* environment variables or an env file."""
+
+from pathlib import Path
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from smartstore.wire.const import ID_PATTERN
+
+# PINs anyone would try first; refused in production.
+WEAK_PINS = frozenset({"0000", "1111", "1234", "12345", "123456", "4321", "8888", "password"})
+MIN_SECRET_KEY_LEN = 32
+MIN_PIN_LEN = 4
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SMARTSTORE_", extra="ignore")
+
+    mode: Literal["production", "demo"] = "production"
+    store_id: str = Field(pattern=ID_PATTERN)
+    data_dir: Path = Path("./data")
+    inventory_path: Path | None = None
+
+    http_host: str = "0.0.0.0"  # noqa: S104 - the board is served to the store's LAN
+    http_port: int = 8000
+
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    mqtt_username: str = "hub"
+    mqtt_password: SecretStr = SecretStr("")
+
+    # Empty URL: no InfluxDB; points still wait in the on-disk buffer, bounded.
+    influx_url: str = ""
+    influx_token: SecretStr = SecretStr("")
+    influx_org: str = "smartstore"
+    influx_bucket: str = "smartstore"
+    influx_buffer_max_points: int = Field(default=100_000, ge=1000)
+    influx_batch_size: int = Field(default=5000, ge=1)
+
+    # Staff who may log in to the board: name -> PIN (JSON in the environment).
+    staff: dict[str, SecretStr] = Field(default_factory=dict)
+    secret_key: SecretStr = SecretStr("")
+    session_hours: float = 12.0
+    login_attempts_per_minute: int = 5
+
+    call_urgent_after_s: float = Field(default=120.0, gt=0)
+
+    @property
+    def inventory_file(self) -> Path:
+        return self.inventory_path or self.data_dir / "inventory.yaml"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "hub.sqlite3"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Self:
+        problems = []
+        if len(self.secret_key.get_secret_value()) < MIN_SECRET_KEY_LEN:
+            problems.append(f"SMARTSTORE_SECRET_KEY must be at least {MIN_SECRET_KEY_LEN} chars")
+        if not self.staff:
+            problems.append("SMARTSTORE_STAFF must name at least one staff member and PIN")
+        for name, pin in self.staff.items():
+            value = pin.get_secret_value()
+            if self.mode == "production" and (len(value) < MIN_PIN_LEN or value in WEAK_PINS):
+                problems.append(f"the PIN of {name!r} is too weak")
+        if not self.mqtt_password.get_secret_value():
+            problems.append("SMARTSTORE_MQTT_PASSWORD is required")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self

@@ -1,0 +1,1 @@
+"""Devices as the hub sees them: presence and the last telemetry."""

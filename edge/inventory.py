@@ -1,0 +1,75 @@
+"""The store's inventory: which devices exist, of what type, where they stand.
+
+Only devices listed here are accepted by the hub; the broker's password and ACL files are
+generated from the same file (edge.provision).
+"""
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from smartstore.wire.const import ID_PATTERN, DeviceType
+
+
+class DeviceSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=ID_PATTERN)
+    type: DeviceType
+    zone: str = Field(default="", max_length=32)
+    table: str = Field(default="", max_length=32)
+    station: str = Field(default="", max_length=32)
+
+
+class Inventory(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    store: str = Field(pattern=ID_PATTERN)
+    devices: list[DeviceSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> "Inventory":
+        seen: set[str] = set()
+        for d in self.devices:
+            if d.id in seen:
+                raise ValueError(f"device id {d.id!r} is listed twice")
+            if d.id == "hub":
+                raise ValueError("'hub' is reserved for the hub's own account")
+            seen.add(d.id)
+        return self
+
+    def by_id(self) -> dict[str, DeviceSpec]:
+        return {d.id: d for d in self.devices}
+
+
+def load_inventory(path: Path) -> Inventory:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"inventory file {path} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"inventory file {path} is not valid YAML: {exc}") from None
+    return Inventory.model_validate(data)
+
+
+def save_inventory(inventory: Inventory, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = inventory.model_dump(mode="json", exclude_defaults=True)
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def demo_inventory(store: str, buttons: int) -> Inventory:
+    """A store with call buttons on tables A1..; ten tables a zone."""
+    devices = []
+    for n in range(1, buttons + 1):
+        zone = chr(ord("A") + (n - 1) // 10)
+        devices.append(
+            DeviceSpec(
+                id=f"btn-{n:03d}",
+                type=DeviceType.CALL_BUTTON,
+                zone=zone,
+                table=f"{zone}{(n - 1) % 10 + 1}",
+            )
+        )
+    return Inventory(store=store, devices=devices)

@@ -1,0 +1,56 @@
+"""Fan-out of board updates to WebSocket clients.
+
+Producers are threads (the store writer, HTTP handlers); consumers are asyncio tasks. A client
+too slow to keep up is dropped rather than allowed to hold memory; its page reconnects and
+gets a fresh snapshot.
+"""
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CLIENT_QUEUE = 1000
+
+
+class LiveHub:
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._clients: set[asyncio.Queue[str | None]] = set()
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def subscribe(self) -> "asyncio.Queue[str | None]":
+        q: asyncio.Queue[str | None] = asyncio.Queue(CLIENT_QUEUE)
+        self._clients.add(q)
+        return q
+
+    def unsubscribe(self, q: "asyncio.Queue[str | None]") -> None:
+        self._clients.discard(q)
+
+    def publish(self, message: dict[str, Any]) -> None:
+        """Thread-safe: send `message` to every connected board."""
+        if self._loop is None or not self._clients:
+            return
+        text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+        try:
+            self._loop.call_soon_threadsafe(self._fan_out, text)
+        except RuntimeError:  # the loop is closed: the hub is shutting down
+            pass
+
+    def _fan_out(self, text: str) -> None:
+        for q in list(self._clients):
+            try:
+                q.put_nowait(text)
+            except asyncio.QueueFull:
+                log.warning("a board client fell %d messages behind; dropping it", CLIENT_QUEUE)
+                self._clients.discard(q)
+                q.get_nowait()
+                q.put_nowait(None)  # tells its sender task to close the socket
+
+    @property
+    def client_count(self) -> int:
+        return len(self._clients)

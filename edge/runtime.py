@@ -1,0 +1,99 @@
+"""Everything the running hub holds, started and stopped in one place."""
+
+import logging
+import time
+from typing import Any
+
+from edge.auth import LoginLimiter, SessionSigner
+from edge.calls.models import Call
+from edge.calls.schemas import CallPublic
+from edge.config import Settings
+from edge.db import init_db, make_engine
+from edge.devices import service as devices
+from edge.ingest import Ingest, RejectCounter
+from edge.inventory import load_inventory
+from edge.live import LiveHub
+from edge.mqtt import HubMqtt
+from edge.telemetry.sender import InfluxSender
+from edge.writer import StoreWriter
+
+log = logging.getLogger(__name__)
+
+
+def calls_message(calls: list[Call], event_ids: list[str] | None = None) -> dict[str, Any]:
+    """The board's one update message: calls as they are now, and the presses behind them."""
+    return {
+        "type": "calls",
+        "now": time.time(),
+        "calls": [CallPublic.of(c).model_dump() for c in calls],
+        "event_ids": event_ids or [],
+    }
+
+
+class HubRuntime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.inventory = load_inventory(settings.inventory_file)
+        if self.inventory.store != settings.store_id:
+            raise ValueError(
+                f"inventory {settings.inventory_file} is for store {self.inventory.store!r}, "
+                f"this hub is store {settings.store_id!r}"
+            )
+        self.engine = make_engine(settings.db_path)
+        self.sessions = init_db(self.engine)
+        with self.sessions.begin() as session:
+            devices.sync_inventory(session, self.inventory)
+        self.live = LiveHub()
+        self.rejects = RejectCounter()
+        self.signer = SessionSigner(settings.secret_key.get_secret_value())
+        self.login_limiter = LoginLimiter(settings.login_attempts_per_minute)
+        self.staff = {k: v.get_secret_value() for k, v in settings.staff.items()}
+        self.mqtt = HubMqtt(
+            settings.store_id,
+            settings.mqtt_host,
+            settings.mqtt_port,
+            settings.mqtt_username,
+            settings.mqtt_password.get_secret_value(),
+            self._on_mqtt,
+        )
+        self.writer = StoreWriter(
+            settings.store_id,
+            self.sessions,
+            self.mqtt,
+            self.rejects,
+            self.calls_changed,
+            settings.call_urgent_after_s,
+        )
+        self.ingest = Ingest(settings.store_id, self.inventory, self.rejects, self.writer.submit)
+        self.influx = InfluxSender(
+            self.sessions,
+            settings.influx_url,
+            settings.influx_token.get_secret_value(),
+            settings.influx_org,
+            settings.influx_bucket,
+            settings.influx_batch_size,
+            settings.influx_buffer_max_points,
+        )
+
+    def _on_mqtt(self, topic: str, payload: bytes) -> None:
+        self.ingest.handle(topic, payload)
+
+    def calls_changed(self, calls: list[Call], event_ids: list[str] | None = None) -> None:
+        self.live.publish(calls_message(calls, event_ids))
+
+    def start(self) -> None:
+        self.writer.start()
+        self.influx.start()
+        self.mqtt.start()
+        log.info(
+            "hub for store %s: %d devices, db %s",
+            self.settings.store_id,
+            len(self.inventory.devices),
+            self.settings.db_path,
+        )
+
+    def stop(self) -> None:
+        self.mqtt.stop()
+        self.writer.stop()
+        self.influx.stop()
+        self.engine.dispose()

@@ -1,0 +1,26 @@
+"use strict";
+document.getElementById("login").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const error = document.getElementById("error");
+  error.hidden = true;
+  const body = {
+    name: document.getElementById("name").value.trim(),
+    pin: document.getElementById("pin").value,
+  };
+  try {
+    const res = await fetch("/api/login", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (res.ok) {
+      location.href = "/board";
+      return;
+    }
+    const data = await res.json().catch(() => ({}));
+    error.textContent = typeof data.detail === "string" ? data.detail : "登录失败 Login failed";
+  } catch (e) {
+    error.textContent = "无法连接 Cannot reach the hub";
+  }
+  error.hidden = false;
+});

@@ -1,0 +1,148 @@
+"""The one command line: `smartstore --help`."""
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="smartstore: the store hub, its devices and the tools to run them.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DataDir = Annotated[Path, typer.Option(help="Where the store keeps its database and secrets.")]
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+@app.command()
+def hub(
+    env_file: Annotated[
+        Path | None, typer.Option(help="A file of SMARTSTORE_* settings (see docs/hub.md).")
+    ] = None,
+    verbose: bool = False,
+) -> None:
+    """Run the store hub: MQTT ingest, the staff board, the InfluxDB uplink."""
+    import uvicorn
+
+    from edge.app import create_app
+    from edge.config import Settings
+
+    _logging(verbose)
+    try:
+        settings = Settings(_env_file=env_file) if env_file else Settings()  # type: ignore[call-arg]
+    except ValueError as exc:
+        typer.echo(f"hub settings are not usable:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="debug" if verbose else "warning",
+    )
+
+
+@app.command()
+def provision(
+    inventory: Annotated[Path, typer.Option(help="The store inventory (YAML).")],
+    broker_dir: Annotated[Path, typer.Option(help="Where mosquitto's passwd and acl go.")],
+    secrets_file: Annotated[Path, typer.Option(help="JSON of account -> password (kept secret).")],
+    rotate: Annotated[
+        list[str] | None, typer.Option(help="Give this account a new password (repeatable).")
+    ] = None,
+) -> None:
+    """Make per-device MQTT credentials and the broker's password and ACL files."""
+    from edge.broker import BrokerFiles
+    from edge.inventory import load_inventory
+    from edge.provision import ensure_secrets, write_broker_auth
+
+    try:
+        inv = load_inventory(inventory)
+        accounts = ensure_secrets(inv, secrets_file, rotate or ())
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    files = BrokerFiles(broker_dir)
+    write_broker_auth(inv, accounts, files.passwd, files.acl)
+    typer.echo(f"{len(accounts)} accounts; wrote {files.passwd} and {files.acl}")
+
+
+@app.command()
+def broker(
+    inventory: Annotated[Path, typer.Option(help="The store inventory (YAML).")],
+    broker_dir: Annotated[Path, typer.Option(help="mosquitto's config, auth and persistence.")],
+    secrets_file: Annotated[Path, typer.Option(help="JSON of account -> password.")],
+    port: int = 1883,
+    bind: str = "0.0.0.0",  # noqa: S104 - devices reach the broker over the store LAN
+) -> None:
+    """Provision, write mosquitto's config, and run mosquitto in the foreground."""
+    from edge.broker import BrokerFiles, start_mosquitto
+    from edge.inventory import load_inventory
+    from edge.provision import ensure_secrets, write_broker_auth
+
+    inv = load_inventory(inventory)
+    files = BrokerFiles(broker_dir)
+    write_broker_auth(inv, ensure_secrets(inv, secrets_file), files.passwd, files.acl)
+    proc = start_mosquitto(files, port, bind)
+    typer.echo(f"mosquitto on {bind}:{port}, config {files.conf}")
+    try:
+        proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+
+
+@app.command()
+def simulate(
+    inventory: Annotated[Path, typer.Option(help="The store inventory (YAML).")],
+    secrets_file: Annotated[Path, typer.Option(help="JSON of account -> password.")],
+    host: str = "127.0.0.1",
+    port: int = 1883,
+    presses_per_min: Annotated[float, typer.Option(help="All buttons together.")] = 6.0,
+    telemetry_every_s: float = 30.0,
+) -> None:
+    """Run simulated devices for every device in the inventory, over the real broker."""
+    from devices.fleet import Fleet
+    from edge.inventory import load_inventory
+    from edge.provision import load_secrets
+
+    _logging(False)
+    inv = load_inventory(inventory)
+    fleet = Fleet(inv, load_secrets(secrets_file), host, port, telemetry_every_s=telemetry_every_s)
+    fleet.start()
+    fleet.press_randomly(presses_per_min / 60)
+    typer.echo(f"{len(fleet.devices)} simulated devices on {host}:{port}; Ctrl-C stops them")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    fleet.stop()
+
+
+@app.command()
+def demo(
+    data_dir: DataDir = Path(".smartstore-demo"),
+    host: Annotated[str, typer.Option(help="0.0.0.0 to open the board from a tablet.")] = "127.0.0.1",
+    port: int = 8000,
+    buttons: int = 12,
+    presses_per_min: float = 6.0,
+) -> None:
+    """Run a demo store: mosquitto, InfluxDB, the hub and simulated call buttons."""
+    from smartstore.demo import run_demo
+
+    _logging(False)
+    run_demo(data_dir, host, port, buttons, presses_per_min)
+
+
+if __name__ == "__main__":
+    app()

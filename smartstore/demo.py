@@ -1,0 +1,102 @@
+"""A whole demo store on one machine: mosquitto, InfluxDB (when installed), the hub, and
+simulated call buttons that diners press now and then."""
+
+import json
+import logging
+import secrets
+from pathlib import Path
+
+import uvicorn
+
+from devices.fleet import Fleet
+from edge.app import create_app
+from edge.broker import BrokerFiles, free_port, start_mosquitto
+from edge.config import Settings
+from edge.inventory import demo_inventory, load_inventory, save_inventory
+from edge.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
+from edge.telemetry.v1_bridge import InfluxV1Bridge
+from smartstore.services import InfluxServer, start_influxd
+
+log = logging.getLogger(__name__)
+DEMO_STORE = "DEMO"
+DEMO_STAFF = "demo"
+
+
+def _hub_secrets(path: Path) -> dict[str, str]:
+    if path.exists():
+        data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        return data
+    data = {"secret_key": secrets.token_urlsafe(32), "pin": f"{secrets.randbelow(10**6):06d}"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+    path.chmod(0o600)
+    return data
+
+
+def run_demo(
+    data_dir: Path, http_host: str, http_port: int, buttons: int, presses_per_min: float
+) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    inventory_path = data_dir / "inventory.yaml"
+    if not inventory_path.exists():
+        save_inventory(demo_inventory(DEMO_STORE, buttons), inventory_path)
+    inventory = load_inventory(inventory_path)
+    accounts = ensure_secrets(inventory, data_dir / "secrets" / "mqtt.json")
+    hub = _hub_secrets(data_dir / "secrets" / "hub.json")
+
+    files = BrokerFiles(data_dir / "broker")
+    write_broker_auth(inventory, accounts, files.passwd, files.acl)
+    mqtt_port = free_port()
+    broker = start_mosquitto(files, mqtt_port)
+
+    influx: InfluxServer | None = None
+    bridge: InfluxV1Bridge | None = None
+    influx_url = ""
+    try:
+        influx = start_influxd(data_dir / "influxdb")
+        influx.create_database("smartstore")
+        bridge = InfluxV1Bridge(influx.url).start()
+        influx_url = bridge.url
+    except (FileNotFoundError, OSError) as exc:
+        log.warning("no InfluxDB for the demo (%s); telemetry waits in the hub's buffer", exc)
+
+    settings = Settings(
+        mode="demo",
+        store_id=inventory.store,
+        data_dir=data_dir,
+        inventory_path=inventory_path,
+        http_host=http_host,
+        http_port=http_port,
+        mqtt_port=mqtt_port,
+        mqtt_password=accounts[HUB_ACCOUNT],  # type: ignore[arg-type]
+        influx_url=influx_url,
+        influx_bucket="smartstore/autogen",
+        staff={DEMO_STAFF: hub["pin"]},  # type: ignore[dict-item]
+        secret_key=hub["secret_key"],  # type: ignore[arg-type]
+        call_urgent_after_s=45,
+    )
+    fleet = Fleet(inventory, accounts, "127.0.0.1", mqtt_port, telemetry_every_s=10)
+    fleet.start()
+    fleet.press_randomly(presses_per_min / 60)
+    shown_host = "127.0.0.1" if http_host in ("0.0.0.0", "") else http_host  # noqa: S104
+    print(
+        "\n"
+        f"  smartstore demo store {inventory.store}: {len(fleet.buttons)} call buttons, "
+        f"mosquitto on :{mqtt_port}"
+        + (f", InfluxDB at {influx.url} (db smartstore)" if influx else "")
+        + "\n"
+        f"  Staff board 员工看板:  http://{shown_host}:{http_port}/board\n"
+        f"  Log in 登录:  name {DEMO_STAFF}   PIN {hub['pin']}\n"
+        "  Ctrl-C stops the demo.\n",
+        flush=True,
+    )
+    try:
+        uvicorn.run(create_app(settings), host=http_host, port=http_port, log_level="warning")
+    finally:
+        fleet.stop()
+        broker.terminate()
+        broker.wait(10)
+        if bridge is not None:
+            bridge.stop()
+        if influx is not None:
+            influx.stop()

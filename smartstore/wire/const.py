@@ -1,0 +1,76 @@
+"""Every topic word, payload literal and limit of the wire contract, in one place."""
+
+from enum import StrEnum
+from typing import Final
+
+SCHEMA_VERSION: Final = 1
+TOPIC_ROOT: Final = "store"
+HUB_SEGMENT: Final = "hub"
+
+# A payload larger than this is refused by the hub (counted, logged). The broker's own limit
+# (BROKER_MAX_PACKET) is larger so that oversized payloads reach the hub and get counted
+# instead of silently disappearing at the broker.
+MAX_PAYLOAD_BYTES: Final = 4096
+BROKER_MAX_PACKET: Final = 65536
+
+# Ids are short ASCII so that they fit in topic segments, firmware buffers and log lines.
+ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,32}$"
+EVENT_ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]{8,64}$"
+
+QOS_STATE: Final = 1
+QOS_TELEMETRY: Final = 0
+QOS_EVENT: Final = 1
+QOS_ACK: Final = 1
+QOS_CMD: Final = 1
+
+
+class DeviceType(StrEnum):
+    CALL_BUTTON = "call_button"
+    SMART_TABLE = "smart_table"
+    KIOSK = "kiosk"
+    QUEUE_SCREEN = "queue_screen"
+    PRINTER = "printer"
+
+
+class Channel(StrEnum):
+    STATE = "state"  # device -> hub, retained, set "offline" by the device's Last Will
+    TELEMETRY = "telemetry"  # device -> hub, QoS 0, periodic
+    EVENT = "event"  # device -> hub, QoS 1, carries an id; resent until acknowledged
+    ACK = "ack"  # hub -> device, QoS 1, the event's id once it is stored
+    CMD = "cmd"  # hub -> device, QoS 1, carries an id
+    REPLY = "reply"  # device -> hub, answers a cmd by its id
+
+
+class Presence(StrEnum):
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+
+class EventType(StrEnum):
+    PRESS = "press"
+
+
+class CallReason(StrEnum):
+    SERVICE = "service"
+    BILL = "bill"
+    WATER = "water"
+
+
+class AckStatus(StrEnum):
+    OK = "ok"
+    REJECTED = "rejected"
+
+
+class RejectReason(StrEnum):
+    """Why the hub refused a message; each is counted and logged."""
+
+    TOO_LARGE = "too_large"
+    BAD_JSON = "bad_json"
+    BAD_SCHEMA_VERSION = "bad_schema_version"
+    INVALID_PAYLOAD = "invalid_payload"
+    BAD_TOPIC = "bad_topic"
+    WRONG_STORE = "wrong_store"
+    UNKNOWN_DEVICE = "unknown_device"
+    WRONG_DEVICE_TYPE = "wrong_device_type"
+    DEVICE_MISMATCH = "device_mismatch"
+    UNSUPPORTED_CHANNEL = "unsupported_channel"

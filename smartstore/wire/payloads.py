@@ -1,0 +1,96 @@
+"""Payload models. Every payload carries the schema version `v`."""
+
+import json
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from smartstore.wire.const import (
+    EVENT_ID_PATTERN,
+    ID_PATTERN,
+    MAX_PAYLOAD_BYTES,
+    SCHEMA_VERSION,
+    AckStatus,
+    CallReason,
+    EventType,
+    Presence,
+    RejectReason,
+)
+
+EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN)]
+DeviceId = Annotated[str, Field(pattern=ID_PATTERN)]
+# Device clocks may be unset (ESP32 before SNTP); 0 or absent means "unknown".
+TimestampMs = Annotated[int, Field(ge=0, le=2**53)]
+
+
+class WireError(Exception):
+    def __init__(self, reason: RejectReason, detail: str = "") -> None:
+        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
+        self.reason = reason
+        self.detail = detail
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    v: Literal[1] = SCHEMA_VERSION
+
+
+class DeviceState(_Payload):
+    state: Presence
+    ts_ms: TimestampMs | None = None
+    fw: str | None = Field(default=None, max_length=32)
+
+
+class HubState(_Payload):
+    state: Presence
+    ts_ms: TimestampMs | None = None
+
+
+class Telemetry(_Payload):
+    ts_ms: TimestampMs | None = None
+    battery_pct: float | None = Field(default=None, ge=0, le=100)
+    rssi_dbm: int | None = Field(default=None, ge=-130, le=0)
+    fw: str | None = Field(default=None, max_length=32)
+    uptime_s: int | None = Field(default=None, ge=0)
+
+
+class CallButtonEvent(_Payload):
+    id: EventId
+    type: EventType = EventType.PRESS
+    reason: CallReason = CallReason.SERVICE
+    ts_ms: TimestampMs | None = None
+    # Optional; when present it must name the device the topic names.
+    device: DeviceId | None = None
+
+
+class EventAck(_Payload):
+    id: EventId
+    status: AckStatus
+    error: str | None = None
+
+
+P = TypeVar("P", bound=_Payload)
+
+
+def parse_payload(raw: bytes, model: type[P]) -> P:
+    """Decode one MQTT payload, or raise WireError with the reason the hub counts."""
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise WireError(RejectReason.TOO_LARGE, f"{len(raw)} bytes > {MAX_PAYLOAD_BYTES}")
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise WireError(RejectReason.BAD_JSON, str(exc)[:120]) from None
+    if not isinstance(data, dict):
+        raise WireError(RejectReason.BAD_JSON, "payload is not a JSON object")
+    if data.get("v") != SCHEMA_VERSION:
+        raise WireError(RejectReason.BAD_SCHEMA_VERSION, f"v={data.get('v')!r}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise WireError(RejectReason.INVALID_PAYLOAD, f"{where}: {first['msg']}") from None
+
+
+def encode(payload: _Payload) -> bytes:
+    return payload.model_dump_json(exclude_none=True).encode()
