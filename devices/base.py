@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.loop import DeviceLoop
 from smartstore.wire import (
@@ -76,7 +77,7 @@ class SimDevice:
         self._started = time.monotonic()
         self._stopped = False
         self.client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2, client_id=f"{store}-{device_id}", clean_session=True
+            CallbackAPIVersion.VERSION2, client_id=f"{store}-{device_id}", clean_session=True
         )
         self.client.username_pw_set(device_id, password)
         self.client.will_set(
@@ -110,7 +111,10 @@ class SimDevice:
         self._stopped = True
         if clean:
             self.client.publish(
-                self.topic(Channel.STATE), encode(DeviceState(state=Presence.OFFLINE)), QOS_STATE, True
+                self.topic(Channel.STATE),
+                encode(DeviceState(state=Presence.OFFLINE)),
+                QOS_STATE,
+                True,
             )
             self.client.disconnect()
         else:
@@ -138,7 +142,9 @@ class SimDevice:
         if self._stopped:
             return
         if self.connected:
-            self.client.publish(self.topic(Channel.TELEMETRY), encode(self.telemetry()), QOS_TELEMETRY)
+            self.client.publish(
+                self.topic(Channel.TELEMETRY), encode(self.telemetry()), QOS_TELEMETRY
+            )
         self.loop.call_later(self.telemetry_every_s, self._telemetry_tick)
 
     def _resend_tick(self) -> None:
@@ -186,7 +192,7 @@ class SimDevice:
     def _message(self, _c: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
         if msg.topic.endswith("/" + Channel.ACK):
             try:
-                ack = parse_payload(msg.payload, EventAck)
+                ack = parse_payload(bytes(msg.payload), EventAck)
             except WireError as err:
                 log.warning("%s got a bad ack: %s", self.id, err)
                 return

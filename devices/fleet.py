@@ -81,7 +81,9 @@ class Fleet:
         def _press() -> None:
             button = random.choice(self.buttons)
             if button.connected:
-                button.press(random.choice([CallReason.SERVICE] * 4 + [CallReason.BILL, CallReason.WATER]))
+                button.press(
+                    random.choice([CallReason.SERVICE] * 4 + [CallReason.BILL, CallReason.WATER])
+                )
             self.loop.call_later(random.expovariate(presses_per_s), _press)
 
         self.loop.call_soon_threadsafe(

@@ -4,6 +4,7 @@ A thread per client would mean a thousand threads for a big fleet; here one sele
 them all, and every device action runs on this loop's thread, so devices need no locks.
 """
 
+import contextlib
 import heapq
 import itertools
 import logging
@@ -26,9 +27,9 @@ class DeviceLoop:
     def __init__(self) -> None:
         self._sel = selectors.DefaultSelector()
         self._clients: list[mqtt.Client] = []
-        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._timers: list[tuple[float, int, Callable[[], object]]] = []
         self._seq = itertools.count()
-        self._calls: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._calls: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._sel.register(self._wake_r, selectors.EVENT_READ, None)
@@ -45,16 +46,14 @@ class DeviceLoop:
         if client in self._clients:
             self._clients.remove(client)
 
-    def call_later(self, delay: float, fn: Callable[[], None]) -> None:
+    def call_later(self, delay: float, fn: Callable[[], object]) -> None:
         heapq.heappush(self._timers, (time.monotonic() + delay, next(self._seq), fn))
 
     # --- used from any thread ------------------------------------------------------------
-    def call_soon_threadsafe(self, fn: Callable[[], None]) -> None:
+    def call_soon_threadsafe(self, fn: Callable[[], object]) -> None:
         self._calls.put(fn)
-        try:
+        with contextlib.suppress(OSError):  # the loop has stopped: nothing to wake
             self._wake_w.send(b"x")
-        except OSError:
-            pass
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="device-loop", daemon=True)
@@ -91,6 +90,8 @@ class DeviceLoop:
             client.disconnect()
             self._flush()
         self._sel.close()
+        self._wake_r.close()
+        self._wake_w.close()
 
     def _run_calls(self) -> None:
         try:
@@ -112,7 +113,7 @@ class DeviceLoop:
                 client.loop_write()
 
     @staticmethod
-    def _guard(fn: Callable[[], None]) -> None:
+    def _guard(fn: Callable[[], object]) -> None:
         try:
             fn()
         except Exception:
@@ -122,7 +123,5 @@ class DeviceLoop:
         self._sel.register(sock, selectors.EVENT_READ, client)
 
     def _socket_close(self, _client: mqtt.Client, _ud: Any, sock: Any) -> None:
-        try:
+        with contextlib.suppress(KeyError, ValueError):
             self._sel.unregister(sock)
-        except (KeyError, ValueError):
-            pass

@@ -4,6 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -35,3 +36,15 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(board_routes.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app
+
+
+def server_config(settings: Settings, log_level: str = "warning") -> "uvicorn.Config":
+    """How the hub is served, the same for the CLI, the demo and the tests."""
+    return uvicorn.Config(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=log_level,
+        # The sans-I/O websockets protocol: the legacy one is deprecated by websockets.
+        ws="websockets-sansio",
+    )

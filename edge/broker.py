@@ -99,9 +99,12 @@ def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
             time.sleep(0.05)
 
 
-def start_mosquitto(files: BrokerFiles, port: int, bind: str = "127.0.0.1") -> subprocess.Popen[bytes]:
+def start_mosquitto(
+    files: BrokerFiles, port: int, bind: str = "127.0.0.1"
+) -> subprocess.Popen[bytes]:
     write_config(files, port, bind)
-    proc = subprocess.Popen([mosquitto_binary(), "-c", str(files.conf)])
+    with (files.directory / "stderr.log").open("ab") as err:
+        proc = subprocess.Popen([mosquitto_binary(), "-c", str(files.conf)], stderr=err)
     try:
         wait_for_port("127.0.0.1" if bind in ("0.0.0.0", "") else bind, port)  # noqa: S104
     except TimeoutError:

@@ -38,8 +38,8 @@ def make_engine(path: Path) -> Engine:
 
 def init_db(engine: Engine) -> sessionmaker[Session]:
     # Import the domain models so that their tables are registered on Base.metadata.
-    import edge.calls.models  # noqa: F401
-    import edge.devices.models  # noqa: F401
+    import edge.calls.models
+    import edge.devices.models
     import edge.telemetry.buffer  # noqa: F401
 
     Base.metadata.create_all(engine)

@@ -6,6 +6,7 @@ gets a fresh snapshot.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
@@ -36,10 +37,9 @@ class LiveHub:
         if self._loop is None or not self._clients:
             return
         text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-        try:
+        # RuntimeError: the loop is closed because the hub is shutting down.
+        with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(self._fan_out, text)
-        except RuntimeError:  # the loop is closed: the hub is shutting down
-            pass
 
     def _fan_out(self, text: str) -> None:
         for q in list(self._clients):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
 
 from smartstore.wire import (
     Channel,
@@ -48,7 +49,7 @@ class HubMqtt:
         # A fixed client id and a persistent session: while the hub restarts, the broker keeps
         # the QoS 1 events addressed to it and delivers them when it is back.
         self._client = mqtt.Client(
-            mqtt.CallbackAPIVersion.VERSION2,
+            CallbackAPIVersion.VERSION2,
             client_id=f"hub-{store}",
             clean_session=False,
             protocol=mqtt.MQTTv311,
@@ -110,7 +111,7 @@ class HubMqtt:
 
     def _message(self, _c: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
         try:
-            self._on_message(msg.topic, msg.payload)
+            self._on_message(msg.topic, bytes(msg.payload))
         except Exception:
             # One bad message must never take the ingest thread down.
             log.exception("unexpected error handling an MQTT message")

@@ -47,7 +47,9 @@ def ensure_secrets(inventory: Inventory, path: Path, rotate: Iterable[str] = ())
     if unknown:
         raise ValueError(f"cannot rotate unknown accounts: {', '.join(sorted(unknown))}")
     result = {
-        name: current[name] if name in current and name not in rotated else secrets.token_urlsafe(18)
+        name: current[name]
+        if name in current and name not in rotated
+        else secrets.token_urlsafe(18)
         for name in wanted
     }
     if result != current:

@@ -1,5 +1,6 @@
 """The one command line: `smartstore --help`."""
 
+import contextlib
 import logging
 import signal
 import threading
@@ -34,7 +35,7 @@ def hub(
     """Run the store hub: MQTT ingest, the staff board, the InfluxDB uplink."""
     import uvicorn
 
-    from edge.app import create_app
+    from edge.app import server_config
     from edge.config import Settings
 
     _logging(verbose)
@@ -43,12 +44,7 @@ def hub(
     except ValueError as exc:
         typer.echo(f"hub settings are not usable:\n{exc}", err=True)
         raise typer.Exit(2) from None
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_level="debug" if verbose else "warning",
-    )
+    uvicorn.Server(server_config(settings, "debug" if verbose else "warning")).run()
 
 
 @app.command()
@@ -122,17 +118,17 @@ def simulate(
     typer.echo(f"{len(fleet.devices)} simulated devices on {host}:{port}; Ctrl-C stops them")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     fleet.stop()
 
 
 @app.command()
 def demo(
     data_dir: DataDir = Path(".smartstore-demo"),
-    host: Annotated[str, typer.Option(help="0.0.0.0 to open the board from a tablet.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="0.0.0.0 to open the board from a tablet.")
+    ] = "127.0.0.1",
     port: int = 8000,
     buttons: int = 12,
     presses_per_min: float = 6.0,

@@ -9,7 +9,7 @@ from pathlib import Path
 import uvicorn
 
 from devices.fleet import Fleet
-from edge.app import create_app
+from edge.app import server_config
 from edge.broker import BrokerFiles, free_port, start_mosquitto
 from edge.config import Settings
 from edge.inventory import demo_inventory, load_inventory, save_inventory
@@ -91,7 +91,7 @@ def run_demo(
         flush=True,
     )
     try:
-        uvicorn.run(create_app(settings), host=http_host, port=http_port, log_level="warning")
+        uvicorn.Server(server_config(settings)).run()
     finally:
         fleet.stop()
         broker.terminate()

@@ -75,8 +75,8 @@ bind-address = "127.0.0.1:{rpc_port}"
 """,
         encoding="utf-8",
     )
-    log = (directory / "influxd.log").open("ab")
-    proc = subprocess.Popen([influxd_binary(), "-config", str(conf)], stdout=log, stderr=log)
+    with (directory / "influxd.log").open("ab") as log:
+        proc = subprocess.Popen([influxd_binary(), "-config", str(conf)], stdout=log, stderr=log)
     server = InfluxServer(proc, f"http://127.0.0.1:{http_port}")
     try:
         wait_for_port("127.0.0.1", http_port, timeout=30)

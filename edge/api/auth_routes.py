@@ -17,7 +17,9 @@ class StaffPublic(BaseModel):
 
 
 @router.post("/login")
-def login(body: LoginRequest, request: Request, response: Response, runtime: RuntimeDep) -> StaffPublic:
+def login(
+    body: LoginRequest, request: Request, response: Response, runtime: RuntimeDep
+) -> StaffPublic:
     client = request.client.host if request.client else "?"
     wait = runtime.login_limiter.retry_after(client)
     if wait > 0:

@@ -1,6 +1,7 @@
 """The staff board's pages and its live WebSocket."""
 
 import asyncio
+import contextlib
 import time
 from importlib.resources import files
 from typing import cast
@@ -64,7 +65,7 @@ async def board_socket(websocket: WebSocket) -> None:
             now=time.time(),
         )
         await websocket.send_json(snapshot)
-        receiver = asyncio.create_task(_drain_incoming(websocket))
+        receiver = asyncio.create_task(_drain_incoming(websocket, queue))
         try:
             while True:
                 text = await queue.get()
@@ -81,10 +82,13 @@ async def board_socket(websocket: WebSocket) -> None:
             await websocket.close()
 
 
-async def _drain_incoming(websocket: WebSocket) -> None:
-    """The board sends nothing meaningful; reading notices a closed socket promptly."""
+async def _drain_incoming(websocket: WebSocket, queue: "asyncio.Queue[str | None]") -> None:
+    """The board sends nothing meaningful; reading notices a closed socket (a tab closed, the
+    hub shutting down) and ends the sender, which would otherwise wait for the next update."""
     try:
         while True:
             await websocket.receive_text()
     except (WebSocketDisconnect, RuntimeError):
         pass
+    with contextlib.suppress(asyncio.QueueFull):
+        queue.put_nowait(None)

@@ -17,7 +17,9 @@ def list_calls(
     status_: Literal["open", "recent"] = Query("open", alias="status"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[CallPublic]:
-    rows = service.open_calls(session) if status_ == "open" else service.recent_calls(session, limit)
+    rows = (
+        service.open_calls(session) if status_ == "open" else service.recent_calls(session, limit)
+    )
     return [CallPublic.of(c) for c in rows]
 
 
@@ -25,7 +27,9 @@ def list_calls(
 def acknowledge(call_id: int, runtime: RuntimeDep, staff: CurrentStaff) -> CallPublic:
     with runtime.sessions.begin() as session:
         try:
-            call = service.acknowledge(session, runtime.settings.store_id, call_id, staff, time.time())
+            call = service.acknowledge(
+                session, runtime.settings.store_id, call_id, staff, time.time()
+            )
         except service.CallNotFound:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, f"no call {call_id} / 没有这个呼叫"

@@ -40,13 +40,12 @@ def record_presses(session: Session, store: str, presses: Sequence[Press]) -> Pr
     if not presses:
         return outcome
     event_ids = {p.event.id for p in presses}
-    stored = set(
-        session.execute(
-            select(CallEvent.device_id, CallEvent.event_id).where(
-                CallEvent.event_id.in_(event_ids)
-            )
-        ).tuples()
-    )
+    stored = {
+        (row[0], row[1])
+        for row in session.execute(
+            select(CallEvent.device_id, CallEvent.event_id).where(CallEvent.event_id.in_(event_ids))
+        )
+    }
     devices = {p.device.id for p in presses}
     open_calls = {
         c.device_id: c

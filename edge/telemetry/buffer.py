@@ -17,7 +17,7 @@ class PendingPoint(Base):
     __tablename__ = "influx_points"
     # AUTOINCREMENT: ids never go back, even after the table empties, so "delete through id N"
     # can never hit a point added after N was read.
-    __table_args__ = {"sqlite_autoincrement": True}
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy's own attribute
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     line: Mapped[str] = mapped_column(Text)

@@ -6,7 +6,8 @@ Every point carries an explicit timestamp taken when the fact happened, so a poi
 
 from typing import Final
 
-from influxdb_client import Point, WritePrecision
+from influxdb_client.client.write.point import Point
+from influxdb_client.domain.write_precision import WritePrecision
 
 from edge.calls.models import Call
 from edge.inventory import DeviceSpec
@@ -19,7 +20,7 @@ M_HUB_INGEST: Final = "hub_ingest"
 
 
 def _ns(epoch_s: float) -> int:
-    return int(round(epoch_s * 1_000_000)) * 1000
+    return round(epoch_s * 1_000_000) * 1000
 
 
 def device_telemetry(store: str, device: DeviceSpec, t: Telemetry, received_at: float) -> str:

@@ -7,10 +7,10 @@ used here only as a synchronous writer: a batch leaves the disk buffer after Inf
 import logging
 import random
 import threading
-import time
 
-from influxdb_client import InfluxDBClient, WritePrecision
+from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import WriteOptions, WriteType
+from influxdb_client.domain.write_precision import WritePrecision
 from sqlalchemy.orm import Session, sessionmaker
 
 from edge.telemetry import buffer
@@ -41,7 +41,9 @@ class InfluxSender:
         self._max_points = max_points
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="influx-sender", daemon=True)
-        self._client = InfluxDBClient(url=url, token=token, org=org, timeout=10_000) if url else None
+        self._client = (
+            InfluxDBClient(url=url, token=token, org=org, timeout=10_000) if url else None
+        )
         self.dropped = 0
         self.sent = 0
         self.healthy = False
@@ -76,11 +78,16 @@ class InfluxSender:
                 continue
             try:
                 write_api.write(
-                    self._bucket, self._org, [line for _, line in rows], WritePrecision.NS
+                    self._bucket,
+                    self._org,
+                    [line for _, line in rows],
+                    WritePrecision.NS,  # type: ignore[arg-type]  # the enum's values are str
                 )
             except Exception as exc:
                 if self.healthy or backoff == BACKOFF_MIN_S:
-                    log.warning("InfluxDB at %s unreachable (%s); points wait on disk", self._url, exc)
+                    log.warning(
+                        "InfluxDB at %s unreachable (%s); points wait on disk", self._url, exc
+                    )
                 self.healthy = False
                 # Jitter: a store's worth of hubs coming back at once do not retry in step.
                 self._stop.wait(backoff * random.uniform(0.5, 1.0))

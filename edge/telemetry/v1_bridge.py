@@ -19,7 +19,7 @@ MAX_BODY = 64 * 1024 * 1024
 class _Handler(BaseHTTPRequestHandler):
     server: "InfluxV1Bridge"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
     def do_GET(self) -> None:
@@ -53,7 +53,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._forward("POST", "/write?" + urllib.parse.urlencode(params), body, headers)
 
     def _forward(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> None:
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 - the target is fixed at start
             self.server.target + path, data=body or None, method=method, headers=headers
         )
         try:
@@ -78,7 +78,9 @@ class InfluxV1Bridge(ThreadingHTTPServer):
     def __init__(self, target: str, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), _Handler)
         self.target = target.rstrip("/")
-        self._thread = threading.Thread(target=self.serve_forever, name="influx-bridge", daemon=True)
+        self._thread = threading.Thread(
+            target=self.serve_forever, name="influx-bridge", daemon=True
+        )
 
     @property
     def url(self) -> str:

@@ -1,0 +1,236 @@
+"""Shared helpers: a real mosquitto per test, the hub in a thread or a process, real clients."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from edge.app import server_config
+from edge.broker import BrokerFiles, free_port, start_mosquitto
+from edge.config import Settings
+from edge.inventory import DeviceSpec, Inventory, save_inventory
+from edge.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
+from smartstore.wire import Channel, DeviceType, device_topic
+
+STAFF = "alice"
+PIN = "482913"
+SECRET = "s" * 40
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
+        time.sleep(0.05)
+
+
+def make_inventory(store: str, buttons: int = 4) -> Inventory:
+    devices = [
+        DeviceSpec(id=f"btn-{n:03d}", type=DeviceType.CALL_BUTTON, zone="A", table=f"A{n}")
+        for n in range(1, buttons + 1)
+    ]
+    devices.append(DeviceSpec(id="kiosk-01", type=DeviceType.KIOSK, zone="entrance"))
+    return Inventory(store=store, devices=devices)
+
+
+@dataclass
+class Broker:
+    port: int
+    store: str
+    inventory: Inventory
+    accounts: dict[str, str]
+    files: BrokerFiles
+    proc: subprocess.Popen[bytes]
+
+    def topic(self, device: str, channel: Channel = Channel.EVENT) -> str:
+        spec = self.inventory.by_id()[device]
+        return device_topic(self.store, spec.type, device, channel)
+
+    def pub(
+        self,
+        user: str,
+        topic: str,
+        payload: str | bytes,
+        qos: int = 1,
+        retain: bool = False,
+    ) -> None:
+        """Publish with mosquitto_pub: a client nobody here wrote."""
+        cmd = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-q", str(qos)]
+        cmd += ["-u", user, "-P", self.accounts[user], "-t", topic, "-s"]
+        if retain:
+            cmd.append("-r")
+        data = payload.encode() if isinstance(payload, str) else payload
+        subprocess.run(cmd, input=data, check=True, timeout=10, capture_output=True)
+
+    @contextmanager
+    def sub(self, user: str, topic: str) -> Iterator[list[str]]:
+        """Collect what mosquitto_sub receives on `topic` while the block runs."""
+        cmd = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.port), "-q", "1"]
+        cmd += ["-u", user, "-P", self.accounts[user], "-t", topic]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        lines: list[str] = []
+        reader = threading.Thread(
+            target=lambda: lines.extend(iter(proc.stdout.readline, "")),  # type: ignore[union-attr]
+            daemon=True,
+        )
+        reader.start()
+        time.sleep(0.3)  # let the subscription reach the broker before the block publishes
+        try:
+            yield lines
+        finally:
+            proc.terminate()
+            proc.wait(5)
+            reader.join(5)
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+    def press(self, device: str, event_id: str | None = None, **extra: Any) -> str:
+        event_id = event_id or f"{device}-{secrets.token_hex(4)}"
+        payload = {"v": 1, "id": event_id, "type": "press", **extra}
+        self.pub(device, self.topic(device), json.dumps(payload))
+        return event_id
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def start_broker(directory: Path, inventory: Inventory) -> Broker:
+    accounts = ensure_secrets(inventory, directory / "secrets.json")
+    files = BrokerFiles(directory / "broker")
+    write_broker_auth(inventory, accounts, files.passwd, files.acl)
+    port = free_port()
+    proc = start_mosquitto(files, port)
+    return Broker(port, inventory.store, inventory, accounts, files, proc)
+
+
+def hub_settings(
+    broker: Broker, data_dir: Path, inventory: Inventory | None = None, **kw: Any
+) -> Settings:
+    inventory_path = data_dir / "inventory.yaml"
+    save_inventory(inventory or broker.inventory, inventory_path)
+    values: dict[str, Any] = {
+        "store_id": broker.store,
+        "data_dir": data_dir,
+        "inventory_path": inventory_path,
+        "http_host": "127.0.0.1",
+        "http_port": free_port(),
+        "mqtt_port": broker.port,
+        "mqtt_password": broker.accounts[HUB_ACCOUNT],
+        "staff": {STAFF: PIN, "bob": "739120"},
+        "secret_key": SECRET,
+    }
+    values.update(kw)
+    return Settings(**values)
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    base_url: str
+    _stop: Callable[[], None] = field(repr=False)
+    _clients: list[httpx.Client] = field(default_factory=list, repr=False)
+
+    def client(self, login: bool = True, staff: str = STAFF, pin: str = PIN) -> httpx.Client:
+        c = httpx.Client(base_url=self.base_url, timeout=10)
+        self._clients.append(c)
+        if login:
+            r = c.post("/api/login", json={"name": staff, "pin": pin})
+            assert r.status_code == 200, r.text
+        return c
+
+    def stop(self) -> None:
+        for c in self._clients:
+            c.close()
+        self._stop()
+
+
+def _wait_healthy(base_url: str, timeout: float = 20.0) -> None:
+    def ok() -> bool:
+        try:
+            r = httpx.get(f"{base_url}/api/health", timeout=1)
+            return r.status_code == 200 and bool(r.json()["broker_connected"])
+        except httpx.HTTPError:
+            return False
+
+    wait_until(ok, timeout, "the hub to be up and connected to the broker")
+
+
+def run_hub_thread(settings: Settings) -> Hub:
+    server = uvicorn.Server(server_config(settings))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{settings.http_port}"
+    _wait_healthy(base_url)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(15)
+
+    return Hub(settings, base_url, stop)
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    env = {
+        "SMARTSTORE_MODE": settings.mode,
+        "SMARTSTORE_STORE_ID": settings.store_id,
+        "SMARTSTORE_DATA_DIR": str(settings.data_dir),
+        "SMARTSTORE_INVENTORY_PATH": str(settings.inventory_file),
+        "SMARTSTORE_HTTP_HOST": settings.http_host,
+        "SMARTSTORE_HTTP_PORT": str(settings.http_port),
+        "SMARTSTORE_MQTT_PORT": str(settings.mqtt_port),
+        "SMARTSTORE_MQTT_PASSWORD": settings.mqtt_password.get_secret_value(),
+        "SMARTSTORE_STAFF": json.dumps(
+            {k: v.get_secret_value() for k, v in settings.staff.items()}
+        ),
+        "SMARTSTORE_SECRET_KEY": settings.secret_key.get_secret_value(),
+        "SMARTSTORE_CALL_URGENT_AFTER_S": str(settings.call_urgent_after_s),
+        "SMARTSTORE_INFLUX_URL": settings.influx_url,
+        "SMARTSTORE_INFLUX_BUCKET": settings.influx_bucket,
+    }
+    return env
+
+
+@dataclass
+class HubProcess:
+    settings: Settings
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.http_port}"
+
+    def kill(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+def run_hub_process(settings: Settings, log: Path) -> HubProcess:
+    """The hub as its own process, started the way an operator starts it: `smartstore hub`."""
+    env = {**os.environ, **settings_env(settings)}
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "smartstore.cli", "hub"], env=env, stdout=out, stderr=out
+        )
+    hub = HubProcess(settings, proc)
+    try:
+        _wait_healthy(hub.base_url)
+    except AssertionError:
+        hub.kill()
+        raise AssertionError(log.read_text(errors="replace")[-3000:]) from None
+    return hub

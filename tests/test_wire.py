@@ -1,0 +1,87 @@
+"""The wire contract: what a firmware writer can rely on."""
+
+import json
+
+import pytest
+
+from smartstore.wire import (
+    CallButtonEvent,
+    Channel,
+    DeviceType,
+    RejectReason,
+    WireError,
+    device_topic,
+    parse_payload,
+    parse_topic,
+    subscriptions,
+)
+from smartstore.wire.const import MAX_PAYLOAD_BYTES
+
+
+def test_topic_round_trip() -> None:
+    topic = device_topic("S1", DeviceType.CALL_BUTTON, "btn-001", Channel.EVENT)
+    assert topic == "store/S1/call_button/btn-001/event"
+    parsed = parse_topic(topic)
+    assert parsed is not None
+    assert (parsed.store, parsed.device_type, parsed.device, parsed.channel) == (
+        "S1",
+        DeviceType.CALL_BUTTON,
+        "btn-001",
+        Channel.EVENT,
+    )
+
+
+@pytest.mark.parametrize(
+    "topic",
+    [
+        "store/S1/call_button/btn-001",  # too short
+        "store/S1/call_button/btn-001/event/x",  # too long
+        "shop/S1/call_button/btn-001/event",  # wrong root
+        "store/S1/toaster/btn-001/event",  # unknown device type
+        "store/S1/call_button/btn-001/gossip",  # unknown channel
+        "store/S1/call_button/btn 001/event",  # id outside the id alphabet
+        "store/S1/call_button/+/event",  # wildcard as an id
+    ],
+)
+def test_topics_outside_the_grammar_are_refused(topic: str) -> None:
+    assert parse_topic(topic) is None
+
+
+def test_hub_subscribes_to_device_channels_only() -> None:
+    subs = subscriptions("S1")
+    assert "store/S1/+/+/event" in subs
+    assert not any(s.endswith(("/ack", "/cmd")) for s in subs)
+
+
+def test_press_parses_with_defaults() -> None:
+    event = parse_payload(b'{"v":1,"id":"btn-001-a1-1"}', CallButtonEvent)
+    assert event.type == "press"
+    assert event.reason == "service"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", RejectReason.BAD_JSON),
+        (b"\xff\xfe", RejectReason.BAD_JSON),
+        (b"[1,2]", RejectReason.BAD_JSON),
+        (b'{"id":"btn-001-a1-1"}', RejectReason.BAD_SCHEMA_VERSION),
+        (b'{"v":2,"id":"btn-001-a1-1"}', RejectReason.BAD_SCHEMA_VERSION),
+        (b'{"v":"1","id":"btn-001-a1-1"}', RejectReason.BAD_SCHEMA_VERSION),
+        (b'{"v":1}', RejectReason.INVALID_PAYLOAD),
+        (b'{"v":1,"id":"short"}', RejectReason.INVALID_PAYLOAD),
+        (b'{"v":1,"id":"btn-001-a1-1","reason":"dance"}', RejectReason.INVALID_PAYLOAD),
+        (b'{"v":1,"id":"btn-001-a1-1","ts_ms":-5}', RejectReason.INVALID_PAYLOAD),
+    ],
+)
+def test_bad_payloads_name_their_reason(raw: bytes, reason: RejectReason) -> None:
+    with pytest.raises(WireError) as err:
+        parse_payload(raw, CallButtonEvent)
+    assert err.value.reason is reason
+
+
+def test_oversized_payload_is_refused_before_parsing() -> None:
+    raw = json.dumps({"v": 1, "id": "btn-001-a1-1", "pad": "x" * MAX_PAYLOAD_BYTES}).encode()
+    with pytest.raises(WireError) as err:
+        parse_payload(raw, CallButtonEvent)
+    assert err.value.reason is RejectReason.TOO_LARGE
