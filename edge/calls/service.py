@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from edge.calls.models import Call, CallEvent
@@ -39,27 +39,32 @@ def record_presses(session: Session, store: str, presses: Sequence[Press]) -> Pr
     outcome = PressOutcome(new_event_ids=[], calls=[])
     if not presses:
         return outcome
-    event_ids = {p.event.id for p in presses}
+    devices = {p.device.id for p in presses}
+    # Both columns in the filter, so SQLite walks the (device_id, event_id) unique index
+    # instead of scanning every press ever stored.
     stored = {
         (row[0], row[1])
         for row in session.execute(
-            select(CallEvent.device_id, CallEvent.event_id).where(CallEvent.event_id.in_(event_ids))
+            select(CallEvent.device_id, CallEvent.event_id).where(
+                CallEvent.device_id.in_(devices),
+                CallEvent.event_id.in_({p.event.id for p in presses}),
+            )
         )
     }
-    devices = {p.device.id for p in presses}
     open_calls = {
         c.device_id: c
         for c in session.scalars(
             select(Call).where(Call.acked_at.is_(None), Call.device_id.in_(devices))
         )
     }
-    changed: dict[int, Call] = {}
-    new_points = []
+    fresh: list[Press] = []
+    opened: list[tuple[Press, Call]] = []
     for press in presses:
         key = (press.device.id, press.event.id)
         if key in stored:
             continue
         stored.add(key)
+        fresh.append(press)
         call = open_calls.get(press.device.id)
         if call is None:
             call = Call(
@@ -69,28 +74,34 @@ def record_presses(session: Session, store: str, presses: Sequence[Press]) -> Pr
                 reason=press.event.reason.value,
                 created_at=press.received_at,
                 last_press_at=press.received_at,
-                presses=1,
+                presses=0,
             )
             session.add(call)
-            session.flush()
             open_calls[press.device.id] = call
-            new_points.append(points.call_opened(store, press.device, call))
-        else:
-            call.presses += 1
-            call.last_press_at = press.received_at
-        session.add(
-            CallEvent(
-                device_id=press.device.id,
-                event_id=press.event.id,
-                call_id=call.id,
-                received_at=press.received_at,
-                device_ts_ms=press.event.ts_ms,
-            )
-        )
-        changed[call.id] = call
+            opened.append((press, call))
+        call.presses += 1
+        call.last_press_at = press.received_at
         outcome.new_event_ids.append(key)
-    buffer_points(session, new_points)
-    outcome.calls = list(changed.values())
+    if not fresh:
+        return outcome
+    session.flush()  # one flush gives every new call its id
+    session.execute(
+        insert(CallEvent),
+        [
+            {
+                "device_id": p.device.id,
+                "event_id": p.event.id,
+                "call_id": open_calls[p.device.id].id,
+                "received_at": p.received_at,
+                "device_ts_ms": p.event.ts_ms,
+            }
+            for p in fresh
+        ],
+    )
+    buffer_points(session, [points.call_opened(store, p.device, c) for p, c in opened])
+    outcome.calls = list(
+        {open_calls[p.device.id].id: open_calls[p.device.id] for p in fresh}.values()
+    )
     return outcome
 
 

@@ -1,0 +1,330 @@
+"""Call-button presses at QoS 1 through the real broker into the hub and out to the board.
+
+    .venv/bin/python -m bench.bench_calls [--buttons 200] [--rate 2000] [--seconds 30]
+
+Runs, each in its own process: the project's mosquitto, the hub (`smartstore hub`), the
+simulated buttons (one DeviceLoop) and a board client on the WebSocket. Reports events
+received/lost/duplicated, press-to-board latency, hub CPU and RSS; then the same offered load
+into a naive paho QoS 1 subscriber on a default mosquitto, for comparison. Writes the tables
+to docs/benchmarks.md.
+"""
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.common import ProcessSampler, median, percentile, write_section
+from edge.broker import free_port, mosquitto_binary, wait_for_port
+from edge.inventory import demo_inventory
+from tests.support import PIN, STAFF, hub_settings, run_hub_process, start_broker
+
+# --- the simulated buttons (own process) -----------------------------------------------------
+
+
+def run_buttons(
+    inventory_json: str,
+    accounts: dict[str, str],
+    port: int,
+    rate: float,
+    seconds: float,
+    out: str,
+    ready: Any,
+    go: Any,
+) -> None:
+    from devices.fleet import Fleet
+    from edge.inventory import Inventory
+
+    inventory = Inventory.model_validate_json(inventory_json)
+    fleet = Fleet(inventory, accounts, "127.0.0.1", port, telemetry_every_s=30)
+    sent: list[tuple[str, float]] = []
+    finished = {"flag": False}
+    fleet.start()
+    fleet.wait_connected(60)
+    ready.set()
+    go.wait()
+    fleet.press_steady(
+        rate,
+        seconds,
+        on_press=lambda eid, t: sent.append((eid, t)),
+        on_done=lambda: finished.update(flag=True),
+    )
+    while not finished["flag"]:
+        time.sleep(0.1)
+    deadline = time.monotonic() + 60
+    while fleet.unacknowledged() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    resent = sum(d.resent for d in fleet.devices.values())
+    acked = sum(d.acked for d in fleet.devices.values())
+    pending = fleet.unacknowledged()
+    fleet.stop()
+    Path(out).write_text(
+        json.dumps({"sent": sent, "resent": resent, "acked": acked, "pending": pending})
+    )
+
+
+# --- the board client (own process) ----------------------------------------------------------
+
+
+def run_board_client(base_url: str, out: str, ready: Any, stop: Any) -> None:
+    asyncio.run(_board_client(base_url, out, ready, stop))
+
+
+async def _board_client(base_url: str, out: str, ready: Any, stop: Any) -> None:
+    import httpx
+    from websockets.asyncio.client import connect
+
+    async with httpx.AsyncClient(base_url=base_url) as http:
+        r = await http.post("/api/login", json={"name": STAFF, "pin": PIN})
+        r.raise_for_status()
+        cookie = r.cookies["ss_staff"]
+    seen: list[tuple[str, float]] = []
+    url = base_url.replace("http", "ws") + "/ws/board"
+    async with connect(
+        url, additional_headers={"Cookie": f"ss_staff={cookie}"}, max_size=None
+    ) as ws:
+        await ws.recv()  # the snapshot
+        ready.set()
+        while not stop.is_set():
+            try:
+                text = await asyncio.wait_for(ws.recv(), 0.5)
+            except TimeoutError:
+                continue
+            now = time.time()
+            for eid in json.loads(text)["event_ids"]:
+                seen.append((eid, now))
+    Path(out).write_text(json.dumps(seen))
+
+
+# --- the naive subscriber (baseline) ---------------------------------------------------------
+
+
+def run_naive_subscriber(port: int, out: str, ready: Any, stop: Any) -> None:
+    """What a first attempt looks like: paho defaults, QoS 1, no TCP_NODELAY."""
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    got: list[tuple[str, float]] = []
+
+    def on_message(_c: Any, _u: Any, msg: Any) -> None:
+        data = json.loads(msg.payload)
+        got.append((data["id"], time.time()))
+
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="naive")
+    client.on_connect = lambda c, *_: (c.subscribe("store/+/+/+/event", 1), ready.set())
+    client.on_message = on_message
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    stop.wait()
+    client.loop_stop()
+    Path(out).write_text(json.dumps(got))
+
+
+# --- orchestration ---------------------------------------------------------------------------
+
+
+def measure_hub(buttons: int, rate: float, seconds: float, work: Path) -> dict[str, Any]:
+    inventory = demo_inventory("BENCH", buttons)
+    broker = start_broker(work / "mqtt", inventory)
+    settings = hub_settings(broker, work / "hub", call_urgent_after_s=3600)
+    hub = run_hub_process(settings, work / "hub.log")
+    ctx = mp.get_context("spawn")
+    ready_b, go, ready_w, stop_w = ctx.Event(), ctx.Event(), ctx.Event(), ctx.Event()
+    sim = ctx.Process(
+        target=run_buttons,
+        args=(
+            inventory.model_dump_json(),
+            broker.accounts,
+            broker.port,
+            rate,
+            seconds,
+            str(work / "sent.json"),
+            ready_b,
+            go,
+        ),
+    )
+    board = ctx.Process(
+        target=run_board_client, args=(hub.base_url, str(work / "seen.json"), ready_w, stop_w)
+    )
+    try:
+        board.start()
+        sim.start()
+        if not (ready_w.wait(30) and ready_b.wait(90)):
+            raise RuntimeError("the board client or the buttons did not get ready")
+        sampler = ProcessSampler(hub.proc.pid)
+        sampler.start()
+        go.set()
+        sim.join(seconds + 120)
+        cpu = sampler.stop()
+        time.sleep(1.0)
+        stop_w.set()
+        board.join(30)
+    finally:
+        for p in (sim, board):
+            if p.is_alive():
+                p.kill()
+        hub.kill()
+        broker.stop()
+
+    result = json.loads((work / "sent.json").read_text())
+    sent: dict[str, float] = dict(result["sent"])
+    seen = json.loads((work / "seen.json").read_text())
+    seen_count = Counter(eid for eid, _ in seen)
+    first_seen = {}
+    for eid, t in seen:
+        first_seen.setdefault(eid, t)
+    with sqlite3.connect(settings.db_path) as db:
+        stored = [r[0] for r in db.execute("SELECT event_id FROM call_events")]
+    stored_count = Counter(stored)
+    latencies = [(first_seen[e] - t) * 1000 for e, t in sent.items() if e in first_seen]
+    return {
+        "sent": len(sent),
+        "offered_rate": len(sent) / seconds,
+        "stored": len(stored_count),
+        "lost": sum(1 for e in sent if e not in stored_count),
+        "duplicated_db": sum(n - 1 for n in stored_count.values()),
+        "on_board": len(first_seen),
+        "duplicated_board": sum(n - 1 for n in seen_count.values()),
+        "missing_board": sum(1 for e in sent if e not in first_seen),
+        "resent": result["resent"],
+        "unacked": result["pending"],
+        "p50": median(latencies),
+        "p99": percentile(latencies, 99),
+        "max": max(latencies) if latencies else float("nan"),
+        "cpu": cpu,
+        "rss_mb": sampler.peak_rss / 2**20,
+    }
+
+
+def measure_naive(buttons: int, rate: float, seconds: float, work: Path) -> dict[str, Any]:
+    """The same offered load into a default mosquitto and a default paho subscriber."""
+    inventory = demo_inventory("NAIVE", buttons)
+    conf = work / "naive.conf"
+    port = free_port()
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+    broker = subprocess.Popen([mosquitto_binary(), "-c", str(conf)], stderr=subprocess.DEVNULL)
+    wait_for_port("127.0.0.1", port)
+    ctx = mp.get_context("spawn")
+    ready_b, go, ready_s, stop_s = ctx.Event(), ctx.Event(), ctx.Event(), ctx.Event()
+    accounts = {d.id: "unused" for d in inventory.devices}
+    sim = ctx.Process(
+        target=run_buttons,
+        args=(
+            inventory.model_dump_json(),
+            accounts,
+            port,
+            rate,
+            seconds,
+            str(work / "naive-sent.json"),
+            ready_b,
+            go,
+        ),
+    )
+    sub = ctx.Process(
+        target=run_naive_subscriber, args=(port, str(work / "naive-got.json"), ready_s, stop_s)
+    )
+    try:
+        sub.start()
+        ready_s.wait(30)
+        sim.start()
+        ready_b.wait(90)
+        go.set()
+        # Nobody acks these presses: the buttons resend for a while after the run; stop them.
+        time.sleep(seconds + 2)
+        stop_s.set()
+        sub.join(30)
+    finally:
+        for p in (sim, sub):
+            if p.is_alive():
+                p.kill()
+        broker.terminate()
+        broker.wait(10)
+    got = json.loads((work / "naive-got.json").read_text())
+    first: dict[str, float] = {}
+    for eid, t in got:
+        first.setdefault(eid, t)
+    offered = int(rate * seconds)
+    return {"offered": offered, "received": len(first), "rate": len(first) / (seconds + 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--buttons", type=int, default=200)
+    ap.add_argument("--rate", type=float, default=2000.0, help="presses/s, all buttons together")
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--naive-seconds", type=float, default=10.0)
+    ap.add_argument("--runs", type=int, default=3, help="repeat the hub measurement; medians")
+    ap.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    args = ap.parse_args()
+
+    runs = []
+    for i in range(args.runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = measure_hub(args.buttons, args.rate, args.seconds, Path(tmp))
+        runs.append(r)
+        print(
+            f"run {i + 1}: "
+            + ", ".join(
+                f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()
+            ),
+            flush=True,
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        naive = measure_naive(args.buttons, args.rate, args.naive_seconds, Path(tmp))
+    print(f"naive: {naive}", flush=True)
+
+    def med(key: str) -> float:
+        return median([float(r[key]) for r in runs])
+
+    def worst(key: str) -> float:
+        return max(float(r[key]) for r in runs)
+
+    table = f"""## Call ingest: {args.buttons} buttons, {args.rate:.0f} presses/s at QoS 1 for {args.seconds:.0f} s
+
+`.venv/bin/python -m bench.bench_calls --buttons {args.buttons} --rate {args.rate:.0f} --seconds {args.seconds:.0f} --runs {args.runs}`
+on {platform.node() and "this machine"} ({os.cpu_count()} cores, Python {platform.python_version()}), {time.strftime("%Y-%m-%d")}.
+Mosquitto with the project's config, the hub as `smartstore hub` (SQLite WAL, synchronous=FULL,
+no InfluxDB configured so points stay in the bounded buffer), 200 simulated buttons on one
+DeviceLoop in a second process, one board client on the WebSocket in a third. Latency is press
+published → event id received by the board client (wall clocks of one machine).
+Medians of {args.runs} runs; "worst" is the worst run.
+
+| metric | median | worst | target |
+|---|---|---|---|
+| presses sent (offered rate /s) | {med("sent"):.0f} ({med("offered_rate"):.0f}/s) | | 2,000/s |
+| stored by the hub | {med("stored"):.0f} | {min(r["stored"] for r in runs)} | all |
+| lost | {med("lost"):.0f} | {worst("lost"):.0f} | 0 |
+| duplicated (database / board) | {med("duplicated_db"):.0f} / {med("duplicated_board"):.0f} | {worst("duplicated_db"):.0f} / {worst("duplicated_board"):.0f} | 0 |
+| not shown on the board | {med("missing_board"):.0f} | {worst("missing_board"):.0f} | 0 |
+| resends by buttons | {med("resent"):.0f} | {worst("resent"):.0f} | |
+| press → board p50 (ms) | {med("p50"):.1f} | {worst("p50"):.1f} | |
+| press → board p99 (ms) | {med("p99"):.1f} | {worst("p99"):.1f} | ≤ 50 |
+| press → board max (ms) | {med("max"):.1f} | {worst("max"):.1f} | |
+| hub CPU (% of one core) | {med("cpu"):.0f} | {worst("cpu"):.0f} | |
+| hub peak RSS (MB) | {med("rss_mb"):.0f} | {worst("rss_mb"):.0f} | ≤ 150 |
+
+Baseline, the same offered load for {args.naive_seconds:.0f} s into a naive subscriber (paho defaults, QoS 1,
+no TCP_NODELAY) on a default mosquitto (max 1,000 queued messages): received
+{naive["received"]} of {naive["offered"]} distinct presses, {naive["rate"]:.0f}/s
+(the hub above: {med("stored") / args.seconds:.0f}/s, {med("stored") / args.seconds / max(naive["rate"], 1e-9):.0f}× the naive rate).
+"""
+    print(table)
+    if not args.no_write:
+        write_section("calls", table)
+        print(f"written to docs/benchmarks.md", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
