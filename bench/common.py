@@ -20,7 +20,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
+    return float(statistics.median(values)) if values else float("nan")
 
 
 class ProcessSampler:
@@ -35,7 +35,7 @@ class ProcessSampler:
 
     def start(self) -> None:
         t = self._proc.cpu_times()
-        self._cpu0 = t.user + t.system
+        self._cpu0 = float(t.user + t.system)
         self._t0 = time.monotonic()
         self._thread.start()
 
@@ -44,7 +44,8 @@ class ProcessSampler:
         self._stop.set()
         self._thread.join()
         t = self._proc.cpu_times()
-        return 100 * (t.user + t.system - self._cpu0) / (time.monotonic() - self._t0)
+        cpu_s = float(t.user + t.system) - self._cpu0
+        return 100 * cpu_s / (time.monotonic() - self._t0)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -13,6 +13,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from devices.loop import DeviceLoop
+from edge.mqtt import set_nodelay
 from smartstore.wire import (
     Channel,
     DeviceState,
@@ -24,7 +25,15 @@ from smartstore.wire import (
     encode,
     parse_payload,
 )
-from smartstore.wire.const import QOS_ACK, QOS_EVENT, QOS_STATE, QOS_TELEMETRY, AckStatus, Presence
+from smartstore.wire.const import (
+    QOS_ACK,
+    QOS_CMD,
+    QOS_EVENT,
+    QOS_STATE,
+    QOS_TELEMETRY,
+    AckStatus,
+    Presence,
+)
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +182,8 @@ class SimDevice:
             log.error("%s refused by the broker: %s", self.id, rc)
             return
         self.connected = True
-        client.subscribe([(self.topic(Channel.ACK), QOS_ACK), (self.topic(Channel.CMD), QOS_ACK)])
+        set_nodelay(client)
+        client.subscribe([(self.topic(Channel.ACK), QOS_ACK), (self.topic(Channel.CMD), QOS_CMD)])
         client.publish(
             self.topic(Channel.STATE),
             encode(DeviceState(state=Presence.ONLINE, fw=FIRMWARE, ts_ms=int(time.time() * 1000))),

@@ -100,7 +100,11 @@ class StoreWriter:
                     devices.apply_telemetry(session, r)
                     buffer_points(
                         session,
-                        [points.device_telemetry(self._store, r.device, r.telemetry, now)],
+                        [
+                            points.device_telemetry(
+                                self._store, r.device, r.telemetry, r.received_at
+                            )
+                        ],
                     )
             escalated: list[Call] = []
             if now >= self._next_tick:

@@ -41,6 +41,7 @@ def test_topic_round_trip() -> None:
         "store/S1/call_button/btn-001/gossip",  # unknown channel
         "store/S1/call_button/btn 001/event",  # id outside the id alphabet
         "store/S1/call_button/+/event",  # wildcard as an id
+        "store/S1/call_button/btn-001\n/event",  # a trailing newline is not part of an id
     ],
 )
 def test_topics_outside_the_grammar_are_refused(topic: str) -> None:
@@ -68,6 +69,10 @@ def test_press_parses_with_defaults() -> None:
         (b'{"id":"btn-001-a1-1"}', RejectReason.BAD_SCHEMA_VERSION),
         (b'{"v":2,"id":"btn-001-a1-1"}', RejectReason.BAD_SCHEMA_VERSION),
         (b'{"v":"1","id":"btn-001-a1-1"}', RejectReason.BAD_SCHEMA_VERSION),
+        (b'{"v":true,"id":"btn-001-a1-1"}', RejectReason.BAD_SCHEMA_VERSION),
+        (b'{"v":1.0,"id":"btn-001-a1-1"}', RejectReason.BAD_SCHEMA_VERSION),
+        (b'{"v":1,"id":"btn-001-a1-1","ts_ms":"5"}', RejectReason.INVALID_PAYLOAD),
+        (b'{"v":1,"id":12345678}', RejectReason.INVALID_PAYLOAD),
         (b'{"v":1}', RejectReason.INVALID_PAYLOAD),
         (b'{"v":1,"id":"short"}', RejectReason.INVALID_PAYLOAD),
         (b'{"v":1,"id":"btn-001-a1-1","reason":"dance"}', RejectReason.INVALID_PAYLOAD),

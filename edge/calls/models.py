@@ -36,6 +36,7 @@ class CallEvent(Base):
     event_id: Mapped[str] = mapped_column(String(64))
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"))
     received_at: Mapped[float]
+    reason: Mapped[str] = mapped_column(String(16), default="service")
     device_ts_ms: Mapped[int | None] = mapped_column(default=None)
 
     __table_args__ = (UniqueConstraint("device_id", "event_id", name="uq_call_event"),)

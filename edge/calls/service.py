@@ -93,6 +93,7 @@ def record_presses(session: Session, store: str, presses: Sequence[Press]) -> Pr
                 "event_id": p.event.id,
                 "call_id": open_calls[p.device.id].id,
                 "received_at": p.received_at,
+                "reason": p.event.reason.value,
                 "device_ts_ms": p.event.ts_ms,
             }
             for p in fresh

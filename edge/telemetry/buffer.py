@@ -2,7 +2,7 @@
 
 It lives in the hub's SQLite file, so a point commits in the same transaction as the business
 write it describes. It is bounded: past `max_points` the oldest points are dropped and counted;
-telemetry is the one thing a hub may drop (orders and calls themselves are never in here).
+telemetry is the one thing a hub may drop (the calls themselves live in their own tables).
 """
 
 from collections.abc import Sequence

@@ -22,6 +22,7 @@ QOS_TELEMETRY: Final = 0
 QOS_EVENT: Final = 1
 QOS_ACK: Final = 1
 QOS_CMD: Final = 1
+QOS_REPLY: Final = 1
 
 
 class DeviceType(StrEnum):

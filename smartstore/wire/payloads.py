@@ -82,10 +82,13 @@ def parse_payload(raw: bytes, model: type[P]) -> P:
         raise WireError(RejectReason.BAD_JSON, str(exc)[:120]) from None
     if not isinstance(data, dict):
         raise WireError(RejectReason.BAD_JSON, "payload is not a JSON object")
-    if data.get("v") != SCHEMA_VERSION:
-        raise WireError(RejectReason.BAD_SCHEMA_VERSION, f"v={data.get('v')!r}")
+    version = data.get("v")
+    # type() and not ==: true and 1.0 equal 1 in Python but are not schema version 1.
+    if type(version) is not int or version != SCHEMA_VERSION:
+        raise WireError(RejectReason.BAD_SCHEMA_VERSION, f"v={version!r}")
     try:
-        return model.model_validate(data)
+        # Strict: "5" is not a number and true is not an integer, whatever Python would coerce.
+        return model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

@@ -38,7 +38,7 @@ def parse_topic(topic: str) -> Topic | None:
     if len(parts) != 5 or parts[0] != TOPIC_ROOT:
         return None
     _, store, type_word, device, channel_word = parts
-    if not (_ID.match(store) and _ID.match(device)):
+    if not (_ID.fullmatch(store) and _ID.fullmatch(device)):
         return None
     try:
         return Topic(store, DeviceType(type_word), device, Channel(channel_word))

@@ -1,0 +1,80 @@
+"""The command line an operator uses: `smartstore --help` and `smartstore provision`."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from edge.inventory import save_inventory
+from tests.support import make_inventory, start_broker
+
+SMARTSTORE = [sys.executable, "-m", "smartstore.cli"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*SMARTSTORE, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_help_explains_every_command() -> None:
+    out = run("--help").stdout
+    for command in ("hub", "provision", "broker", "simulate", "demo"):
+        assert command in out
+    assert "Run the store hub" in out
+
+
+def test_provision_rotates_only_the_named_device(tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory.yaml"
+    save_inventory(make_inventory("S9"), inventory)
+    secrets_file = tmp_path / "mqtt.json"
+    args = ["provision", "--inventory", str(inventory), "--broker-dir", str(tmp_path / "b")]
+    args += ["--secrets-file", str(secrets_file)]
+    assert run(*args).returncode == 0
+    before = json.loads(secrets_file.read_text())
+    assert oct(secrets_file.stat().st_mode & 0o777) == "0o600"
+    assert set(before) == {"hub", "btn-001", "btn-002", "btn-003", "btn-004", "kiosk-01"}
+    assert run(*args, "--rotate", "btn-002").returncode == 0
+    after = json.loads(secrets_file.read_text())
+    assert after["btn-002"] != before["btn-002"]
+    assert {k: v for k, v in after.items() if k != "btn-002"} == {
+        k: v for k, v in before.items() if k != "btn-002"
+    }
+    # The password file holds hashes, never the passwords themselves.
+    passwd = (tmp_path / "b" / "passwd").read_text()
+    assert all(pw not in passwd for pw in after.values())
+
+    bad = run(*args, "--rotate", "btn-999")
+    assert bad.returncode == 2 and "btn-999" in bad.stderr
+
+
+def test_rotated_device_needs_its_new_password_at_the_broker(tmp_path: Path) -> None:
+    broker = start_broker(tmp_path, make_inventory("S8"))
+    try:
+        old = broker.accounts["btn-001"]
+        inventory = tmp_path / "inventory.yaml"
+        save_inventory(broker.inventory, inventory)
+        r = run(
+            "provision",
+            "--inventory",
+            str(inventory),
+            "--broker-dir",
+            str(broker.files.directory),
+            "--secrets-file",
+            str(tmp_path / "secrets.json"),
+            "--rotate",
+            "btn-001",
+        )
+        assert r.returncode == 0, r.stderr
+        broker.proc.send_signal(1)  # SIGHUP: mosquitto reloads its password file
+        new = json.loads((tmp_path / "secrets.json").read_text())["btn-001"]
+        topic = broker.topic("btn-001")
+        pub = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "-t", topic]
+        pub += ["-m", "{}", "-u", "btn-001"]
+        import time
+
+        time.sleep(0.3)
+        refused = subprocess.run([*pub, "-P", old], capture_output=True, text=True, timeout=10)
+        assert refused.returncode != 0 and "not authorised" in refused.stderr.lower()
+        accepted = subprocess.run([*pub, "-P", new], capture_output=True, text=True, timeout=10)
+        assert accepted.returncode == 0, accepted.stderr
+    finally:
+        broker.stop()
