@@ -121,3 +121,4 @@ def test_hub_command_explains_unusable_settings(tmp_path: Path) -> None:
 def test_login_page_is_served_without_a_session(hub: Hub) -> None:
     r = httpx.get(f"{hub.base_url}/login")
     assert r.status_code == 200 and "Staff login" in r.text and "员工登录" in r.text
+    assert "default-src 'self'" in r.headers["Content-Security-Policy"]

@@ -21,10 +21,18 @@ STATIC = files("edge") / "web" / "static"
 WS_CLOSE_POLICY = 1008
 
 
+# The board loads nothing from elsewhere (the store LAN may have no internet), so the policy
+# can forbid everything but the hub itself: injected markup could not run or phone home.
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
 def _page(name: str) -> HTMLResponse:
-    return HTMLResponse(
-        (STATIC / name).read_text(encoding="utf-8"), headers={"Cache-Control": "no-store"}
-    )
+    return HTMLResponse((STATIC / name).read_text(encoding="utf-8"), headers=PAGE_HEADERS)
 
 
 @router.get("/", include_in_schema=False)
