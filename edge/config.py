@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = 5
 
     call_urgent_after_s: float = Field(default=120.0, gt=0)
+    # A device that sends nothing (no heartbeat, no state) for this long is shown offline,
+    # even if its Last Will has not fired (a frozen device keeps its TCP connection).
+    device_silent_after_s: float = Field(default=90.0, gt=0)
+    battery_low_pct: float = Field(default=20.0, ge=0, le=100)
+    command_timeout_s: float = Field(default=10.0, gt=0)
 
     @property
     def inventory_file(self) -> Path:

@@ -39,6 +39,7 @@ def make_engine(path: Path) -> Engine:
 def init_db(engine: Engine) -> sessionmaker[Session]:
     # Import the domain models so that their tables are registered on Base.metadata.
     import edge.calls.models
+    import edge.commands.models
     import edge.devices.models
     import edge.telemetry.buffer  # noqa: F401
 

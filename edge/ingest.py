@@ -12,26 +12,30 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from edge.calls.service import Press
+from edge.commands.service import ReplyReport
 from edge.devices.service import StateReport, TelemetryReport
 from edge.inventory import DeviceSpec, Inventory
 from smartstore.wire import (
     CallButtonEvent,
     Channel,
+    CommandReply,
     DeviceState,
-    DeviceType,
     RejectReason,
-    Telemetry,
     WireError,
     parse_payload,
     parse_topic,
+    telemetry_model,
 )
-from smartstore.wire.const import EVENT_ID_PATTERN, MAX_PAYLOAD_BYTES
+from smartstore.wire.const import EVENT_ID_PATTERN, MAX_PAYLOAD_BYTES, PRESS_SENDERS
+from smartstore.wire.payloads import FromDevice
 
 log = logging.getLogger(__name__)
 
-Report = Press | StateReport | TelemetryReport
+Report = Press | StateReport | TelemetryReport | ReplyReport
+F = TypeVar("F", bound=FromDevice)
 
 _EVENT_ID = re.compile(EVENT_ID_PATTERN)
 
@@ -110,25 +114,35 @@ class Ingest:
         now = time.time()
         device = self._device_for(topic)
         channel = topic.rsplit("/", 1)[1]
+        report: Report
         if channel == Channel.EVENT:
-            if device.type is not DeviceType.CALL_BUTTON:
+            if device.type not in PRESS_SENDERS:
                 raise WireError(RejectReason.UNSUPPORTED_CHANNEL, f"no events from {device.type}")
-            event = parse_payload(payload, CallButtonEvent)
-            if event.device is not None and event.device != device.id:
-                raise WireError(
-                    RejectReason.DEVICE_MISMATCH,
-                    f"payload names {event.device!r}, topic names {device.id!r}",
-                )
-            return Press(device, event, now)
-        if channel == Channel.TELEMETRY:
-            return TelemetryReport(device, parse_payload(payload, Telemetry), now)
-        if channel == Channel.STATE:
+            event = self._checked(device, parse_payload(payload, CallButtonEvent))
+            report = Press(device, event, now)
+        elif channel == Channel.TELEMETRY:
+            telemetry = parse_payload(payload, telemetry_model(device.type))
+            report = TelemetryReport(device, self._checked(device, telemetry), now)
+        elif channel == Channel.STATE:
             if not payload:  # a retained state being cleared
                 return None
-            return StateReport(device, parse_payload(payload, DeviceState), now)
-        if channel == Channel.REPLY:
-            return None  # commands arrive with the device fleet work; replies are ignored now
-        raise WireError(RejectReason.UNSUPPORTED_CHANNEL, channel)
+            state = self._checked(device, parse_payload(payload, DeviceState))
+            report = StateReport(device, state, now)
+        elif channel == Channel.REPLY:
+            reply = self._checked(device, parse_payload(payload, CommandReply))
+            report = ReplyReport(device, reply, now)
+        else:
+            raise WireError(RejectReason.UNSUPPORTED_CHANNEL, channel)
+        return report
+
+    @staticmethod
+    def _checked(device: DeviceSpec, payload: F) -> F:
+        if payload.device is not None and payload.device != device.id:
+            raise WireError(
+                RejectReason.DEVICE_MISMATCH,
+                f"payload names {payload.device!r}, topic names {device.id!r}",
+            )
+        return payload
 
     def _device_for(self, topic: str) -> DeviceSpec:
         parsed = parse_topic(topic)

@@ -7,9 +7,13 @@ from typing import Any
 from edge.auth import LoginLimiter, SessionSigner
 from edge.calls.models import Call
 from edge.calls.schemas import CallPublic
+from edge.commands.models import DeviceCommand
+from edge.commands.schemas import CommandPublic
 from edge.config import Settings
 from edge.db import init_db, make_engine
 from edge.devices import service as devices
+from edge.devices.models import Alarm, Device
+from edge.devices.schemas import AlarmPublic, DevicePublic
 from edge.ingest import Ingest, RejectCounter
 from edge.inventory import load_inventory
 from edge.live import LiveHub
@@ -18,6 +22,20 @@ from edge.telemetry.sender import InfluxSender
 from edge.writer import StoreWriter
 
 log = logging.getLogger(__name__)
+
+
+def devices_message(
+    devices: list[tuple[Device, list[str]]],
+    raised: list[Alarm] | None = None,
+    cleared: list[Alarm] | None = None,
+) -> dict[str, Any]:
+    return {
+        "type": "devices",
+        "now": time.time(),
+        "devices": [DevicePublic.of(d, alarms).model_dump() for d, alarms in devices],
+        "raised": [AlarmPublic.of(a).model_dump() for a in raised or ()],
+        "cleared": [AlarmPublic.of(a).model_dump() for a in cleared or ()],
+    }
 
 
 def calls_message(calls: list[Call], event_ids: list[str] | None = None) -> dict[str, Any]:
@@ -56,14 +74,7 @@ class HubRuntime:
             settings.mqtt_password.get_secret_value(),
             self._on_mqtt,
         )
-        self.writer = StoreWriter(
-            settings.store_id,
-            self.sessions,
-            self.mqtt,
-            self.rejects,
-            self.calls_changed,
-            settings.call_urgent_after_s,
-        )
+        self.writer = StoreWriter(settings, self.sessions, self.mqtt, self.rejects, self)
         self.ingest = Ingest(settings.store_id, self.inventory, self.rejects, self.writer.submit)
         self.influx = InfluxSender(
             self.sessions,
@@ -78,8 +89,19 @@ class HubRuntime:
     def _on_mqtt(self, topic: str, payload: bytes) -> None:
         self.ingest.handle(topic, payload)
 
+    # The writer's Listener: what changed goes to every board.
     def calls_changed(self, calls: list[Call], event_ids: list[str] | None = None) -> None:
         self.live.publish(calls_message(calls, event_ids))
+
+    def devices_changed(
+        self, devices: list[tuple[Device, list[str]]], raised: list[Alarm], cleared: list[Alarm]
+    ) -> None:
+        self.live.publish(devices_message(devices, raised, cleared))
+
+    def commands_changed(self, commands: list[DeviceCommand]) -> None:
+        self.live.publish(
+            {"type": "commands", "commands": [CommandPublic.of(c).model_dump() for c in commands]}
+        )
 
     def start(self) -> None:
         self.writer.start()

@@ -9,15 +9,21 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from edge.calls import service as calls
 from edge.calls.models import Call
 from edge.calls.service import Press
+from edge.commands import service as commands
+from edge.commands.models import DeviceCommand
+from edge.commands.service import ReplyReport
+from edge.config import Settings
 from edge.devices import service as devices
-from edge.devices.service import StateReport, TelemetryReport
+from edge.devices.models import Alarm, Device
+from edge.devices.service import DeviceChanges, StateReport, TelemetryReport
 from edge.ingest import RejectCounter, Rejected, Report
 from edge.mqtt import HubMqtt
 from edge.telemetry import points
@@ -30,30 +36,49 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 1000
 TICK_S = 0.5
 INGEST_POINTS_EVERY_S = 10.0
+# Routine telemetry (battery, rssi, last seen) reaches the boards at most this often;
+# presence and alarm changes go at once.
+DEVICE_FLUSH_S = 1.0
 
-CallsChanged = Callable[[list[Call], list[str]], None]
+
+class Listener(Protocol):
+    def calls_changed(self, calls: list[Call], event_ids: list[str]) -> None: ...
+
+    def devices_changed(
+        self, devices: list[tuple[Device, list[str]]], raised: list[Alarm], cleared: list[Alarm]
+    ) -> None: ...
+
+    def commands_changed(self, commands: list[DeviceCommand]) -> None: ...
+
+
+@dataclass
+class _Pending:
+    """Device rows changed since the last routine flush, with their active alarm kinds."""
+
+    devices: dict[str, tuple[Device, list[str]]] = field(default_factory=dict)
+    next_flush: float = 0.0
 
 
 class StoreWriter:
     def __init__(
         self,
-        store: str,
+        settings: Settings,
         sessions: sessionmaker[Session],
         mqtt: HubMqtt,
         rejects: RejectCounter,
-        on_calls: CallsChanged,
-        urgent_after_s: float,
+        listener: Listener,
     ) -> None:
-        self._store = store
+        self._settings = settings
+        self._store = settings.store_id
         self._sessions = sessions
         self._mqtt = mqtt
         self._rejects = rejects
-        self._on_calls = on_calls
-        self._urgent_after_s = urgent_after_s
+        self._listener = listener
         self._queue: queue.SimpleQueue[Report | Rejected | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="store-writer", daemon=True)
         self._next_tick = 0.0
         self._next_ingest_points = time.time() + INGEST_POINTS_EVERY_S
+        self._routine = _Pending()
 
     def submit(self, item: Report | Rejected) -> None:
         self._queue.put(item)
@@ -76,7 +101,7 @@ class StoreWriter:
                 while len(taken) < MAX_BATCH:
                     taken.append(self._queue.get_nowait())
             except queue.Empty:
-                pass  # an empty batch still runs the tick (escalation)
+                pass  # an empty batch still runs the tick (escalation, silence, timeouts)
             batch = [item for item in taken if item is not None]
             try:
                 self._write(batch)
@@ -88,28 +113,38 @@ class StoreWriter:
                 return
 
     def _write(self, batch: list[Report | Rejected]) -> None:
+        s = self._settings
         now = time.time()
         presses = [r for r in batch if isinstance(r, Press)]
+        reports = [r for r in batch if isinstance(r, StateReport | TelemetryReport)]
+        replies = [r for r in batch if isinstance(r, ReplyReport)]
         rejected = [r for r in batch if isinstance(r, Rejected)]
         with self._sessions.begin() as session:
             outcome = calls.record_presses(session, self._store, presses)
-            for r in batch:
-                if isinstance(r, StateReport):
-                    devices.apply_state(session, r)
-                elif isinstance(r, TelemetryReport):
-                    devices.apply_telemetry(session, r)
-                    buffer_points(
-                        session,
-                        [
-                            points.device_telemetry(
-                                self._store, r.device, r.telemetry, r.received_at
-                            )
-                        ],
-                    )
+            changes = devices.apply_reports(session, reports, s.battery_low_pct)
+            buffer_points(
+                session,
+                [
+                    points.device_telemetry(self._store, r.device, r.telemetry, r.received_at)
+                    for r in reports
+                    if isinstance(r, TelemetryReport)
+                ],
+            )
+            answered = [c for r in replies if (c := commands.record_reply(session, r)) is not None]
             escalated: list[Call] = []
             if now >= self._next_tick:
                 self._next_tick = now + TICK_S
-                escalated = calls.escalate(session, now, self._urgent_after_s)
+                escalated = calls.escalate(session, now, s.call_urgent_after_s)
+                silent = devices.mark_silent(
+                    session, now, s.device_silent_after_s, s.battery_low_pct
+                )
+                changes = _merge(changes, silent)
+                answered += commands.expire(session, now, s.command_timeout_s)
+            buffer_points(
+                session,
+                [points.device_alarm(self._store, a, True) for a in changes.raised]
+                + [points.device_alarm(self._store, a, False) for a in changes.cleared],
+            )
             if now >= self._next_ingest_points:
                 self._next_ingest_points = now + INGEST_POINTS_EVERY_S
                 buffer_points(
@@ -129,4 +164,35 @@ class StoreWriter:
         changed = {c.id: c for c in outcome.calls}
         changed.update({c.id: c for c in escalated})
         if changed:
-            self._on_calls(list(changed.values()), [e for _, e in outcome.new_event_ids])
+            self._listener.calls_changed(
+                list(changed.values()), [e for _, e in outcome.new_event_ids]
+            )
+        self._tell_devices(changes, now)
+        if answered:
+            self._listener.commands_changed(answered)
+
+    def _tell_devices(self, changes: DeviceChanges, now: float) -> None:
+        routine = self._routine
+        urgent = []
+        for device_id, row in changes.devices.items():
+            entry = (row, sorted(changes.alarms.get(device_id, ())))
+            if device_id in changes.urgent:
+                urgent.append(entry)
+                routine.devices.pop(device_id, None)
+            else:
+                routine.devices[device_id] = entry
+        if urgent or changes.raised or changes.cleared:
+            self._listener.devices_changed(urgent, changes.raised, changes.cleared)
+        if routine.devices and now >= routine.next_flush:
+            routine.next_flush = now + DEVICE_FLUSH_S
+            self._listener.devices_changed(list(routine.devices.values()), [], [])
+            routine.devices = {}
+
+
+def _merge(a: DeviceChanges, b: DeviceChanges) -> DeviceChanges:
+    a.devices.update(b.devices)
+    a.urgent |= b.urgent
+    a.raised += b.raised
+    a.cleared += b.cleared
+    a.alarms.update(b.alarms)
+    return a

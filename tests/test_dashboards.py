@@ -31,11 +31,13 @@ import pytest
 import yaml
 
 from edge.calls.models import Call
+from edge.devices.models import Alarm
 from edge.inventory import DeviceSpec
 from edge.telemetry import points
 from edge.telemetry.points import M_CALL_RESPONSES, M_CALLS, M_DEVICE_TELEMETRY, M_HUB_INGEST
 from smartstore.services import InfluxServer
-from smartstore.wire import DeviceType, Telemetry
+from smartstore.wire import DeviceType, PrinterTelemetry, Telemetry
+from smartstore.wire.const import CoverState, PaperLevel
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS = ROOT / "dashboards"
@@ -126,9 +128,19 @@ def points_schema() -> Schema:
     """Tags and fields per measurement, read off points made by the real functions (every
     optional field filled in)."""
     now = time.time()
-    full = Telemetry(battery_pct=50.0, rssi_dbm=-60, fw="1.0.0", uptime_s=10)
+    full = PrinterTelemetry(
+        battery_pct=50.0,
+        rssi_dbm=-60,
+        fw="1.0.0",
+        uptime_s=10,
+        paper=PaperLevel.LOW,
+        cover=CoverState.CLOSED,
+        printer_online=True,
+    )
+    alarm = Alarm(id=1, device_id="btn-001", kind="offline", raised_at=now)
     lines = [
         points.device_telemetry("S1", _button("btn-001"), full, now),
+        points.device_alarm("S1", alarm, True),
         points.call_opened("S1", _button("btn-001"), _call(1, "btn-001", now)),
         points.call_answered("S1", _call(1, "btn-001", now, response_s=5.0, urgent_after_s=1.0)),
         points.hub_ingest("S1", "bad_json", 1, now),

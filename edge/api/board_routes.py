@@ -13,7 +13,8 @@ from starlette.websockets import WebSocketState
 from edge.api.deps import staff_of, websocket_staff
 from edge.auth import COOKIE
 from edge.calls import service as calls
-from edge.runtime import HubRuntime, calls_message
+from edge.devices import service as devices
+from edge.runtime import HubRuntime, calls_message, devices_message
 
 router = APIRouter(tags=["board"])
 
@@ -65,6 +66,12 @@ async def board_socket(websocket: WebSocket) -> None:
     try:
         with runtime.sessions() as session:
             snapshot = calls_message(calls.open_calls(session))
+            active: dict[str, list[str]] = {}
+            for alarm in devices.active_alarms(session):
+                active.setdefault(alarm.device_id, []).append(alarm.kind)
+            snapshot["devices"] = devices_message(
+                [(d, active.get(d.id, [])) for d in devices.list_devices(session)]
+            )["devices"]
         snapshot.update(
             type="snapshot",
             staff=staff,

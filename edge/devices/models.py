@@ -1,4 +1,4 @@
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from edge.db import Base
@@ -11,10 +11,30 @@ class Device(Base):
     type: Mapped[str] = mapped_column(String(16))
     zone: Mapped[str] = mapped_column(String(32), default="")
     table_name: Mapped[str] = mapped_column(String(32), default="")
+    station: Mapped[str] = mapped_column(String(32), default="")
+    # "unknown" until first heard; "online"; "offline" (why in state_reason).
     state: Mapped[str] = mapped_column(String(8), default="unknown")
+    state_reason: Mapped[str] = mapped_column(String(16), default="")
     state_at: Mapped[float | None] = mapped_column(default=None)
     last_seen: Mapped[float | None] = mapped_column(default=None)
     battery_pct: Mapped[float | None] = mapped_column(default=None)
     rssi_dbm: Mapped[int | None] = mapped_column(default=None)
     fw: Mapped[str | None] = mapped_column(String(32), default=None)
     uptime_s: Mapped[int | None] = mapped_column(default=None)
+    paper: Mapped[str | None] = mapped_column(String(8), default=None)
+    cover: Mapped[str | None] = mapped_column(String(8), default=None)
+    printer_online: Mapped[bool | None] = mapped_column(default=None)
+
+
+class Alarm(Base):
+    """A problem staff should see (a device offline, paper out); open until cleared_at."""
+
+    __tablename__ = "alarms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    raised_at: Mapped[float]
+    cleared_at: Mapped[float | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_alarms_active", "cleared_at", "device_id"),)

@@ -1,13 +1,20 @@
-"""Presence and telemetry. Functions take an open Session; the caller commits."""
+"""Presence, telemetry and alarms. Functions take an open Session; the caller commits."""
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from edge.devices.models import Device
+from edge.devices.alarms import AlarmKind, wanted_alarms
+from edge.devices.models import Alarm, Device
 from edge.inventory import DeviceSpec, Inventory
-from smartstore.wire import DeviceState, Telemetry
+from smartstore.wire import DeviceState, PrinterTelemetry, Telemetry
+from smartstore.wire.const import Presence
+
+REASON_WILL = "will"  # the broker published the device's Last Will: the connection broke
+REASON_GOODBYE = "goodbye"  # the device said it was going offline
+REASON_SILENT = "silent"  # no heartbeat for longer than the configured time
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +31,20 @@ class TelemetryReport:
     received_at: float
 
 
+@dataclass(slots=True)
+class DeviceChanges:
+    """What a batch changed. `urgent` devices changed presence or alarms: show them now."""
+
+    devices: dict[str, Device] = field(default_factory=dict)
+    urgent: set[str] = field(default_factory=set)
+    raised: list[Alarm] = field(default_factory=list)
+    cleared: list[Alarm] = field(default_factory=list)
+    alarms: dict[str, set[str]] = field(default_factory=dict)  # device -> active alarm kinds
+
+    def __bool__(self) -> bool:
+        return bool(self.devices)
+
+
 def sync_inventory(session: Session, inventory: Inventory) -> None:
     """Make the devices table list what the inventory lists, keeping what was observed."""
     known = {d.id: d for d in session.scalars(select(Device))}
@@ -35,32 +56,139 @@ def sync_inventory(session: Session, inventory: Inventory) -> None:
         row.type = spec.type.value
         row.zone = spec.zone
         row.table_name = spec.table
+        row.station = spec.station
     for gone in known.values():
         session.delete(gone)
 
 
-def apply_state(session: Session, report: StateReport) -> None:
-    row = session.get(Device, report.device.id)
-    if row is None:
-        return
-    row.state = report.state.state.value
-    row.state_at = report.received_at
+def apply_reports(
+    session: Session,
+    reports: Sequence[StateReport | TelemetryReport],
+    battery_low_pct: float,
+) -> DeviceChanges:
+    changes = DeviceChanges()
+    if not reports:
+        return changes
+    ids = {r.device.id for r in reports}
+    rows = {d.id: d for d in session.scalars(select(Device).where(Device.id.in_(ids)))}
+    for report in reports:
+        row = rows.get(report.device.id)
+        if row is None:
+            continue
+        before = row.state
+        if isinstance(report, StateReport):
+            _apply_state(row, report)
+        else:
+            _apply_telemetry(row, report)
+        changes.devices[row.id] = row
+        if row.state != before:
+            changes.urgent.add(row.id)
+    _reconcile(session, changes, battery_low_pct, now=max(r.received_at for r in reports))
+    return changes
+
+
+def mark_silent(
+    session: Session, now: float, silent_after_s: float, battery_low_pct: float
+) -> DeviceChanges:
+    """Online devices not heard from for `silent_after_s` go offline."""
+    changes = DeviceChanges()
+    for row in session.scalars(
+        select(Device).where(
+            Device.state == Presence.ONLINE, Device.last_seen < now - silent_after_s
+        )
+    ):
+        row.state = Presence.OFFLINE.value
+        row.state_reason = REASON_SILENT
+        row.state_at = now
+        changes.devices[row.id] = row
+        changes.urgent.add(row.id)
+    _reconcile(session, changes, battery_low_pct, now)
+    return changes
+
+
+def _apply_state(row: Device, report: StateReport) -> None:
+    state = report.state
     row.last_seen = report.received_at
-    if report.state.fw:
-        row.fw = report.state.fw
-
-
-def apply_telemetry(session: Session, report: TelemetryReport) -> None:
-    row = session.get(Device, report.device.id)
-    if row is None:
+    if state.fw:
+        row.fw = state.fw
+    if state.state.value == row.state:
         return
+    row.state = state.state.value
+    row.state_at = report.received_at
+    if state.state is Presence.OFFLINE:
+        # The Will carries no timestamp; a goodbye the device sent itself does.
+        row.state_reason = REASON_GOODBYE if state.ts_ms else REASON_WILL
+    else:
+        row.state_reason = ""
+
+
+def _apply_telemetry(row: Device, report: TelemetryReport) -> None:
     t = report.telemetry
     row.last_seen = report.received_at
-    row.battery_pct = t.battery_pct if t.battery_pct is not None else row.battery_pct
-    row.rssi_dbm = t.rssi_dbm if t.rssi_dbm is not None else row.rssi_dbm
-    row.fw = t.fw or row.fw
-    row.uptime_s = t.uptime_s if t.uptime_s is not None else row.uptime_s
+    if row.state != Presence.ONLINE:
+        # A heartbeat is proof of life, whatever was last said about the device.
+        row.state = Presence.ONLINE.value
+        row.state_reason = ""
+        row.state_at = report.received_at
+    if t.battery_pct is not None:
+        row.battery_pct = t.battery_pct
+    if t.rssi_dbm is not None:
+        row.rssi_dbm = t.rssi_dbm
+    if t.fw:
+        row.fw = t.fw
+    if t.uptime_s is not None:
+        row.uptime_s = t.uptime_s
+    if isinstance(t, PrinterTelemetry):
+        row.paper = t.paper.value if t.paper else row.paper
+        row.cover = t.cover.value if t.cover else row.cover
+        if t.printer_online is not None:
+            row.printer_online = t.printer_online
+
+
+def _reconcile(
+    session: Session, changes: DeviceChanges, battery_low_pct: float, now: float
+) -> None:
+    if not changes.devices:
+        return
+    active: dict[str, dict[str, Alarm]] = {}
+    for alarm in active_alarms(session, changes.devices):
+        active.setdefault(alarm.device_id, {})[alarm.kind] = alarm
+    for row in changes.devices.values():
+        have = active.get(row.id, {})
+        want = {k.value for k in wanted_alarms(row, battery_low_pct)}
+        for kind in want - have.keys():
+            alarm = Alarm(device_id=row.id, kind=kind, raised_at=now)
+            session.add(alarm)
+            changes.raised.append(alarm)
+            changes.urgent.add(row.id)
+        for kind in have.keys() - want:
+            have[kind].cleared_at = now
+            changes.cleared.append(have[kind])
+            changes.urgent.add(row.id)
+        changes.alarms[row.id] = want
+    if changes.raised:
+        session.flush()  # new alarms get their ids, which their InfluxDB points carry
+
+
+def active_alarms(session: Session, device_ids: Iterable[str] | None = None) -> list[Alarm]:
+    query = select(Alarm).where(Alarm.cleared_at.is_(None))
+    if device_ids is not None:
+        query = query.where(Alarm.device_id.in_(list(device_ids)))
+    return list(session.scalars(query.order_by(Alarm.raised_at)))
 
 
 def list_devices(session: Session) -> list[Device]:
     return list(session.scalars(select(Device).order_by(Device.type, Device.zone, Device.id)))
+
+
+__all__ = [
+    "AlarmKind",
+    "DeviceChanges",
+    "StateReport",
+    "TelemetryReport",
+    "active_alarms",
+    "apply_reports",
+    "list_devices",
+    "mark_silent",
+    "sync_inventory",
+]

@@ -10,13 +10,15 @@ from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 
 from edge.calls.models import Call
+from edge.devices.models import Alarm
 from edge.inventory import DeviceSpec
-from smartstore.wire import Telemetry
+from smartstore.wire import PrinterTelemetry, Telemetry
 
 M_DEVICE_TELEMETRY: Final = "device_telemetry"
 M_CALLS: Final = "calls"
 M_CALL_RESPONSES: Final = "call_responses"
 M_HUB_INGEST: Final = "hub_ingest"
+M_DEVICE_ALARMS: Final = "device_alarms"
 
 
 def _ns(epoch_s: float) -> int:
@@ -40,6 +42,13 @@ def device_telemetry(store: str, device: DeviceSpec, t: Telemetry, received_at: 
         p.field("uptime_s", int(t.uptime_s))
     if t.fw is not None:
         p.field("fw", t.fw)
+    if isinstance(t, PrinterTelemetry):
+        if t.paper is not None:
+            p.field("paper", t.paper.value)
+        if t.cover is not None:
+            p.field("cover", t.cover.value)
+        if t.printer_online is not None:
+            p.field("printer_online", t.printer_online)
     p.field("seen", 1)
     return str(p.to_line_protocol())
 
@@ -70,6 +79,20 @@ def call_answered(store: str, call: Call) -> str:
         .field("staff", call.acked_by or "")
         .field("call_id", call.id)
         .time(_ns(call.acked_at), WritePrecision.NS)
+        .to_line_protocol()
+    )
+
+
+def device_alarm(store: str, alarm: Alarm, raised: bool) -> str:
+    at = alarm.raised_at if raised else (alarm.cleared_at or alarm.raised_at)
+    return str(
+        Point(M_DEVICE_ALARMS)
+        .tag("store", store)
+        .tag("device", alarm.device_id)
+        .tag("kind", alarm.kind)
+        .field("active", 1 if raised else 0)
+        .field("alarm_id", alarm.id)
+        .time(_ns(at), WritePrecision.NS)
         .to_line_protocol()
     )
 

@@ -6,13 +6,17 @@ Firmware writers read docs/wire-contract.md; code imports from here.
 from smartstore.wire.const import SCHEMA_VERSION, Channel, DeviceType, RejectReason
 from smartstore.wire.payloads import (
     CallButtonEvent,
+    Command,
+    CommandReply,
     DeviceState,
     EventAck,
     HubState,
+    PrinterTelemetry,
     Telemetry,
     WireError,
     encode,
     parse_payload,
+    telemetry_model,
 )
 from smartstore.wire.topics import Topic, device_topic, hub_state_topic, parse_topic, subscriptions
 
@@ -20,10 +24,13 @@ __all__ = [
     "SCHEMA_VERSION",
     "CallButtonEvent",
     "Channel",
+    "Command",
+    "CommandReply",
     "DeviceState",
     "DeviceType",
     "EventAck",
     "HubState",
+    "PrinterTelemetry",
     "RejectReason",
     "Telemetry",
     "Topic",
@@ -34,4 +41,5 @@ __all__ = [
     "parse_payload",
     "parse_topic",
     "subscriptions",
+    "telemetry_model",
 ]

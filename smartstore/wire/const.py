@@ -62,6 +62,47 @@ class AckStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class ReplyStatus(StrEnum):
+    OK = "ok"
+    ERROR = "error"
+
+
+class CommandName(StrEnum):
+    LOCATE = "locate"  # blink / beep so staff can find the device; args: seconds (1..60)
+    DISPLAY = "display"  # show a line of text; args: text (1..64 characters)
+    REBOOT = "reboot"  # reply first, then restart
+
+
+class PaperLevel(StrEnum):
+    OK = "ok"
+    LOW = "low"
+    OUT = "out"
+
+
+class CoverState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+
+
+# Which device types may send presses (a call, the bill) on their event topic.
+PRESS_SENDERS: Final = frozenset({DeviceType.CALL_BUTTON, DeviceType.SMART_TABLE})
+
+# Which commands each device type understands.
+COMMANDS: Final[dict[DeviceType, frozenset[CommandName]]] = {
+    DeviceType.CALL_BUTTON: frozenset({CommandName.LOCATE, CommandName.REBOOT}),
+    DeviceType.SMART_TABLE: frozenset(
+        {CommandName.LOCATE, CommandName.DISPLAY, CommandName.REBOOT}
+    ),
+    DeviceType.KIOSK: frozenset({CommandName.LOCATE, CommandName.DISPLAY, CommandName.REBOOT}),
+    DeviceType.QUEUE_SCREEN: frozenset(
+        {CommandName.LOCATE, CommandName.DISPLAY, CommandName.REBOOT}
+    ),
+    DeviceType.PRINTER: frozenset({CommandName.LOCATE, CommandName.REBOOT}),
+}
+DISPLAY_TEXT_MAX: Final = 64
+LOCATE_SECONDS_MAX: Final = 60
+
+
 class RejectReason(StrEnum):
     """Why the hub refused a message; each is counted and logged."""
 

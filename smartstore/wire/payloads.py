@@ -12,9 +12,14 @@ from smartstore.wire.const import (
     SCHEMA_VERSION,
     AckStatus,
     CallReason,
+    CommandName,
+    CoverState,
+    DeviceType,
     EventType,
+    PaperLevel,
     Presence,
     RejectReason,
+    ReplyStatus,
 )
 
 EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN)]
@@ -35,7 +40,13 @@ class _Payload(BaseModel):
     v: Literal[1] = SCHEMA_VERSION
 
 
-class DeviceState(_Payload):
+class FromDevice(_Payload):
+    # Optional in every device -> hub payload; when present it must name the device the topic
+    # names, or the hub refuses the message (device_mismatch).
+    device: DeviceId | None = None
+
+
+class DeviceState(FromDevice):
     state: Presence
     ts_ms: TimestampMs | None = None
     fw: str | None = Field(default=None, max_length=32)
@@ -46,7 +57,7 @@ class HubState(_Payload):
     ts_ms: TimestampMs | None = None
 
 
-class Telemetry(_Payload):
+class Telemetry(FromDevice):
     ts_ms: TimestampMs | None = None
     battery_pct: float | None = Field(default=None, ge=0, le=100)
     rssi_dbm: int | None = Field(default=None, ge=-130, le=0)
@@ -54,19 +65,46 @@ class Telemetry(_Payload):
     uptime_s: int | None = Field(default=None, ge=0)
 
 
-class CallButtonEvent(_Payload):
+class PrinterTelemetry(Telemetry):
+    """A printer bridge's heartbeat: the bridge's own health plus the printer's."""
+
+    paper: PaperLevel | None = None
+    cover: CoverState | None = None
+    printer_online: bool | None = None
+
+
+class CallButtonEvent(FromDevice):
+    """A press on a call button or a smart table: call staff, ask for the bill, water."""
+
     id: EventId
     type: EventType = EventType.PRESS
     reason: CallReason = CallReason.SERVICE
     ts_ms: TimestampMs | None = None
-    # Optional; when present it must name the device the topic names.
-    device: DeviceId | None = None
 
 
 class EventAck(_Payload):
     id: EventId
     status: AckStatus
     error: str | None = None
+
+
+class Command(_Payload):
+    """Hub -> device on `cmd`. The device answers on `reply` with the same id."""
+
+    id: EventId
+    name: CommandName
+    args: dict[str, str | int] = Field(default_factory=dict, max_length=8)
+    ts_ms: TimestampMs | None = None
+
+
+class CommandReply(FromDevice):
+    id: EventId
+    status: ReplyStatus
+    error: str | None = Field(default=None, max_length=200)
+
+
+def telemetry_model(device_type: DeviceType) -> type[Telemetry]:
+    return PrinterTelemetry if device_type is DeviceType.PRINTER else Telemetry
 
 
 P = TypeVar("P", bound=_Payload)

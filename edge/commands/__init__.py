@@ -1,0 +1,1 @@
+"""Commands staff send to a device (locate, display text, reboot) and the device's replies."""

@@ -1,0 +1,35 @@
+from pydantic import BaseModel, Field
+
+from edge.commands.models import DeviceCommand
+from smartstore.wire.const import CommandName
+
+
+class CommandCreate(BaseModel):
+    name: CommandName
+    args: dict[str, str | int] = Field(default_factory=dict, max_length=8)
+
+
+class CommandPublic(BaseModel):
+    id: str
+    device: str
+    name: str
+    args: dict[str, str | int]
+    staff: str
+    created_at: float
+    status: str
+    replied_at: float | None
+    error: str | None
+
+    @classmethod
+    def of(cls, c: DeviceCommand) -> "CommandPublic":
+        return cls(
+            id=c.id,
+            device=c.device_id,
+            name=c.name,
+            args=dict(c.args),
+            staff=c.staff,
+            created_at=c.created_at,
+            status=c.status,
+            replied_at=c.replied_at,
+            error=c.error,
+        )

@@ -1,0 +1,46 @@
+"""Which alarms a device's state calls for. Pure functions: the service persists the diff."""
+
+from enum import StrEnum
+
+from edge.devices.models import Device
+from smartstore.wire.const import CoverState, PaperLevel, Presence
+
+
+class AlarmKind(StrEnum):
+    OFFLINE = "offline"
+    BATTERY_LOW = "battery_low"
+    PAPER_OUT = "paper_out"
+    PAPER_LOW = "paper_low"
+    COVER_OPEN = "cover_open"
+    PRINTER_OFFLINE = "printer_offline"
+
+
+# What staff read on the board for each alarm.
+LABELS: dict[AlarmKind, str] = {
+    AlarmKind.OFFLINE: "离线 Offline",
+    AlarmKind.BATTERY_LOW: "电量低 Battery low",
+    AlarmKind.PAPER_OUT: "缺纸 Paper out",
+    AlarmKind.PAPER_LOW: "纸将用完 Paper low",
+    AlarmKind.COVER_OPEN: "打印机盖未关 Cover open",
+    AlarmKind.PRINTER_OFFLINE: "打印机离线 Printer offline",
+}
+
+
+def wanted_alarms(device: Device, battery_low_pct: float) -> set[AlarmKind]:
+    if device.state == Presence.OFFLINE:
+        # What an offline device last said about itself is stale: one alarm says it all.
+        return {AlarmKind.OFFLINE}
+    if device.state != Presence.ONLINE:
+        return set()  # never heard from yet: nothing to say
+    kinds = set()
+    if device.battery_pct is not None and device.battery_pct < battery_low_pct:
+        kinds.add(AlarmKind.BATTERY_LOW)
+    if device.paper == PaperLevel.OUT:
+        kinds.add(AlarmKind.PAPER_OUT)
+    elif device.paper == PaperLevel.LOW:
+        kinds.add(AlarmKind.PAPER_LOW)
+    if device.cover == CoverState.OPEN:
+        kinds.add(AlarmKind.COVER_OPEN)
+    if device.printer_online is False:
+        kinds.add(AlarmKind.PRINTER_OFFLINE)
+    return kinds
