@@ -16,6 +16,8 @@ from devices.loop import DeviceLoop
 from edge.mqtt import set_nodelay
 from smartstore.wire import (
     Channel,
+    Command,
+    CommandReply,
     DeviceState,
     DeviceType,
     EventAck,
@@ -26,13 +28,17 @@ from smartstore.wire import (
     parse_payload,
 )
 from smartstore.wire.const import (
+    COMMANDS,
     QOS_ACK,
     QOS_CMD,
     QOS_EVENT,
+    QOS_REPLY,
     QOS_STATE,
     QOS_TELEMETRY,
     AckStatus,
+    CommandName,
     Presence,
+    ReplyStatus,
 )
 
 log = logging.getLogger(__name__)
@@ -78,6 +84,11 @@ class SimDevice:
         self.rejected = 0
         self.resent = 0
         self.connected = False
+        self.frozen = False
+        self.locating_until = 0.0
+        self.display_text = ""
+        self.reboots = 0
+        self.commands: list[Command] = []
         self.battery_pct = random.uniform(60, 100)
         self._host = host
         self._port = port
@@ -126,16 +137,57 @@ class SimDevice:
                 True,
             )
             self.client.disconnect()
+            self.loop.detach(self.client)
         else:
             sock = self.client.socket()
+            self.loop.detach(self.client)
             if sock is not None:
                 sock.close()
-        self.loop.detach(self.client)
 
     def send_event(self, payload: bytes, event_id: str) -> None:
         now = time.monotonic()
         self.pending[event_id] = Pending(payload, now, now + RESEND_FIRST_S, 1)
         self.client.publish(self.topic(Channel.EVENT), payload, QOS_EVENT)
+
+    def freeze(self) -> None:
+        """Hang: send nothing more while keeping the connection (no Will fires)."""
+        self.frozen = True
+
+    def thaw(self) -> None:
+        self.frozen = False
+        self.report_now()
+
+    def restart(self) -> None:
+        """Power back on after stop(): a new boot, connect, heartbeat again."""
+        self._stopped = False
+        self.frozen = False
+        self._boot = secrets.token_hex(3)
+        self._seq = 0
+        self._started = time.monotonic()
+        self.loop.attach(self.client)
+        self.start()
+
+    def handle_command(self, command: Command) -> str | None:
+        """Carry out a command; return an error text, or None when done. Types add theirs."""
+        if command.name not in COMMANDS[self.device_type]:
+            return f"unsupported command {command.name.value}"
+        if command.name is CommandName.LOCATE:
+            self.locating_until = time.monotonic() + int(command.args.get("seconds", 10))
+            return None
+        if command.name is CommandName.DISPLAY:
+            self.display_text = str(command.args.get("text", ""))
+            return None
+        # REBOOT: answer first (the reply must leave before the connection goes), then restart.
+        self.loop.call_later(0.2, self._reboot)
+        return None
+
+    def _reboot(self) -> None:
+        self.client.disconnect()
+        self._boot = secrets.token_hex(3)
+        self._seq = 0
+        self._started = time.monotonic()
+        self.reboots += 1
+        self.loop.call_later(RECONNECT_S, self._reconnect)
 
     def telemetry(self) -> Telemetry:
         self.battery_pct = max(0.0, self.battery_pct - random.uniform(0, 0.05))
@@ -147,13 +199,17 @@ class SimDevice:
             uptime_s=int(time.monotonic() - self._started),
         )
 
-    def _telemetry_tick(self) -> None:
-        if self._stopped:
-            return
-        if self.connected:
+    def report_now(self) -> None:
+        """Send a heartbeat now (a state change worth telling), outside the schedule."""
+        if self.connected and not self.frozen:
             self.client.publish(
                 self.topic(Channel.TELEMETRY), encode(self.telemetry()), QOS_TELEMETRY
             )
+
+    def _telemetry_tick(self) -> None:
+        if self._stopped:
+            return
+        self.report_now()
         self.loop.call_later(self.telemetry_every_s, self._telemetry_tick)
 
     def _resend_tick(self) -> None:
@@ -168,6 +224,21 @@ class SimDevice:
                     p.next_send = now + min(RESEND_FIRST_S * 2 ** (p.attempts - 1), RESEND_MAX_S)
                     self.resent += 1
         self.loop.call_later(RESEND_FIRST_S / 2, self._resend_tick)
+
+    def _command(self, raw: bytes) -> None:
+        try:
+            command = parse_payload(raw, Command)
+        except WireError as err:
+            log.warning("%s got a bad command: %s", self.id, err)
+            return
+        self.commands.append(command)
+        error = self.handle_command(command)
+        reply = CommandReply(
+            id=command.id,
+            status=ReplyStatus.ERROR if error else ReplyStatus.OK,
+            error=error,
+        )
+        self.client.publish(self.topic(Channel.REPLY), encode(reply), QOS_REPLY)
 
     def _reconnect(self) -> None:
         if self._stopped or self.connected:
@@ -190,6 +261,7 @@ class SimDevice:
             QOS_STATE,
             retain=True,
         )
+        self.report_now()  # the first heartbeat goes with the birth message, as ESPHome does
         # Anything unacknowledged goes again now rather than at its next resend time.
         for p in self.pending.values():
             p.next_send = 0.0
@@ -200,6 +272,11 @@ class SimDevice:
             self.loop.call_later(RECONNECT_S, self._reconnect)
 
     def _message(self, _c: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
+        if self.frozen:
+            return
+        if msg.topic.endswith("/" + Channel.CMD):
+            self._command(bytes(msg.payload))
+            return
         if msg.topic.endswith("/" + Channel.ACK):
             try:
                 ack = parse_payload(bytes(msg.payload), EventAck)

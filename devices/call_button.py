@@ -10,6 +10,7 @@ from smartstore.wire.const import CallReason
 
 class CallButton(SimDevice):
     device_type: ClassVar[DeviceType] = DeviceType.CALL_BUTTON
+    reasons: ClassVar[tuple[CallReason, ...]] = (CallReason.SERVICE,)
 
     def press(self, reason: CallReason = CallReason.SERVICE) -> str:
         """Must run on the loop's thread. Returns the event id."""

@@ -7,12 +7,22 @@ from collections.abc import Callable
 
 from devices.base import AckHandler, SimDevice
 from devices.call_button import CallButton
+from devices.kiosk import Kiosk
 from devices.loop import DeviceLoop
+from devices.printer import PrinterBridge
+from devices.queue_screen import QueueScreen
+from devices.smart_table import SmartTable
 from edge.inventory import Inventory
 from smartstore.wire import DeviceType
 from smartstore.wire.const import CallReason
 
-SIMULATORS: dict[DeviceType, type[SimDevice]] = {DeviceType.CALL_BUTTON: CallButton}
+SIMULATORS: dict[DeviceType, type[SimDevice]] = {
+    DeviceType.CALL_BUTTON: CallButton,
+    DeviceType.SMART_TABLE: SmartTable,
+    DeviceType.KIOSK: Kiosk,
+    DeviceType.QUEUE_SCREEN: QueueScreen,
+    DeviceType.PRINTER: PrinterBridge,
+}
 PRESS_TICK_S = 0.005
 
 
@@ -43,7 +53,9 @@ class Fleet:
                 telemetry_every_s=telemetry_every_s,
                 on_ack=on_ack,
             )
+        # Everything a diner can press: call buttons and smart tables.
         self.buttons = [d for d in self.devices.values() if isinstance(d, CallButton)]
+        self.printers = [d for d in self.devices.values() if isinstance(d, PrinterBridge)]
 
     def start(self) -> None:
         for device in self.devices.values():
@@ -80,15 +92,25 @@ class Fleet:
 
         def _press() -> None:
             button = random.choice(self.buttons)
-            if button.connected:
-                button.press(
-                    random.choice([CallReason.SERVICE] * 4 + [CallReason.BILL, CallReason.WATER])
-                )
+            if button.connected and not button.frozen:
+                # Mostly "call staff"; a smart table's bill button now and then.
+                reason = random.choice([CallReason.SERVICE] * 3 + list(button.reasons))
+                button.press(reason)
             self.loop.call_later(random.expovariate(presses_per_s), _press)
 
         self.loop.call_soon_threadsafe(
             lambda: self.loop.call_later(random.expovariate(presses_per_s), _press)
         )
+
+    def wander_printers(self, every_s: float) -> None:
+        """For the demo: printers run low on paper and get refilled now and then."""
+
+        def _wander() -> None:
+            for printer in self.printers:
+                printer.wander()
+            self.loop.call_later(every_s, _wander)
+
+        self.loop.call_soon_threadsafe(lambda: self.loop.call_later(every_s, _wander))
 
     def press_steady(
         self,

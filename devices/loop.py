@@ -45,6 +45,10 @@ class DeviceLoop:
     def detach(self, client: mqtt.Client) -> None:
         if client in self._clients:
             self._clients.remove(client)
+        sock = client.socket()
+        if sock is not None:
+            with contextlib.suppress(KeyError, ValueError):
+                self._sel.unregister(sock)
 
     def call_later(self, delay: float, fn: Callable[[], object]) -> None:
         heapq.heappush(self._timers, (time.monotonic() + delay, next(self._seq), fn))

@@ -59,17 +59,54 @@ def save_inventory(inventory: Inventory, path: Path) -> None:
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
 
 
-def demo_inventory(store: str, buttons: int) -> Inventory:
-    """A store with call buttons on tables A1..; ten tables a zone."""
-    devices = []
-    for n in range(1, buttons + 1):
+STATIONS = ("hot", "cold", "bar")  # hot kitchen, cold dishes, bar
+
+
+def generate_inventory(
+    store: str,
+    *,
+    tables: int = 0,
+    buttons: int = 0,
+    kiosks: int = 0,
+    screens: int = 0,
+    printers: int = 0,
+) -> Inventory:
+    """A store laid out from counts: smart tables, then tables with a call button, ten to a
+    zone (A1..A10, B1..),
+    kiosks at the entrance, screens in the waiting area, printers one per station in turn.
+    Ids are stable for the same counts, so an inventory generated twice provisions alike."""
+
+    def table(n: int) -> tuple[str, str]:
         zone = chr(ord("A") + (n - 1) // 10)
+        return zone, f"{zone}{(n - 1) % 10 + 1}"
+
+    devices = []
+    for n in range(1, tables + 1):
+        zone, name = table(n)
+        devices.append(
+            DeviceSpec(id=f"table-{n:03d}", type=DeviceType.SMART_TABLE, zone=zone, table=name)
+        )
+    for n in range(1, buttons + 1):
+        zone, name = table(tables + n)
+        devices.append(
+            DeviceSpec(id=f"btn-{n:03d}", type=DeviceType.CALL_BUTTON, zone=zone, table=name)
+        )
+    for n in range(1, kiosks + 1):
+        devices.append(DeviceSpec(id=f"kiosk-{n:02d}", type=DeviceType.KIOSK, zone="entrance"))
+    for n in range(1, screens + 1):
+        devices.append(
+            DeviceSpec(id=f"screen-{n:02d}", type=DeviceType.QUEUE_SCREEN, zone="waiting")
+        )
+    for n in range(1, printers + 1):
+        station = STATIONS[(n - 1) % len(STATIONS)]
         devices.append(
             DeviceSpec(
-                id=f"btn-{n:03d}",
-                type=DeviceType.CALL_BUTTON,
-                zone=zone,
-                table=f"{zone}{(n - 1) % 10 + 1}",
+                id=f"printer-{n:02d}", type=DeviceType.PRINTER, zone="kitchen", station=station
             )
         )
     return Inventory(store=store, devices=devices)
+
+
+def demo_inventory(store: str, buttons: int) -> Inventory:
+    """Call buttons only (benchmarks of the call path)."""
+    return generate_inventory(store, buttons=buttons)

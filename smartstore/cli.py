@@ -96,23 +96,72 @@ def broker(
         proc.terminate()
 
 
+Count = Annotated[int, typer.Option(min=0, max=2000)]
+
+
+@app.command()
+def inventory(
+    out: Annotated[Path, typer.Option(help="Where to write the inventory (YAML).")],
+    store: Annotated[str, typer.Option(help="The store's id.")],
+    tables: Count = 0,
+    buttons: Count = 0,
+    kiosks: Count = 0,
+    screens: Count = 0,
+    printers: Count = 0,
+) -> None:
+    """Write a store inventory laid out from device counts (edit it to match the floor)."""
+    from edge.inventory import generate_inventory, save_inventory
+
+    try:
+        inv = generate_inventory(
+            store, tables=tables, buttons=buttons, kiosks=kiosks, screens=screens, printers=printers
+        )
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    save_inventory(inv, out)
+    typer.echo(f"{len(inv.devices)} devices for store {store} in {out}")
+
+
 @app.command()
 def simulate(
-    inventory: Annotated[Path, typer.Option(help="The store inventory (YAML).")],
     secrets_file: Annotated[Path, typer.Option(help="JSON of account -> password.")],
+    inventory: Annotated[
+        Path | None, typer.Option(help="The store inventory; or give --store and counts.")
+    ] = None,
+    store: Annotated[str | None, typer.Option(help="With counts instead of --inventory.")] = None,
+    tables: Count = 0,
+    buttons: Count = 0,
+    kiosks: Count = 0,
+    screens: Count = 0,
+    printers: Count = 0,
     host: str = "127.0.0.1",
     port: int = 1883,
     presses_per_min: Annotated[float, typer.Option(help="All buttons together.")] = 6.0,
-    telemetry_every_s: float = 30.0,
+    telemetry_every_s: Annotated[float, typer.Option(help="Heartbeat interval.")] = 30.0,
 ) -> None:
-    """Run simulated devices for every device in the inventory, over the real broker."""
+    """Run simulated devices over the real broker: every device in the inventory, or a store
+    generated from counts (as `smartstore inventory` would write it)."""
     from devices.fleet import Fleet
-    from edge.inventory import load_inventory
+    from edge.inventory import generate_inventory, load_inventory
     from edge.provision import load_secrets
 
     _logging(False)
-    inv = load_inventory(inventory)
-    fleet = Fleet(inv, load_secrets(secrets_file), host, port, telemetry_every_s=telemetry_every_s)
+    if inventory is not None:
+        inv = load_inventory(inventory)
+    elif store is not None:
+        inv = generate_inventory(
+            store, tables=tables, buttons=buttons, kiosks=kiosks, screens=screens, printers=printers
+        )
+    else:
+        typer.echo("give --inventory, or --store with device counts", err=True)
+        raise typer.Exit(2)
+    accounts = load_secrets(secrets_file)
+    missing = [d.id for d in inv.devices if d.id not in accounts]
+    if missing:
+        typer.echo(f"not provisioned (no secret): {', '.join(missing[:10])}", err=True)
+        raise typer.Exit(2)
+    fleet = Fleet(inv, accounts, host, port, telemetry_every_s=telemetry_every_s)
     fleet.start()
     fleet.press_randomly(presses_per_min / 60)
     typer.echo(f"{len(fleet.devices)} simulated devices on {host}:{port}; Ctrl-C stops them")
@@ -130,14 +179,13 @@ def demo(
         str, typer.Option(help="0.0.0.0 to open the board from a tablet.")
     ] = "127.0.0.1",
     port: int = 8000,
-    buttons: int = 12,
     presses_per_min: float = 6.0,
 ) -> None:
-    """Run a demo store: mosquitto, InfluxDB, the hub and simulated call buttons."""
+    """Run a demo store: mosquitto, InfluxDB, the hub and simulated devices of every type."""
     from smartstore.demo import run_demo
 
     _logging(False)
-    run_demo(data_dir, host, port, buttons, presses_per_min)
+    run_demo(data_dir, host, port, presses_per_min)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from devices.fleet import Fleet
 from edge.app import server_config
 from edge.broker import BrokerFiles, free_port, start_mosquitto
 from edge.config import Settings
-from edge.inventory import demo_inventory, load_inventory, save_inventory
+from edge.inventory import generate_inventory, load_inventory, save_inventory
 from edge.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
 from edge.telemetry.v1_bridge import InfluxV1Bridge
 from smartstore.services import InfluxServer, start_influxd
@@ -33,13 +33,14 @@ def _hub_secrets(path: Path) -> dict[str, str]:
     return data
 
 
-def run_demo(
-    data_dir: Path, http_host: str, http_port: int, buttons: int, presses_per_min: float
-) -> None:
+DEMO_LAYOUT = {"tables": 8, "buttons": 12, "kiosks": 2, "screens": 2, "printers": 3}
+
+
+def run_demo(data_dir: Path, http_host: str, http_port: int, presses_per_min: float) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     inventory_path = data_dir / "inventory.yaml"
     if not inventory_path.exists():
-        save_inventory(demo_inventory(DEMO_STORE, buttons), inventory_path)
+        save_inventory(generate_inventory(DEMO_STORE, **DEMO_LAYOUT), inventory_path)
     inventory = load_inventory(inventory_path)
     accounts = ensure_secrets(inventory, data_dir / "secrets" / "mqtt.json")
     hub = _hub_secrets(data_dir / "secrets" / "hub.json")
@@ -78,14 +79,16 @@ def run_demo(
     fleet = Fleet(inventory, accounts, "127.0.0.1", mqtt_port, telemetry_every_s=10)
     fleet.start()
     fleet.press_randomly(presses_per_min / 60)
+    fleet.wander_printers(every_s=20)
     shown_host = "127.0.0.1" if http_host in ("0.0.0.0", "") else http_host  # noqa: S104
     print(
         "\n"
-        f"  smartstore demo store {inventory.store}: {len(fleet.buttons)} call buttons, "
+        f"  smartstore demo store {inventory.store}: {len(fleet.devices)} devices, "
         f"mosquitto on :{mqtt_port}"
         + (f", InfluxDB at {influx.url} (db smartstore)" if influx else "")
         + "\n"
         f"  Staff board 员工看板:  http://{shown_host}:{http_port}/board\n"
+        f"  Device board 设备看板: http://{shown_host}:{http_port}/devices\n"
         f"  Log in 登录:  name {DEMO_STAFF}   PIN {hub['pin']}\n"
         "  Ctrl-C stops the demo.\n",
         flush=True,

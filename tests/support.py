@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from devices.fleet import Fleet
 from edge.app import server_config
 from edge.broker import BrokerFiles, free_port, start_mosquitto
 from edge.config import Settings
@@ -44,8 +45,45 @@ def make_inventory(store: str, buttons: int = 4) -> Inventory:
         DeviceSpec(id=f"btn-{n:03d}", type=DeviceType.CALL_BUTTON, zone="A", table=f"A{n}")
         for n in range(1, buttons + 1)
     ]
-    devices.append(DeviceSpec(id="kiosk-01", type=DeviceType.KIOSK, zone="entrance"))
+    devices += [
+        DeviceSpec(id="table-001", type=DeviceType.SMART_TABLE, zone="B", table="B1"),
+        DeviceSpec(id="kiosk-01", type=DeviceType.KIOSK, zone="entrance"),
+        DeviceSpec(id="screen-01", type=DeviceType.QUEUE_SCREEN, zone="waiting"),
+        DeviceSpec(id="printer-01", type=DeviceType.PRINTER, zone="kitchen", station="hot"),
+    ]
     return Inventory(store=store, devices=devices)
+
+
+@contextmanager
+def running_fleet(broker: "Broker", telemetry_every_s: float = 30.0) -> Iterator[Fleet]:
+    """Simulated devices for the whole inventory, connected before the block runs."""
+    fleet = Fleet(
+        broker.inventory,
+        broker.accounts,
+        "127.0.0.1",
+        broker.port,
+        telemetry_every_s=telemetry_every_s,
+    )
+    fleet.start()
+    try:
+        fleet.wait_connected()
+        yield fleet
+    finally:
+        fleet.stop()
+
+
+def on_loop(fleet: Fleet, fn: Callable[[], object]) -> None:
+    """Run `fn` on the fleet's device loop (where device methods must run) and wait for it."""
+    done = threading.Event()
+
+    def call() -> None:
+        try:
+            fn()
+        finally:
+            done.set()
+
+    fleet.loop.call_soon_threadsafe(call)
+    assert done.wait(10), "the device loop did not run the call"
 
 
 @dataclass

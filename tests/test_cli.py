@@ -31,7 +31,9 @@ def test_provision_rotates_only_the_named_device(tmp_path: Path) -> None:
     assert run(*args).returncode == 0
     before = json.loads(secrets_file.read_text())
     assert oct(secrets_file.stat().st_mode & 0o777) == "0o600"
-    assert set(before) == {"hub", "btn-001", "btn-002", "btn-003", "btn-004", "kiosk-01"}
+    assert set(before) == {"hub", "kiosk-01", "screen-01", "printer-01", "table-001"} | {
+        f"btn-00{n}" for n in range(1, 5)
+    }
     assert run(*args, "--rotate", "btn-002").returncode == 0
     after = json.loads(secrets_file.read_text())
     assert after["btn-002"] != before["btn-002"]

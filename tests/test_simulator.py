@@ -50,8 +50,9 @@ def test_presence_and_telemetry_reach_the_device_list(broker: Broker, hub: Hub) 
         d = device("btn-001")
         assert d["state"] == "online" and d["fw"] == "sim-0.1.0"
         assert -130 <= d["rssi_dbm"] <= 0  # type: ignore[operator]
-        # The kiosk in the inventory has no simulator yet: it is listed, never seen.
-        assert device("kiosk-01")["state"] == "unknown"
+        # Every device type has a simulator; the printer bridge reports its printer too.
+        wait_until(lambda: device("printer-01")["paper"] == "ok", what="printer telemetry")
+        assert {device(d)["state"] for d in ("kiosk-01", "screen-01", "table-001")} == {"online"}
 
         # A button whose battery dies drops off without saying goodbye: its Will says offline.
         button = fleet.devices["btn-002"]

@@ -14,7 +14,9 @@ from edge.api.deps import staff_of, websocket_staff
 from edge.auth import COOKIE
 from edge.calls import service as calls
 from edge.devices import service as devices
+from edge.devices.alarms import LABELS
 from edge.runtime import HubRuntime, calls_message, devices_message
+from smartstore.wire.const import COMMANDS
 
 router = APIRouter(tags=["board"])
 
@@ -54,6 +56,14 @@ def board_page(request: Request) -> Response:
     return _page("board.html")
 
 
+@router.get("/devices", include_in_schema=False)
+def devices_page(request: Request) -> Response:
+    runtime = cast(HubRuntime, request.app.state.runtime)
+    if staff_of(runtime, request.cookies.get(COOKIE)) is None:
+        return RedirectResponse("/login?next=/devices", status_code=303)
+    return _page("devices.html")
+
+
 @router.websocket("/ws/board")
 async def board_socket(websocket: WebSocket) -> None:
     staff = websocket_staff(websocket)
@@ -77,6 +87,8 @@ async def board_socket(websocket: WebSocket) -> None:
             staff=staff,
             urgent_after_s=runtime.settings.call_urgent_after_s,
             store=runtime.settings.store_id,
+            alarm_labels={kind.value: label for kind, label in LABELS.items()},
+            commands={t.value: sorted(c.value for c in names) for t, names in COMMANDS.items()},
             now=time.time(),
         )
         await websocket.send_json(snapshot)

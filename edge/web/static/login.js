@@ -14,7 +14,9 @@ document.getElementById("login").addEventListener("submit", async (ev) => {
       body: JSON.stringify(body),
     });
     if (res.ok) {
-      location.href = "/board";
+      // Back where the staff member was going (only a path on this hub).
+      const next = new URLSearchParams(location.search).get("next") || "/board";
+      location.href = next.startsWith("/") && !next.startsWith("//") ? next : "/board";
       return;
     }
     const data = await res.json().catch(() => ({}));

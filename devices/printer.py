@@ -1,0 +1,52 @@
+"""A printer bridge: a small computer beside an ESC/POS printer that reports the printer's
+paper, cover and link along with its own heartbeat."""
+
+import random
+from typing import ClassVar
+
+from devices.base import SimDevice
+from smartstore.wire import DeviceType, PrinterTelemetry, Telemetry
+from smartstore.wire.const import CoverState, PaperLevel
+
+
+class PrinterBridge(SimDevice):
+    device_type: ClassVar[DeviceType] = DeviceType.PRINTER
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.paper = PaperLevel.OK
+        self.cover = CoverState.CLOSED
+        self.printer_online = True
+
+    def set_printer(
+        self,
+        paper: PaperLevel | None = None,
+        cover: CoverState | None = None,
+        online: bool | None = None,
+        report_now: bool = True,
+    ) -> None:
+        """Must run on the loop's thread: change the printer and (by default) say so at once,
+        as a real bridge does when the printer's status byte changes."""
+        self.paper = paper or self.paper
+        self.cover = cover or self.cover
+        self.printer_online = self.printer_online if online is None else online
+        if report_now:
+            self.report_now()
+
+    def telemetry(self) -> Telemetry:
+        base = super().telemetry()
+        return PrinterTelemetry(
+            **base.model_dump(exclude={"battery_pct"}),  # mains powered
+            paper=self.paper,
+            cover=self.cover,
+            printer_online=self.printer_online,
+        )
+
+    def wander(self) -> None:
+        """For the demo: paper runs low now and then, and staff refill it."""
+        if self.paper is PaperLevel.OK and random.random() < 0.05:
+            self.set_printer(paper=PaperLevel.LOW)
+        elif self.paper is PaperLevel.LOW and random.random() < 0.3:
+            self.set_printer(paper=random.choice([PaperLevel.OUT, PaperLevel.OK]))
+        elif self.paper is PaperLevel.OUT and random.random() < 0.3:
+            self.set_printer(paper=PaperLevel.OK)

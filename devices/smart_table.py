@@ -1,0 +1,12 @@
+"""A smart table unit: a call button and a bill button, a status light and a small display."""
+
+from typing import ClassVar
+
+from devices.call_button import CallButton
+from smartstore.wire import DeviceType
+from smartstore.wire.const import CallReason
+
+
+class SmartTable(CallButton):
+    device_type: ClassVar[DeviceType] = DeviceType.SMART_TABLE
+    reasons: ClassVar[tuple[CallReason, ...]] = (CallReason.SERVICE, CallReason.BILL)
