@@ -10,7 +10,6 @@ to docs/benchmarks.md.
 """
 
 import argparse
-import asyncio
 import json
 import multiprocessing as mp
 import os
@@ -24,10 +23,11 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.board_client import run_board_client
 from bench.common import ProcessSampler, median, percentile, write_section
 from edge.broker import free_port, mosquitto_binary, wait_for_port
 from edge.inventory import demo_inventory
-from tests.support import PIN, STAFF, hub_settings, run_hub_process, start_broker
+from tests.support import hub_settings, run_hub_process, start_broker
 
 # --- the simulated buttons (own process) -----------------------------------------------------
 
@@ -72,39 +72,6 @@ def run_buttons(
     Path(out).write_text(
         json.dumps({"sent": sent, "resent": resent, "acked": acked, "pending": pending, "done": 1})
     )
-
-
-# --- the board client (own process) ----------------------------------------------------------
-
-
-def run_board_client(base_url: str, out: str, ready: Any, stop: Any) -> None:
-    asyncio.run(_board_client(base_url, out, ready, stop))
-
-
-async def _board_client(base_url: str, out: str, ready: Any, stop: Any) -> None:
-    import httpx
-    from websockets.asyncio.client import connect
-
-    async with httpx.AsyncClient(base_url=base_url) as http:
-        r = await http.post("/api/login", json={"name": STAFF, "pin": PIN})
-        r.raise_for_status()
-        cookie = r.cookies["ss_staff"]
-    seen: list[tuple[str, float]] = []
-    url = base_url.replace("http", "ws") + "/ws/board"
-    async with connect(
-        url, additional_headers={"Cookie": f"ss_staff={cookie}"}, max_size=None
-    ) as ws:
-        await ws.recv()  # the snapshot
-        ready.set()
-        while not stop.is_set():
-            try:
-                text = await asyncio.wait_for(ws.recv(), 0.5)
-            except TimeoutError:
-                continue
-            now = time.time()
-            for eid in json.loads(text)["event_ids"]:
-                seen.append((eid, now))
-    Path(out).write_text(json.dumps(seen))
 
 
 # --- the naive subscriber (baseline) ---------------------------------------------------------
@@ -183,7 +150,7 @@ def measure_hub(buttons: int, rate: float, seconds: float, work: Path) -> dict[s
 
     result = json.loads((work / "sent.json").read_text())
     sent: dict[str, float] = dict(result["sent"])
-    seen = json.loads((work / "seen.json").read_text())
+    seen = json.loads((work / "seen.json").read_text())["events"]
     seen_count = Counter(eid for eid, _ in seen)
     first_seen: dict[str, float] = {}
     for eid, t in seen:

@@ -85,6 +85,7 @@ class SimDevice:
         self.resent = 0
         self.connected = False
         self.frozen = False
+        self.last_report_at = 0.0  # wall clock of the last heartbeat sent
         self.locating_until = 0.0
         self.display_text = ""
         self.reboots = 0
@@ -202,6 +203,7 @@ class SimDevice:
     def report_now(self) -> None:
         """Send a heartbeat now (a state change worth telling), outside the schedule."""
         if self.connected and not self.frozen:
+            self.last_report_at = time.time()
             self.client.publish(
                 self.topic(Channel.TELEMETRY), encode(self.telemetry()), QOS_TELEMETRY
             )

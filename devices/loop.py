@@ -32,6 +32,9 @@ class DeviceLoop:
         self._calls: queue.SimpleQueue[Callable[[], object]] = queue.SimpleQueue()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
+        # One unread wake byte is enough to wake the loop; with a full buffer (many calls
+        # queued before the loop runs) a blocking send would hang the caller.
+        self._wake_w.setblocking(False)
         self._sel.register(self._wake_r, selectors.EVENT_READ, None)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -56,7 +59,8 @@ class DeviceLoop:
     # --- used from any thread ------------------------------------------------------------
     def call_soon_threadsafe(self, fn: Callable[[], object]) -> None:
         self._calls.put(fn)
-        with contextlib.suppress(OSError):  # the loop has stopped: nothing to wake
+        # BlockingIOError: a wake is already pending. OSError: the loop has stopped.
+        with contextlib.suppress(OSError):
             self._wake_w.send(b"x")
 
     def start(self) -> None:

@@ -4,6 +4,9 @@ A commit returns only after the WAL is on disk (synchronous=FULL), so an acknowl
 survives SIGKILL and power loss.
 """
 
+import logging
+import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,9 @@ def _on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
+    # No checkpoint inside a commit: the Checkpointer thread does them, so a writer never
+    # stalls for the copy and fsync of the database file (100+ ms at a thousand rows a second).
+    cur.execute("PRAGMA wal_autocheckpoint=0")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
@@ -45,3 +51,41 @@ def init_db(engine: Engine) -> sessionmaker[Session]:
 
     Base.metadata.create_all(engine)
     return sessionmaker(engine, expire_on_commit=False)
+
+
+log = logging.getLogger(__name__)
+
+
+class Checkpointer:
+    """Moves committed pages from the WAL into the database file, beside the writers.
+
+    PASSIVE checkpoints never wait for or block a writer; committed data is already durable
+    in the WAL (synchronous=FULL), so this only keeps the WAL from growing without bound.
+    """
+
+    EVERY_S = 1.0
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self._path, check_same_thread=False)
+        try:
+            conn.execute("PRAGMA busy_timeout=1000")
+            while not self._stop.wait(self.EVERY_S):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:
+                    log.warning("WAL checkpoint failed (will retry): %s", exc)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        finally:
+            conn.close()

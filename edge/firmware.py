@@ -64,7 +64,7 @@ _YAML_PLACEHOLDER_LINE = re.compile(
 )
 _BROKER_HOST = re.compile(r"^[A-Za-z0-9._:-]{1,253}$")
 
-JsonValue = str | int | bool | list[str] | None
+JsonValue = str | int | bool | list[str]
 
 
 def template_path(device_type: DeviceType, templates_dir: Path = TEMPLATES_DIR) -> Path:
@@ -188,7 +188,9 @@ def write_device_configs(
     return [path for path, _ in rendered]
 
 
-def render_esphome(template: str, values: Mapping[str, JsonValue], secrets: Mapping[str, str]) -> str:
+def render_esphome(
+    template: str, values: Mapping[str, JsonValue], secrets: Mapping[str, str]
+) -> str:
     """A `substitutions:` block with the values the template uses, then the template."""
     if re.search(r"^substitutions\s*:", template, re.MULTILINE):
         raise ValueError("an ESPHome template must not have its own substitutions: block")
@@ -211,7 +213,7 @@ def render_esphome(template: str, values: Mapping[str, JsonValue], secrets: Mapp
     if stray is not None:
         raise ValueError(f"{stray.group(0)} must be the whole value of a key, on its own line")
     lines = ["substitutions:"]
-    for name in used:
+    for name in sorted(used, key=list(values).index):
         lines.append(f"  {name}: {_esphome_value(name, values[name])}")
     return "\n".join(lines) + "\n\n" + body
 
@@ -241,12 +243,16 @@ def render_json(template: str, values: Mapping[str, JsonValue], secrets: Mapping
 
 
 def yaml_quoted(value: str) -> str:
-    """`value` as one double-quoted YAML scalar that reads back exactly as `value`."""
-    text = yaml.safe_dump(value, default_style='"', allow_unicode=False, width=1 << 30)
-    text = text.removesuffix("\n")
-    if "\n" in text or yaml.safe_load(text) != value:
-        raise ValueError("the value cannot be written as a single-line YAML string")
-    return text
+    """`value` as one quoted, single-line YAML scalar that reads back exactly as `value`.
+
+    Single quotes when they can hold it (easier to read), double quotes with escapes if not.
+    """
+    for style in ("'", '"'):
+        text = yaml.safe_dump(value, default_style=style, allow_unicode=False, width=1 << 30)
+        text = text.removesuffix("\n")
+        if "\n" not in text and yaml.safe_load(text) == value:
+            return text
+    raise ValueError("the value cannot be written as a single-line YAML string")
 
 
 def _esphome_value(name: str, value: JsonValue) -> str:

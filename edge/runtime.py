@@ -10,7 +10,7 @@ from edge.calls.schemas import CallPublic
 from edge.commands.models import DeviceCommand
 from edge.commands.schemas import CommandPublic
 from edge.config import Settings
-from edge.db import init_db, make_engine
+from edge.db import Checkpointer, init_db, make_engine
 from edge.devices import service as devices
 from edge.devices.models import Alarm, Device
 from edge.devices.schemas import AlarmPublic, DevicePublic
@@ -38,6 +38,23 @@ def devices_message(
     }
 
 
+# A heartbeat changes only these; a big store sends a thousand a second, so the boards get
+# them as rows of values once a second instead of whole device records.
+SEEN_FIELDS = ("id", "last_seen", "battery_pct", "rssi_dbm", "uptime_s", "fw", "paper", "cover")
+
+
+def seen_message(devices: list[Device]) -> dict[str, Any]:
+    return {
+        "type": "seen",
+        "now": time.time(),
+        "fields": list(SEEN_FIELDS),
+        "rows": [
+            [d.id, d.last_seen, d.battery_pct, d.rssi_dbm, d.uptime_s, d.fw, d.paper, d.cover]
+            for d in devices
+        ],
+    }
+
+
 def calls_message(calls: list[Call], event_ids: list[str] | None = None) -> dict[str, Any]:
     """The board's one update message: calls as they are now, and the presses behind them."""
     return {
@@ -59,6 +76,7 @@ class HubRuntime:
             )
         self.engine = make_engine(settings.db_path)
         self.sessions = init_db(self.engine)
+        self.checkpointer = Checkpointer(settings.db_path)
         with self.sessions.begin() as session:
             devices.sync_inventory(session, self.inventory)
         self.live = LiveHub()
@@ -98,12 +116,16 @@ class HubRuntime:
     ) -> None:
         self.live.publish(devices_message(devices, raised, cleared))
 
+    def devices_seen(self, devices: list[Device]) -> None:
+        self.live.publish(seen_message(devices))
+
     def commands_changed(self, commands: list[DeviceCommand]) -> None:
         self.live.publish(
             {"type": "commands", "commands": [CommandPublic.of(c).model_dump() for c in commands]}
         )
 
     def start(self) -> None:
+        self.checkpointer.start()
         self.writer.start()
         self.influx.start()
         self.mqtt.start()
@@ -119,3 +141,4 @@ class HubRuntime:
         self.writer.stop()
         self.influx.stop()
         self.engine.dispose()
+        self.checkpointer.stop()

@@ -9,6 +9,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -34,6 +35,7 @@ from smartstore.wire.const import AckStatus
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
+REPORT_CHUNK = 200
 TICK_S = 0.5
 INGEST_POINTS_EVERY_S = 10.0
 # Routine telemetry (battery, rssi, last seen) reaches the boards at most this often;
@@ -50,12 +52,14 @@ class Listener(Protocol):
 
     def commands_changed(self, commands: list[DeviceCommand]) -> None: ...
 
+    def devices_seen(self, devices: list[Device]) -> None: ...
+
 
 @dataclass
 class _Pending:
-    """Device rows changed since the last routine flush, with their active alarm kinds."""
+    """Device rows with routine changes (a heartbeat) since the last flush."""
 
-    devices: dict[str, tuple[Device, list[str]]] = field(default_factory=dict)
+    devices: dict[str, Device] = field(default_factory=dict)
     next_flush: float = 0.0
 
 
@@ -94,23 +98,40 @@ class StoreWriter:
         return self._queue.qsize()
 
     def _run(self) -> None:
-        while True:
+        # Presses (a diner waits) go first, in their own transaction; heartbeats (nobody
+        # waits) follow in bounded chunks, so a burst of a thousand heartbeats never holds
+        # a press back for more than one chunk.
+        heartbeats: deque[StateReport | TelemetryReport] = deque()
+        stopping = False
+        while not stopping or heartbeats:
             taken: list[Report | Rejected | None] = []
             try:
-                taken.append(self._queue.get(timeout=TICK_S))
+                if not heartbeats and not stopping:
+                    taken.append(self._queue.get(timeout=TICK_S))
                 while len(taken) < MAX_BATCH:
                     taken.append(self._queue.get_nowait())
             except queue.Empty:
-                pass  # an empty batch still runs the tick (escalation, silence, timeouts)
-            batch = [item for item in taken if item is not None]
-            try:
-                self._write(batch)
-            except Exception:
-                # The batch's events stay unacknowledged: their devices resend them.
-                log.exception("writing a batch of %d reports failed", len(batch))
-                time.sleep(0.5)
-            if None in taken:
-                return
+                pass  # an empty round still runs the tick (escalation, silence, timeouts)
+            stopping = stopping or None in taken
+            urgent: list[Report | Rejected] = []
+            chunk: list[Report | Rejected] = []
+            for item in taken:
+                if isinstance(item, StateReport | TelemetryReport):
+                    heartbeats.append(item)
+                elif item is not None:
+                    urgent.append(item)
+            chunk.extend(heartbeats.popleft() for _ in range(min(REPORT_CHUNK, len(heartbeats))))
+            for batch in (urgent, chunk):
+                if batch or not (urgent or chunk):
+                    self._safe_write(batch)
+
+    def _safe_write(self, batch: list[Report | Rejected]) -> None:
+        try:
+            self._write(batch)
+        except Exception:
+            # The batch's events stay unacknowledged: their devices resend them.
+            log.exception("writing a batch of %d reports failed", len(batch))
+            time.sleep(0.5)
 
     def _write(self, batch: list[Report | Rejected]) -> None:
         s = self._settings
@@ -180,12 +201,12 @@ class StoreWriter:
                 urgent.append(entry)
                 routine.devices.pop(device_id, None)
             else:
-                routine.devices[device_id] = entry
+                routine.devices[device_id] = row
         if urgent or changes.raised or changes.cleared:
             self._listener.devices_changed(urgent, changes.raised, changes.cleared)
         if routine.devices and now >= routine.next_flush:
             routine.next_flush = now + DEVICE_FLUSH_S
-            self._listener.devices_changed(list(routine.devices.values()), [], [])
+            self._listener.devices_seen(list(routine.devices.values()))
             routine.devices = {}
 
 

@@ -36,6 +36,17 @@ python_env() {
   fi
 }
 
+esphome_env() {
+  # ESPHome pins many packages of its own: it gets a virtualenv of its own, used only to
+  # validate the generated device configs (`esphome config`), never to flash from CI.
+  local venv="$ROOT/.venv-esphome" version="2026.6.5"
+  if [ ! -f "$venv/.installed-$version" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "esphome==$version"
+    touch "$venv/.installed-$version"
+  fi
+}
+
 # The real parts the project starts itself: the broker, its command-line clients, InfluxDB.
 RUNTIME_PACKAGES=(python3 python3-venv mosquitto mosquitto-clients influxdb)
 # What the tests add: Chromium for the board, a CJK font so screenshots show Chinese,

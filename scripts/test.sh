@@ -4,6 +4,7 @@
 source "$(dirname "$0")/setup.sh"
 apt_install "${RUNTIME_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
 python_env "test"
+esphome_env
 cd "$ROOT"
 echo "== ruff" && "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check .
 echo "== mypy" && "$VENV/bin/mypy"

@@ -224,23 +224,16 @@ def run_hub_thread(settings: Settings) -> Hub:
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    env = {
-        "SMARTSTORE_MODE": settings.mode,
-        "SMARTSTORE_STORE_ID": settings.store_id,
-        "SMARTSTORE_DATA_DIR": str(settings.data_dir),
-        "SMARTSTORE_INVENTORY_PATH": str(settings.inventory_file),
-        "SMARTSTORE_HTTP_HOST": settings.http_host,
-        "SMARTSTORE_HTTP_PORT": str(settings.http_port),
-        "SMARTSTORE_MQTT_PORT": str(settings.mqtt_port),
-        "SMARTSTORE_MQTT_PASSWORD": settings.mqtt_password.get_secret_value(),
-        "SMARTSTORE_STAFF": json.dumps(
-            {k: v.get_secret_value() for k, v in settings.staff.items()}
-        ),
-        "SMARTSTORE_SECRET_KEY": settings.secret_key.get_secret_value(),
-        "SMARTSTORE_CALL_URGENT_AFTER_S": str(settings.call_urgent_after_s),
-        "SMARTSTORE_INFLUX_URL": settings.influx_url,
-        "SMARTSTORE_INFLUX_BUCKET": settings.influx_bucket,
-    }
+    """Every setting as the SMARTSTORE_* variable an operator would set."""
+    env = {}
+    for name, value in settings.model_dump(mode="json").items():
+        if value is None:
+            continue
+        if name in ("mqtt_password", "influx_token", "secret_key"):
+            value = getattr(settings, name).get_secret_value()
+        elif name == "staff":
+            value = json.dumps({k: v.get_secret_value() for k, v in settings.staff.items()})
+        env[f"SMARTSTORE_{name.upper()}"] = str(value)
     return env
 
 

@@ -200,7 +200,10 @@ async function sendCommand(id, name) {
   if (!res.ok) {
     lastCommand.set(id, { name, status: "error", error: data.detail });
   } else {
-    lastCommand.set(id, data);
+    // The device may have answered (over the socket) before this response arrived: keep
+    // its answer rather than going back to "pending".
+    const known = lastCommand.get(id);
+    if (!(known && known.id === data.id && known.status !== "pending")) lastCommand.set(id, data);
   }
   render();
 }
@@ -227,6 +230,12 @@ function connect() {
       for (const d of msg.devices) devices.set(d.id, d);
       for (const a of msg.cleared) alarms.delete(`${a.device}:${a.kind}`);
       for (const a of msg.raised) alarms.set(`${a.device}:${a.kind}`, a);
+    } else if (msg.type === "seen") {
+      // Heartbeats: a few fields of many devices, as rows of values.
+      for (const row of msg.rows) {
+        const d = devices.get(row[0]);
+        if (d) msg.fields.forEach((f, i) => { if (i > 0) d[f] = row[i]; });
+      }
     } else if (msg.type === "commands") {
       for (const c of msg.commands) lastCommand.set(c.device, c);
     } else {
