@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # A device that sends nothing (no heartbeat, no state) for this long is shown offline,
     # even if its Last Will has not fired (a frozen device keeps its TCP connection).
     device_silent_after_s: float = Field(default=90.0, gt=0)
+    # Battery call buttons deep-sleep between presses and wake at least hourly: a goodbye
+    # from one is sleep, not failure; only silence past this says it is gone.
+    sleepy_silent_after_s: float = Field(default=7200.0, gt=0)
     battery_low_pct: float = Field(default=20.0, ge=0, le=100)
     command_timeout_s: float = Field(default=10.0, gt=0)
 

@@ -157,7 +157,11 @@ class StoreWriter:
                 self._next_tick = now + TICK_S
                 escalated = calls.escalate(session, now, s.call_urgent_after_s)
                 silent = devices.mark_silent(
-                    session, now, s.device_silent_after_s, s.battery_low_pct
+                    session,
+                    now,
+                    s.device_silent_after_s,
+                    s.sleepy_silent_after_s,
+                    s.battery_low_pct,
                 )
                 changes = _merge(changes, silent)
                 answered += commands.expire(session, now, s.command_timeout_s)

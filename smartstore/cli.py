@@ -55,8 +55,15 @@ def provision(
     rotate: Annotated[
         list[str] | None, typer.Option(help="Give this account a new password (repeatable).")
     ] = None,
+    configs_dir: Annotated[
+        Path | None,
+        typer.Option(help="Also write each device's config (ESPHome YAML or JSON) here."),
+    ] = None,
+    broker_host: Annotated[str, typer.Option(help="The broker as devices reach it.")] = "hub.local",
+    broker_port: int = 1883,
 ) -> None:
-    """Make per-device MQTT credentials and the broker's password and ACL files."""
+    """Make per-device MQTT credentials, the broker's password and ACL files, and (with
+    --configs-dir) each device's config with its secret, ready to flash or install."""
     from edge.broker import BrokerFiles
     from edge.inventory import load_inventory
     from edge.provision import ensure_secrets, write_broker_auth
@@ -70,6 +77,15 @@ def provision(
     files = BrokerFiles(broker_dir)
     write_broker_auth(inv, accounts, files.passwd, files.acl)
     typer.echo(f"{len(accounts)} accounts; wrote {files.passwd} and {files.acl}")
+    if configs_dir is not None:
+        from edge.firmware import write_device_configs
+
+        try:
+            written = write_device_configs(inv, accounts, configs_dir, broker_host, broker_port)
+        except ValueError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"{len(written)} device configs in {configs_dir} (secret: keep off the repo)")
 
 
 @app.command()

@@ -44,6 +44,15 @@ def test_provision_rotates_only_the_named_device(tmp_path: Path) -> None:
     passwd = (tmp_path / "b" / "passwd").read_text()
     assert all(pw not in passwd for pw in after.values())
 
+    configs = tmp_path / "configs"
+    made = run(*args, "--configs-dir", str(configs), "--broker-host", "10.0.0.2")
+    assert made.returncode == 0, made.stderr
+    files = sorted(p.name for p in configs.iterdir())
+    assert "btn-001.yaml" in files and "printer-01.json" in files and len(files) == 8
+    printer = json.loads((configs / "printer-01.json").read_text())
+    assert json.dumps(after["printer-01"]) in json.dumps(printer)  # its own secret, no other
+    assert after["btn-001"] not in (configs / "printer-01.json").read_text()
+
     bad = run(*args, "--rotate", "btn-999")
     assert bad.returncode == 2 and "btn-999" in bad.stderr
 

@@ -227,3 +227,24 @@ def test_a_spoofed_device_id_in_telemetry_is_rejected(broker: Broker, hub: Hub) 
         what="mismatch",
     )
     assert device(staff, "btn-002")["battery_pct"] is None
+
+
+def test_a_sleeping_button_is_gone_only_after_its_own_silence_limit(
+    broker: Broker, tmp_path: Path
+) -> None:
+    hub = run_hub_thread(
+        hub_settings(broker, tmp_path / "hub", device_silent_after_s=1.0, sleepy_silent_after_s=3.0)
+    )
+    try:
+        staff = hub.client()
+        state = broker.topic("btn-003", Channel.STATE)
+        broker.pub("btn-003", state, json.dumps({"v": 1, "state": "online"}))
+        broker.pub("btn-003", state, json.dumps({"v": 1, "state": "offline"}))  # goes to sleep
+        wait_until(lambda: device(staff, "btn-003")["state"] == "asleep", what="asleep")
+        assert ("btn-003", "offline") not in alarms(staff)
+        # Past the mains devices' limit it is still just asleep; past its own, it is gone.
+        wait_until(lambda: device(staff, "btn-003")["state"] == "offline", timeout=6, what="gone")
+        assert device(staff, "btn-003")["state_reason"] == "silent"
+        assert ("btn-003", "offline") in alarms(staff)
+    finally:
+        hub.stop()

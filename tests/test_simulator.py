@@ -54,9 +54,14 @@ def test_presence_and_telemetry_reach_the_device_list(broker: Broker, hub: Hub) 
         wait_until(lambda: device("printer-01")["paper"] == "ok", what="printer telemetry")
         assert {device(d)["state"] for d in ("kiosk-01", "screen-01", "table-001")} == {"online"}
 
-        # A button whose battery dies drops off without saying goodbye: its Will says offline.
+        # A smart table (mains powered) drops off without a goodbye: its Will says offline.
+        table = fleet.devices["table-001"]
+        fleet.loop.call_soon_threadsafe(lambda: table.stop(clean=False))
+        wait_until(lambda: device("table-001")["state"] == "offline", timeout=45, what="the Will")
+        # A battery button disconnecting is a button going to sleep: no alarm.
         button = fleet.devices["btn-002"]
         fleet.loop.call_soon_threadsafe(lambda: button.stop(clean=False))
-        wait_until(lambda: device("btn-002")["state"] == "offline", timeout=45, what="the Will")
+        wait_until(lambda: device("btn-002")["state"] == "asleep", timeout=45, what="asleep")
+        assert device("btn-002")["alarms"] == []
     finally:
         fleet.stop()

@@ -3,18 +3,22 @@
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from edge.devices.alarms import AlarmKind, wanted_alarms
 from edge.devices.models import Alarm, Device
 from edge.inventory import DeviceSpec, Inventory
 from smartstore.wire import DeviceState, PrinterTelemetry, Telemetry
-from smartstore.wire.const import Presence
+from smartstore.wire.const import DeviceType, Presence
 
 REASON_WILL = "will"  # the broker published the device's Last Will: the connection broke
 REASON_GOODBYE = "goodbye"  # the device said it was going offline
 REASON_SILENT = "silent"  # no heartbeat for longer than the configured time
+ASLEEP = "asleep"  # a battery device between wake-ups: expected, no alarm
+
+# Device types that deep-sleep on battery and disconnect between wake-ups.
+SLEEPY_TYPES = frozenset({DeviceType.CALL_BUTTON.value})
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,15 +92,25 @@ def apply_reports(
 
 
 def mark_silent(
-    session: Session, now: float, silent_after_s: float, battery_low_pct: float
+    session: Session,
+    now: float,
+    silent_after_s: float,
+    sleepy_silent_after_s: float,
+    battery_low_pct: float,
 ) -> DeviceChanges:
-    """Online devices not heard from for `silent_after_s` go offline."""
+    """Devices not heard from for long enough go offline: mains-powered ones after
+    `silent_after_s`, sleeping battery ones (awake or asleep) after `sleepy_silent_after_s`."""
     changes = DeviceChanges()
-    for row in session.scalars(
-        select(Device).where(
-            Device.state == Presence.ONLINE, Device.last_seen < now - silent_after_s
-        )
-    ):
+    awake = Device.type.not_in(SLEEPY_TYPES)
+    stale = or_(
+        and_(awake, Device.state == Presence.ONLINE, Device.last_seen < now - silent_after_s),
+        and_(
+            ~awake,
+            Device.state.in_([Presence.ONLINE.value, ASLEEP]),
+            Device.last_seen < now - sleepy_silent_after_s,
+        ),
+    )
+    for row in session.scalars(select(Device).where(stale)):
         row.state = Presence.OFFLINE.value
         row.state_reason = REASON_SILENT
         row.state_at = now
@@ -111,11 +125,15 @@ def _apply_state(row: Device, report: StateReport) -> None:
     row.last_seen = report.received_at
     if state.fw:
         row.fw = state.fw
-    if state.state.value == row.state:
+    new_state = state.state.value
+    if state.state is Presence.OFFLINE and row.type in SLEEPY_TYPES:
+        # Its goodbye before deep sleep and its Will read the same; silence tells them apart.
+        new_state = ASLEEP
+    if new_state == row.state:
         return
-    row.state = state.state.value
+    row.state = new_state
     row.state_at = report.received_at
-    if state.state is Presence.OFFLINE:
+    if new_state == Presence.OFFLINE:
         # The Will carries no timestamp; a goodbye the device sent itself does.
         row.state_reason = REASON_GOODBYE if state.ts_ms else REASON_WILL
     else:

@@ -7,7 +7,12 @@ const TYPES = {
   queue_screen: "叫号屏 Queue screens",
   printer: "打印机 Printers",
 };
-const STATES = { online: "在线 Online", offline: "离线 Offline", unknown: "未连接 Never seen" };
+const STATES = {
+  online: "在线 Online",
+  asleep: "休眠 Asleep",
+  offline: "离线 Offline",
+  unknown: "未连接 Never seen",
+};
 const REASONS = { will: "连接中断 link lost", goodbye: "已关机 shut down", silent: "无心跳 silent" };
 const PAPER = { ok: "纸 Paper OK", low: "纸将用完 Paper low", out: "缺纸 Paper out" };
 const COMMAND_LABELS = { locate: "定位 Locate", display: "显示 Display…", reboot: "重启 Reboot" };
@@ -111,7 +116,7 @@ function render() {
   const groups = $("groups");
   const byGroup = new Map();
   const zones = new Set();
-  const counts = { online: 0, offline: 0, unknown: 0 };
+  const counts = { online: 0, asleep: 0, offline: 0, unknown: 0 };
   for (const d of [...devices.values()].sort((a, b) => a.id.localeCompare(b.id))) {
     counts[d.state] = (counts[d.state] || 0) + 1;
     if (d.zone) zones.add(d.zone);
@@ -142,7 +147,8 @@ function render() {
     sections.push(p);
   }
   groups.replaceChildren(...sections);
-  $("count-online").textContent = `在线 Online ${counts.online}`;
+  // A battery button asleep between presses is working as it should.
+  $("count-online").textContent = `在线 Online ${counts.online + counts.asleep}`;
   $("count-offline").textContent = `离线 Offline ${counts.offline}`;
   $("count-unknown").textContent = `未连接 Never seen ${counts.unknown}`;
   const zoneSelect = $("f-zone");
