@@ -131,12 +131,8 @@ class SimDevice:
         """clean=False drops the connection without a goodbye, so the broker fires the Will."""
         self._stopped = True
         if clean:
-            self.client.publish(
-                self.topic(Channel.STATE),
-                encode(DeviceState(state=Presence.OFFLINE)),
-                QOS_STATE,
-                True,
-            )
+            goodbye = DeviceState(state=Presence.OFFLINE, ts_ms=int(time.time() * 1000))
+            self.client.publish(self.topic(Channel.STATE), encode(goodbye), QOS_STATE, True)
             self.client.disconnect()
             self.loop.detach(self.client)
         else:

@@ -76,8 +76,16 @@ def generate_inventory(
     kiosks at the entrance, screens in the waiting area, printers one per station in turn.
     Ids are stable for the same counts, so an inventory generated twice provisions alike."""
 
+    def zone_name(i: int) -> str:  # A..Z, then AA, AB.. like spreadsheet columns
+        name = ""
+        i += 1
+        while i:
+            i, r = divmod(i - 1, 26)
+            name = chr(ord("A") + r) + name
+        return name
+
     def table(n: int) -> tuple[str, str]:
-        zone = chr(ord("A") + (n - 1) // 10)
+        zone = zone_name((n - 1) // 10)
         return zone, f"{zone}{(n - 1) % 10 + 1}"
 
     devices = []

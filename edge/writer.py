@@ -121,9 +121,9 @@ class StoreWriter:
                 elif item is not None:
                     urgent.append(item)
             chunk.extend(heartbeats.popleft() for _ in range(min(REPORT_CHUNK, len(heartbeats))))
-            for batch in (urgent, chunk):
-                if batch or not (urgent or chunk):
-                    self._safe_write(batch)
+            # An idle round still writes once: the tick (escalation, silence, timeouts).
+            for batch in [b for b in (urgent, chunk) if b] or [[]]:
+                self._safe_write(batch)
 
     def _safe_write(self, batch: list[Report | Rejected]) -> None:
         try:

@@ -66,6 +66,10 @@ def test_a_device_that_drops_off_is_offline_by_its_will_and_comes_back(
         assert device(staff, "kiosk-01")["state_reason"] == "will"
         on_loop(fleet, kiosk.restart)
         wait_until(lambda: device(staff, "kiosk-01")["state"] == "online", what="back online")
+        # Switched off properly, it says goodbye itself: staff can tell that from a failure.
+        on_loop(fleet, lambda: kiosk.stop(clean=True))
+        wait_until(lambda: device(staff, "kiosk-01")["state"] == "offline", what="the goodbye")
+        assert device(staff, "kiosk-01")["state_reason"] == "goodbye"
 
 
 def test_printer_paper_out_raises_an_alarm_that_clears_when_refilled(
@@ -145,8 +149,13 @@ def test_commands_a_device_cannot_do_are_refused_clearly(hub: Hub) -> None:
         "/api/devices/btn-001/commands", json={"name": "locate", "args": {"seconds": 600}}
     )
     assert r.status_code == 422
+    r = staff.post(
+        "/api/devices/btn-001/commands", json={"name": "locate", "args": {"seconds": True}}
+    )
+    assert r.status_code == 422
     r = staff.post("/api/devices/nope/commands", json={"name": "locate"})
     assert r.status_code == 404
+    assert staff.get("/api/devices/nope/commands").status_code == 404
     assert (
         hub.client(login=False)
         .post("/api/devices/btn-001/commands", json={"name": "reboot"})
@@ -238,13 +247,17 @@ def test_a_sleeping_button_is_gone_only_after_its_own_silence_limit(
     try:
         staff = hub.client()
         state = broker.topic("btn-003", Channel.STATE)
+        telemetry = broker.topic("btn-003", Channel.TELEMETRY)
         broker.pub("btn-003", state, json.dumps({"v": 1, "state": "online"}))
+        broker.pub("btn-003", telemetry, json.dumps({"v": 1, "battery_pct": 9.5}))
+        wait_until(lambda: ("btn-003", "battery_low") in alarms(staff), what="battery_low")
         broker.pub("btn-003", state, json.dumps({"v": 1, "state": "offline"}))  # goes to sleep
         wait_until(lambda: device(staff, "btn-003")["state"] == "asleep", what="asleep")
-        assert ("btn-003", "offline") not in alarms(staff)
+        # Asleep is not a failure, and its battery is as low as it was: that alarm stays.
+        assert alarms(staff) == {("btn-003", "battery_low")}
         # Past the mains devices' limit it is still just asleep; past its own, it is gone.
         wait_until(lambda: device(staff, "btn-003")["state"] == "offline", timeout=6, what="gone")
         assert device(staff, "btn-003")["state_reason"] == "silent"
-        assert ("btn-003", "offline") in alarms(staff)
+        assert alarms(staff) == {("btn-003", "offline")}
     finally:
         hub.stop()

@@ -90,3 +90,12 @@ def test_oversized_payload_is_refused_before_parsing() -> None:
     with pytest.raises(WireError) as err:
         parse_payload(raw, CallButtonEvent)
     assert err.value.reason is RejectReason.TOO_LARGE
+
+
+def test_generated_zones_go_past_z() -> None:
+    from edge.inventory import generate_inventory
+
+    inv = generate_inventory("S1", tables=300)
+    zones = [d.zone for d in inv.devices]
+    assert zones[0] == "A" and zones[259] == "Z" and zones[260] == "AA" and zones[-1] == "AD"
+    assert len({d.table for d in inv.devices}) == 300

@@ -1,4 +1,4 @@
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt, StrictStr
 
 from edge.commands.models import DeviceCommand
 from smartstore.wire.const import CommandName
@@ -6,7 +6,8 @@ from smartstore.wire.const import CommandName
 
 class CommandCreate(BaseModel):
     name: CommandName
-    args: dict[str, str | int] = Field(default_factory=dict, max_length=8)
+    # Strict: `true` is not 1 second and "5" is not a number.
+    args: dict[str, StrictStr | StrictInt] = Field(default_factory=dict, max_length=8)
 
 
 class CommandPublic(BaseModel):

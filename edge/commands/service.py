@@ -48,7 +48,7 @@ def checked_args(
         return {"text": text.strip()}
     if name is CommandName.LOCATE:
         seconds = args.get("seconds", LOCATE_DEFAULT_S)
-        if not isinstance(seconds, int) or not 1 <= seconds <= LOCATE_SECONDS_MAX:
+        if type(seconds) is not int or not 1 <= seconds <= LOCATE_SECONDS_MAX:  # not bool
             raise CommandRefused(
                 f"seconds must be 1 to {LOCATE_SECONDS_MAX} / 秒数需为1至{LOCATE_SECONDS_MAX}"
             )

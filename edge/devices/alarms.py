@@ -5,6 +5,10 @@ from enum import StrEnum
 from edge.devices.models import Device
 from smartstore.wire.const import CoverState, PaperLevel, Presence
 
+# A battery device between wake-ups (edge.devices.service): its last report still stands, so
+# its battery alarm stays up while it sleeps instead of clearing and coming back every wake.
+ASLEEP = "asleep"
+
 
 class AlarmKind(StrEnum):
     OFFLINE = "offline"
@@ -30,7 +34,7 @@ def wanted_alarms(device: Device, battery_low_pct: float) -> set[AlarmKind]:
     if device.state == Presence.OFFLINE:
         # What an offline device last said about itself is stale: one alarm says it all.
         return {AlarmKind.OFFLINE}
-    if device.state != Presence.ONLINE:
+    if device.state not in (Presence.ONLINE, ASLEEP):
         return set()  # never heard from yet: nothing to say
     kinds = set()
     if device.battery_pct is not None and device.battery_pct < battery_low_pct:

@@ -52,6 +52,12 @@ def send_command(
 
 @router.get("/devices/{device_id}/commands")
 def recent_commands(
-    device_id: str, session: SessionDep, _staff: CurrentStaff, limit: int = Query(20, ge=1, le=200)
+    device_id: str,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    _staff: CurrentStaff,
+    limit: int = Query(20, ge=1, le=200),
 ) -> list[CommandPublic]:
+    if device_id not in runtime.inventory.by_id():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no device {device_id} / 没有这个设备")
     return [CommandPublic.of(c) for c in commands.recent(session, device_id, limit)]

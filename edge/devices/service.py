@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from edge.devices.alarms import AlarmKind, wanted_alarms
+from edge.devices.alarms import ASLEEP, AlarmKind, wanted_alarms
 from edge.devices.models import Alarm, Device
 from edge.inventory import DeviceSpec, Inventory
 from smartstore.wire import DeviceState, PrinterTelemetry, Telemetry
@@ -15,7 +15,6 @@ from smartstore.wire.const import DeviceType, Presence
 REASON_WILL = "will"  # the broker published the device's Last Will: the connection broke
 REASON_GOODBYE = "goodbye"  # the device said it was going offline
 REASON_SILENT = "silent"  # no heartbeat for longer than the configured time
-ASLEEP = "asleep"  # a battery device between wake-ups: expected, no alarm
 
 # Device types that deep-sleep on battery and disconnect between wake-ups.
 SLEEPY_TYPES = frozenset({DeviceType.CALL_BUTTON.value})

@@ -188,6 +188,7 @@ function alarmsFromDevices() {
 
 async function sendCommand(id, name) {
   let args = {};
+  if (name === "reboot" && !confirm(`重启 ${id}？ Reboot ${id}?`)) return;
   if (name === "display") {
     const text = prompt("显示的文字 Text to show (≤ 64)");
     if (!text) return;
