@@ -89,3 +89,49 @@ def test_rotated_device_needs_its_new_password_at_the_broker(tmp_path: Path) -> 
         assert accepted.returncode == 0, accepted.stderr
     finally:
         broker.stop()
+
+
+def test_simulate_runs_a_store_from_counts(tmp_path: Path) -> None:
+    """`smartstore inventory` and `smartstore simulate --store ... counts` lay a store out
+    alike, so the devices simulate with the credentials provisioned for that inventory."""
+    from edge.inventory import load_inventory
+    from tests.support import hub_settings, run_hub_thread, wait_until
+
+    inventory = tmp_path / "inv.yaml"
+    counts = [
+        "--tables",
+        "2",
+        "--buttons",
+        "3",
+        "--kiosks",
+        "1",
+        "--screens",
+        "1",
+        "--printers",
+        "2",
+    ]
+    made = run("inventory", "--out", str(inventory), "--store", "S7", *counts)
+    assert made.returncode == 0, made.stderr
+    broker = start_broker(tmp_path / "mqtt", load_inventory(inventory))
+    hub = run_hub_thread(hub_settings(broker, tmp_path / "hub"))
+    secrets_file = str(tmp_path / "mqtt" / "secrets.json")
+    sim = subprocess.Popen(
+        [*SMARTSTORE, "simulate", "--store", "S7", *counts, "--port", str(broker.port)]
+        + ["--secrets-file", secrets_file, "--presses-per-min", "0"],  # noqa: RUF005 - two lines
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        staff = hub.client()
+        wait_until(
+            lambda: {d["state"] for d in staff.get("/api/devices").json()} == {"online"},
+            timeout=20,
+            what="all 9 simulated devices online",
+        )
+        types = sorted(d["type"] for d in staff.get("/api/devices").json())
+        assert types.count("printer") == 2 and types.count("smart_table") == 2
+    finally:
+        sim.terminate()
+        sim.wait(10)
+        hub.stop()
+        broker.stop()
