@@ -116,8 +116,11 @@ def test_simulate_runs_a_store_from_counts(tmp_path: Path) -> None:
     hub = run_hub_thread(hub_settings(broker, tmp_path / "hub"))
     secrets_file = str(tmp_path / "mqtt" / "secrets.json")
     sim = subprocess.Popen(
-        [*SMARTSTORE, "simulate", "--store", "S7", *counts, "--port", str(broker.port)]
-        + ["--secrets-file", secrets_file, "--presses-per-min", "0"],  # noqa: RUF005 - two lines
+        [
+            *SMARTSTORE,
+            *("simulate", "--store", "S7", *counts, "--port", str(broker.port)),
+            *("--secrets-file", secrets_file, "--presses-per-min", "0"),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
