@@ -20,7 +20,7 @@ def test_board_and_api_need_a_login(hub: Hub) -> None:
     assert anon.post("/api/calls/1/ack").status_code == 401
     assert anon.get("/api/stats").status_code == 401
     r = anon.get("/board", follow_redirects=False)
-    assert (r.status_code, r.headers["location"]) == (303, "/login")
+    assert (r.status_code, r.headers["location"]) == (303, "/login?next=/board")
 
 
 def test_board_socket_refuses_anonymous_and_forged_sessions(hub: Hub) -> None:

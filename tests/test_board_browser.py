@@ -20,7 +20,7 @@ def browser() -> Iterator[Browser]:
 
 def log_in(page: Page, base_url: str, pin: str = PIN) -> None:
     page.goto(f"{base_url}/board")
-    expect(page).to_have_url(f"{base_url}/login")
+    expect(page).to_have_url(f"{base_url}/login?next=/board")
     page.fill("#name", STAFF)
     page.fill("#pin", pin)
     page.click("#submit")

@@ -48,20 +48,22 @@ def login_page() -> HTMLResponse:
     return _page("login.html")
 
 
-@router.get("/board", include_in_schema=False)
-def board_page(request: Request) -> Response:
+def _staff_page(request: Request, name: str) -> Response:
+    """A page for logged-in staff; anyone else goes to the login and then comes back."""
     runtime = cast(HubRuntime, request.app.state.runtime)
     if staff_of(runtime, request.cookies.get(COOKIE)) is None:
-        return RedirectResponse("/login", status_code=303)
-    return _page("board.html")
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    return _page(name)
+
+
+@router.get("/board", include_in_schema=False)
+def board_page(request: Request) -> Response:
+    return _staff_page(request, "board.html")
 
 
 @router.get("/devices", include_in_schema=False)
 def devices_page(request: Request) -> Response:
-    runtime = cast(HubRuntime, request.app.state.runtime)
-    if staff_of(runtime, request.cookies.get(COOKIE)) is None:
-        return RedirectResponse("/login?next=/devices", status_code=303)
-    return _page("devices.html")
+    return _staff_page(request, "devices.html")
 
 
 @router.websocket("/ws/board")
