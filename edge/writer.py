@@ -83,6 +83,7 @@ class StoreWriter:
         self._next_tick = 0.0
         self._next_ingest_points = time.time() + INGEST_POINTS_EVERY_S
         self._routine = _Pending()
+        self._heartbeats: deque[StateReport | TelemetryReport] = deque()
 
     def submit(self, item: Report | Rejected) -> None:
         self._queue.put(item)
@@ -95,13 +96,14 @@ class StoreWriter:
         self._thread.join(timeout=10)
 
     def backlog(self) -> int:
-        return self._queue.qsize()
+        """Reports received and not yet written."""
+        return self._queue.qsize() + len(self._heartbeats)
 
     def _run(self) -> None:
         # Presses (a diner waits) go first, in their own transaction; heartbeats (nobody
         # waits) follow in bounded chunks, so a burst of a thousand heartbeats never holds
         # a press back for more than one chunk.
-        heartbeats: deque[StateReport | TelemetryReport] = deque()
+        heartbeats = self._heartbeats
         stopping = False
         while not stopping or heartbeats:
             taken: list[Report | Rejected | None] = []
