@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     session_hours: float = 12.0
     login_attempts_per_minute: int = 5
 
+    # The cloud (HQ). Empty URL: facts wait in the outbox until one is configured.
+    cloud_url: str = ""
+    cloud_token: SecretStr = SecretStr("")
+    cloud_batch_size: int = Field(default=500, ge=1, le=500)
+
     call_urgent_after_s: float = Field(default=120.0, gt=0)
     # A device that sends nothing (no heartbeat, no state) for this long is shown offline,
     # even if its Last Will has not fired (a frozen device keeps its TCP connection).

@@ -47,7 +47,8 @@ def init_db(engine: Engine) -> sessionmaker[Session]:
     import edge.calls.models
     import edge.commands.models
     import edge.devices.models
-    import edge.telemetry.buffer  # noqa: F401
+    import edge.telemetry.buffer
+    import edge.uplink.models  # noqa: F401
 
     Base.metadata.create_all(engine)
     return sessionmaker(engine, expire_on_commit=False)

@@ -19,6 +19,7 @@ from edge.inventory import load_inventory
 from edge.live import LiveHub
 from edge.mqtt import HubMqtt
 from edge.telemetry.sender import InfluxSender
+from edge.uplink.sender import CloudSender
 from edge.writer import StoreWriter
 
 log = logging.getLogger(__name__)
@@ -104,12 +105,21 @@ class HubRuntime:
             settings.influx_buffer_max_points,
         )
 
+        self.cloud = CloudSender(
+            self.sessions,
+            settings.store_id,
+            settings.cloud_url,
+            settings.cloud_token.get_secret_value(),
+            settings.cloud_batch_size,
+        )
+
     def _on_mqtt(self, topic: str, payload: bytes) -> None:
         self.ingest.handle(topic, payload)
 
     # The writer's Listener: what changed goes to every board.
     def calls_changed(self, calls: list[Call], event_ids: list[str] | None = None) -> None:
         self.live.publish(calls_message(calls, event_ids))
+        self.cloud.nudge()
 
     def devices_changed(
         self, devices: list[tuple[Device, list[str]]], raised: list[Alarm], cleared: list[Alarm]
@@ -128,6 +138,7 @@ class HubRuntime:
         self.checkpointer.start()
         self.writer.start()
         self.influx.start()
+        self.cloud.start()
         self.mqtt.start()
         log.info(
             "hub for store %s: %d devices, db %s",
@@ -140,5 +151,6 @@ class HubRuntime:
         self.mqtt.stop()
         self.writer.stop()
         self.influx.stop()
+        self.cloud.stop()
         self.engine.dispose()
         self.checkpointer.stop()

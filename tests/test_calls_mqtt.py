@@ -63,6 +63,9 @@ def test_acknowledge_records_who_and_how_long(broker: Broker, hub: Hub) -> None:
     assert acked["acked_by"] == "alice"
     assert 0 < acked["response_s"] < 30
     assert open_calls(staff) == []
+    # No cloud configured: the opening and the answer wait for HQ in the outbox.
+    stats = staff.get("/api/stats").json()
+    assert stats["outbox_backlog"] == 2 and stats["outbox_oldest_age_s"] >= 0
     # A second acknowledgement (another waiter, a double tap) keeps the first answer.
     other = hub.client(staff="bob", pin="739120")
     again = other.post(f"/api/calls/{call['id']}/ack").json()

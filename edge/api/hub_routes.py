@@ -1,8 +1,11 @@
+import time
+
 from fastapi import APIRouter
 from pydantic import BaseModel
 
 from edge.api.deps import CurrentStaff, RuntimeDep, SessionDep
 from edge.telemetry import buffer
+from edge.uplink import service as outbox
 
 router = APIRouter(prefix="/api", tags=["hub"])
 
@@ -22,6 +25,10 @@ class HubStats(BaseModel):
     influx_sent: int
     influx_dropped: int
     board_clients: int
+    outbox_backlog: int
+    outbox_oldest_age_s: float | None
+    cloud_healthy: bool
+    cloud_error: str
 
 
 @router.get("/health")
@@ -31,6 +38,7 @@ def health(runtime: RuntimeDep) -> Health:
 
 @router.get("/stats")
 def stats(runtime: RuntimeDep, session: SessionDep, _staff: CurrentStaff) -> HubStats:
+    backlog, oldest = outbox.backlog(session)
     return HubStats(
         store=runtime.settings.store_id,
         broker_connected=runtime.mqtt.connected.is_set(),
@@ -41,4 +49,8 @@ def stats(runtime: RuntimeDep, session: SessionDep, _staff: CurrentStaff) -> Hub
         influx_sent=runtime.influx.sent,
         influx_dropped=runtime.influx.dropped,
         board_clients=runtime.live.client_count,
+        outbox_backlog=backlog,
+        outbox_oldest_age_s=round(time.time() - oldest, 1) if oldest is not None else None,
+        cloud_healthy=runtime.cloud.healthy,
+        cloud_error=runtime.cloud.last_error,
     )

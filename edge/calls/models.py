@@ -1,3 +1,5 @@
+import uuid
+
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -11,6 +13,9 @@ class Call(Base):
     __tablename__ = "calls"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Made here when the call opens; what the cloud knows the call by, unique across hubs and
+    # across a hub whose database was replaced (local ids would start again at 1).
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
     device_id: Mapped[str] = mapped_column(String(32))
     zone: Mapped[str] = mapped_column(String(32), default="")
     table_name: Mapped[str] = mapped_column(String(32), default="")

@@ -10,6 +10,7 @@ from edge.calls.models import Call, CallEvent
 from edge.inventory import DeviceSpec
 from edge.telemetry import points
 from edge.telemetry.buffer import buffer_points
+from edge.uplink import service as outbox
 from smartstore.wire import CallButtonEvent
 
 
@@ -100,6 +101,7 @@ def record_presses(session: Session, store: str, presses: Sequence[Press]) -> Pr
         ],
     )
     buffer_points(session, [points.call_opened(store, p.device, c) for p, c in opened])
+    outbox.enqueue(session, [_call_event(outbox.CALL_OPENED, c) for _, c in opened])
     outcome.calls = list(
         {open_calls[p.device.id].id: open_calls[p.device.id] for p in fresh}.values()
     )
@@ -116,7 +118,28 @@ def acknowledge(session: Session, store: str, call_id: int, staff: str, now: flo
         call.acked_by = staff
         call.response_s = round(now - call.created_at, 3)
         buffer_points(session, [points.call_answered(store, call)])
+        outbox.enqueue(session, [_call_event(outbox.CALL_ANSWERED, call)])
     return call
+
+
+def _call_event(kind: str, call: Call) -> tuple[str, str, float, dict[str, object]]:
+    """What HQ learns of a call: opened (where, why), answered (who, how fast)."""
+    data: dict[str, object] = {
+        "call": call.uid,
+        "device": call.device_id,
+        "zone": call.zone,
+        "table": call.table_name,
+        "reason": call.reason,
+        "opened_at": call.created_at,
+    }
+    if kind == outbox.CALL_ANSWERED:
+        data |= {
+            "acked_by": call.acked_by,
+            "response_s": call.response_s,
+            "urgent": call.urgent_at is not None,
+        }
+        return f"ca-{call.uid}", kind, call.acked_at or call.created_at, data
+    return f"co-{call.uid}", kind, call.created_at, data
 
 
 def escalate(session: Session, now: float, urgent_after_s: float) -> list[Call]:

@@ -141,5 +141,24 @@ document.getElementById("logout").addEventListener("click", async () => {
 setInterval(() => {
   for (const entry of calls.values()) tick(entry);
 }, 1000);
+
+async function showUplink() {
+  // What has not reached HQ yet: nothing is lost while the internet is down, it waits here.
+  const res = await fetch("/api/stats").catch(() => null);
+  if (!res || !res.ok) return;
+  const s = await res.json();
+  const el = document.getElementById("uplink");
+  if (s.outbox_backlog === 0) {
+    el.textContent = s.cloud_healthy ? "总部已同步 HQ in sync" : "";
+    el.classList.remove("down");
+    return;
+  }
+  const age = s.outbox_oldest_age_s || 0;
+  const wait = age >= 60 ? `${Math.floor(age / 60)}分钟 ${Math.floor(age / 60)} min` : `${Math.round(age)}秒 ${Math.round(age)} s`;
+  el.textContent = `待上传 ${s.outbox_backlog} 条 · ${wait} / ${s.outbox_backlog} waiting for HQ`;
+  el.classList.toggle("down", !s.cloud_healthy);
+}
+showUplink();
+setInterval(showUplink, 10000);
 updateCounts();
 connect();

@@ -1,0 +1,2 @@
+"""Store-and-forward towards the cloud: an outbox written with the business data, drained by a
+sender that the cloud answers idempotently."""

@@ -1,0 +1,120 @@
+"""Drains the outbox into the cloud's idempotent ingest.
+
+A batch leaves the outbox only for the ids the cloud answered (stored now, or already there),
+so a timeout whose batch did land, a hub killed mid-batch, or a partly known batch all end with
+each event in the cloud once. A refused token keeps everything and says so.
+"""
+
+import logging
+import random
+import threading
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from edge.uplink import service
+
+log = logging.getLogger(__name__)
+
+IDLE_S = 1.0
+BACKOFF_MIN_S = 1.0
+BACKOFF_MAX_S = 60.0
+INGEST_PATH = "/api/v1/ingest"
+
+
+class CloudSender:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        store: str,
+        url: str,
+        token: str,
+        batch_size: int,
+    ) -> None:
+        self._sessions = sessions
+        self._store = store
+        self._url = url.rstrip("/")
+        self._token = token
+        self._batch_size = batch_size
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cloud-sender", daemon=True)
+        self.sent = 0
+        self.healthy = False
+        self.last_error = ""
+
+    def start(self) -> None:
+        if self._url:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=15)
+
+    def nudge(self) -> None:
+        """New events: send now rather than at the next idle tick."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        backoff = BACKOFF_MIN_S
+        with httpx.Client(
+            base_url=self._url,
+            headers={"Authorization": f"Bearer {self._token}"},
+            timeout=httpx.Timeout(15.0, connect=5.0),
+        ) as client:
+            while not self._stop.is_set():
+                with self._sessions() as session:
+                    rows = service.oldest(session, self._batch_size)
+                    batch = [
+                        {
+                            "id": r.event_id,
+                            "type": r.type,
+                            "occurred_at": r.occurred_at,
+                            "data": r.data,
+                        }
+                        for r in rows
+                    ]
+                if not batch:
+                    self._wake.wait(IDLE_S)
+                    self._wake.clear()
+                    continue
+                error = self._send(client, batch)
+                if error is None:
+                    backoff = BACKOFF_MIN_S
+                    continue
+                if self.healthy or self.last_error != error:
+                    log.warning(
+                        "cloud uplink: %s; %d+ events wait in the outbox", error, len(batch)
+                    )
+                self.healthy = False
+                self.last_error = error
+                # Jitter: a chain's hubs coming back at once do not retry in step.
+                self._stop.wait(backoff * random.uniform(0.5, 1.0))
+                backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def _send(self, client: httpx.Client, batch: list[dict[str, object]]) -> str | None:
+        """Send one batch; return why it failed, or None when the cloud confirmed it."""
+        try:
+            r = client.post(INGEST_PATH, json={"store": self._store, "events": batch})
+        except httpx.HTTPError as exc:
+            return f"cloud unreachable ({type(exc).__name__})"
+        if r.status_code in (401, 403):
+            return (
+                f"the cloud refuses this store's token ({r.status_code});"
+                " check SMARTSTORE_CLOUD_TOKEN"
+            )
+        if r.status_code != 200:
+            # 4xx other than auth is a bug in one of us: keep the events and say so loudly.
+            return f"the cloud answered {r.status_code}: {r.text[:200]}"
+        answer = r.json()
+        confirmed = [*answer.get("stored", []), *answer.get("duplicates", [])]
+        with self._sessions.begin() as session:
+            service.confirm(session, confirmed)
+        self.sent += len(answer.get("stored", []))
+        if not self.healthy:
+            log.info("cloud uplink: connected; draining the outbox")
+        self.healthy = True
+        self.last_error = ""
+        return None
