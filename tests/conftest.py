@@ -1,9 +1,15 @@
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from cloud.config import Settings as CloudSettings
+from cloud.db import migrate
+from cloud.testing import CloudHandle, PostgresServer, run_cloud_thread, start_postgres
 from edge.telemetry.v1_bridge import InfluxV1Bridge
 from smartstore.services import InfluxServer, start_influxd
 from tests.support import Broker, Hub, hub_settings, make_inventory, run_hub_thread, start_broker
@@ -42,3 +48,43 @@ def influx_bridge(influxdb: InfluxServer) -> Iterator[InfluxV1Bridge]:
     bridge = InfluxV1Bridge(influxdb.url).start()
     yield bridge
     bridge.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    # Not under pytest's tmp dirs: they are 0700 root, and PostgreSQL runs as `postgres`.
+    directory = Path(tempfile.mkdtemp(dir="/tmp", prefix="smartstore-pg-"))
+    try:
+        server = start_postgres(directory)
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres(postgres_server: PostgresServer) -> str:
+    """The SQLAlchemy URL of the session's PostgreSQL database."""
+    return postgres_server.url
+
+
+@pytest.fixture
+def cloud_db(postgres_server: PostgresServer) -> Iterator[str]:
+    """A new, empty (unmigrated) PostgreSQL database for one test: its SQLAlchemy URL."""
+    name = f"t_{secrets.token_hex(6)}"
+    url = postgres_server.create_database(name)
+    yield url
+    postgres_server.drop_database(name)
+
+
+@pytest.fixture
+def cloud(cloud_db: str) -> Iterator[CloudHandle]:
+    """The HQ service on a freshly migrated PostgreSQL database, in a thread."""
+    migrate(cloud_db)
+    handle = run_cloud_thread(
+        CloudSettings(database_url=cloud_db, admin_token=SecretStr(secrets.token_urlsafe(32)))
+    )
+    yield handle
+    handle.stop()

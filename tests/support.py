@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from pydantic import SecretStr
 
 from devices.fleet import Fleet
 from edge.app import server_config
@@ -229,7 +230,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump(mode="json").items():
         if value is None:
             continue
-        if name in ("mqtt_password", "influx_token", "secret_key"):
+        if isinstance(getattr(settings, name), SecretStr):
             value = getattr(settings, name).get_secret_value()
         elif name == "staff":
             value = json.dumps({k: v.get_secret_value() for k, v in settings.staff.items()})

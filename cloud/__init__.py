@@ -1,0 +1,1 @@
+"""The HQ service: store registration, per-store tokens and idempotent ingest of what hubs send."""

@@ -1,0 +1,1 @@
+"""The HQ service's HTTP routes."""

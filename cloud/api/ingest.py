@@ -1,0 +1,131 @@
+"""What hubs send: batches of events, stored exactly once per (store, event id)."""
+
+import json
+import time
+from typing import Annotated, Any, NoReturn
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from pydantic import ValidationError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cloud.api.deps import CurrentStore, SessionDep
+from cloud.const import MAX_BATCH_EVENTS, MAX_INGEST_BODY_BYTES
+from cloud.models import IngestedEvent
+from cloud.schemas import EventIn, IngestBatch, IngestResult
+
+router = APIRouter(prefix="/api/v1", tags=["ingest"])
+
+
+def _unprocessable(detail: Any) -> NoReturn:
+    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+
+
+def _refuse_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _invalid_batch(exc: ValidationError) -> dict[str, Any]:
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    indexes = sorted(
+        {
+            e["loc"][1]
+            for e in errors
+            if len(e["loc"]) > 1 and e["loc"][0] == "events" and isinstance(e["loc"][1], int)
+        }
+    )
+    if indexes:
+        first = next(e for e in errors if e["loc"][:2] == ("events", indexes[0]))
+        where = ".".join(str(part) for part in first["loc"][2:]) or "the event"
+        message = f"event {indexes[0]} is invalid ({where}: {first['msg']}); nothing was stored"
+    else:
+        message = "the batch is invalid; nothing was stored"
+    return {
+        "message": message,
+        "index": indexes[0] if indexes else None,
+        "indexes": indexes,
+        "errors": errors,
+    }
+
+
+async def read_batch(request: Request, store: CurrentStore) -> IngestBatch:
+    """The whole batch, validated before anything is stored: one bad event refuses it all.
+
+    Depends on the store so that an unauthenticated body is never read.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_INGEST_BODY_BYTES:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"the body is over {MAX_INGEST_BODY_BYTES} bytes"
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_INGEST_BODY_BYTES:
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE, f"the body is over {MAX_INGEST_BODY_BYTES} bytes"
+            )
+    try:
+        raw = json.loads(body, parse_constant=_refuse_constant)
+    except ValueError as exc:
+        _unprocessable({"message": f"the body is not JSON: {exc}", "index": None})
+    events = raw.get("events") if isinstance(raw, dict) else None
+    if isinstance(events, list) and len(events) > MAX_BATCH_EVENTS:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE,
+            f"a batch holds at most {MAX_BATCH_EVENTS} events, this one has {len(events)}: "
+            "send it in several batches",
+        )
+    try:
+        return IngestBatch.model_validate(raw)
+    except ValidationError as exc:
+        _unprocessable(_invalid_batch(exc))
+
+
+Batch = Annotated[IngestBatch, Depends(read_batch)]
+
+
+def _store_events(session: Session, store_id: str, events: list[EventIn]) -> set[str]:
+    """Insert what is new, in one statement and one transaction; returns the ids inserted."""
+    if not events:
+        return set()
+    now = time.time()
+    rows = [
+        {
+            "store_id": store_id,
+            "event_id": e.id,
+            "type": e.type,
+            "occurred_at": e.occurred_at,
+            "received_at": now,
+            "data": e.data,
+        }
+        # Sorted: concurrent batches that overlap take their row locks in the same order.
+        for e in sorted(events, key=lambda e: e.id)
+    ]
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(IngestedEvent)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["store_id", "event_id"])
+        .returning(IngestedEvent.event_id)
+    )
+    stored = set(session.scalars(statement))
+    session.commit()
+    return stored
+
+
+@router.post("/ingest")
+def ingest(store: CurrentStore, batch: Batch, session: SessionDep) -> IngestResult:
+    if batch.store != store.id:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"this token is for store {store.id!r}, not {batch.store!r}"
+        )
+    unique: dict[str, EventIn] = {}
+    for event in batch.events:
+        unique.setdefault(event.id, event)  # an id twice in one batch: the first one counts
+    stored = _store_events(session, store.id, list(unique.values()))
+    return IngestResult(
+        stored=[i for i in unique if i in stored],
+        duplicates=[i for i in unique if i not in stored],
+    )

@@ -1,0 +1,35 @@
+"""The HQ service's FastAPI application.
+
+The schema is Alembic's business (cloud.db.migrate): the app only connects to the database.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from cloud.api import ingest, stores
+from cloud.config import Settings
+from cloud.db import make_engine, make_sessions
+
+
+def create_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.sessions = make_sessions(engine)
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(title="smartstore HQ", lifespan=lifespan)
+    app.state.settings = settings
+    app.include_router(stores.router)
+    app.include_router(ingest.router)
+
+    @app.get("/health")
+    def health() -> dict[str, bool]:
+        return {"ok": True}
+
+    return app

@@ -1,0 +1,25 @@
+"""Every pattern, event type and limit of the HQ ingest contract, in one place."""
+
+from typing import Final, Literal, get_args
+
+STORE_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,32}$"
+EVENT_ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]{8,64}$"
+
+# What a hub may forward. A new type is added here, and in the hub, before a hub sends it.
+EventType = Literal["call.opened", "call.answered"]
+EVENT_TYPES: Final[tuple[str, ...]] = get_args(EventType)
+
+MAX_BATCH_EVENTS: Final = 500
+# An event's `data`, serialized as compact UTF-8 JSON.
+MAX_EVENT_DATA_BYTES: Final = 4096
+# The whole request body, read before parsing: room for a full batch even when the client
+# escapes every non-ASCII character (up to three times its UTF-8 size).
+MAX_INGEST_BODY_BYTES: Final = 8 * 1024 * 1024
+
+STORE_NAME_MAX: Final = 200
+MIN_ADMIN_TOKEN_LEN: Final = 32
+# Store tokens: this many random bytes, URL-safe base64; only their SHA-256 is stored.
+STORE_TOKEN_BYTES: Final = 32
+
+EVENTS_PAGE_DEFAULT: Final = 100
+EVENTS_PAGE_MAX: Final = 1000

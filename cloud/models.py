@@ -1,0 +1,56 @@
+"""What HQ stores: the stores it knows and the events their hubs forwarded."""
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from cloud.const import STORE_NAME_MAX
+from cloud.db import Base
+
+# JSONB on PostgreSQL (queryable, compact), plain JSON text on SQLite.
+JsonObject = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Store(Base):
+    __tablename__ = "stores"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(STORE_NAME_MAX))
+    # SHA-256 (hex) of the store's current token; NULL once revoked.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[float] = mapped_column(Double)
+    token_issued_at: Mapped[float | None] = mapped_column(Double)
+    revoked_at: Mapped[float | None] = mapped_column(Double)
+
+
+class IngestedEvent(Base):
+    __tablename__ = "ingested_events"
+    __table_args__ = (
+        # The idempotency key: a hub resends until acknowledged; a repeat is a no-op.
+        UniqueConstraint("store_id", "event_id"),
+        Index("ix_ingested_events_store_received", "store_id", "received_at"),
+        Index("ix_ingested_events_store_type_received", "store_id", "type", "received_at"),
+    )
+
+    # BIGINT identity on PostgreSQL; SQLite autoincrements only an INTEGER primary key.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"))
+    event_id: Mapped[str] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(32))
+    # Epoch seconds. occurred_at is the hub's clock, received_at HQ's: they may disagree.
+    occurred_at: Mapped[float] = mapped_column(Double)
+    received_at: Mapped[float] = mapped_column(Double)
+    data: Mapped[dict[str, Any]] = mapped_column(JsonObject)

@@ -1,0 +1,91 @@
+"""What the HQ API accepts and returns."""
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from cloud.const import (
+    EVENT_ID_PATTERN,
+    MAX_BATCH_EVENTS,
+    MAX_EVENT_DATA_BYTES,
+    STORE_ID_PATTERN,
+    STORE_NAME_MAX,
+    EventType,
+)
+from cloud.models import IngestedEvent, Store
+
+
+class StoreCreate(BaseModel):
+    id: str = Field(pattern=STORE_ID_PATTERN)
+    name: str = Field(min_length=1, max_length=STORE_NAME_MAX)
+
+
+class StoreToken(BaseModel):
+    """A store and its new token: the only time the token is ever shown."""
+
+    id: str
+    name: str
+    token: str
+
+    @classmethod
+    def of(cls, store: Store, token: str) -> "StoreToken":
+        return cls(id=store.id, name=store.name, token=token)
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class EventIn(BaseModel):
+    id: str = Field(pattern=EVENT_ID_PATTERN)
+    type: EventType
+    # Epoch seconds on the hub's clock. Never compared with HQ's: skew is not an error.
+    occurred_at: float = Field(ge=0, allow_inf_nan=False, strict=True)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("data")
+    @classmethod
+    def _bounded(cls, data: dict[str, Any]) -> dict[str, Any]:
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        size = len(text.encode())
+        if size > MAX_EVENT_DATA_BYTES:
+            raise ValueError(f"data is {size} bytes as JSON; at most {MAX_EVENT_DATA_BYTES}")
+        # PostgreSQL text (and JSONB) cannot hold U+0000.
+        if _has_nul(data):
+            raise ValueError("data must not contain U+0000")
+        return data
+
+
+class IngestBatch(BaseModel):
+    store: str = Field(pattern=STORE_ID_PATTERN)
+    events: list[EventIn] = Field(max_length=MAX_BATCH_EVENTS)
+
+
+class IngestResult(BaseModel):
+    stored: list[str]
+    duplicates: list[str]
+
+
+class EventPublic(BaseModel):
+    id: str
+    type: str
+    occurred_at: float
+    received_at: float
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: IngestedEvent) -> "EventPublic":
+        return cls(
+            id=event.event_id,
+            type=event.type,
+            occurred_at=event.occurred_at,
+            received_at=event.received_at,
+            data=event.data,
+        )
