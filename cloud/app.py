@@ -33,3 +33,8 @@ def create_app(settings: Settings) -> FastAPI:
         return {"ok": True}
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """For uvicorn's --factory with several workers: each builds the app from the environment."""
+    return create_app(Settings())  # type: ignore[call-arg]

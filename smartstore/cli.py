@@ -23,6 +23,8 @@ def _logging(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # One line per HTTP request (the uplink's, the demo's) drowns what matters.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 @app.command()
@@ -110,6 +112,45 @@ def broker(
         proc.wait()
     except KeyboardInterrupt:
         proc.terminate()
+
+
+@app.command()
+def cloud(
+    env_file: Annotated[
+        Path | None, typer.Option(help="A file of SMARTSTORE_CLOUD_* settings (cloud/README.md).")
+    ] = None,
+    host: str = "127.0.0.1",
+    port: int = 8100,
+    workers: Annotated[int, typer.Option(min=1, help="uvicorn workers (stateless).")] = 1,
+) -> None:
+    """Run the HQ cloud service: migrate its database, then serve the ingest and store API."""
+    import os
+
+    import uvicorn
+
+    from cloud.config import Settings as CloudSettings
+    from cloud.db import migrate
+
+    _logging(False)
+    try:
+        settings = CloudSettings(_env_file=env_file) if env_file else CloudSettings()  # type: ignore[call-arg]
+    except ValueError as exc:
+        typer.echo(f"cloud settings are not usable:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+    migrate(settings.database_url)
+    if env_file is not None:  # the workers read their settings from the environment
+        for key, value in settings.model_dump(mode="json").items():
+            secret = getattr(settings, key)
+            value = secret.get_secret_value() if hasattr(secret, "get_secret_value") else value
+            os.environ[f"SMARTSTORE_CLOUD_{key.upper()}"] = str(value)
+    uvicorn.run(
+        "cloud.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 Count = Annotated[int, typer.Option(min=0, max=2000)]

@@ -4,13 +4,21 @@ simulated call buttons that diners press now and then."""
 import json
 import logging
 import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import uvicorn
+from pydantic import SecretStr
 
+from cloud.app import create_app as create_cloud
+from cloud.config import Settings as CloudSettings
+from cloud.db import migrate
 from devices.fleet import Fleet
 from edge.app import server_config
-from edge.broker import BrokerFiles, free_port, start_mosquitto
+from edge.broker import BrokerFiles, free_port, start_mosquitto, wait_for_port
 from edge.config import Settings
 from edge.inventory import generate_inventory, load_inventory, save_inventory
 from edge.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
@@ -25,8 +33,13 @@ DEMO_STAFF = "demo"
 def _hub_secrets(path: Path) -> dict[str, str]:
     if path.exists():
         data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-        return data
-    data = {"secret_key": secrets.token_urlsafe(32), "pin": f"{secrets.randbelow(10**6):06d}"}
+        if "cloud_admin_token" in data:
+            return data
+    data = {
+        "secret_key": secrets.token_urlsafe(32),
+        "pin": f"{secrets.randbelow(10**6):06d}",
+        "cloud_admin_token": secrets.token_urlsafe(32),
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data), encoding="utf-8")
     path.chmod(0o600)
@@ -34,6 +47,43 @@ def _hub_secrets(path: Path) -> dict[str, str]:
 
 
 DEMO_LAYOUT = {"tables": 8, "buttons": 12, "kiosks": 2, "screens": 2, "printers": 3}
+
+
+@dataclass
+class DemoCloud:
+    base_url: str
+    store_token: str
+    stop: Callable[[], None]
+
+
+def _start_cloud(data_dir: Path, store: str, secrets_: dict[str, str]) -> DemoCloud:
+    """HQ's service on the embedded default (SQLite), with the demo store registered."""
+    cloud_settings = CloudSettings(
+        database_url=f"sqlite:///{data_dir / 'cloud.sqlite3'}",
+        admin_token=SecretStr(secrets_["cloud_admin_token"]),
+    )
+    migrate(cloud_settings.database_url)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_cloud(cloud_settings), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, name="demo-cloud", daemon=True)
+    thread.start()
+    wait_for_port("127.0.0.1", port)
+    base_url = f"http://127.0.0.1:{port}"
+    admin = {"Authorization": f"Bearer {secrets_['cloud_admin_token']}"}
+    r = httpx.post(f"{base_url}/api/v1/stores", json={"id": store, "name": store}, headers=admin)
+    if r.status_code == 409:  # registered in an earlier run: issue a fresh token
+        r = httpx.post(f"{base_url}/api/v1/stores/{store}/token", headers=admin)
+    r.raise_for_status()
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(10)
+
+    return DemoCloud(base_url, str(r.json()["token"]), stop)
 
 
 def run_demo(data_dir: Path, http_host: str, http_port: int, presses_per_min: float) -> None:
@@ -76,6 +126,10 @@ def run_demo(data_dir: Path, http_host: str, http_port: int, presses_per_min: fl
         secret_key=hub["secret_key"],  # type: ignore[arg-type]
         call_urgent_after_s=45,
     )
+    hq = _start_cloud(data_dir, inventory.store, hub)
+    settings = settings.model_copy(
+        update={"cloud_url": hq.base_url, "cloud_token": SecretStr(hq.store_token)}
+    )
     fleet = Fleet(inventory, accounts, "127.0.0.1", mqtt_port, telemetry_every_s=10)
     fleet.start()
     fleet.press_randomly(presses_per_min / 60)
@@ -86,6 +140,7 @@ def run_demo(data_dir: Path, http_host: str, http_port: int, presses_per_min: fl
         f"  smartstore demo store {inventory.store}: {len(fleet.devices)} devices, "
         f"mosquitto on :{mqtt_port}"
         + (f", InfluxDB at {influx.url} (db smartstore)" if influx else "")
+        + f", HQ cloud at {hq.base_url}"
         + "\n"
         f"  Staff board 员工看板:  http://{shown_host}:{http_port}/board\n"
         f"  Device board 设备看板: http://{shown_host}:{http_port}/devices\n"
@@ -97,6 +152,7 @@ def run_demo(data_dir: Path, http_host: str, http_port: int, presses_per_min: fl
         uvicorn.Server(server_config(settings)).run()
     finally:
         fleet.stop()
+        hq.stop()
         broker.terminate()
         broker.wait(10)
         if bridge is not None:
