@@ -87,10 +87,13 @@ class PostgresServer:
         subprocess.run([*cmd, "-m", "fast", "-w"], capture_output=True, timeout=60, check=False)
 
 
-def start_postgres(directory: Path, database: str = "smartstore") -> PostgresServer:
+def start_postgres(
+    directory: Path, database: str = "smartstore", durable: bool = False
+) -> PostgresServer:
     """initdb and start a private PostgreSQL in `directory`, on a free port of 127.0.0.1.
 
-    Trust authentication on 127.0.0.1 and fsync off: for tests and demos, never for HQ.
+    Trust authentication on 127.0.0.1 and (unless `durable`, as benchmarks want) fsync off:
+    for tests and demos, never for HQ.
     `directory` must be reachable by the `postgres` account when run as root (not under
     pytest's 0700 tmp dirs): e.g. tempfile.mkdtemp(dir="/tmp").
     """
@@ -123,10 +126,9 @@ def start_postgres(directory: Path, database: str = "smartstore") -> PostgresSer
     if initdb.returncode != 0:
         raise RuntimeError(f"initdb failed: {initdb.stderr.decode(errors='replace')}")
     port = free_port()
-    options = (
-        f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={directory}"
-        " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-    )
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={directory}"
+    if not durable:
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     started = subprocess.run(
         [
             *run,
