@@ -1,13 +1,15 @@
 """Every pattern, event type and limit of the HQ ingest contract, in one place."""
 
-from typing import Final, Literal, get_args
+from typing import Final
+
+from smartstore.wire.uplink import UPLINK_EVENT_TYPES, UplinkEventType
 
 STORE_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,32}$"
 EVENT_ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]{8,64}$"
 
-# What a hub may forward. A new type is added here, and in the hub, before a hub sends it.
-EventType = Literal["call.opened", "call.answered"]
-EVENT_TYPES: Final[tuple[str, ...]] = get_args(EventType)
+# What a hub may forward: defined once, with the hub, in smartstore/wire/uplink.py.
+EventType = UplinkEventType
+EVENT_TYPES: Final[tuple[str, ...]] = UPLINK_EVENT_TYPES
 
 MAX_BATCH_EVENTS: Final = 500
 # An event's `data`, serialized as compact UTF-8 JSON.

@@ -114,3 +114,36 @@ def test_hub_killed_while_sending_loses_and_doubles_nothing(
         assert len({str(e["id"]) for e in events}) == 4
     finally:
         hub.kill()
+
+
+def test_device_alarms_reach_hq(broker: Broker, cloud: CloudHandle, tmp_path: Path) -> None:
+    from devices.printer import PrinterBridge
+    from smartstore.wire.const import PaperLevel
+    from tests.support import on_loop, running_fleet
+
+    token = cloud.register(broker.store)
+    hub = run_hub_thread(
+        hub_settings(broker, tmp_path / "hub", cloud_url=cloud.base_url, cloud_token=token)
+    )
+    try:
+        staff = hub.client()
+        with running_fleet(broker) as fleet:
+            printer = fleet.devices["printer-01"]
+            assert isinstance(printer, PrinterBridge)
+            wait_until(lambda: staff.get("/api/alarms").json() == [], what="a quiet start")
+            on_loop(fleet, lambda: printer.set_printer(paper=PaperLevel.OUT))
+            wait_until(lambda: staff.get("/api/alarms").json(), what="paper out")
+            on_loop(fleet, lambda: printer.set_printer(paper=PaperLevel.OK))
+            wait_until(lambda: staff.get("/api/alarms").json() == [], what="refilled")
+        wait_until(lambda: staff.get("/api/stats").json()["outbox_backlog"] == 0, what="sent")
+        alarms = [e for e in cloud_events(cloud, broker.store) if e["type"] == "device.alarm"]
+        # (Switching the fleet off at the end raised "offline" alarms too: real ones.)
+        paper = [
+            (d["kind"], d["active"])
+            for e in alarms
+            if isinstance(d := e["data"], dict) and d["device"] == "printer-01"
+            if d["kind"] == "paper_out"
+        ]
+        assert sorted(paper) == [("paper_out", False), ("paper_out", True)]
+    finally:
+        hub.stop()

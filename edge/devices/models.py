@@ -1,3 +1,5 @@
+import uuid
+
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,6 +34,8 @@ class Alarm(Base):
     __tablename__ = "alarms"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # What HQ knows the alarm by (local ids would restart with a new database).
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     raised_at: Mapped[float]

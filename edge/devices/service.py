@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from edge.devices.alarms import ASLEEP, AlarmKind, wanted_alarms
 from edge.devices.models import Alarm, Device
 from edge.inventory import DeviceSpec, Inventory
+from edge.uplink import service as outbox
 from smartstore.wire import DeviceState, PrinterTelemetry, Telemetry
 from smartstore.wire.const import DeviceType, Presence
 
@@ -185,6 +186,28 @@ def _reconcile(
         changes.alarms[row.id] = want
     if changes.raised:
         session.flush()  # new alarms get their ids, which their InfluxDB points carry
+    # HQ's fleet view: every alarm raised and cleared, with the device it concerns.
+    outbox.enqueue(
+        session,
+        [_alarm_event(a, changes.devices[a.device_id], True) for a in changes.raised]
+        + [_alarm_event(a, changes.devices[a.device_id], False) for a in changes.cleared],
+    )
+
+
+def _alarm_event(
+    alarm: Alarm, device: Device, raised: bool
+) -> tuple[str, str, float, dict[str, object]]:
+    at = alarm.raised_at if raised else (alarm.cleared_at or alarm.raised_at)
+    data: dict[str, object] = {
+        "alarm": alarm.uid,
+        "device": device.id,
+        "device_type": device.type,
+        "zone": device.zone,
+        "kind": alarm.kind,
+        "active": raised,
+        "raised_at": alarm.raised_at,
+    }
+    return f"da-{alarm.uid}-{'raised' if raised else 'cleared'}", outbox.DEVICE_ALARM, at, data
 
 
 def active_alarms(session: Session, device_ids: Iterable[str] | None = None) -> list[Alarm]:

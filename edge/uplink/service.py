@@ -1,15 +1,21 @@
 """The outbox. Transactions are never dropped: it grows while the cloud is away (a store makes
 a few thousand facts a day; a week offline is megabytes) and shrinks as the cloud confirms."""
 
-from typing import Final
-
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from edge.uplink.models import OutboxEvent
+from smartstore.wire.uplink import CALL_ANSWERED, CALL_OPENED, DEVICE_ALARM
 
-CALL_OPENED: Final = "call.opened"
-CALL_ANSWERED: Final = "call.answered"
+__all__ = [
+    "CALL_ANSWERED",
+    "CALL_OPENED",
+    "DEVICE_ALARM",
+    "backlog",
+    "confirm",
+    "enqueue",
+    "oldest",
+]
 
 
 def enqueue(session: Session, events: list[tuple[str, str, float, dict[str, object]]]) -> None:
