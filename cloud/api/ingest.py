@@ -115,7 +115,35 @@ def _store_events(session: Session, store_id: str, events: list[EventIn]) -> set
     return stored
 
 
-@router.post("/ingest")
+def _inline_schema(model: type[IngestBatch]) -> dict[str, Any]:
+    """The model's JSON schema with its $defs inlined: the body is read by hand (see
+    read_batch), so FastAPI does not document it; this puts it in the OpenAPI document."""
+    schema = model.model_json_schema()
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {k: resolve(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [resolve(v) for v in node]
+        return node
+
+    inlined: dict[str, Any] = resolve(schema)
+    return inlined
+
+
+@router.post(
+    "/ingest",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _inline_schema(IngestBatch)}},
+        }
+    },
+)
 def ingest(store: CurrentStore, batch: Batch, session: SessionDep) -> IngestResult:
     if batch.store != store.id:
         raise HTTPException(
