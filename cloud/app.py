@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from cloud.api import ingest, stores
+from cloud.api import hq, ingest, stores
 from cloud.config import Settings
 from cloud.db import make_engine, make_sessions
 
@@ -27,6 +27,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.include_router(stores.router)
     app.include_router(ingest.router)
+    app.include_router(hq.router)
 
     @app.get("/health")
     def health() -> dict[str, bool]:

@@ -23,5 +23,12 @@ MIN_ADMIN_TOKEN_LEN: Final = 32
 # Store tokens: this many random bytes, URL-safe base64; only their SHA-256 is stored.
 STORE_TOKEN_BYTES: Final = 32
 
+HQ_PASSWORD_MIN: Final = 10
+HQ_SESSION_S: Final = 12 * 3600
+HQ_LOGIN_FAILURES_PER_MINUTE: Final = 5
+# A store whose hub has not reached HQ for this long is shown offline (hubs send a heartbeat
+# at least every minute when there is nothing else to send).
+STORE_ONLINE_WITHIN_S: Final = 180
+
 EVENTS_PAGE_DEFAULT: Final = 100
 EVENTS_PAGE_MAX: Final = 1000

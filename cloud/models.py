@@ -32,6 +32,26 @@ class Store(Base):
     created_at: Mapped[float] = mapped_column(Double)
     token_issued_at: Mapped[float | None] = mapped_column(Double)
     revoked_at: Mapped[float | None] = mapped_column(Double)
+    # When its hub last reached HQ (any authenticated ingest, empty heartbeats included).
+    last_seen_at: Mapped[float | None] = mapped_column(Double)
+
+
+class HQUser(Base):
+    """Someone at HQ who reads reports; separate from stores and from the admin token."""
+
+    __tablename__ = "hq_users"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[float] = mapped_column(Double)
+
+
+class HQSession(Base):
+    __tablename__ = "hq_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), ForeignKey("hq_users.username"))
+    expires_at: Mapped[float] = mapped_column(Double)
 
 
 class IngestedEvent(Base):

@@ -88,6 +88,7 @@ Batch = Annotated[IngestBatch, Depends(read_batch)]
 def _store_events(session: Session, store_id: str, events: list[EventIn]) -> set[str]:
     """Insert what is new, in one statement and one transaction; returns the ids inserted."""
     if not events:
+        session.commit()  # a heartbeat: the store's last_seen_at
         return set()
     now = time.time()
     rows = [
@@ -152,6 +153,7 @@ def ingest(store: CurrentStore, batch: Batch, session: SessionDep) -> IngestResu
     unique: dict[str, EventIn] = {}
     for event in batch.events:
         unique.setdefault(event.id, event)  # an id twice in one batch: the first one counts
+    store.last_seen_at = time.time()  # an empty batch is the hub's heartbeat
     stored = _store_events(session, store.id, list(unique.values()))
     return IngestResult(
         stored=[i for i in unique if i in stored],

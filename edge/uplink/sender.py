@@ -8,6 +8,7 @@ each event in the cloud once. A refused token keeps everything and says so.
 import logging
 import random
 import threading
+import time
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,6 +18,8 @@ from edge.uplink import service
 log = logging.getLogger(__name__)
 
 IDLE_S = 1.0
+# With nothing to send, an empty batch this often tells HQ the store is up.
+HEARTBEAT_S = 60.0
 BACKOFF_MIN_S = 1.0
 BACKOFF_MAX_S = 60.0
 INGEST_PATH = "/api/v1/ingest"
@@ -59,6 +62,7 @@ class CloudSender:
 
     def _run(self) -> None:
         backoff = BACKOFF_MIN_S
+        last_contact = 0.0
         with httpx.Client(
             base_url=self._url,
             headers={"Authorization": f"Bearer {self._token}"},
@@ -76,12 +80,13 @@ class CloudSender:
                         }
                         for r in rows
                     ]
-                if not batch:
+                if not batch and time.monotonic() - last_contact < HEARTBEAT_S:
                     self._wake.wait(IDLE_S)
                     self._wake.clear()
                     continue
                 error = self._send(client, batch)
                 if error is None:
+                    last_contact = time.monotonic()
                     backoff = BACKOFF_MIN_S
                     continue
                 if self.healthy or self.last_error != error:

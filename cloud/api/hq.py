@@ -1,0 +1,269 @@
+"""What HQ people read: their login, service quality per store, and the fleet's health."""
+
+import csv
+import io
+import statistics
+import threading
+import time
+from collections import defaultdict, deque
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from cloud.api.deps import AdminOnly, Bearer, SessionDep, unauthorized
+from cloud.const import (
+    HQ_LOGIN_FAILURES_PER_MINUTE,
+    HQ_PASSWORD_MIN,
+    HQ_SESSION_S,
+    STORE_ONLINE_WITHIN_S,
+)
+from cloud.models import HQSession, HQUser, IngestedEvent, Store
+from cloud.passwords import check_password, hash_password
+from cloud.tokens import hash_token, new_token
+from smartstore.wire.uplink import CALL_ANSWERED, CALL_OPENED, DEVICE_ALARM
+
+router = APIRouter(prefix="/api/v1/hq", tags=["hq"])
+
+USERNAME = r"^[A-Za-z0-9_.@-]{1,64}$"
+ALARM_HISTORY_S = 30 * 86400
+
+
+class HQUserCreate(BaseModel):
+    username: str = Field(pattern=USERNAME)
+    password: str = Field(min_length=HQ_PASSWORD_MIN, max_length=200)
+
+
+class HQUserPublic(BaseModel):
+    username: str
+
+
+class HQLogin(BaseModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=200)
+
+
+class HQSessionPublic(BaseModel):
+    token: str
+    expires_at: float
+
+
+class _Failures:
+    """Wrong passwords per (client, username) in the last minute. Per process: with several
+    workers the bound is this times the workers, still a bound."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seen: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+
+    def too_many(self, key: tuple[str, str], now: float) -> bool:
+        with self._lock:
+            q = self._seen[key]
+            while q and q[0] <= now - 60:
+                q.popleft()
+            return len(q) >= HQ_LOGIN_FAILURES_PER_MINUTE
+
+    def add(self, key: tuple[str, str], now: float) -> None:
+        with self._lock:
+            self._seen[key].append(now)
+
+
+def _failures_of(request: Request) -> _Failures:
+    app_state = request.app.state
+    if not hasattr(app_state, "hq_login_failures"):
+        app_state.hq_login_failures = _Failures()
+    failures: _Failures = app_state.hq_login_failures
+    return failures
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, dependencies=[AdminOnly])
+def create_user(body: HQUserCreate, session: SessionDep) -> HQUserPublic:
+    session.add(
+        HQUser(
+            username=body.username,
+            password_hash=hash_password(body.password),
+            created_at=time.time(),
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"user {body.username!r} exists") from None
+    return HQUserPublic(username=body.username)
+
+
+@router.post("/login")
+def login(
+    body: HQLogin, request: Request, response: Response, session: SessionDep
+) -> HQSessionPublic:
+    now = time.time()
+    key = (request.client.host if request.client else "?", body.username)
+    failures = _failures_of(request)
+    if failures.too_many(key, now):
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many wrong passwords; wait a minute",
+            headers={"Retry-After": "60"},
+        )
+    user = session.get(HQUser, body.username)
+    if user is None or not check_password(body.password, user.password_hash):
+        failures.add(key, now)
+        raise unauthorized("wrong username or password")
+    token = new_token()
+    session.add(
+        HQSession(
+            token_hash=hash_token(token), username=user.username, expires_at=now + HQ_SESSION_S
+        )
+    )
+    session.commit()
+    response.headers["Cache-Control"] = "no-store"
+    return HQSessionPublic(token=token, expires_at=now + HQ_SESSION_S)
+
+
+def current_hq_user(session: SessionDep, bearer: Bearer) -> str:
+    if bearer is None:
+        raise unauthorized("log in at /api/v1/hq/login first")
+    row = session.get(HQSession, hash_token(bearer.credentials))
+    if row is None or row.expires_at < time.time():
+        raise unauthorized("unknown or expired HQ session")
+    return row.username
+
+
+HQUserDep = Annotated[str, Depends(current_hq_user)]
+
+
+class StoreService(BaseModel):
+    store: str
+    calls_opened: int
+    calls_answered: int
+    response_p50_s: float | None
+    response_p95_s: float | None
+    urgent_share: float | None
+
+
+def _percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return round(statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1], 3)
+
+
+@router.get("/service", response_model=None)
+def service_quality(
+    session: SessionDep,
+    _user: HQUserDep,
+    since: Annotated[float, Query(ge=0, description="epoch seconds, by the store's clock")] = 0.0,
+    until: Annotated[float | None, Query(ge=0)] = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> list[StoreService] | Response:
+    """Per store: calls opened and answered, and how fast they were answered."""
+    query = select(IngestedEvent.store_id, IngestedEvent.type, IngestedEvent.data).where(
+        IngestedEvent.type.in_([CALL_OPENED, CALL_ANSWERED]), IngestedEvent.occurred_at >= since
+    )
+    if until is not None:
+        query = query.where(IngestedEvent.occurred_at < until)
+    opened: dict[str, int] = defaultdict(int)
+    answered: dict[str, list[float]] = defaultdict(list)
+    urgent: dict[str, int] = defaultdict(int)
+    for store_id, kind, data in session.execute(query):
+        if kind == CALL_OPENED:
+            opened[store_id] += 1
+        elif isinstance(data.get("response_s"), int | float):
+            answered[store_id].append(float(data["response_s"]))
+            urgent[store_id] += bool(data.get("urgent"))
+    stores = sorted(set(session.scalars(select(Store.id))))
+    rows = [
+        StoreService(
+            store=s,
+            calls_opened=opened[s],
+            calls_answered=len(answered[s]),
+            response_p50_s=_percentile(answered[s], 50),
+            response_p95_s=_percentile(answered[s], 95),
+            urgent_share=round(urgent[s] / len(answered[s]), 3) if answered[s] else None,
+        )
+        for s in stores
+    ]
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(StoreService.model_fields))
+        writer.writeheader()
+        writer.writerows(r.model_dump() for r in rows)
+        return Response(
+            out.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="service.csv"'},
+        )
+    return rows
+
+
+class OpenAlarm(BaseModel):
+    device: str
+    device_type: str
+    kind: str
+    since: float
+
+
+class StoreHealth(BaseModel):
+    store: str
+    name: str
+    online: bool
+    last_seen_at: float | None
+    open_alarms: list[OpenAlarm]
+
+
+class FleetHealth(BaseModel):
+    stores_total: int
+    stores_online: int
+    devices_offline: int
+    printer_problems: int
+    stores: list[StoreHealth]
+
+
+@router.get("/fleet")
+def fleet_health(session: SessionDep, _user: HQUserDep) -> FleetHealth:
+    """Which stores reach HQ, and which of their devices have an alarm open right now."""
+    now = time.time()
+    latest: dict[tuple[str, str], tuple[float, dict[str, object]]] = {}
+    for store_id, occurred_at, data in session.execute(
+        select(IngestedEvent.store_id, IngestedEvent.occurred_at, IngestedEvent.data)
+        .where(
+            IngestedEvent.type == DEVICE_ALARM, IngestedEvent.received_at >= now - ALARM_HISTORY_S
+        )
+        .order_by(IngestedEvent.occurred_at)
+    ):
+        latest[(store_id, str(data.get("alarm")))] = (
+            occurred_at,
+            data,
+        )  # cleared comes after raised
+    open_by_store: dict[str, list[OpenAlarm]] = defaultdict(list)
+    for (store_id, _), (_, data) in latest.items():
+        if data.get("active"):
+            open_by_store[store_id].append(
+                OpenAlarm(
+                    device=str(data.get("device")),
+                    device_type=str(data.get("device_type")),
+                    kind=str(data.get("kind")),
+                    since=float(data.get("raised_at") or 0.0),  # type: ignore[arg-type]
+                )
+            )
+    stores = [
+        StoreHealth(
+            store=s.id,
+            name=s.name,
+            online=s.last_seen_at is not None and s.last_seen_at >= now - STORE_ONLINE_WITHIN_S,
+            last_seen_at=s.last_seen_at,
+            open_alarms=sorted(open_by_store[s.id], key=lambda a: a.since),
+        )
+        for s in session.scalars(select(Store).where(Store.revoked_at.is_(None)).order_by(Store.id))
+    ]
+    alarms = [a for s in stores for a in s.open_alarms]
+    return FleetHealth(
+        stores_total=len(stores),
+        stores_online=sum(s.online for s in stores),
+        devices_offline=sum(a.kind == "offline" for a in alarms),
+        printer_problems=sum(a.device_type == "printer" for a in alarms),
+        stores=stores,
+    )

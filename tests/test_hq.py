@@ -1,0 +1,126 @@
+"""HQ's people: their own login, and the service and fleet reports, on real PostgreSQL."""
+
+import csv
+import io
+import time
+
+import httpx
+import pytest
+
+from cloud.testing import CloudHandle
+
+PASSWORD = "correct horse battery"
+
+
+def hq_login(cloud: CloudHandle, username: str = "lin", password: str = PASSWORD) -> httpx.Client:
+    r = cloud.admin.post("/api/v1/hq/users", json={"username": username, "password": password})
+    assert r.status_code in (201, 409), r.text
+    client = cloud.client()
+    r = client.post("/api/v1/hq/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+    return client
+
+
+def ingest(cloud: CloudHandle, token: str, store: str, events: list[dict[str, object]]) -> None:
+    r = cloud.client(token).post("/api/v1/ingest", json={"store": store, "events": events})
+    assert r.status_code == 200, r.text
+
+
+def test_hq_users_log_in_separately(cloud: CloudHandle) -> None:
+    r = cloud.admin.post("/api/v1/hq/users", json={"username": "lin", "password": "short"})
+    assert r.status_code == 422
+    hq = hq_login(cloud)
+    assert hq.get("/api/v1/hq/fleet").status_code == 200
+    # Neither a store's token nor the admin token nor nothing opens HQ's reports.
+    store_token = cloud.register("S1")
+    for client in (cloud.client(store_token), cloud.admin, cloud.client()):
+        assert client.get("/api/v1/hq/service").status_code == 401
+    # Guessing is bounded.
+    guesser = cloud.client()
+    codes = [
+        guesser.post(
+            "/api/v1/hq/login", json={"username": "lin", "password": f"guess-{n}"}
+        ).status_code
+        for n in range(6)
+    ]
+    assert codes == [401] * 5 + [429]
+
+
+def test_service_quality_per_store_as_json_and_csv(cloud: CloudHandle) -> None:
+    s1, _ = cloud.register("S1"), cloud.register("S2")
+    now = time.time()
+    opened = [
+        {"id": f"co-{n:08d}", "type": "call.opened", "occurred_at": now, "data": {"call": str(n)}}
+        for n in range(3)
+    ]
+    answered = [
+        {
+            "id": f"ca-{n:08d}",
+            "type": "call.answered",
+            "occurred_at": now,
+            "data": {"call": str(n), "response_s": secs, "urgent": secs > 120},
+        }
+        for n, secs in enumerate([10.0, 30.0, 150.0])
+    ]
+    ingest(cloud, s1, "S1", opened + answered)
+    hq = hq_login(cloud)
+    rows = {r["store"]: r for r in hq.get("/api/v1/hq/service").json()}
+    assert rows["S1"]["calls_opened"] == 3 and rows["S1"]["calls_answered"] == 3
+    assert rows["S1"]["response_p50_s"] == pytest.approx(30.0)
+    assert 30.0 < rows["S1"]["response_p95_s"] <= 150.0
+    assert rows["S1"]["urgent_share"] == pytest.approx(1 / 3, abs=1e-3)
+    assert rows["S2"]["calls_opened"] == 0 and rows["S2"]["response_p50_s"] is None
+    r = hq.get("/api/v1/hq/service", params={"format": "csv"})
+    assert r.headers["content-type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(r.text)))
+    assert [t["store"] for t in table] == ["S1", "S2"] and table[0]["calls_answered"] == "3"
+    # A window before anything happened is empty.
+    early = hq.get("/api/v1/hq/service", params={"until": now - 3600}).json()
+    assert all(r["calls_opened"] == 0 for r in early)
+
+
+def test_fleet_health_shows_stores_online_and_open_alarms(cloud: CloudHandle) -> None:
+    s1, _ = cloud.register("S1"), cloud.register("S2")
+    now = time.time()
+
+    def alarm(uid: str, kind: str, device_type: str, active: bool) -> dict[str, object]:
+        return {
+            "id": f"da-{uid}-{'raised' if active else 'cleared'}",
+            "type": "device.alarm",
+            "occurred_at": now + (0 if active else 1),
+            "data": {
+                "alarm": uid,
+                "device": f"{device_type}-1",
+                "device_type": device_type,
+                "zone": "A",
+                "kind": kind,
+                "active": active,
+                "raised_at": now,
+            },
+        }
+
+    ingest(
+        cloud,
+        s1,
+        "S1",
+        [
+            alarm("a1", "offline", "kiosk", True),
+            alarm("a2", "paper_out", "printer", True),
+            alarm("a2", "paper_out", "printer", False),  # refilled
+            alarm("a3", "paper_low", "printer", True),
+        ],
+    )
+    fleet = hq_login(cloud).get("/api/v1/hq/fleet").json()
+    assert (fleet["stores_total"], fleet["stores_online"]) == (2, 1)
+    assert fleet["devices_offline"] == 1 and fleet["printer_problems"] == 1
+    stores = {s["store"]: s for s in fleet["stores"]}
+    assert stores["S2"]["online"] is False and stores["S2"]["last_seen_at"] is None
+    assert sorted(a["kind"] for a in stores["S1"]["open_alarms"]) == ["offline", "paper_low"]
+
+
+def test_an_empty_batch_is_a_heartbeat(cloud: CloudHandle) -> None:
+    token = cloud.register("S3")
+    ingest(cloud, token, "S3", [])
+    fleet = hq_login(cloud).get("/api/v1/hq/fleet").json()
+    assert fleet["stores"][0]["online"] is True
