@@ -12,11 +12,8 @@
 import argparse
 import concurrent.futures
 import os
-import secrets
 import shutil
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,8 +21,7 @@ from pathlib import Path
 import httpx
 
 from bench.common import write_section
-from cloud.testing import start_postgres
-from edge.broker import free_port
+from cloud.testing import run_cloud_process, start_postgres
 from edge.db import init_db, make_engine
 from edge.inventory import generate_inventory
 from edge.uplink import service as outbox
@@ -33,43 +29,6 @@ from tests.support import PIN, STAFF, hub_settings, run_hub_process, start_broke
 
 BATCH = 500
 THREADS = 4
-
-
-def start_cloud(database_url: str, work: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    admin = secrets.token_urlsafe(32)
-    env_file = work / "cloud.env"
-    env_file.write_text(
-        f"SMARTSTORE_CLOUD_DATABASE_URL={database_url}\nSMARTSTORE_CLOUD_ADMIN_TOKEN={admin}\n"
-    )
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "smartstore.cli", "cloud", "--env-file", str(env_file)),
-            *("--port", str(port), "--workers", "2"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"{base}/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(up, timeout=60, what="the cloud")
-    return proc, base, admin
-
-
-def register(base: str, admin: str, store: str) -> str:
-    r = httpx.post(
-        f"{base}/api/v1/stores",
-        json={"id": store, "name": store},
-        headers={"Authorization": f"Bearer {admin}"},
-    )
-    r.raise_for_status()
-    return str(r.json()["token"])
 
 
 Fact = tuple[str, str, float, dict[str, object]]
@@ -122,25 +81,26 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-uplink-"))
     pg = start_postgres(pg_dir, durable=True)
     try:
-        cloud, base, admin = start_cloud(pg.create_database("ingest"), work)
+        cloud = run_cloud_process(pg.create_database("ingest"), work)
+        base = cloud.base_url
         try:
-            token = register(base, admin, "BENCH")
+            token = cloud.register("BENCH")
             events = events_for(n)
             first_s, stored = post_all(base, token, "BENCH", events)
             again_s, again = post_all(base, token, "BENCH", events)
         finally:
-            cloud.terminate()
-            cloud.wait(15)
+            cloud.stop()
         print(
             f"ingest: {stored} in {first_s:.1f} s; again {again} new in {again_s:.1f} s", flush=True
         )
 
         # The drain: a hub whose outbox holds n facts.
-        cloud, base, admin = start_cloud(pg.create_database("drain"), work)
+        cloud = run_cloud_process(pg.create_database("drain"), work)
+        base, admin = cloud.base_url, cloud.admin_token
         inventory = generate_inventory("DRAIN", buttons=4)
         broker = start_broker(work / "mqtt", inventory)
         try:
-            token = register(base, admin, "DRAIN")
+            token = cloud.register("DRAIN")
             settings = hub_settings(broker, work / "hub", cloud_url=base, cloud_token=token)
             engine = make_engine(settings.db_path)
             sessions = init_db(engine)
@@ -167,8 +127,7 @@ def main() -> None:
             )
             r.raise_for_status()
         finally:
-            cloud.terminate()
-            cloud.wait(15)
+            cloud.stop()
             broker.stop()
         print(f"drain: {n} in {drain_s:.1f} s (hub start included), {left} left", flush=True)
     finally:

@@ -6,6 +6,7 @@ import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -217,3 +218,55 @@ def run_cloud_thread(
         timeout=30,
     )
     return CloudHandle(settings, base_url, admin, server, thread)
+
+
+@dataclass
+class CloudProcess:
+    """`smartstore cloud` as its own process(es), the way HQ runs it."""
+
+    proc: subprocess.Popen[bytes]
+    base_url: str
+    admin_token: str
+
+    def register(self, store_id: str) -> str:
+        r = httpx.post(
+            f"{self.base_url}/api/v1/stores",
+            json={"id": store_id, "name": store_id},
+            headers={"Authorization": f"Bearer {self.admin_token}"},
+        )
+        r.raise_for_status()
+        return str(r.json()["token"])
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(15)
+
+
+def run_cloud_process(
+    database_url: str, directory: Path, workers: int = 2, timeout: float = 60.0
+) -> CloudProcess:
+    """Start `smartstore cloud --workers N` (it migrates, then serves) and wait for /health."""
+    admin = secrets.token_urlsafe(32)
+    env_file = directory / "cloud.env"
+    env_file.write_text(
+        f"SMARTSTORE_CLOUD_DATABASE_URL={database_url}\nSMARTSTORE_CLOUD_ADMIN_TOKEN={admin}\n"
+    )
+    port = free_port()
+    command = [sys.executable, "-m", "smartstore.cli", "cloud", "--env-file", str(env_file)]
+    proc = subprocess.Popen(
+        [*command, "--port", str(port), "--workers", str(workers)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
+                return CloudProcess(proc, base_url, admin)
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("`smartstore cloud` did not start")
+        time.sleep(0.1)

@@ -145,50 +145,22 @@ def test_cloud_command_serves_with_several_workers_on_one_postgresql(
 ) -> None:
     """The cloud keeps no state in its processes: two workers, one database, each id once."""
     import concurrent.futures
-    import os
-    import secrets
 
     import httpx
 
-    from edge.broker import free_port
-    from tests.support import wait_until
+    from cloud.testing import run_cloud_process
 
-    admin = secrets.token_urlsafe(32)
-    env_file = tmp_path / "cloud.env"
-    env_file.write_text(
-        f"SMARTSTORE_CLOUD_DATABASE_URL={cloud_db}\nSMARTSTORE_CLOUD_ADMIN_TOKEN={admin}\n"
-    )
-    port = free_port()
-    proc = subprocess.Popen(
-        [*SMARTSTORE, "cloud", "--env-file", str(env_file), "--port", str(port), "--workers", "2"],
-        env={**os.environ},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
+    cloud = run_cloud_process(cloud_db, tmp_path, workers=2)
     try:
-
-        def up() -> bool:
-            try:
-                return httpx.get(f"{base}/health", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, timeout=30, what="the cloud")
-        r = httpx.post(
-            f"{base}/api/v1/stores",
-            json={"id": "S5", "name": "Store 5"},
-            headers={"Authorization": f"Bearer {admin}"},
-        )
-        assert r.status_code == 201, r.text
-        token = r.json()["token"]
+        token = cloud.register("S5")
         events = [
             {"id": f"co-{n:08d}", "type": "call.opened", "occurred_at": 1.0 + n, "data": {}}
             for n in range(200)
         ]
 
         def post(_: int) -> dict[str, list[str]]:
-            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as c:
+            headers = {"Authorization": f"Bearer {token}"}
+            with httpx.Client(base_url=cloud.base_url, headers=headers) as c:
                 answer: dict[str, list[str]] = c.post(
                     "/api/v1/ingest", json={"store": "S5", "events": events}
                 ).json()
@@ -200,5 +172,4 @@ def test_cloud_command_serves_with_several_workers_on_one_postgresql(
         assert sorted(stored) == sorted(str(e["id"]) for e in events)  # each once, across workers
         assert all(len(a["stored"]) + len(a["duplicates"]) == 200 for a in answers)
     finally:
-        proc.terminate()
-        proc.wait(15)
+        cloud.stop()
