@@ -5,9 +5,12 @@ import logging
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+
+if TYPE_CHECKING:
+    from pydantic_settings import BaseSettings
 
 app = typer.Typer(
     help="smartstore: the store hub, its devices and the tools to run them.",
@@ -27,6 +30,19 @@ def _logging(verbose: bool) -> None:
     logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
+S = TypeVar("S", bound="BaseSettings")
+
+
+def _load_settings(cls: type[S], env_file: Path | None, what: str) -> S:
+    """Settings from the environment (and a file of them); unusable ones end the command with
+    every problem listed, exit code 2."""
+    try:
+        return cls(_env_file=env_file) if env_file else cls()
+    except ValueError as exc:
+        typer.echo(f"{what} settings are not usable:\n{exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def hub(
     env_file: Annotated[
@@ -41,11 +57,7 @@ def hub(
     from edge.config import Settings
 
     _logging(verbose)
-    try:
-        settings = Settings(_env_file=env_file) if env_file else Settings()  # type: ignore[call-arg]
-    except ValueError as exc:
-        typer.echo(f"hub settings are not usable:\n{exc}", err=True)
-        raise typer.Exit(2) from None
+    settings = _load_settings(Settings, env_file, "hub")
     uvicorn.Server(server_config(settings, "debug" if verbose else "warning")).run()
 
 
@@ -130,19 +142,13 @@ def cloud(
 
     from cloud.config import Settings as CloudSettings
     from cloud.db import migrate
+    from smartstore.settings_env import as_environment
 
     _logging(False)
-    try:
-        settings = CloudSettings(_env_file=env_file) if env_file else CloudSettings()  # type: ignore[call-arg]
-    except ValueError as exc:
-        typer.echo(f"cloud settings are not usable:\n{exc}", err=True)
-        raise typer.Exit(2) from None
+    settings = _load_settings(CloudSettings, env_file, "cloud")
     migrate(settings.database_url)
-    if env_file is not None:  # the workers read their settings from the environment
-        for key, value in settings.model_dump(mode="json").items():
-            secret = getattr(settings, key)
-            value = secret.get_secret_value() if hasattr(secret, "get_secret_value") else value
-            os.environ[f"SMARTSTORE_CLOUD_{key.upper()}"] = str(value)
+    # The workers are new processes: they read their settings from the environment.
+    os.environ.update(as_environment(settings))
     uvicorn.run(
         "cloud.app:app_from_environment",
         factory=True,

@@ -4,21 +4,17 @@ simulated call buttons that diners press now and then."""
 import json
 import logging
 import secrets
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import uvicorn
 from pydantic import SecretStr
 
-from cloud.app import create_app as create_cloud
 from cloud.config import Settings as CloudSettings
 from cloud.db import migrate
+from cloud.testing import CloudHandle, run_cloud_thread
 from devices.fleet import Fleet
 from edge.app import server_config
-from edge.broker import BrokerFiles, free_port, start_mosquitto, wait_for_port
+from edge.broker import BrokerFiles, free_port, start_mosquitto
 from edge.config import Settings
 from edge.inventory import generate_inventory, load_inventory, save_inventory
 from edge.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
@@ -49,41 +45,19 @@ def _hub_secrets(path: Path) -> dict[str, str]:
 DEMO_LAYOUT = {"tables": 8, "buttons": 12, "kiosks": 2, "screens": 2, "printers": 3}
 
 
-@dataclass
-class DemoCloud:
-    base_url: str
-    store_token: str
-    stop: Callable[[], None]
-
-
-def _start_cloud(data_dir: Path, store: str, secrets_: dict[str, str]) -> DemoCloud:
-    """HQ's service on the embedded default (SQLite), with the demo store registered."""
-    cloud_settings = CloudSettings(
-        database_url=f"sqlite:///{data_dir / 'cloud.sqlite3'}",
-        admin_token=SecretStr(secrets_["cloud_admin_token"]),
+def _start_cloud(data_dir: Path, store: str, admin_token: str) -> tuple[CloudHandle, str]:
+    """HQ's service on the embedded default (SQLite), with the demo store registered; returns
+    the running service and the store's token."""
+    settings = CloudSettings(
+        database_url=f"sqlite:///{data_dir / 'cloud.sqlite3'}", admin_token=SecretStr(admin_token)
     )
-    migrate(cloud_settings.database_url)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_cloud(cloud_settings), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, name="demo-cloud", daemon=True)
-    thread.start()
-    wait_for_port("127.0.0.1", port)
-    base_url = f"http://127.0.0.1:{port}"
-    admin = {"Authorization": f"Bearer {secrets_['cloud_admin_token']}"}
-    r = httpx.post(f"{base_url}/api/v1/stores", json={"id": store, "name": store}, headers=admin)
+    migrate(settings.database_url)
+    hq = run_cloud_thread(settings)
+    r = hq.admin.post("/api/v1/stores", json={"id": store, "name": store})
     if r.status_code == 409:  # registered in an earlier run: issue a fresh token
-        r = httpx.post(f"{base_url}/api/v1/stores/{store}/token", headers=admin)
+        r = hq.admin.post(f"/api/v1/stores/{store}/token")
     r.raise_for_status()
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(10)
-
-    return DemoCloud(base_url, str(r.json()["token"]), stop)
+    return hq, str(r.json()["token"])
 
 
 def run_demo(data_dir: Path, http_host: str, http_port: int, presses_per_min: float) -> None:
@@ -126,9 +100,9 @@ def run_demo(data_dir: Path, http_host: str, http_port: int, presses_per_min: fl
         secret_key=hub["secret_key"],  # type: ignore[arg-type]
         call_urgent_after_s=45,
     )
-    hq = _start_cloud(data_dir, inventory.store, hub)
+    hq, store_token = _start_cloud(data_dir, inventory.store, hub["cloud_admin_token"])
     settings = settings.model_copy(
-        update={"cloud_url": hq.base_url, "cloud_token": SecretStr(hq.store_token)}
+        update={"cloud_url": hq.base_url, "cloud_token": SecretStr(store_token)}
     )
     fleet = Fleet(inventory, accounts, "127.0.0.1", mqtt_port, telemetry_every_s=10)
     fleet.start()

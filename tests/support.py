@@ -15,7 +15,6 @@ from typing import Any
 
 import httpx
 import uvicorn
-from pydantic import SecretStr
 
 from devices.fleet import Fleet
 from edge.app import server_config
@@ -23,6 +22,7 @@ from edge.broker import BrokerFiles, free_port, start_mosquitto
 from edge.config import Settings
 from edge.inventory import DeviceSpec, Inventory, save_inventory
 from edge.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
+from smartstore.settings_env import as_environment
 from smartstore.wire import Channel, DeviceType, device_topic
 
 STAFF = "alice"
@@ -224,20 +224,6 @@ def run_hub_thread(settings: Settings) -> Hub:
     return Hub(settings, base_url, stop)
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
-    """Every setting as the SMARTSTORE_* variable an operator would set."""
-    env = {}
-    for name, value in settings.model_dump(mode="json").items():
-        if value is None:
-            continue
-        if isinstance(getattr(settings, name), SecretStr):
-            value = getattr(settings, name).get_secret_value()
-        elif name == "staff":
-            value = json.dumps({k: v.get_secret_value() for k, v in settings.staff.items()})
-        env[f"SMARTSTORE_{name.upper()}"] = str(value)
-    return env
-
-
 @dataclass
 class HubProcess:
     settings: Settings
@@ -254,7 +240,7 @@ class HubProcess:
 
 def run_hub_process(settings: Settings, log: Path) -> HubProcess:
     """The hub as its own process, started the way an operator starts it: `smartstore hub`."""
-    env = {**os.environ, **settings_env(settings)}
+    env = {**os.environ, **as_environment(settings)}
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "smartstore.cli", "hub"], env=env, stdout=out, stderr=out

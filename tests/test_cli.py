@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from edge.inventory import save_inventory
 from tests.support import make_inventory, start_broker
 
@@ -173,3 +175,33 @@ def test_cloud_command_serves_with_several_workers_on_one_postgresql(
         assert all(len(a["stored"]) + len(a["duplicates"]) == 200 for a in answers)
     finally:
         cloud.stop()
+
+
+def test_settings_survive_the_trip_through_the_environment(
+    monkeypatch: "pytest.MonkeyPatch",
+) -> None:
+    """What a child process (the hub, a cloud worker) reads back is what its parent had."""
+    from pydantic import SecretStr
+
+    from cloud.config import Settings as CloudSettings
+    from edge.config import Settings as HubSettings
+    from smartstore.settings_env import as_environment
+
+    hub = HubSettings(
+        store_id="S1",
+        data_dir=Path("/tmp/s1"),
+        staff={"alice": SecretStr("482913"), "李": SecretStr("739120")},
+        secret_key=SecretStr("k" * 40),
+        mqtt_password=SecretStr("p:w#$"),
+        cloud_token=SecretStr("t" * 20),
+        call_urgent_after_s=2.5,
+    )
+    cloud = CloudSettings(database_url="sqlite:///x.db", admin_token=SecretStr("a" * 40))
+    for settings in (hub, cloud):
+        for key, value in as_environment(settings).items():
+            monkeypatch.setenv(key, value)
+        again = type(settings)()  # type: ignore[call-arg]
+        assert as_environment(again) == as_environment(settings)
+    from_env = HubSettings()  # type: ignore[call-arg]  # every field from the environment
+    assert from_env.staff["李"].get_secret_value() == "739120"
+    assert from_env.mqtt_password.get_secret_value() == "p:w#$"

@@ -78,12 +78,7 @@ async def board_socket(websocket: WebSocket) -> None:
     try:
         with runtime.sessions() as session:
             snapshot = calls_message(calls.open_calls(session))
-            active: dict[str, list[str]] = {}
-            for alarm in devices.active_alarms(session):
-                active.setdefault(alarm.device_id, []).append(alarm.kind)
-            snapshot["devices"] = devices_message(
-                [(d, active.get(d.id, [])) for d in devices.list_devices(session)]
-            )["devices"]
+            snapshot["devices"] = devices_message(devices.devices_with_alarms(session))["devices"]
         snapshot.update(
             type="snapshot",
             staff=staff,

@@ -15,10 +15,7 @@ router = APIRouter(prefix="/api", tags=["devices"])
 
 @router.get("/devices")
 def list_devices(session: SessionDep, _staff: CurrentStaff) -> list[DevicePublic]:
-    active: dict[str, list[str]] = {}
-    for alarm in service.active_alarms(session):
-        active.setdefault(alarm.device_id, []).append(alarm.kind)
-    return [DevicePublic.of(d, active.get(d.id, [])) for d in service.list_devices(session)]
+    return [DevicePublic.of(d, alarms) for d, alarms in service.devices_with_alarms(session)]
 
 
 @router.get("/alarms")

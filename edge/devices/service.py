@@ -221,6 +221,14 @@ def list_devices(session: Session) -> list[Device]:
     return list(session.scalars(select(Device).order_by(Device.type, Device.zone, Device.id)))
 
 
+def devices_with_alarms(session: Session) -> list[tuple[Device, list[str]]]:
+    """Every device with the kinds of its open alarms, as the boards and the API show them."""
+    active: dict[str, list[str]] = {}
+    for alarm in active_alarms(session):
+        active.setdefault(alarm.device_id, []).append(alarm.kind)
+    return [(d, active.get(d.id, [])) for d in list_devices(session)]
+
+
 __all__ = [
     "AlarmKind",
     "DeviceChanges",
@@ -228,6 +236,7 @@ __all__ = [
     "TelemetryReport",
     "active_alarms",
     "apply_reports",
+    "devices_with_alarms",
     "list_devices",
     "mark_silent",
     "sync_inventory",
