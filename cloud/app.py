@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from cloud.api import hq, ingest, stores
 from cloud.config import Settings
 from cloud.db import make_engine, make_sessions
+from smartstore.http import refuse_bad_input_clearly
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -25,6 +26,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="smartstore HQ", lifespan=lifespan)
     app.state.settings = settings
+    refuse_bad_input_clearly(app)
     app.include_router(stores.router)
     app.include_router(ingest.router)
     app.include_router(hq.router)

@@ -1,9 +1,9 @@
 """What the HQ API accepts and returns."""
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from cloud.const import (
     EVENT_ID_PATTERN,
@@ -16,9 +16,34 @@ from cloud.const import (
 from cloud.models import IngestedEvent, Store
 
 
+def _unstorable(value: Any) -> bool:
+    """PostgreSQL text (and JSONB) cannot hold U+0000, nor a lone surrogate (valid in JSON,
+    not in UTF-8): either would fail at the database as a 500 instead of a clear 422."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_unstorable(k) or _unstorable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_unstorable(v) for v in value)
+    return False
+
+
+def _storable(value: str) -> str:
+    if _unstorable(value):
+        raise ValueError("text must be UTF-8 without U+0000")
+    return value
+
+
+StoredText = Annotated[str, AfterValidator(_storable)]
+
+
 class StoreCreate(BaseModel):
     id: str = Field(pattern=STORE_ID_PATTERN)
-    name: str = Field(min_length=1, max_length=STORE_NAME_MAX)
+    name: StoredText = Field(min_length=1, max_length=STORE_NAME_MAX)
 
 
 class StoreToken(BaseModel):
@@ -31,16 +56,6 @@ class StoreToken(BaseModel):
     @classmethod
     def of(cls, store: Store, token: str) -> "StoreToken":
         return cls(id=store.id, name=store.name, token=token)
-
-
-def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 class EventIn(BaseModel):
@@ -57,9 +72,8 @@ class EventIn(BaseModel):
         size = len(text.encode())
         if size > MAX_EVENT_DATA_BYTES:
             raise ValueError(f"data is {size} bytes as JSON; at most {MAX_EVENT_DATA_BYTES}")
-        # PostgreSQL text (and JSONB) cannot hold U+0000.
-        if _has_nul(data):
-            raise ValueError("data must not contain U+0000")
+        if _unstorable(data):
+            raise ValueError("data must be UTF-8 text without U+0000")
         return data
 
 

@@ -15,6 +15,7 @@ from edge.calls import routes as call_routes
 from edge.config import Settings
 from edge.devices import routes as device_routes
 from edge.runtime import HubRuntime
+from smartstore.http import refuse_bad_input_clearly
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -35,6 +36,7 @@ def create_app(settings: Settings) -> FastAPI:
             await asyncio.to_thread(runtime.stop)
 
     app = FastAPI(title=f"smartstore hub {settings.store_id}", lifespan=lifespan)
+    refuse_bad_input_clearly(app)
     app.include_router(auth_routes.router)
     app.include_router(call_routes.router)
     app.include_router(device_routes.router)

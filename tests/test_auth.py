@@ -122,3 +122,13 @@ def test_login_page_is_served_without_a_session(hub: Hub) -> None:
     r = httpx.get(f"{hub.base_url}/login")
     assert r.status_code == 200 and "Staff login" in r.text and "员工登录" in r.text
     assert "default-src 'self'" in r.headers["Content-Security-Policy"]
+
+
+def test_unencodable_input_is_a_clear_422_not_a_500(hub: Hub) -> None:
+    r = hub.client(login=False).post(
+        "/api/login",
+        content='{"name": "a\\ud800", "pin": 5}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 422
+    assert {tuple(e["loc"]) for e in r.json()["detail"]} == {("body", "name"), ("body", "pin")}

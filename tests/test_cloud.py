@@ -356,3 +356,26 @@ def test_the_same_service_runs_on_sqlite(tmp_path: Path) -> None:
         assert json.loads(json.dumps(listed))  # plain JSON all the way
     finally:
         cloud.stop()
+
+
+@pytest.mark.parametrize("bad", ["\\u0000", "\\ud800"], ids=["nul", "lone-surrogate"])
+def test_text_postgresql_cannot_store_is_a_clear_422(cloud: CloudHandle, bad: str) -> None:
+    """Found by Schemathesis: such a store name was a 500 from the database."""
+    body = '{"id": "S9", "name": "Store ' + bad + '"}'
+    r = cloud.admin.post(
+        "/api/v1/stores", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 422, r.text
+    token = cloud.register("S8")
+    event = (
+        '{"id": "co-00000001", "type": "call.opened", "occurred_at": 1, "data": {"t": "x'
+        + bad
+        + '"}}'
+    )
+    r = cloud.client(token).post(
+        "/api/v1/ingest",
+        content='{"store": "S8", "events": [' + event + "]}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
+    assert cloud.admin.get("/api/v1/stores/S8/events").json() == []
