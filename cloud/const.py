@@ -12,11 +12,12 @@ EventType = UplinkEventType
 EVENT_TYPES: Final[tuple[str, ...]] = UPLINK_EVENT_TYPES
 
 MAX_BATCH_EVENTS: Final = 500
-# An event's `data`, serialized as compact UTF-8 JSON.
-MAX_EVENT_DATA_BYTES: Final = 4096
+# An event's `data`, serialized as compact UTF-8 JSON: room for an order of 50 lines with
+# Chinese and English names.
+MAX_EVENT_DATA_BYTES: Final = 16384
 # The whole request body, read before parsing: room for a full batch even when the client
 # escapes every non-ASCII character (up to three times its UTF-8 size).
-MAX_INGEST_BODY_BYTES: Final = 8 * 1024 * 1024
+MAX_INGEST_BODY_BYTES: Final = 3 * MAX_BATCH_EVENTS * MAX_EVENT_DATA_BYTES + 1024 * 1024
 
 STORE_NAME_MAX: Final = 200
 MIN_ADMIN_TOKEN_LEN: Final = 32

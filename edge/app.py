@@ -9,12 +9,16 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from edge.api import auth_routes, board_routes, hub_routes
+from edge.api import auth_routes, board_routes, diner_routes, hub_routes
 from edge.api.board_routes import STATIC
 from edge.calls import routes as call_routes
 from edge.config import Settings
 from edge.devices import routes as device_routes
+from edge.menu import routes as menu_routes
+from edge.orders import routes as order_routes
+from edge.orders.errors import OrderError
 from edge.runtime import HubRuntime
+from edge.tables import routes as table_routes
 from smartstore.http import refuse_bad_input_clearly
 
 
@@ -37,11 +41,16 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title=f"smartstore hub {settings.store_id}", lifespan=lifespan)
     refuse_bad_input_clearly(app)
+    app.add_exception_handler(OrderError, order_routes.order_error)
     app.include_router(auth_routes.router)
     app.include_router(call_routes.router)
     app.include_router(device_routes.router)
     app.include_router(hub_routes.router)
     app.include_router(board_routes.router)
+    app.include_router(order_routes.router)
+    app.include_router(menu_routes.router)
+    app.include_router(table_routes.router)
+    app.include_router(diner_routes.router)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app
 

@@ -42,15 +42,15 @@ def check_pin(staff: dict[str, str], name: str, pin: str) -> bool:
     return hmac.compare_digest((expected or "\0" * 8).encode(), pin.encode()) and bool(expected)
 
 
-class LoginLimiter:
-    """At most `per_minute` failed logins per client address in any 60 s."""
+class RateLimiter:
+    """At most `per_minute` events (failed logins, orders) per client in any 60 s."""
 
     WINDOW_S = 60.0
 
     def __init__(self, per_minute: int) -> None:
         self._limit = per_minute
         self._fails: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # take() checks and counts under one hold
 
     def retry_after(self, client: str, now: float | None = None) -> float:
         """Seconds until `client` may try again; 0 when it may try now."""
@@ -66,6 +66,16 @@ class LoginLimiter:
     def failed(self, client: str, now: float | None = None) -> None:
         with self._lock:
             self._fails[client].append(now or time.monotonic())
+
+    def take(self, client: str) -> bool:
+        """Count one event for `client` if it is within its limit; False (nothing counted)
+        when it is not."""
+        now = time.monotonic()
+        with self._lock:
+            if self.retry_after(client, now) > 0:
+                return False
+            self._fails[client].append(now)
+            return True
 
     def succeeded(self, client: str) -> None:
         with self._lock:

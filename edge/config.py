@@ -49,6 +49,15 @@ class Settings(BaseSettings):
     cloud_token: SecretStr = SecretStr("")
     cloud_batch_size: int = Field(default=500, ge=1, le=500)
 
+    # The store's menu (YAML or JSON, see docs/ordering-api.md); ordering is off without one.
+    menu_path: Path | None = None
+    store_name: str = Field(default="", max_length=40)  # printed on receipts
+    # Per table, per minute: more than this is someone scripting, not a party ordering.
+    orders_per_table_per_minute: int = Field(default=10, ge=1)
+    calls_per_table_per_minute: int = Field(default=6, ge=1)
+    # The public address diners' phones reach the hub at, for the QR codes.
+    public_url: str = ""
+
     call_urgent_after_s: float = Field(default=120.0, gt=0)
     # A device that sends nothing (no heartbeat, no state) for this long is shown offline,
     # even if its Last Will has not fired (a frozen device keeps its TCP connection).
@@ -62,6 +71,10 @@ class Settings(BaseSettings):
     @property
     def inventory_file(self) -> Path:
         return self.inventory_path or self.data_dir / "inventory.yaml"
+
+    @property
+    def menu_file(self) -> Path:
+        return self.menu_path or self.data_dir / "menu.yaml"
 
     @property
     def db_path(self) -> Path:

@@ -30,7 +30,20 @@ def _on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(path: Path) -> Engine:
+def _autocommit_driver(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" event issue BEGIN itself (the driver would issue a deferred one).
+    dbapi_conn.isolation_level = None
+
+
+def _begin_immediate(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(path: Path, *, for_writes: bool = False) -> Engine:
+    """for_writes: transactions take SQLite's write lock when they begin. Several threads
+    write (the store writer, order requests, the print spooler); a deferred transaction that
+    read first and writes second fails with SQLITE_BUSY at once if another commit came in
+    between (busy_timeout cannot help: its snapshot is stale). IMMEDIATE waits its turn."""
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         f"sqlite:///{path}",
@@ -39,6 +52,9 @@ def make_engine(path: Path) -> Engine:
         max_overflow=8,
     )
     event.listen(engine, "connect", _on_connect)
+    if for_writes:
+        event.listen(engine, "connect", _autocommit_driver)
+        event.listen(engine, "begin", _begin_immediate)
     return engine
 
 
@@ -47,6 +63,10 @@ def init_db(engine: Engine) -> sessionmaker[Session]:
     import edge.calls.models
     import edge.commands.models
     import edge.devices.models
+    import edge.menu.models
+    import edge.orders.models
+    import edge.printing.models
+    import edge.tables.models
     import edge.telemetry.buffer
     import edge.uplink.models  # noqa: F401
 

@@ -18,18 +18,20 @@ from edge.calls.service import Press
 from edge.commands.service import ReplyReport
 from edge.devices.service import StateReport, TelemetryReport
 from edge.inventory import DeviceSpec, Inventory
+from edge.orders.desk import KioskOrder
 from smartstore.wire import (
     CallButtonEvent,
     Channel,
     CommandReply,
     DeviceState,
+    KioskOrderEvent,
     RejectReason,
     WireError,
     parse_payload,
     parse_topic,
     telemetry_model,
 )
-from smartstore.wire.const import EVENT_ID_PATTERN, MAX_PAYLOAD_BYTES, PRESS_SENDERS
+from smartstore.wire.const import EVENT_ID_PATTERN, MAX_PAYLOAD_BYTES, PRESS_SENDERS, DeviceType
 from smartstore.wire.payloads import FromDevice
 
 log = logging.getLogger(__name__)
@@ -92,11 +94,13 @@ class Ingest:
         inventory: Inventory,
         rejects: RejectCounter,
         sink: Callable[[Report | Rejected], None],
+        kiosk_sink: Callable[[KioskOrder], None],
     ) -> None:
         self._store = store
         self._devices = inventory.by_id()
         self._rejects = rejects
         self._sink = sink
+        self._kiosk_sink = kiosk_sink
 
     def handle(self, topic: str, payload: bytes) -> None:
         try:
@@ -107,14 +111,20 @@ class Ingest:
             if rejected is not None:
                 self._sink(rejected)
             return
-        if report is not None:
+        if isinstance(report, KioskOrder):
+            self._kiosk_sink(report)
+        elif report is not None:
             self._sink(report)
 
-    def _parse(self, topic: str, payload: bytes) -> Report | None:
+    def _parse(self, topic: str, payload: bytes) -> Report | KioskOrder | None:
         now = time.time()
         device = self._device_for(topic)
         channel = topic.rsplit("/", 1)[1]
         report: Report
+        if channel == Channel.EVENT and device.type is DeviceType.KIOSK:
+            return KioskOrder(
+                device, self._checked(device, parse_payload(payload, KioskOrderEvent)), now
+            )
         if channel == Channel.EVENT:
             if device.type not in PRESS_SENDERS:
                 raise WireError(RejectReason.UNSUPPORTED_CHANNEL, f"no events from {device.type}")

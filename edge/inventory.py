@@ -20,6 +20,22 @@ class DeviceSpec(BaseModel):
     zone: str = Field(default="", max_length=32)
     table: str = Field(default="", max_length=32)
     station: str = Field(default="", max_length=32)
+    # Printers: where the ESC/POS printer itself listens ("host:port", raw TCP, usually 9100).
+    address: str = Field(default="", max_length=64, pattern=r"^$|^[A-Za-z0-9_.-]+:[0-9]{1,5}$")
+
+
+class TableSpec(BaseModel):
+    """A table diners sit at: what its QR code names. `id` goes into the signed token."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=ID_PATTERN)
+    name: str = Field(default="", max_length=32)  # as printed and shown; the id if empty
+    zone: str = Field(default="", max_length=32)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
 
 
 class Inventory(BaseModel):
@@ -27,6 +43,7 @@ class Inventory(BaseModel):
 
     store: str = Field(pattern=ID_PATTERN)
     devices: list[DeviceSpec] = Field(default_factory=list)
+    tables: list[TableSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_ids(self) -> "Inventory":
@@ -37,10 +54,20 @@ class Inventory(BaseModel):
             if d.id == "hub":
                 raise ValueError("'hub' is reserved for the hub's own account")
             seen.add(d.id)
+        tables = [t.id for t in self.tables]
+        if len(set(tables)) != len(tables):
+            raise ValueError("a table id is listed twice")
         return self
 
     def by_id(self) -> dict[str, DeviceSpec]:
         return {d.id: d for d in self.devices}
+
+    def all_tables(self) -> list[TableSpec]:
+        """The tables listed, or else one per table named by a device (a call button's)."""
+        if self.tables:
+            return list(self.tables)
+        named = {d.table: d.zone for d in self.devices if d.table}
+        return [TableSpec(id=name, zone=zone) for name, zone in named.items()]
 
 
 def load_inventory(path: Path) -> Inventory:
@@ -60,6 +87,7 @@ def save_inventory(inventory: Inventory, path: Path) -> None:
 
 
 STATIONS = ("hot", "cold", "bar")  # hot kitchen, cold dishes, bar
+RECEIPT_STATION = "cashier"  # receipts print here, or on the first printer when none is
 
 
 def generate_inventory(

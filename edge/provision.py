@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from edge.inventory import DeviceSpec, Inventory
-from smartstore.wire import Channel, device_topic
-from smartstore.wire.const import HUB_SEGMENT, TOPIC_ROOT
+from smartstore.wire import Channel, device_topic, hub_state_topic, ready_topic
+from smartstore.wire.const import TOPIC_ROOT
 
 HUB_ACCOUNT = "hub"
 DEVICE_WRITES = (Channel.STATE, Channel.TELEMETRY, Channel.EVENT, Channel.REPLY)
@@ -67,8 +67,9 @@ def acl_text(inventory: Inventory) -> str:
     ]
     for d in inventory.devices:
         lines += _device_acl(store, d)
-    # Anyone logged in may read the hub's presence (screens show "hub offline").
-    lines += ["pattern read " + f"{TOPIC_ROOT}/{store}/{HUB_SEGMENT}/state", ""]
+    # Anyone logged in may read the hub's presence (screens show "hub offline") and the
+    # numbers ready for pick-up (queue screens and kiosks show them; nothing private).
+    lines += [f"pattern read {hub_state_topic(store)}", f"pattern read {ready_topic(store)}", ""]
     return "\n".join(lines)
 
 

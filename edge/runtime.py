@@ -4,7 +4,9 @@ import logging
 import time
 from typing import Any
 
-from edge.auth import LoginLimiter, SessionSigner
+from sqlalchemy.orm import sessionmaker
+
+from edge.auth import RateLimiter, SessionSigner
 from edge.calls.models import Call
 from edge.calls.schemas import CallPublic
 from edge.commands.models import DeviceCommand
@@ -14,10 +16,12 @@ from edge.db import Checkpointer, init_db, make_engine
 from edge.devices import service as devices
 from edge.devices.models import Alarm, Device
 from edge.devices.schemas import AlarmPublic, DevicePublic
+from edge.devices.service import DeviceChanges
 from edge.ingest import Ingest, RejectCounter
 from edge.inventory import load_inventory
 from edge.live import LiveHub
 from edge.mqtt import HubMqtt
+from edge.orders.desk import OrderDesk
 from edge.telemetry.sender import InfluxSender
 from edge.uplink.sender import CloudSender
 from edge.writer import StoreWriter
@@ -75,15 +79,18 @@ class HubRuntime:
                 f"inventory {settings.inventory_file} is for store {self.inventory.store!r}, "
                 f"this hub is store {settings.store_id!r}"
             )
-        self.engine = make_engine(settings.db_path)
+        # Writes take the lock when they begin (see make_engine); reads never wait for it.
+        self.engine = make_engine(settings.db_path, for_writes=True)
         self.sessions = init_db(self.engine)
+        self.read_engine = make_engine(settings.db_path)
+        self.reads = sessionmaker(self.read_engine, expire_on_commit=False)
         self.checkpointer = Checkpointer(settings.db_path)
         with self.sessions.begin() as session:
             devices.sync_inventory(session, self.inventory)
         self.live = LiveHub()
         self.rejects = RejectCounter()
         self.signer = SessionSigner(settings.secret_key.get_secret_value())
-        self.login_limiter = LoginLimiter(settings.login_attempts_per_minute)
+        self.login_limiter = RateLimiter(settings.login_attempts_per_minute)
         self.staff = {k: v.get_secret_value() for k, v in settings.staff.items()}
         self.mqtt = HubMqtt(
             settings.store_id,
@@ -94,7 +101,6 @@ class HubRuntime:
             self._on_mqtt,
         )
         self.writer = StoreWriter(settings, self.sessions, self.mqtt, self.rejects, self)
-        self.ingest = Ingest(settings.store_id, self.inventory, self.rejects, self.writer.submit)
         self.influx = InfluxSender(
             self.sessions,
             settings.influx_url,
@@ -112,6 +118,24 @@ class HubRuntime:
             settings.cloud_token.get_secret_value(),
             settings.cloud_batch_size,
         )
+        self.diners = LiveHub()
+        self.desk = OrderDesk(
+            settings,
+            self.inventory,
+            self.sessions,
+            self.live,
+            self.diners,
+            self.mqtt,
+            self._spooler_devices,
+            self.cloud.nudge,
+        )
+        self.ingest = Ingest(
+            settings.store_id,
+            self.inventory,
+            self.rejects,
+            self.writer.submit,
+            self.desk.submit_kiosk,
+        )
 
     def _on_mqtt(self, topic: str, payload: bytes) -> None:
         self.ingest.handle(topic, payload)
@@ -125,6 +149,11 @@ class HubRuntime:
         self, devices: list[tuple[Device, list[str]]], raised: list[Alarm], cleared: list[Alarm]
     ) -> None:
         self.live.publish(devices_message(devices, raised, cleared))
+
+    def _spooler_devices(self, changes: DeviceChanges) -> None:
+        urgent = [(d, sorted(changes.alarms.get(i, ()))) for i, d in changes.devices.items()]
+        self.devices_changed(urgent, changes.raised, changes.cleared)
+        self.cloud.nudge()
 
     def devices_seen(self, devices: list[Device]) -> None:
         self.live.publish(seen_message(devices))
@@ -140,6 +169,7 @@ class HubRuntime:
         self.influx.start()
         self.cloud.start()
         self.mqtt.start()
+        self.desk.start()
         log.info(
             "hub for store %s: %d devices, db %s",
             self.settings.store_id,
@@ -148,9 +178,11 @@ class HubRuntime:
         )
 
     def stop(self) -> None:
+        self.desk.stop()
         self.mqtt.stop()
         self.writer.stop()
         self.influx.stop()
         self.cloud.stop()
         self.engine.dispose()
+        self.read_engine.dispose()
         self.checkpointer.stop()

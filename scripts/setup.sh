@@ -47,12 +47,13 @@ esphome_env() {
   fi
 }
 
-# The real parts the project starts itself: the broker, its command-line clients, InfluxDB.
-RUNTIME_PACKAGES=(python3 python3-venv mosquitto mosquitto-clients influxdb)
-# What the tests add: Chromium for the board, a CJK font so screenshots show Chinese,
+# The real parts the project starts itself: the broker, its command-line clients, InfluxDB;
+# libzbar0 for reading QR codes (kiosk camera), a CJK font for the printable table QR sheet.
+RUNTIME_PACKAGES=(python3 python3-venv mosquitto mosquitto-clients influxdb libzbar0 fonts-wqy-zenhei)
+# What the tests add: Chromium for the board,
 # docker-compose (only to validate docker-compose.yml; no engine runs here), PostgreSQL for
 # the HQ service's tests (they start their own server: cloud/testing.py).
-TEST_PACKAGES=(chromium fonts-wqy-zenhei docker-compose postgresql)
+TEST_PACKAGES=(chromium docker-compose postgresql)
 
 # Debian's package starts system-wide services; the project runs its own instances on free
 # ports, so these are not needed (and are left alone if an operator runs them on purpose).

@@ -22,6 +22,7 @@ from edge.broker import BrokerFiles, free_port, start_mosquitto
 from edge.config import Settings
 from edge.inventory import DeviceSpec, Inventory, save_inventory
 from edge.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
+from smartstore.samples import SAMPLE_MENU
 from smartstore.settings_env import as_environment
 from smartstore.wire import Channel, DeviceType, device_topic
 
@@ -41,7 +42,10 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
         time.sleep(0.05)
 
 
-def make_inventory(store: str, buttons: int = 4) -> Inventory:
+def make_inventory(
+    store: str, buttons: int = 4, printer_ports: dict[str, int] | None = None
+) -> Inventory:
+    """A small store. printer_ports: station -> port of a PrinterStub on this machine."""
     devices = [
         DeviceSpec(id=f"btn-{n:03d}", type=DeviceType.CALL_BUTTON, zone="A", table=f"A{n}")
         for n in range(1, buttons + 1)
@@ -50,8 +54,22 @@ def make_inventory(store: str, buttons: int = 4) -> Inventory:
         DeviceSpec(id="table-001", type=DeviceType.SMART_TABLE, zone="B", table="B1"),
         DeviceSpec(id="kiosk-01", type=DeviceType.KIOSK, zone="entrance"),
         DeviceSpec(id="screen-01", type=DeviceType.QUEUE_SCREEN, zone="waiting"),
-        DeviceSpec(id="printer-01", type=DeviceType.PRINTER, zone="kitchen", station="hot"),
     ]
+    if printer_ports is None:
+        devices.append(
+            DeviceSpec(id="printer-01", type=DeviceType.PRINTER, zone="kitchen", station="hot")
+        )
+    else:
+        devices += [
+            DeviceSpec(
+                id=f"printer-{n:02d}",
+                type=DeviceType.PRINTER,
+                zone="kitchen",
+                station=station,
+                address=f"127.0.0.1:{port}",
+            )
+            for n, (station, port) in enumerate(printer_ports.items(), start=1)
+        ]
     return Inventory(store=store, devices=devices)
 
 
@@ -173,6 +191,7 @@ def hub_settings(
         "mqtt_password": broker.accounts[HUB_ACCOUNT],
         "staff": {STAFF: PIN, "bob": "739120"},
         "secret_key": SECRET,
+        "menu_path": SAMPLE_MENU,
     }
     values.update(kw)
     return Settings(**values)

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from edge.auth import COOKIE, LoginLimiter, SessionSigner
+from edge.auth import COOKIE, RateLimiter, SessionSigner
 from edge.config import Settings
 from tests.support import PIN, SECRET, STAFF, Hub
 
@@ -55,7 +55,7 @@ def test_wrong_pins_are_rate_limited(hub: Hub) -> None:
 
 
 def test_limiter_forgets_after_the_window() -> None:
-    lim = LoginLimiter(per_minute=2)
+    lim = RateLimiter(per_minute=2)
     lim.failed("1.2.3.4", now=100.0)
     lim.failed("1.2.3.4", now=101.0)
     assert lim.retry_after("1.2.3.4", now=102.0) == pytest.approx(58.0)  # until 100 + 60

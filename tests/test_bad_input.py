@@ -78,8 +78,15 @@ def test_device_missing_from_the_hubs_inventory_is_refused(broker: Broker, tmp_p
         hub.stop()
 
 
-def test_kiosk_events_are_not_calls(broker: Broker, hub: Hub) -> None:
+def test_kiosk_and_screen_events_are_not_calls(broker: Broker, hub: Hub) -> None:
     staff = hub.client()
+    # A kiosk's events are orders: a press from one is not a valid order.
     broker.pub("kiosk-01", broker.topic("kiosk-01"), json.dumps({"v": 1, "id": "kiosk-01-a-1"}))
-    wait_until(lambda: stats(staff) == {"unsupported_channel": 1}, what="unsupported_channel")
+    wait_until(lambda: stats(staff) == {"invalid_payload": 1}, what="invalid_payload")
+    # A queue screen sends no events at all.
+    broker.pub("screen-01", broker.topic("screen-01"), json.dumps({"v": 1, "id": "screen-01-a-1"}))
+    wait_until(
+        lambda: stats(staff) == {"invalid_payload": 1, "unsupported_channel": 1},
+        what="unsupported_channel",
+    )
     assert staff.get("/api/calls").json() == []

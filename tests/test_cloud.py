@@ -20,7 +20,7 @@ from pydantic import SecretStr
 from sqlalchemy import Connection, create_engine, inspect, text
 
 from cloud.config import Settings
-from cloud.const import MAX_BATCH_EVENTS
+from cloud.const import MAX_BATCH_EVENTS, MAX_EVENT_DATA_BYTES
 from cloud.db import Base, alembic_config, migrate
 from cloud.testing import CloudHandle, run_cloud_thread
 
@@ -197,7 +197,7 @@ def test_ingest_is_idempotent(cloud: CloudHandle) -> None:
         ({"occurred_at": "yesterday"}, "occurred_at"),
         ({"occurred_at": -5}, "occurred_at"),
         ({"data": ["not", "an", "object"]}, "data"),
-        ({"data": {"blob": "x" * 5000}}, "data"),
+        ({"data": {"blob": "x" * (MAX_EVENT_DATA_BYTES + 1)}}, "data"),
         ({"data": {"nul": "a\x00b"}}, "data"),
     ],
 )

@@ -141,7 +141,7 @@ def points_schema() -> Schema:
     lines = [
         points.device_telemetry("S1", _button("btn-001"), full, now),
         points.device_alarm("S1", alarm, True),
-        points.call_opened("S1", _button("btn-001"), _call(1, "btn-001", now)),
+        points.call_opened("S1", _call(1, "btn-001", now)),
         points.call_answered("S1", _call(1, "btn-001", now, response_s=5.0, urgent_after_s=1.0)),
         points.hub_ingest("S1", "bad_json", 1, now),
     ]
@@ -363,10 +363,10 @@ def seeded(influxdb: InfluxServer) -> Seeded:
         return points.device_telemetry(store, device, t, now - ago)
 
     lines = [
-        points.call_opened(a, btn1, _call(1, "btn-001", now - 200)),
-        points.call_opened(a, btn2, _call(2, "btn-002", now - 150)),
-        points.call_opened(a, btn1, _call(3, "btn-001", now - 100)),
-        points.call_opened(b, btn1, _call(1, "btn-001", now - 120)),
+        points.call_opened(a, _call(1, "btn-001", now - 200)),
+        points.call_opened(a, _call(2, "btn-002", now - 150)),
+        points.call_opened(a, _call(3, "btn-001", now - 100)),
+        points.call_opened(b, _call(1, "btn-001", now - 120)),
         points.call_answered(a, _call(1, "btn-001", now - 200, response_s=10.0)),
         points.call_answered(
             a, _call(2, "btn-002", now - 150, response_s=130.0, urgent_after_s=120.0)

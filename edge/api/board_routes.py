@@ -66,6 +66,11 @@ def devices_page(request: Request) -> Response:
     return _staff_page(request, "devices.html")
 
 
+@router.get("/orders", include_in_schema=False)
+def orders_page(request: Request) -> Response:
+    return _staff_page(request, "orders.html")
+
+
 @router.websocket("/ws/board")
 async def board_socket(websocket: WebSocket) -> None:
     staff = websocket_staff(websocket)
@@ -79,6 +84,9 @@ async def board_socket(websocket: WebSocket) -> None:
         with runtime.sessions() as session:
             snapshot = calls_message(calls.open_calls(session))
             snapshot["devices"] = devices_message(devices.devices_with_alarms(session))["devices"]
+            snapshot["orders"] = runtime.desk.open_orders(session)
+        menu = runtime.desk.menu_state
+        snapshot["sold_out"] = sorted(menu.sold_out) if menu is not None else []
         snapshot.update(
             type="snapshot",
             staff=staff,
@@ -89,7 +97,7 @@ async def board_socket(websocket: WebSocket) -> None:
             now=time.time(),
         )
         await websocket.send_json(snapshot)
-        receiver = asyncio.create_task(_drain_incoming(websocket, queue))
+        receiver = asyncio.create_task(drain_incoming(websocket, queue))
         try:
             while True:
                 text = await queue.get()
@@ -106,9 +114,10 @@ async def board_socket(websocket: WebSocket) -> None:
             await websocket.close()
 
 
-async def _drain_incoming(websocket: WebSocket, queue: "asyncio.Queue[str | None]") -> None:
-    """The board sends nothing meaningful; reading notices a closed socket (a tab closed, the
-    hub shutting down) and ends the sender, which would otherwise wait for the next update."""
+async def drain_incoming(websocket: WebSocket, queue: "asyncio.Queue[str | None]") -> None:
+    """The boards and diners' pages send nothing meaningful; reading notices a closed socket
+    (a tab closed, the hub shutting down) and ends the sender, which would otherwise wait for
+    the next update."""
     try:
         while True:
             await websocket.receive_text()

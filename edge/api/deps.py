@@ -19,7 +19,7 @@ RuntimeDep = Annotated[HubRuntime, Depends(get_runtime)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    with runtime.sessions() as session:
+    with runtime.reads() as session:
         yield session
 
 

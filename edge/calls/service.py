@@ -12,6 +12,7 @@ from edge.telemetry import points
 from edge.telemetry.buffer import buffer_points
 from edge.uplink import service as outbox
 from smartstore.wire import CallButtonEvent
+from smartstore.wire.const import CallReason
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,12 +101,44 @@ def record_presses(session: Session, store: str, presses: Sequence[Press]) -> Pr
             for p in fresh
         ],
     )
-    buffer_points(session, [points.call_opened(store, p.device, c) for p, c in opened])
+    buffer_points(session, [points.call_opened(store, c) for _, c in opened])
     outbox.enqueue(session, [_call_event(outbox.CALL_OPENED, c) for _, c in opened])
     outcome.calls = list(
         {open_calls[p.device.id].id: open_calls[p.device.id] for p in fresh}.values()
     )
     return outcome
+
+
+QR_CALLER_PREFIX = "qr-"  # calls from a table's QR page stand where a device id would
+
+
+def call_from_table(
+    session: Session, store: str, table_id: str, table_name: str, zone: str, reason: str, now: float
+) -> Call:
+    """A diner called from the table's page. Like a second press, calling again while a call
+    is open adds to it; asking for the bill makes the open call a bill call."""
+    caller = (QR_CALLER_PREFIX + table_id)[:32]
+    call = session.scalar(select(Call).where(Call.acked_at.is_(None), Call.device_id == caller))
+    if call is not None:
+        call.presses += 1
+        call.last_press_at = now
+        if reason == CallReason.BILL:
+            call.reason = reason
+        return call
+    call = Call(
+        device_id=caller,
+        zone=zone,
+        table_name=table_name,
+        reason=reason,
+        created_at=now,
+        last_press_at=now,
+        presses=1,
+    )
+    session.add(call)
+    session.flush()
+    buffer_points(session, [points.call_opened(store, call)])
+    outbox.enqueue(session, [_call_event(outbox.CALL_OPENED, call)])
+    return call
 
 
 def acknowledge(session: Session, store: str, call_id: int, staff: str, now: float) -> Call:

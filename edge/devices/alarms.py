@@ -17,6 +17,7 @@ class AlarmKind(StrEnum):
     PAPER_LOW = "paper_low"
     COVER_OPEN = "cover_open"
     PRINTER_OFFLINE = "printer_offline"
+    PRINT_FAILED = "print_failed"
 
 
 # What staff read on the board for each alarm.
@@ -27,10 +28,17 @@ LABELS: dict[AlarmKind, str] = {
     AlarmKind.PAPER_LOW: "纸将用完 Paper low",
     AlarmKind.COVER_OPEN: "打印机盖未关 Cover open",
     AlarmKind.PRINTER_OFFLINE: "打印机离线 Printer offline",
+    AlarmKind.PRINT_FAILED: "打印机连不上，小票排队中 Printer unreachable, tickets waiting",
 }
 
 
 def wanted_alarms(device: Device, battery_low_pct: float) -> set[AlarmKind]:
+    # The spooler's own finding stands whatever the bridge says: tickets are waiting.
+    spooler = {AlarmKind.PRINT_FAILED} if device.print_error else set()
+    return spooler | _device_alarms(device, battery_low_pct)
+
+
+def _device_alarms(device: Device, battery_low_pct: float) -> set[AlarmKind]:
     if device.state == Presence.OFFLINE:
         # What an offline device last said about itself is stale: one alarm says it all.
         return {AlarmKind.OFFLINE}

@@ -26,6 +26,8 @@ class Device(Base):
     paper: Mapped[str | None] = mapped_column(String(8), default=None)
     cover: Mapped[str | None] = mapped_column(String(8), default=None)
     printer_online: Mapped[bool | None] = mapped_column(default=None)
+    # Set by the print spooler when the printer's TCP port refuses or fails a ticket.
+    print_error: Mapped[str | None] = mapped_column(String(200), default=None)
 
 
 class Alarm(Base):

@@ -120,6 +120,21 @@ def mark_silent(
     return changes
 
 
+def set_print_error(
+    session: Session, device_id: str, error: str | None, battery_low_pct: float, now: float
+) -> DeviceChanges:
+    """The spooler's view of a printer: reachable (None) or why not. Raises or clears the
+    printer's alarm; a change only when the answer changes."""
+    changes = DeviceChanges()
+    row = session.get(Device, device_id)
+    if row is None or (row.print_error is None) == (error is None):
+        return changes
+    row.print_error = error[:200] if error else None
+    changes.devices[row.id] = row
+    _reconcile(session, changes, battery_low_pct, now)
+    return changes
+
+
 def _apply_state(row: Device, report: StateReport) -> None:
     state = report.state
     row.last_seen = report.received_at
@@ -239,5 +254,6 @@ __all__ = [
     "devices_with_alarms",
     "list_devices",
     "mark_silent",
+    "set_print_error",
     "sync_inventory",
 ]

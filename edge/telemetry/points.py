@@ -53,12 +53,12 @@ def device_telemetry(store: str, device: DeviceSpec, t: Telemetry, received_at: 
     return str(p.to_line_protocol())
 
 
-def call_opened(store: str, device: DeviceSpec, call: Call) -> str:
+def call_opened(store: str, call: Call) -> str:
     return str(
         Point(M_CALLS)
         .tag("store", store)
-        .tag("device", device.id)
-        .tag("zone", device.zone or "-")
+        .tag("device", call.device_id)
+        .tag("zone", call.zone or "-")
         .tag("reason", call.reason)
         .field("count", 1)
         .field("call_id", call.id)

@@ -11,14 +11,24 @@ from smartstore.wire.payloads import (
     DeviceState,
     EventAck,
     HubState,
+    KioskOrderEvent,
+    KioskOrderLine,
     PrinterTelemetry,
+    ReadyBoard,
     Telemetry,
     WireError,
     encode,
     parse_payload,
     telemetry_model,
 )
-from smartstore.wire.topics import Topic, device_topic, hub_state_topic, parse_topic, subscriptions
+from smartstore.wire.topics import (
+    Topic,
+    device_topic,
+    hub_state_topic,
+    parse_topic,
+    ready_topic,
+    subscriptions,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -30,7 +40,10 @@ __all__ = [
     "DeviceType",
     "EventAck",
     "HubState",
+    "KioskOrderEvent",
+    "KioskOrderLine",
     "PrinterTelemetry",
+    "ReadyBoard",
     "RejectReason",
     "Telemetry",
     "Topic",
@@ -40,6 +53,7 @@ __all__ = [
     "hub_state_topic",
     "parse_payload",
     "parse_topic",
+    "ready_topic",
     "subscriptions",
     "telemetry_model",
 ]

@@ -49,6 +49,14 @@ class Presence(StrEnum):
 
 class EventType(StrEnum):
     PRESS = "press"
+    ORDER = "order"  # a kiosk's order; the ack carries the order's number and total
+
+
+READY_SEGMENT: Final = "ready"  # store/{store}/hub/ready: retained numbers the screens show
+# A kiosk order is one MQTT message; its limits keep it under MAX_PAYLOAD_BYTES.
+KIOSK_ORDER_MAX_LINES: Final = 30
+KIOSK_NOTE_MAX: Final = 140
+MEMBER_CODE_MAX: Final = 128
 
 
 class CallReason(StrEnum):

@@ -8,7 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from smartstore.wire.const import (
     EVENT_ID_PATTERN,
     ID_PATTERN,
+    KIOSK_NOTE_MAX,
+    KIOSK_ORDER_MAX_LINES,
     MAX_PAYLOAD_BYTES,
+    MEMBER_CODE_MAX,
     SCHEMA_VERSION,
     AckStatus,
     CallReason,
@@ -82,10 +85,42 @@ class CallButtonEvent(FromDevice):
     ts_ms: TimestampMs | None = None
 
 
+class KioskOrderLine(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    dish: str = Field(max_length=64)
+    qty: int = Field(ge=-(2**31), le=2**31)  # the hub refuses out-of-range with a message
+    options: dict[str, str] = Field(default_factory=dict, max_length=16)
+    note: str = Field(default="", max_length=KIOSK_NOTE_MAX)
+
+
+class KioskOrderEvent(FromDevice):
+    """A kiosk's order. `id` is made on the kiosk and is the order's idempotency key: the
+    kiosk resends it until acked, and a resend finds the same order."""
+
+    id: EventId
+    type: Literal["order"]
+    lines: list[KioskOrderLine] = Field(max_length=KIOSK_ORDER_MAX_LINES)
+    note: str = Field(default="", max_length=KIOSK_NOTE_MAX)
+    member: str | None = Field(default=None, max_length=MEMBER_CODE_MAX)  # a scanned QR code
+    ts_ms: TimestampMs | None = None
+
+
 class EventAck(_Payload):
+    """The reply to an event (zigbee2mqtt's envelope): its id, ok or rejected, why, and for an
+    order its number and total (`data`)."""
+
     id: EventId
     status: AckStatus
     error: str | None = None
+    data: dict[str, str | int] | None = None
+
+
+class ReadyBoard(_Payload):
+    """Retained on store/{store}/hub/ready: order numbers ready for pick-up, newest first."""
+
+    ready: list[int] = Field(max_length=50)
+    ts_ms: TimestampMs | None = None
 
 
 class Command(_Payload):

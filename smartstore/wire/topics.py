@@ -3,7 +3,14 @@
 import re
 from dataclasses import dataclass
 
-from smartstore.wire.const import HUB_SEGMENT, ID_PATTERN, TOPIC_ROOT, Channel, DeviceType
+from smartstore.wire.const import (
+    HUB_SEGMENT,
+    ID_PATTERN,
+    READY_SEGMENT,
+    TOPIC_ROOT,
+    Channel,
+    DeviceType,
+)
 
 _ID = re.compile(ID_PATTERN)
 
@@ -22,6 +29,10 @@ def device_topic(store: str, device_type: DeviceType, device: str, channel: Chan
 
 def hub_state_topic(store: str) -> str:
     return f"{TOPIC_ROOT}/{store}/{HUB_SEGMENT}/state"
+
+
+def ready_topic(store: str) -> str:
+    return f"{TOPIC_ROOT}/{store}/{HUB_SEGMENT}/{READY_SEGMENT}"
 
 
 def subscriptions(store: str) -> list[str]:

@@ -6,7 +6,27 @@ from typing import Final, Literal, get_args
 CALL_OPENED: Final = "call.opened"  # id co-<call uid>
 CALL_ANSWERED: Final = "call.answered"  # id ca-<call uid>
 DEVICE_ALARM: Final = "device.alarm"  # id da-<alarm uid>-raised | da-<alarm uid>-cleared
+ORDER_PLACED: Final = "order.placed"  # id op-<order uid>
+ORDER_LINE_VOIDED: Final = "order.line_voided"  # id ov-<order uid>-<line id>
+ORDER_DONE: Final = "order.done"  # id od-<order uid>
+TICKET_PRINTED: Final = "ticket.printed"  # id tp-<print job uid>
 
-UplinkEventType = Literal["call.opened", "call.answered", "device.alarm"]
+UplinkEventType = Literal[
+    "call.opened",
+    "call.answered",
+    "device.alarm",
+    "order.placed",
+    "order.line_voided",
+    "order.done",
+    "ticket.printed",
+]
 UPLINK_EVENT_TYPES: Final[tuple[str, ...]] = get_args(UplinkEventType)
-assert set(UPLINK_EVENT_TYPES) == {CALL_OPENED, CALL_ANSWERED, DEVICE_ALARM}
+assert set(UPLINK_EVENT_TYPES) == {
+    CALL_OPENED,
+    CALL_ANSWERED,
+    DEVICE_ALARM,
+    ORDER_PLACED,
+    ORDER_LINE_VOIDED,
+    ORDER_DONE,
+    TICKET_PRINTED,
+}

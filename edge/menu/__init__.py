@@ -1,0 +1,1 @@
+"""The menu: dishes, options, stations; sold-out marks staff set."""

@@ -1,0 +1,118 @@
+"""The menu file (YAML or JSON): what a store sells, in Chinese and English, priced in fen.
+
+Loaded at start and validated whole: a menu with a mistake is refused with the place of the
+mistake, and the hub keeps the last good one.
+"""
+
+from pathlib import Path
+from typing import Self
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from smartstore.wire.const import ID_PATTERN
+
+MAX_PRICE_FEN = 10_000_000  # 100,000 yuan: a typo guard, not a business rule
+NOTE_MAX = 140
+MAX_QTY = 50
+MAX_LINES = 50
+
+Id = str
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Named(_Strict):
+    id: Id = Field(pattern=ID_PATTERN)
+    name_zh: str = Field(min_length=1, max_length=40)
+    name_en: str = Field(min_length=1, max_length=60)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name_zh} {self.name_en}"
+
+
+class Station(Named):
+    """Where a dish is made; each has its printer (the inventory's printer with this station)."""
+
+
+class Category(Named):
+    pass
+
+
+class Choice(Named):
+    price_fen: int = Field(default=0, ge=0, le=MAX_PRICE_FEN)
+
+
+class Option(Named):
+    required: bool = True
+    choices: list[Choice] = Field(min_length=1, max_length=20)
+
+    def choice(self, choice_id: str) -> Choice | None:
+        return next((c for c in self.choices if c.id == choice_id), None)
+
+
+class Dish(Named):
+    category: Id
+    station: Id
+    price_fen: int = Field(gt=0, le=MAX_PRICE_FEN)
+    desc_zh: str = Field(default="", max_length=200)
+    desc_en: str = Field(default="", max_length=300)
+    picture: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    options: list[Option] = Field(default_factory=list, max_length=8)
+
+    def option(self, option_id: str) -> Option | None:
+        return next((o for o in self.options if o.id == option_id), None)
+
+
+class MenuFile(_Strict):
+    version: str = Field(default="local", max_length=64)
+    stations: list[Station] = Field(min_length=1)
+    categories: list[Category] = Field(min_length=1)
+    dishes: list[Dish] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> Self:
+        for kind, items in (("station", self.stations), ("category", self.categories)):
+            ids = [i.id for i in items]
+            if len(ids) != len(set(ids)):
+                raise ValueError(f"a {kind} id is listed twice")
+        dish_ids = [d.id for d in self.dishes]
+        if len(dish_ids) != len(set(dish_ids)):
+            raise ValueError("a dish id is listed twice")
+        stations = {s.id for s in self.stations}
+        categories = {c.id for c in self.categories}
+        for d in self.dishes:
+            if d.station not in stations:
+                raise ValueError(f"dish {d.id!r}: no station {d.station!r}")
+            if d.category not in categories:
+                raise ValueError(f"dish {d.id!r}: no category {d.category!r}")
+        return self
+
+    def dish(self, dish_id: str) -> Dish | None:
+        return self.by_id().get(dish_id)
+
+    def by_id(self) -> dict[str, Dish]:
+        return {d.id: d for d in self.dishes}
+
+    def station(self, station_id: str) -> Station | None:
+        return next((s for s in self.stations if s.id == station_id), None)
+
+
+def load_menu(path: Path) -> MenuFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValueError(f"menu file {path} does not exist") from None
+    try:
+        data = yaml.safe_load(text)  # JSON is YAML too
+    except yaml.YAMLError as exc:
+        raise ValueError(f"menu file {path} is not valid YAML/JSON: {exc}") from None
+    try:
+        return MenuFile.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top)"
+        raise ValueError(f"menu file {path}: {where}: {first['msg']}") from None

@@ -1,0 +1,53 @@
+"""The menu the hub serves: the loaded file plus the sold-out marks."""
+
+import threading
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from edge.menu.models import SoldOut
+from edge.menu.schema import MenuFile
+
+
+class UnknownDish(LookupError):
+    pass
+
+
+class MenuState:
+    """Read by every request, changed by staff: one object, swapped whole under a lock."""
+
+    def __init__(self, menu: MenuFile, sold_out: set[str]) -> None:
+        self._lock = threading.Lock()
+        self._menu = menu
+        self._sold_out = frozenset(sold_out)
+
+    @classmethod
+    def load(cls, session: Session, menu: MenuFile) -> "MenuState":
+        return cls(menu, set(session.scalars(select(SoldOut.dish_id))))
+
+    @property
+    def menu(self) -> MenuFile:
+        return self._menu
+
+    @property
+    def sold_out(self) -> frozenset[str]:
+        return self._sold_out
+
+    def set_sold_out(
+        self, session: Session, dish_id: str, sold_out: bool, staff: str, now: float
+    ) -> frozenset[str]:
+        """In the caller's transaction; the in-memory set changes when `commit()` is called."""
+        if self._menu.dish(dish_id) is None:
+            raise UnknownDish(dish_id)
+        if sold_out:
+            if session.get(SoldOut, dish_id) is None:
+                session.add(SoldOut(dish_id=dish_id, since=now, by=staff))
+        else:
+            session.execute(delete(SoldOut).where(SoldOut.dish_id == dish_id))
+        with self._lock:
+            changed = self._sold_out | {dish_id} if sold_out else self._sold_out - {dish_id}
+        return changed
+
+    def commit(self, sold_out: frozenset[str]) -> None:
+        with self._lock:
+            self._sold_out = sold_out

@@ -1,0 +1,1 @@
+"""Orders from tables (QR) and kiosks (MQTT), priced by the hub."""

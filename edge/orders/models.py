@@ -1,0 +1,65 @@
+import uuid
+
+from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from edge.db import Base
+
+
+class Order(Base):
+    __tablename__ = "orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What HQ and the diner's page know the order by (local ids restart with a new database).
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
+    # Made where the order starts (the phone's tap, the kiosk's event id): a retry of the same
+    # tap carries the same key and finds this order instead of making a second one.
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    no: Mapped[int]  # called on the queue screens; per store, per day
+    day: Mapped[str] = mapped_column(String(10))
+    source: Mapped[str] = mapped_column(String(8))  # "table" | "kiosk"
+    table_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    table_name: Mapped[str] = mapped_column(String(32), default="")
+    device_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    status: Mapped[str] = mapped_column(String(12), default="accepted")
+    created_at: Mapped[float]
+    done_at: Mapped[float | None] = mapped_column(default=None)
+    total_fen: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    member_code: Mapped[str | None] = mapped_column(String(128), default=None)
+
+    lines: Mapped[list["OrderLine"]] = relationship(
+        back_populates="order", order_by="OrderLine.id", lazy="selectin"
+    )
+
+    __table_args__ = (
+        Index("ix_orders_day_no", "day", "no"),
+        Index("ix_orders_status", "status", "id"),
+        Index("ix_orders_table", "table_id", "created_at"),
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    dish_id: Mapped[str] = mapped_column(String(32))
+    # Names and prices as they were when ordered: a later menu must not rewrite old bills.
+    name_zh: Mapped[str] = mapped_column(String(40))
+    name_en: Mapped[str] = mapped_column(String(60))
+    station: Mapped[str] = mapped_column(String(32))
+    qty: Mapped[int]
+    unit_price_fen: Mapped[int]  # the dish plus its chosen options
+    options: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(8), default="ok")  # "ok" | "void"
+    voided_at: Mapped[float | None] = mapped_column(default=None)
+    voided_by: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    order: Mapped[Order] = relationship(back_populates="lines")
+
+    @property
+    def line_total_fen(self) -> int:
+        return self.unit_price_fen * self.qty if self.status == "ok" else 0

@@ -1,0 +1,79 @@
+"""Order requests and answers (docs/ordering-api.md)."""
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from edge.menu.schema import MAX_LINES, NOTE_MAX
+from edge.orders.models import Order, OrderLine
+from smartstore.wire.const import ID_PATTERN
+
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
+DishId = Annotated[str, Field(max_length=64)]
+
+
+class LineRequest(BaseModel):
+    # Extra fields are ignored on purpose: a client that sends a price gets it ignored, as
+    # documented, instead of an error (the hub prices every order).
+    model_config = ConfigDict(extra="ignore")
+
+    dish: DishId
+    # The range check is the service's, so that a diner reads a bilingual message.
+    qty: int = Field(ge=-(2**31), le=2**31)
+    options: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=64)]] = (
+        Field(default_factory=dict, max_length=16)
+    )
+    note: str = Field(default="", max_length=NOTE_MAX)
+
+
+class OrderRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    key: str = Field(pattern=IDEMPOTENCY_KEY_PATTERN)
+    # Up to twice the limit passes here; the service refuses past MAX_LINES with a message.
+    lines: list[LineRequest] = Field(max_length=MAX_LINES * 2)
+    note: str = Field(default="", max_length=NOTE_MAX)
+
+
+class CallRequest(BaseModel):
+    reason: str = Field(pattern=r"^(service|bill|water)$")
+
+
+class SoldOutRequest(BaseModel):
+    sold_out: bool
+
+
+def line_public(line: OrderLine) -> dict[str, Any]:
+    return {
+        "id": line.id,
+        "dish": line.dish_id,
+        "name_zh": line.name_zh,
+        "name_en": line.name_en,
+        "qty": line.qty,
+        "options": line.options,
+        "note": line.note,
+        "price_fen": line.unit_price_fen,
+        "line_total_fen": line.unit_price_fen * line.qty,
+        "station": line.station,
+        "status": line.status,
+    }
+
+
+def order_public(order: Order, printed: bool) -> dict[str, Any]:
+    return {
+        "id": order.uid,
+        "no": order.no,
+        "table": order.table_name,
+        "source": order.source,
+        "device": order.device_id,
+        "status": order.status,
+        "created_at": order.created_at,
+        "done_at": order.done_at,
+        "total_fen": order.total_fen,
+        "note": order.note,
+        "lines": [line_public(x) for x in order.lines],
+        "printed": printed,
+    }
+
+
+TABLE_ID = ID_PATTERN

@@ -1,0 +1,324 @@
+"""Placing, voiding and finishing orders. Functions take an open Session; the caller commits.
+
+An order, its lines, its kitchen print jobs and its outbox row are written in one transaction:
+an accepted order always has its tickets queued, and HQ always hears of it.
+"""
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from edge.menu.schema import MAX_LINES, MAX_QTY, MenuFile
+from edge.orders.errors import OrderError
+from edge.orders.models import Order, OrderLine
+from edge.orders.schemas import LineRequest
+from edge.printing import service as printing
+from edge.uplink import service as outbox
+from smartstore.wire.uplink import ORDER_DONE, ORDER_LINE_VOIDED, ORDER_PLACED
+
+SOURCE_TABLE = "table"
+SOURCE_KIOSK = "kiosk"
+ACCEPTED = "accepted"
+DONE = "done"
+LINE_OK = "ok"
+LINE_VOID = "void"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where an order comes from: a table's QR code, or a kiosk."""
+
+    source: str
+    table_id: str | None
+    table_name: str
+    device_id: str | None = None
+    member_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    order: Order
+    created: bool  # False: the key was already used for this same order (a retry)
+
+
+class OrderNotFound(LookupError):
+    pass
+
+
+def request_hash(origin: Origin, lines: Sequence[LineRequest], note: str) -> str:
+    canonical = json.dumps(
+        {
+            "where": [origin.source, origin.table_id, origin.device_id],
+            "lines": [[x.dish, x.qty, sorted(x.options.items()), x.note] for x in lines],
+            "note": note,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def local_day(at: float) -> str:
+    return time.strftime("%Y-%m-%d", time.localtime(at))
+
+
+def place_order(
+    session: Session,
+    menu: MenuFile,
+    sold_out: frozenset[str],
+    printers: printing.Routes,
+    origin: Origin,
+    key: str,
+    lines: Sequence[LineRequest],
+    note: str,
+    now: float,
+) -> Placed:
+    digest = request_hash(origin, lines, note)
+    existing = by_key(session, key)
+    if existing is not None:
+        if existing.request_hash != digest:
+            raise OrderError(
+                409,
+                "key_reused",
+                "这个订单号已用于另一份订单 / This order key was already used for another order",
+            )
+        return Placed(existing, created=False)
+    priced = _price(menu, sold_out, lines)
+    day = local_day(now)
+    last_no = session.scalar(select(func.max(Order.no)).where(Order.day == day)) or 0
+    order = Order(
+        key=key,
+        request_hash=digest,
+        no=last_no + 1,
+        day=day,
+        source=origin.source,
+        table_id=origin.table_id,
+        table_name=origin.table_name,
+        device_id=origin.device_id,
+        member_code=origin.member_code,
+        created_at=now,
+        total_fen=sum(x.unit_price_fen * x.qty for x in priced),
+        note=_clean_note(note),
+    )
+    order.lines = priced
+    session.add(order)
+    session.flush()
+    printing.queue_kitchen_tickets(session, printers, order, now)
+    outbox.enqueue(session, [_placed_event(order)])
+    return Placed(order, created=True)
+
+
+def _clean_note(note: str) -> str:
+    return note.strip()
+
+
+def _price(
+    menu: MenuFile, sold_out: frozenset[str], lines: Sequence[LineRequest]
+) -> list[OrderLine]:
+    """Each line priced from the menu; the first problem refuses the whole order."""
+    if not lines or len(lines) > MAX_LINES:
+        raise OrderError(
+            422,
+            "empty_order",
+            f"订单须有 1 到 {MAX_LINES} 项 / An order needs 1 to {MAX_LINES} lines",
+        )
+    priced = []
+    for req in lines:
+        dish = menu.dish(req.dish)
+        if dish is None:
+            raise OrderError(
+                422,
+                "unknown_dish",
+                "菜单上没有这道菜 / This dish is not on the menu",
+                dish=req.dish,
+            )
+        if dish.id in sold_out:
+            raise OrderError(
+                409,
+                "sold_out",
+                f"{dish.name_zh}已售罄 / {dish.name_en} is sold out",
+                dish=dish.id,
+            )
+        if not 1 <= req.qty <= MAX_QTY:
+            raise OrderError(
+                422,
+                "bad_quantity",
+                f"{dish.name_zh}：数量须为 1 到 {MAX_QTY} / "
+                f"{dish.name_en}: quantity must be 1 to {MAX_QTY}",
+                dish=dish.id,
+            )
+        chosen: list[dict[str, object]] = []
+        unit = dish.price_fen
+        for opt_id in req.options:
+            if dish.option(opt_id) is None:
+                raise _bad_option(dish.name_zh, dish.name_en, dish.id)
+        for option in dish.options:
+            choice_id = req.options.get(option.id)
+            if choice_id is None:
+                if option.required:
+                    raise OrderError(
+                        422,
+                        "bad_option",
+                        f"{dish.name_zh}：请选择{option.name_zh} / "
+                        f"{dish.name_en}: choose the {option.name_en.lower()}",
+                        dish=dish.id,
+                    )
+                continue
+            choice = option.choice(choice_id)
+            if choice is None:
+                raise _bad_option(dish.name_zh, dish.name_en, dish.id)
+            unit += choice.price_fen
+            chosen.append(
+                {
+                    "option": option.id,
+                    "choice": choice.id,
+                    "name_zh": choice.name_zh,
+                    "name_en": choice.name_en,
+                    "price_fen": choice.price_fen,
+                }
+            )
+        priced.append(
+            OrderLine(
+                dish_id=dish.id,
+                name_zh=dish.name_zh,
+                name_en=dish.name_en,
+                station=dish.station,
+                qty=req.qty,
+                unit_price_fen=unit,
+                options=chosen,
+                note=req.note.strip(),
+            )
+        )
+    return priced
+
+
+def _bad_option(name_zh: str, name_en: str, dish_id: str) -> OrderError:
+    return OrderError(
+        422,
+        "bad_option",
+        f"{name_zh}：没有这个选项 / {name_en}: no such option",
+        dish=dish_id,
+    )
+
+
+def _placed_event(order: Order) -> tuple[str, str, float, dict[str, object]]:
+    data: dict[str, object] = {
+        "order": order.uid,
+        "no": order.no,
+        "source": order.source,
+        "table": order.table_name,
+        "device": order.device_id,
+        "created_at": order.created_at,
+        "total_fen": order.total_fen,
+        "lines": [
+            {
+                "dish": x.dish_id,
+                "name_zh": x.name_zh,
+                "name_en": x.name_en,
+                "station": x.station,
+                "qty": x.qty,
+                "unit_price_fen": x.unit_price_fen,
+            }
+            for x in order.lines
+        ],
+    }
+    return f"op-{order.uid}", ORDER_PLACED, order.created_at, data
+
+
+def by_key(session: Session, key: str) -> Order | None:
+    return session.scalar(select(Order).where(Order.key == key))
+
+
+def by_uid(session: Session, uid: str) -> Order:
+    order = session.scalar(select(Order).where(Order.uid == uid))
+    if order is None:
+        raise OrderNotFound(uid)
+    return order
+
+
+def void_line(
+    session: Session, printers: printing.Routes, uid: str, line_id: int, staff: str, now: float
+) -> Order:
+    """Take a line off an order: its station prints a VOID ticket; voiding twice is a no-op."""
+    order = by_uid(session, uid)
+    line = next((x for x in order.lines if x.id == line_id), None)
+    if line is None:
+        raise OrderNotFound(f"{uid}/{line_id}")
+    if line.status == LINE_VOID:
+        return order
+    line.status = LINE_VOID
+    line.voided_at = now
+    line.voided_by = staff
+    order.total_fen -= line.unit_price_fen * line.qty
+    printing.queue_void_ticket(session, printers, order, line, now)
+    outbox.enqueue(
+        session,
+        [
+            (
+                f"ov-{order.uid}-{line.id}",
+                ORDER_LINE_VOIDED,
+                now,
+                {
+                    "order": order.uid,
+                    "dish": line.dish_id,
+                    "qty": line.qty,
+                    "unit_price_fen": line.unit_price_fen,
+                    "by": staff,
+                },
+            )
+        ],
+    )
+    return order
+
+
+def mark_done(session: Session, uid: str, now: float) -> Order:
+    order = by_uid(session, uid)
+    if order.status == ACCEPTED:
+        order.status = DONE
+        order.done_at = now
+        outbox.enqueue(
+            session,
+            [
+                (
+                    f"od-{order.uid}",
+                    ORDER_DONE,
+                    now,
+                    {
+                        "order": order.uid,
+                        "no": order.no,
+                        "ready_s": round(now - order.created_at, 3),
+                    },
+                )
+            ],
+        )
+    return order
+
+
+def open_orders(session: Session) -> list[Order]:
+    return list(session.scalars(select(Order).where(Order.status == ACCEPTED).order_by(Order.id)))
+
+
+def table_orders(session: Session, table_id: str, since: float) -> list[Order]:
+    return list(
+        session.scalars(
+            select(Order)
+            .where(Order.table_id == table_id, Order.created_at >= since)
+            .order_by(Order.id)
+        )
+    )
+
+
+def ready_numbers(session: Session, day: str, limit: int) -> list[int]:
+    """The numbers the queue screens show: the latest orders marked done today."""
+    rows = session.scalars(
+        select(Order.no)
+        .where(Order.day == day, Order.status == DONE)
+        .order_by(Order.done_at.desc())
+        .limit(limit)
+    )
+    return list(rows)

@@ -1,0 +1,1 @@
+"""Kitchen, void and receipt tickets for ESC/POS network printers."""

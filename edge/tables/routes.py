@@ -1,0 +1,61 @@
+"""Tables for staff: open, close, and a new QR code for one table."""
+
+import time
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, status
+
+from edge.api.deps import CurrentStaff, RuntimeDep
+from edge.runtime import HubRuntime
+from edge.tables import service as tables
+from edge.tables.models import DiningTable
+
+router = APIRouter(tags=["tables"])
+
+
+def table_public(runtime: HubRuntime, t: DiningTable) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "name": t.name,
+        "zone": t.zone,
+        "open": t.is_open,
+        "qr_version": t.qr_version,
+        # Staff can open or print one table's page without reprinting the whole sheet.
+        "qr_path": f"/t/{runtime.desk.token_of(t)}",
+    }
+
+
+@router.get("/api/tables")
+def list_tables(runtime: RuntimeDep, _staff: CurrentStaff) -> dict[str, Any]:
+    with runtime.reads() as session:
+        return {"tables": [table_public(runtime, t) for t in tables.list_tables(session)]}
+
+
+def _change(runtime: HubRuntime, table_id: str, what: str) -> dict[str, Any]:
+    try:
+        with runtime.sessions.begin() as session:
+            if what == "rotate":
+                row = tables.rotate_qr(session, table_id)
+            else:
+                row = tables.set_open(session, table_id, what == "open", time.time())
+            public = table_public(runtime, row)
+    except tables.TableNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这张桌子 / no such table") from None
+    # Diners on this table's page learn at once (a rotated code: their page stops working).
+    runtime.diners.publish({"type": "table", "open": public["open"]}, key=table_id)
+    return public
+
+
+@router.post("/api/tables/{table_id}/open")
+def open_table(table_id: str, runtime: RuntimeDep, _staff: CurrentStaff) -> dict[str, Any]:
+    return _change(runtime, table_id, "open")
+
+
+@router.post("/api/tables/{table_id}/close")
+def close_table(table_id: str, runtime: RuntimeDep, _staff: CurrentStaff) -> dict[str, Any]:
+    return _change(runtime, table_id, "close")
+
+
+@router.post("/api/tables/{table_id}/rotate-qr")
+def rotate_qr(table_id: str, runtime: RuntimeDep, _staff: CurrentStaff) -> dict[str, Any]:
+    return _change(runtime, table_id, "rotate")

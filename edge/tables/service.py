@@ -1,0 +1,54 @@
+"""Tables: open/closed, QR versions. Functions take an open Session; the caller commits."""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from edge.inventory import Inventory
+from edge.tables.models import DiningTable
+from edge.tables.tokens import TableToken
+
+
+class TableNotFound(LookupError):
+    pass
+
+
+def sync_tables(session: Session, inventory: Inventory, now: float) -> None:
+    """Add the inventory's new tables (open); keep state and QR versions of known ones."""
+    known = {t.id: t for t in session.scalars(select(DiningTable))}
+    for spec in inventory.all_tables():
+        row = known.get(spec.id)
+        if row is None:
+            session.add(DiningTable(id=spec.id, name=spec.label, zone=spec.zone, opened_at=now))
+        else:
+            row.name, row.zone = spec.label, spec.zone
+
+
+def current(session: Session, token: TableToken) -> DiningTable | None:
+    """The table a verified token names, if the token is its current QR version."""
+    row = session.get(DiningTable, token.table)
+    return row if row is not None and row.qr_version == token.version else None
+
+
+def get(session: Session, table_id: str) -> DiningTable:
+    row = session.get(DiningTable, table_id)
+    if row is None:
+        raise TableNotFound(table_id)
+    return row
+
+
+def set_open(session: Session, table_id: str, is_open: bool, now: float) -> DiningTable:
+    row = get(session, table_id)
+    if is_open and not row.is_open:
+        row.opened_at = now  # a new party: its page starts with no orders
+    row.is_open = is_open
+    return row
+
+
+def rotate_qr(session: Session, table_id: str) -> DiningTable:
+    row = get(session, table_id)
+    row.qr_version += 1
+    return row
+
+
+def list_tables(session: Session) -> list[DiningTable]:
+    return list(session.scalars(select(DiningTable).order_by(DiningTable.zone, DiningTable.id)))

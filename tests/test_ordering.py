@@ -1,0 +1,229 @@
+"""Ordering through the hub's HTTP API, with tickets arriving as bytes at TCP printers."""
+
+import secrets
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.ordering import KUNGPAO, TEA, kitchen
+from tests.support import wait_until
+
+
+def key() -> str:
+    return "k-" + secrets.token_hex(10)
+
+
+def test_order_prints_one_ticket_per_station_in_chinese(tmp_path: Path, store: str) -> None:
+    with kitchen(tmp_path, store) as k:
+        token = k.token("A1")
+        r = k.order(token, [KUNGPAO, TEA], key(), note="生日 birthday")
+        assert r.status_code == 201, r.text
+        order = r.json()
+        # 2 x (38.00) + 12.00, priced by the hub.
+        assert order["total_fen"] == 2 * 3800 + 1200
+        assert order["table"] == "A1" and order["no"] >= 1
+        [hot] = k.tickets("hot", 1)
+        [bar] = k.tickets("bar", 1)
+        assert "宫保鸡丁" in hot and "Kung Pao Chicken" in hot and "微辣 Mild" in hot
+        assert "不要花生 no peanuts" in hot and "生日 birthday" in hot
+        assert "菊花茶" not in hot and "菊花茶" in bar and "冰 Iced" in bar
+        assert f"No. {order['no']}" in hot and "A1" in hot
+        assert "REPRINT" not in hot
+        wait_until(
+            lambda: k.diner.get(f"/api/diner/{token}/orders").json()["orders"][0]["printed"],
+            what="the order to show as sent to the kitchen",
+        )
+        time.sleep(0.5)
+        assert len(k.printers["cold"].jobs) == 0  # nothing for the cold kitchen
+
+
+def test_retries_and_parallel_submits_of_one_key_make_one_order(tmp_path: Path, store: str) -> None:
+    with kitchen(tmp_path, store) as k:
+        token = k.token("A1")
+        same = key()
+        first = k.order(token, [KUNGPAO], same)
+        again = k.order(token, [KUNGPAO], same)
+        assert (first.status_code, again.status_code) == (201, 200)
+        assert first.json()["id"] == again.json()["id"]
+
+        parallel = key()
+        answers: list[httpx.Response] = []
+
+        def submit() -> None:
+            with httpx.Client(base_url=k.hub.base_url, timeout=10) as c:
+                answers.append(
+                    c.post(f"/api/diner/{token}/orders", json={"key": parallel, "lines": [TEA]})
+                )
+
+        threads = [threading.Thread(target=submit) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(a.status_code for a in answers) == [200] * 7 + [201]
+        assert len({a.json()["id"] for a in answers}) == 1
+        k.tickets("hot", 1)
+        k.tickets("bar", 1)
+        time.sleep(1.0)
+        assert len(k.printers["hot"].jobs) == 1 and len(k.printers["bar"].jobs) == 1
+        orders = k.diner.get(f"/api/diner/{token}/orders").json()["orders"]
+        assert len(orders) == 2
+
+
+def _count_orders(k_staff: httpx.Client) -> int:
+    return len(k_staff.get("/api/orders").json()["orders"])
+
+
+@pytest.mark.parametrize(
+    ("lines", "status", "code"),
+    [
+        ([{"dish": "nope", "qty": 1}], 422, "unknown_dish"),
+        ([{"dish": "rice", "qty": 0}], 422, "bad_quantity"),
+        ([{"dish": "rice", "qty": -3}], 422, "bad_quantity"),
+        ([{"dish": "rice", "qty": 100000}], 422, "bad_quantity"),
+        ([{"dish": "kungpao", "qty": 1}], 422, "bad_option"),
+        ([{"dish": "kungpao", "qty": 1, "options": {"spice": "lava"}}], 422, "bad_option"),
+        ([{"dish": "rice", "qty": 1, "options": {"size": "large"}}], 422, "bad_option"),
+        ([], 422, "empty_order"),
+        # A good line then a bad one: the whole order is refused, nothing half-written.
+        ([{"dish": "rice", "qty": 1}, {"dish": "nope", "qty": 1}], 422, "unknown_dish"),
+    ],
+)
+def test_bad_orders_get_a_clear_error_and_write_nothing(
+    tmp_path: Path, store: str, lines: list[dict[str, object]], status: int, code: str
+) -> None:
+    with kitchen(tmp_path, store) as k:
+        r = k.order(k.token(), lines, key())
+        assert r.status_code == status, r.text
+        detail = r.json()["detail"]
+        assert detail["code"] == code
+        assert " / " in detail["message"]  # Chinese / English
+        assert _count_orders(k.staff) == 0
+        time.sleep(0.3)
+        assert all(not p.jobs for p in k.printers.values())
+
+
+def test_tokens_closed_tables_sold_out_and_prices_from_clients(tmp_path: Path, store: str) -> None:
+    with kitchen(tmp_path, store) as k:
+        token = k.token("A1")
+        other = k.token("A2")
+        table, version, sig = token.split(".")
+        forged = [
+            f"A2.{version}.{sig}",  # another table's name with A1's signature
+            f"{table}.{int(version) + 1}.{sig}",
+            f"{table}.{version}.{'A' * 16}",
+            "garbage",
+        ]
+        for bad in forged:
+            page = k.diner.get(f"/t/{bad}")
+            assert (
+                page.status_code == 403 and "二维码无效" in page.text and "<form" not in page.text
+            )
+            r = k.order(bad, [TEA], key())
+            assert r.status_code == 403 and r.json()["detail"]["code"] == "bad_token"
+        assert k.diner.get(f"/t/{token}").status_code == 200
+
+        # A new QR code for A1 only: its old code stops working, A2's keeps working.
+        assert k.staff.post("/api/tables/A1/rotate-qr").status_code == 200
+        assert k.order(token, [TEA], key()).json()["detail"]["code"] == "bad_token"
+        assert k.order(other, [TEA], key()).status_code == 201
+        token = k.token("A1")
+
+        # Closed table: a clear message, no order.
+        assert k.staff.post("/api/tables/A1/close").json()["open"] is False
+        r = k.order(token, [TEA], key())
+        assert (r.status_code, r.json()["detail"]["code"]) == (409, "table_closed")
+        k.staff.post("/api/tables/A1/open")
+
+        # Sold out: at once, for the next order.
+        k.staff.post("/api/menu/dishes/tea/sold-out", json={"sold_out": True})
+        menu = k.diner.get(f"/api/diner/{token}/menu").json()
+        assert next(d for d in menu["dishes"] if d["id"] == "tea")["sold_out"] is True
+        r = k.order(token, [TEA], key())
+        assert (r.status_code, r.json()["detail"]["code"]) == (409, "sold_out")
+        assert "菊花茶" in r.json()["detail"]["message"]
+        k.staff.post("/api/menu/dishes/tea/sold-out", json={"sold_out": False})
+
+        # A price sent by the phone is ignored; the hub prices the order.
+        cheap = {"dish": "fish", "qty": 1, "options": {"size": "large"}, "price_fen": 1}
+        r = k.order(token, [cheap], key(), total_fen=1)
+        assert r.status_code == 201 and r.json()["total_fen"] == 8800 + 4000
+
+        # One key, another order: refused, the first order stands.
+        reused = key()
+        assert k.order(token, [TEA], reused).status_code == 201
+        r = k.order(token, [{"dish": "beer", "qty": 5}], reused)
+        assert (r.status_code, r.json()["detail"]["code"]) == (409, "key_reused")
+
+        # Notes: markup is kept as text (the pages show it as text; the ticket prints it).
+        r = k.order(token, [{"dish": "rice", "qty": 1, "note": "<b>少饭</b>\x1b@"}], key())
+        assert r.status_code == 201
+        assert r.json()["lines"][0]["note"].startswith("<b>少饭</b>")
+        tickets = k.tickets("hot", 2)
+        assert any("<b>少饭</b>" in t for t in tickets)
+
+
+def test_void_reprint_done_and_the_queue_screen(tmp_path: Path, store: str) -> None:
+    with kitchen(tmp_path, store) as k:
+        token = k.token("A1")
+        order = k.order(token, [KUNGPAO, {"dish": "rice", "qty": 2}], key()).json()
+        [first] = k.tickets("hot", 1)
+        assert "宫保鸡丁" in first and "米饭" in first
+
+        rice = next(x for x in order["lines"] if x["dish"] == "rice")
+        voided = k.staff.post(f"/api/orders/{order['id']}/lines/{rice['id']}/void").json()
+        assert voided["total_fen"] == 2 * 3800
+        _, void = k.tickets("hot", 2)
+        assert "作废 VOID" in void and "米饭" in void and "宫保鸡丁" not in void
+        # Voiding again prints nothing more.
+        k.staff.post(f"/api/orders/{order['id']}/lines/{rice['id']}/void")
+
+        kitchen_job = next(j for j in voided["print"] if j["kind"] == "kitchen")
+        assert k.staff.post(f"/api/print-jobs/{kitchen_job['id']}/reprint").status_code == 200
+        tickets = k.tickets("hot", 3)
+        assert "补打 REPRINT" in tickets[2] and "宫保鸡丁" in tickets[2]
+        assert sum("REPRINT" in t for t in tickets) == 1
+
+        with k.broker.sub("screen-01", f"store/{store}/hub/ready") as seen:
+            done = k.staff.post(f"/api/orders/{order['id']}/done").json()
+            assert done["status"] == "done"
+            wait_until(
+                lambda: any(f"{order['no']}" in line and '"ready"' in line for line in seen),
+                what="the queue screen to get the ready number",
+            )
+        assert k.staff.get("/api/orders").json()["orders"] == []
+        assert k.diner.get(f"/api/diner/{token}/orders").json()["orders"][0]["status"] == "done"
+
+
+def test_staff_endpoints_need_a_login(tmp_path: Path, store: str) -> None:
+    with kitchen(tmp_path, store) as k:
+        for method, path in [
+            ("GET", "/api/orders"),
+            ("GET", "/api/tables"),
+            ("GET", "/api/menu"),
+            ("POST", "/api/tables/A1/close"),
+            ("POST", "/api/menu/dishes/tea/sold-out"),
+            ("POST", "/api/print-jobs/x/reprint"),
+        ]:
+            assert k.diner.request(method, path, json={"sold_out": True}).status_code == 401
+
+
+def test_calls_and_the_bill_from_the_table(tmp_path: Path, store: str) -> None:
+    with kitchen(tmp_path, store, calls_per_table_per_minute=2) as k:
+        token = k.token("B1")
+        k.order(token, [KUNGPAO, TEA], key())
+        k.tickets("hot", 1)
+        r = k.diner.post(f"/api/diner/{token}/call", json={"reason": "bill"})
+        assert r.status_code == 200 and r.json()["receipt"] is True
+        calls = k.staff.get("/api/calls").json()
+        assert [(c["table"], c["reason"]) for c in calls] == [("B1", "bill")]
+        # The receipt goes to the first printer (no cashier printer in this store).
+        receipt = k.tickets("hot", 2)[1]
+        assert "结账单 RECEIPT" in receipt and "合计 Total: 88.00" in receipt
+        assert k.diner.post(f"/api/diner/{token}/call", json={"reason": "service"}).is_success
+        r = k.diner.post(f"/api/diner/{token}/call", json={"reason": "service"})
+        assert r.status_code == 429 and r.json()["detail"]["code"] == "rate_limited"
+        assert len(k.staff.get("/api/calls").json()) == 1  # one open call, pressed again
