@@ -164,6 +164,13 @@ class SimDevice:
         self.loop.attach(self.client)
         self.start()
 
+    def extra_subscriptions(self) -> list[str]:
+        """Topics beyond its own ack and cmd that a device type listens to."""
+        return []
+
+    def handle_other(self, topic: str, payload: bytes) -> None:
+        """A message on one of extra_subscriptions()."""
+
     def handle_command(self, command: Command) -> str | None:
         """Carry out a command; return an error text, or None when done. Types add theirs."""
         if command.name not in COMMANDS[self.device_type]:
@@ -252,7 +259,10 @@ class SimDevice:
             return
         self.connected = True
         set_nodelay(client)
-        client.subscribe([(self.topic(Channel.ACK), QOS_ACK), (self.topic(Channel.CMD), QOS_CMD)])
+        client.subscribe(
+            [(self.topic(Channel.ACK), QOS_ACK), (self.topic(Channel.CMD), QOS_CMD)]
+            + [(t, QOS_ACK) for t in self.extra_subscriptions()]
+        )
         client.publish(
             self.topic(Channel.STATE),
             encode(DeviceState(state=Presence.ONLINE, fw=FIRMWARE, ts_ms=int(time.time() * 1000))),
@@ -274,6 +284,9 @@ class SimDevice:
             return
         if msg.topic.endswith("/" + Channel.CMD):
             self._command(bytes(msg.payload))
+            return
+        if not msg.topic.endswith("/" + Channel.ACK):
+            self.handle_other(msg.topic, bytes(msg.payload))
             return
         if msg.topic.endswith("/" + Channel.ACK):
             try:

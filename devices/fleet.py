@@ -7,12 +7,13 @@ from collections.abc import Callable
 
 from devices.base import AckHandler, SimDevice
 from devices.call_button import CallButton
-from devices.kiosk import Kiosk
+from devices.kiosk import Kiosk, random_lines
 from devices.loop import DeviceLoop
 from devices.printer import PrinterBridge
 from devices.queue_screen import QueueScreen
 from devices.smart_table import SmartTable
 from edge.inventory import Inventory
+from edge.menu.schema import MenuFile
 from smartstore.wire import DeviceType
 from smartstore.wire.const import CallReason
 
@@ -56,6 +57,8 @@ class Fleet:
         # Everything a diner can press: call buttons and smart tables.
         self.buttons = [d for d in self.devices.values() if isinstance(d, CallButton)]
         self.printers = [d for d in self.devices.values() if isinstance(d, PrinterBridge)]
+        self.kiosks = [d for d in self.devices.values() if isinstance(d, Kiosk)]
+        self.screens = [d for d in self.devices.values() if isinstance(d, QueueScreen)]
 
     def start(self) -> None:
         for device in self.devices.values():
@@ -100,6 +103,21 @@ class Fleet:
 
         self.loop.call_soon_threadsafe(
             lambda: self.loop.call_later(random.expovariate(presses_per_s), _press)
+        )
+
+    def order_randomly(self, orders_per_s: float, menu: MenuFile) -> None:
+        """For the demo: diners ordering at the kiosks now and then."""
+        if not self.kiosks or orders_per_s <= 0:
+            return
+
+        def _order() -> None:
+            kiosk = random.choice(self.kiosks)
+            if kiosk.connected:
+                kiosk.order(random_lines(menu))
+            self.loop.call_later(random.expovariate(orders_per_s), _order)
+
+        self.loop.call_soon_threadsafe(
+            lambda: self.loop.call_later(random.expovariate(orders_per_s), _order)
         )
 
     def wander_printers(self, every_s: float) -> None:

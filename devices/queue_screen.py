@@ -1,10 +1,27 @@
-"""A queue screen in the waiting area: shows what it is told (numbers called, a message)."""
+"""A queue screen in the waiting area: shows the order numbers ready for pick-up (a retained
+topic the hub keeps current) and whatever text staff send it."""
 
+import logging
 from typing import ClassVar
 
 from devices.base import SimDevice
-from smartstore.wire import DeviceType
+from smartstore.wire import DeviceType, ReadyBoard, WireError, parse_payload, ready_topic
+
+log = logging.getLogger(__name__)
 
 
 class QueueScreen(SimDevice):
     device_type: ClassVar[DeviceType] = DeviceType.QUEUE_SCREEN
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.ready: list[int] = []
+
+    def extra_subscriptions(self) -> list[str]:
+        return [ready_topic(self.store)]
+
+    def handle_other(self, topic: str, payload: bytes) -> None:
+        try:
+            self.ready = list(parse_payload(payload, ReadyBoard).ready)
+        except WireError as err:
+            log.warning("%s got a bad ready board: %s", self.id, err)

@@ -27,6 +27,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = HubRuntime(settings)
         runtime.live.bind(asyncio.get_running_loop())
+        runtime.diners.bind(asyncio.get_running_loop())
         app.state.runtime = runtime
         runtime.start()
         # Everything loaded so far (SQLAlchemy, pydantic, FastAPI, the models) lives as long

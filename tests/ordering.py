@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.printer_stub import PrinterStub, decode_text
+from devices.virtual_printer import VirtualPrinter, decode_text
 from tests.support import Broker, Hub, hub_settings, make_inventory, run_hub_thread, start_broker
 
 STATIONS = ("hot", "cold", "bar")
@@ -18,7 +18,7 @@ STATIONS = ("hot", "cold", "bar")
 class Kitchen:
     broker: Broker
     hub: Hub
-    printers: dict[str, PrinterStub]  # station -> its printer
+    printers: dict[str, VirtualPrinter]  # station -> its printer
     staff: httpx.Client
     diner: httpx.Client
 
@@ -43,7 +43,7 @@ class Kitchen:
 
 @contextmanager
 def kitchen(tmp_path: Path, store: str, **hub_kw: Any) -> Iterator[Kitchen]:
-    printers = {s: PrinterStub().start() for s in STATIONS}
+    printers = {s: VirtualPrinter().start() for s in STATIONS}
     inventory = make_inventory(store, printer_ports={s: p.port for s, p in printers.items()})
     broker = start_broker(tmp_path / "mqtt", inventory)
     hub = run_hub_thread(hub_settings(broker, tmp_path / "hub", **hub_kw))

@@ -45,7 +45,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
 def make_inventory(
     store: str, buttons: int = 4, printer_ports: dict[str, int] | None = None
 ) -> Inventory:
-    """A small store. printer_ports: station -> port of a PrinterStub on this machine."""
+    """A small store. printer_ports: station -> port of a VirtualPrinter on this machine."""
     devices = [
         DeviceSpec(id=f"btn-{n:03d}", type=DeviceType.CALL_BUTTON, zone="A", table=f"A{n}")
         for n in range(1, buttons + 1)

@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devices.virtual_printer import VirtualPrinter, decode_text
 from edge.printing.models import SENDING
 from tests.ordering import KUNGPAO, kitchen
-from tests.printer_stub import PrinterStub, decode_text
 from tests.support import (
     PIN,
     STAFF,
@@ -77,7 +77,7 @@ def test_a_kiosk_orders_over_mqtt_and_a_resend_is_the_same_order(
 def test_hub_killed_before_the_ticket_went_prints_it_once_after_restart(
     tmp_path: Path, store: str, mid_send: bool
 ) -> None:
-    hot = PrinterStub().start()
+    hot = VirtualPrinter().start()
     port = hot.port
     hot.stop()  # the printer is off: the order is accepted, its ticket cannot go yet
     inventory = make_inventory(store, printer_ports={"hot": port})
@@ -102,7 +102,7 @@ def test_hub_killed_before_the_ticket_went_prints_it_once_after_restart(
             db.execute("UPDATE print_jobs SET status = ?", (SENDING,))
             db.commit()
             db.close()
-        back = PrinterStub(port).start()
+        back = VirtualPrinter(port).start()
         hub = run_hub_process(settings, tmp_path / "hub2.log")
         [ticket] = [decode_text(b) for b in back.wait_jobs(1, timeout=15)]
         assert "宫保鸡丁" in ticket

@@ -5,8 +5,8 @@ import secrets
 import time
 from pathlib import Path
 
+from devices.virtual_printer import VirtualPrinter
 from tests.ordering import KUNGPAO, TEA, kitchen
-from tests.printer_stub import PrinterStub
 from tests.support import wait_until
 
 
@@ -32,7 +32,7 @@ def test_unreachable_printer_raises_an_alarm_and_prints_once_when_back(
         assert waiting["status"] == "pending" and waiting["attempts"] >= 1 and waiting["error"]
         assert not k.diner.get(f"/api/diner/{k.token()}/orders").json()["orders"][0]["printed"]
 
-        back = PrinterStub(port).start()
+        back = VirtualPrinter(port).start()
         k.printers["hot"] = back
         [ticket] = k.tickets("hot", 1, timeout=20)
         assert "宫保鸡丁" in ticket and "REPRINT" not in ticket

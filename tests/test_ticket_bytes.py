@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import pytest
 
+from devices.virtual_printer import VirtualPrinter, decode_text
 from edge.printing.tickets import (
     ESC_INIT,
     FS_CHINESE_ON,
@@ -17,7 +18,6 @@ from edge.printing.tickets import (
     render,
 )
 from edge.printing.transport import PrinterUnreachable, PrintInterrupted, send
-from tests.printer_stub import PrinterStub, decode_text
 
 KUNG_PAO = TicketLine(
     name_zh="宫保鸡丁",
@@ -41,8 +41,8 @@ KITCHEN = Ticket(
 
 
 @pytest.fixture
-def printer() -> Iterator[PrinterStub]:
-    stub = PrinterStub().start()
+def printer() -> Iterator[VirtualPrinter]:
+    stub = VirtualPrinter().start()
     yield stub
     stub.stop()
 
@@ -147,20 +147,20 @@ def test_double_width_lines_wrap_at_half_the_columns() -> None:
     assert lines[at + 1] == "Kiosk kiosk-01"
 
 
-def test_send_delivers_exactly_the_rendered_bytes(printer: PrinterStub) -> None:
+def test_send_delivers_exactly_the_rendered_bytes(printer: VirtualPrinter) -> None:
     data = render(KITCHEN)
     send("127.0.0.1", printer.port, data)
     assert printer.wait_jobs(1) == [data]
 
 
-def test_each_send_is_one_job(printer: PrinterStub) -> None:
+def test_each_send_is_one_job(printer: VirtualPrinter) -> None:
     send("127.0.0.1", printer.port, b"one")
     send("127.0.0.1", printer.port, b"two")
     assert sorted(printer.wait_jobs(2)) == [b"one", b"two"]
 
 
 def test_printer_off_is_unreachable_quickly_and_back_on_the_same_port_prints() -> None:
-    stub = PrinterStub().start()
+    stub = VirtualPrinter().start()
     port = stub.port
     stub.stop()
     started = time.monotonic()
@@ -168,7 +168,7 @@ def test_printer_off_is_unreachable_quickly_and_back_on_the_same_port_prints() -
         send("127.0.0.1", port, b"lost", timeout=2.0)
     assert time.monotonic() - started < 1.0
 
-    back = PrinterStub(port).start()
+    back = VirtualPrinter(port).start()
     try:
         send("127.0.0.1", port, render(KITCHEN))
         assert "2 x 宫保鸡丁" in decode_text(back.wait_jobs(1)[0])

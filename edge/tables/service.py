@@ -1,11 +1,15 @@
 """Tables: open/closed, QR versions. Functions take an open Session; the caller commits."""
 
+from pathlib import Path
+
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from edge.db import make_engine
 from edge.inventory import Inventory
 from edge.tables.models import DiningTable
-from edge.tables.tokens import TableToken
+from edge.tables.tokens import TableToken, TokenSigner
 
 
 class TableNotFound(LookupError):
@@ -52,3 +56,22 @@ def rotate_qr(session: Session, table_id: str) -> DiningTable:
 
 def list_tables(session: Session) -> list[DiningTable]:
     return list(session.scalars(select(DiningTable).order_by(DiningTable.zone, DiningTable.id)))
+
+
+def qr_links(db_path: Path, inventory: Inventory, signer: TokenSigner) -> list[tuple[str, str]]:
+    """(table name, path of its diner page) for every table, with each table's current QR
+    version from the hub's database (version 1 for a table the hub has not seen yet)."""
+    versions: dict[str, int] = {}
+    if db_path.exists():
+        engine = make_engine(db_path)
+        try:
+            with Session(engine) as session:
+                versions = {t.id: t.qr_version for t in session.scalars(select(DiningTable))}
+        except OperationalError:
+            versions = {}  # a hub database from before tables existed
+        finally:
+            engine.dispose()
+    return [
+        (spec.label, f"/t/{signer.sign(spec.id, versions.get(spec.id, 1))}")
+        for spec in inventory.all_tables()
+    ]

@@ -1,4 +1,5 @@
-"""A TCP stand-in for a network receipt printer, and a decoder of ESC/POS bytes back to text."""
+"""A network ESC/POS printer in software (raw TCP, as on port 9100), and a decoder of the bytes
+back to text: the demo's kitchen printers, and the tests' printers."""
 
 import contextlib
 import socket
@@ -75,14 +76,19 @@ def decode_text(data: bytes) -> str:
     return "\n".join(lines)
 
 
-class PrinterStub:
-    """A TCP 'printer' on 127.0.0.1.
+class VirtualPrinter:
+    """Each connection is one job; its bytes are kept (and handed to `on_job`) when the peer
+    closes."""
 
-    Each connection is one job; its bytes are kept when the peer closes.
-    """
-
-    def __init__(self, port: int = 0) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = "127.0.0.1",
+        on_job: Callable[[bytes], None] | None = None,
+    ) -> None:
         self.port = port
+        self.host = host
+        self._on_job = on_job
         self.jobs: list[bytes] = []
         self._changed = threading.Condition()
         self._stopping = False
@@ -90,11 +96,11 @@ class PrinterStub:
         self._connections: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
 
-    def start(self) -> "PrinterStub":
+    def start(self) -> "VirtualPrinter":
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         # A test may bring a printer "back" on the address of a stopped one.
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
+        listener.bind((self.host, self.port))
         listener.listen()
         self.port = listener.getsockname()[1]
         self._listener = listener
@@ -121,13 +127,15 @@ class PrinterStub:
         with self._changed:
             if not self._changed.wait_for(lambda: len(self.jobs) >= n, timeout):
                 raise AssertionError(
-                    f"printer stub on port {self.port}: {len(self.jobs)} job(s) after "
+                    f"virtual printer on port {self.port}: {len(self.jobs)} job(s) after "
                     f"{timeout} s, expected {n}"
                 )
             return list(self.jobs)
 
     def _spawn(self, target: Callable[[socket.socket], None], sock: socket.socket) -> None:
         thread = threading.Thread(target=target, args=(sock,), daemon=True)
+        # Finished connections' threads go: a demo printer runs for days.
+        self._threads = [t for t in self._threads if t.is_alive()]
         self._threads.append(thread)
         thread.start()
 
@@ -157,6 +165,10 @@ class PrinterStub:
                     self._connections.discard(conn)
             with self._changed:
                 # EOF caused by stop() is a cut-off job, not one the peer finished.
-                if not self._stopping:
-                    self.jobs.append(b"".join(chunks))
-                    self._changed.notify_all()
+                if self._stopping:
+                    return
+                job = b"".join(chunks)
+                self.jobs.append(job)
+                self._changed.notify_all()
+            if self._on_job is not None:
+                self._on_job(job)
