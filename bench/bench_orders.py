@@ -28,7 +28,7 @@ from devices.fleet import Fleet
 from devices.kiosk import Kiosk, random_lines
 from devices.virtual_printer import VirtualPrinter, decode_text
 from edge.inventory import generate_inventory
-from edge.menu.schema import load_menu
+from smartstore.menu import load_menu
 from smartstore.samples import SAMPLE_MENU
 from smartstore.wire import EventAck
 from tests.support import PIN, STAFF, hub_settings, run_hub_process, start_broker

@@ -34,6 +34,8 @@ class Store(Base):
     revoked_at: Mapped[float | None] = mapped_column(Double)
     # When its hub last reached HQ (any authenticated ingest, empty heartbeats included).
     last_seen_at: Mapped[float | None] = mapped_column(Double)
+    # The configuration version the store's hub last said it runs (config.applied).
+    config_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class HQUser(Base):
@@ -74,3 +76,20 @@ class IngestedEvent(Base):
     occurred_at: Mapped[float] = mapped_column(Double)
     received_at: Mapped[float] = mapped_column(Double)
     data: Mapped[dict[str, Any]] = mapped_column(JsonObject)
+
+
+class ConfigDocument(Base):
+    """A configuration HQ published (menu, opening hours) for one store or for all.
+
+    Versions are one sequence across scopes: a store runs the newest document addressed to it
+    or to all, so a store-specific menu published after a chain-wide one wins, and the next
+    chain-wide one wins again."""
+
+    __tablename__ = "config_documents"
+    __table_args__ = (Index("ix_config_documents_scope_version", "scope", "version"),)
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(32))  # a store id, or "*" for every store
+    document: Mapped[dict[str, Any]] = mapped_column(JsonObject)
+    published_at: Mapped[float] = mapped_column(Double)
+    published_by: Mapped[str] = mapped_column(String(64))

@@ -13,7 +13,7 @@ from devices.printer import PrinterBridge
 from devices.queue_screen import QueueScreen
 from devices.smart_table import SmartTable
 from edge.inventory import Inventory
-from edge.menu.schema import MenuFile
+from smartstore.menu import MenuFile
 from smartstore.wire import DeviceType
 from smartstore.wire.const import CallReason
 

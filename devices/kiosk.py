@@ -6,7 +6,7 @@ import random
 from typing import ClassVar
 
 from devices.base import SimDevice
-from edge.menu.schema import MenuFile
+from smartstore.menu import MenuFile
 from smartstore.wire import DeviceType, KioskOrderEvent, KioskOrderLine, encode
 
 

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     cloud_url: str = ""
     cloud_token: SecretStr = SecretStr("")
     cloud_batch_size: int = Field(default=500, ge=1, le=500)
+    # How often the hub asks HQ for a newer configuration (menu, opening hours).
+    config_poll_s: float = Field(default=60.0, gt=0)
 
     # The store's menu (YAML or JSON, see docs/ordering-api.md); ordering is off without one.
     menu_path: Path | None = None

@@ -23,6 +23,7 @@ from edge.live import LiveHub
 from edge.mqtt import HubMqtt
 from edge.orders.desk import OrderDesk
 from edge.telemetry.sender import InfluxSender
+from edge.uplink.config_pull import ConfigPuller
 from edge.uplink.sender import CloudSender
 from edge.writer import StoreWriter
 
@@ -129,6 +130,13 @@ class HubRuntime:
             self._spooler_devices,
             self.cloud.nudge,
         )
+        self.config_puller = ConfigPuller(
+            settings.cloud_url,
+            settings.cloud_token.get_secret_value(),
+            settings.config_poll_s,
+            lambda: self.desk.config_version,
+            self.desk.apply_config,
+        )
         self.ingest = Ingest(
             settings.store_id,
             self.inventory,
@@ -170,6 +178,7 @@ class HubRuntime:
         self.cloud.start()
         self.mqtt.start()
         self.desk.start()
+        self.config_puller.start()
         log.info(
             "hub for store %s: %d devices, db %s",
             self.settings.store_id,
@@ -178,6 +187,7 @@ class HubRuntime:
         )
 
     def stop(self) -> None:
+        self.config_puller.stop()
         self.desk.stop()
         self.mqtt.stop()
         self.writer.stop()

@@ -62,6 +62,44 @@ def hub(
 
 
 @app.command()
+def qr(
+    out: Annotated[Path, typer.Option(help="The PDF to write: every table's QR code.")],
+    env_file: Annotated[
+        Path | None, typer.Option(help="A file of SMARTSTORE_* settings (see docs/hub.md).")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="How phones reach the hub, e.g. http://192.168.1.10:8000."),
+    ] = None,
+) -> None:
+    """Make a printable sheet of every table's QR code (with the table's name under it)."""
+    from edge.tables.qrsheet import render_sheet
+
+    from edge.config import Settings
+    from edge.inventory import load_inventory
+    from edge.tables.service import qr_links
+    from edge.tables.tokens import TokenSigner
+
+    settings = _load_settings(Settings, env_file, "hub")
+    url = (base_url or settings.public_url).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        typer.echo("give --base-url (or SMARTSTORE_PUBLIC_URL) as http://host:port", err=True)
+        raise typer.Exit(2)
+    try:
+        inv = load_inventory(settings.inventory_file)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    signer = TokenSigner(settings.secret_key.get_secret_value(), settings.store_id)
+    links = qr_links(settings.db_path, inv, signer)
+    if not links:
+        typer.echo(f"the inventory {settings.inventory_file} lists no tables", err=True)
+        raise typer.Exit(2)
+    pages = render_sheet([(name, url + path) for name, path in links], out, settings.store_name)
+    typer.echo(f"{len(links)} tables on {pages} page(s) in {out}")
+
+
+@app.command()
 def provision(
     inventory: Annotated[Path, typer.Option(help="The store inventory (YAML).")],
     broker_dir: Annotated[Path, typer.Option(help="Where mosquitto's passwd and acl go.")],
@@ -243,12 +281,14 @@ def demo(
     ] = "127.0.0.1",
     port: int = 8000,
     presses_per_min: float = 6.0,
+    orders_per_min: float = 2.0,
 ) -> None:
-    """Run a demo store: mosquitto, InfluxDB, the hub and simulated devices of every type."""
+    """Run a demo store: mosquitto, InfluxDB, the hub, HQ's cloud, simulated devices of every
+    type, and kitchen printers in software."""
     from smartstore.demo import run_demo
 
     _logging(False)
-    run_demo(data_dir, host, port, presses_per_min)
+    run_demo(data_dir, host, port, presses_per_min, orders_per_min)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
-"""A whole demo store on one machine: mosquitto, InfluxDB (when installed), the hub, and
-simulated call buttons that diners press now and then."""
+"""A whole demo store on one machine: mosquitto, InfluxDB (when installed), the hub, HQ's cloud,
+simulated devices (buttons diners press, kiosks that order), and kitchen printers in software
+that keep every ticket they print as text."""
 
 import json
 import logging
 import secrets
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import uvicorn
@@ -13,13 +16,20 @@ from cloud.config import Settings as CloudSettings
 from cloud.db import migrate
 from cloud.testing import CloudHandle, run_cloud_thread
 from devices.fleet import Fleet
+from devices.virtual_printer import VirtualPrinter, decode_text
 from edge.app import server_config
 from edge.broker import BrokerFiles, free_port, start_mosquitto
 from edge.config import Settings
-from edge.inventory import generate_inventory, load_inventory, save_inventory
+from edge.inventory import Inventory, generate_inventory, load_inventory, save_inventory
 from edge.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
+from edge.tables.qrsheet import render_sheet
+from edge.tables.service import qr_links
+from edge.tables.tokens import TokenSigner
 from edge.telemetry.v1_bridge import InfluxV1Bridge
+from smartstore.menu import load_menu
+from smartstore.samples import install_sample_menu
 from smartstore.services import InfluxServer, start_influxd
+from smartstore.wire import DeviceType
 
 log = logging.getLogger(__name__)
 DEMO_STORE = "DEMO"
@@ -60,12 +70,50 @@ def _start_cloud(data_dir: Path, store: str, admin_token: str) -> tuple[CloudHan
     return hq, str(r.json()["token"])
 
 
-def run_demo(data_dir: Path, http_host: str, http_port: int, presses_per_min: float) -> None:
+def _start_printers(inventory: Inventory, out_dir: Path) -> tuple[Inventory, list[VirtualPrinter]]:
+    """A software printer for each printer in the inventory, on a free port; each ticket it
+    prints is kept as text in out_dir/<printer>/."""
+    printers = []
+    devices = []
+    for spec in inventory.devices:
+        if spec.type is DeviceType.PRINTER:
+            folder = out_dir / spec.id
+            folder.mkdir(parents=True, exist_ok=True)
+            printer = VirtualPrinter(on_job=_keep_ticket(folder, spec.id)).start()
+            printers.append(printer)
+            spec = spec.model_copy(update={"address": f"127.0.0.1:{printer.port}"})
+        devices.append(spec)
+    return inventory.model_copy(update={"devices": devices}), printers
+
+
+def _keep_ticket(folder: Path, printer: str) -> Callable[[bytes], None]:
+    def keep(job: bytes) -> None:
+        try:
+            text = decode_text(job)
+        except ValueError as exc:
+            text = f"(not a ticket this printer can print: {exc})"
+        name = time.strftime("%Y%m%d-%H%M%S") + f"-{secrets.token_hex(2)}.txt"
+        (folder / name).write_text(text + "\n", encoding="utf-8")
+        first = next((line for line in text.splitlines() if " x " in line), "")
+        log.info("printer %s printed a ticket: %s", printer, first.strip())
+
+    return keep
+
+
+def run_demo(
+    data_dir: Path,
+    http_host: str,
+    http_port: int,
+    presses_per_min: float,
+    orders_per_min: float = 2.0,
+) -> None:
     data_dir.mkdir(parents=True, exist_ok=True)
     inventory_path = data_dir / "inventory.yaml"
     if not inventory_path.exists():
         save_inventory(generate_inventory(DEMO_STORE, **DEMO_LAYOUT), inventory_path)
-    inventory = load_inventory(inventory_path)
+    inventory, printers = _start_printers(load_inventory(inventory_path), data_dir / "printed")
+    save_inventory(inventory, inventory_path)  # the printers' addresses of this run
+    menu_path = install_sample_menu(data_dir)
     accounts = ensure_secrets(inventory, data_dir / "secrets" / "mqtt.json")
     hub = _hub_secrets(data_dir / "secrets" / "hub.json")
 
@@ -99,6 +147,8 @@ def run_demo(data_dir: Path, http_host: str, http_port: int, presses_per_min: fl
         staff={DEMO_STAFF: hub["pin"]},  # type: ignore[dict-item]
         secret_key=hub["secret_key"],  # type: ignore[arg-type]
         call_urgent_after_s=45,
+        menu_path=menu_path,
+        store_name="smartstore 演示店 Demo",
     )
     hq, store_token = _start_cloud(data_dir, inventory.store, hub["cloud_admin_token"])
     settings = settings.model_copy(
@@ -108,7 +158,13 @@ def run_demo(data_dir: Path, http_host: str, http_port: int, presses_per_min: fl
     fleet.start()
     fleet.press_randomly(presses_per_min / 60)
     fleet.wander_printers(every_s=20)
+    fleet.order_randomly(orders_per_min / 60, load_menu(menu_path))
     shown_host = "127.0.0.1" if http_host in ("0.0.0.0", "") else http_host  # noqa: S104
+    base_url = f"http://{shown_host}:{http_port}"
+    signer = TokenSigner(hub["secret_key"], inventory.store)
+    links = qr_links(settings.db_path, inventory, signer)
+    sheet = data_dir / "tables.pdf"
+    render_sheet([(name, base_url + path) for name, path in links], sheet, settings.store_name)
     print(
         "\n"
         f"  smartstore demo store {inventory.store}: {len(fleet.devices)} devices, "
@@ -118,6 +174,10 @@ def run_demo(data_dir: Path, http_host: str, http_port: int, presses_per_min: fl
         + "\n"
         f"  Staff board 员工看板:  http://{shown_host}:{http_port}/board\n"
         f"  Device board 设备看板: http://{shown_host}:{http_port}/devices\n"
+        f"  Orders & kitchen 订单: http://{shown_host}:{http_port}/orders\n"
+        f"  A diner at table {links[0][0]} 扫码点餐: {base_url}{links[0][1]}\n"
+        f"  Every table's QR code 桌台二维码: {sheet}\n"
+        f"  Tickets the kitchen printers printed 厨房小票: {data_dir / 'printed'}\n"
         f"  Log in 登录:  name {DEMO_STAFF}   PIN {hub['pin']}\n"
         "  Ctrl-C stops the demo.\n",
         flush=True,
@@ -126,6 +186,8 @@ def run_demo(data_dir: Path, http_host: str, http_port: int, presses_per_min: fl
         uvicorn.Server(server_config(settings)).run()
     finally:
         fleet.stop()
+        for printer in printers:
+            printer.stop()
         hq.stop()
         broker.terminate()
         broker.wait(10)

@@ -321,7 +321,14 @@ def _check_migrations(url: str) -> None:
 
     migrate(url)
     tables, version, diff = _schema_state(url)
-    assert tables == {"alembic_version", "stores", "ingested_events", "hq_users", "hq_sessions"}
+    assert tables == {
+        "alembic_version",
+        "stores",
+        "ingested_events",
+        "hq_users",
+        "hq_sessions",
+        "config_documents",
+    }
     assert version == head
     assert diff == []  # the migrations build exactly what the models declare
 

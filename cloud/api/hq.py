@@ -211,6 +211,7 @@ class StoreHealth(BaseModel):
     name: str
     online: bool
     last_seen_at: float | None
+    config_version: int | None  # the configuration the store's hub runs
     open_alarms: list[OpenAlarm]
 
 
@@ -255,6 +256,7 @@ def fleet_health(session: SessionDep, _user: HQUserDep) -> FleetHealth:
             name=s.name,
             online=s.last_seen_at is not None and s.last_seen_at >= now - STORE_ONLINE_WITHIN_S,
             last_seen_at=s.last_seen_at,
+            config_version=s.config_version,
             open_alarms=sorted(open_by_store[s.id], key=lambda a: a.since),
         )
         for s in session.scalars(select(Store).where(Store.revoked_at.is_(None)).order_by(Store.id))

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from cloud.api.deps import CurrentStore, SessionDep
 from cloud.const import MAX_BATCH_EVENTS, MAX_INGEST_BODY_BYTES
-from cloud.models import IngestedEvent
+from cloud.models import IngestedEvent, Store
 from cloud.schemas import EventIn, IngestBatch, IngestResult
+from smartstore.wire.uplink import CONFIG_APPLIED
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
@@ -112,6 +113,17 @@ def _store_events(session: Session, store_id: str, events: list[EventIn]) -> set
         .returning(IngestedEvent.event_id)
     )
     stored = set(session.scalars(statement))
+    versions = [
+        v
+        for e in events
+        if e.type == CONFIG_APPLIED
+        and e.id in stored
+        and isinstance(v := e.data.get("version"), int)
+    ]
+    if versions:
+        store = session.get(Store, store_id)
+        if store is not None and (store.config_version or 0) < max(versions):
+            store.config_version = max(versions)
     session.commit()
     return stored
 

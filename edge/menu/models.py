@@ -1,4 +1,4 @@
-from sqlalchemy import String
+from sqlalchemy import JSON, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from edge.db import Base
@@ -13,3 +13,14 @@ class SoldOut(Base):
     dish_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     since: Mapped[float]
     by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class AppliedConfig(Base):
+    """A configuration from HQ the hub applied. The newest is what the store runs, also after a
+    restart with the cloud away (its last good configuration)."""
+
+    __tablename__ = "applied_configs"
+
+    version: Mapped[int] = mapped_column(primary_key=True)
+    document: Mapped[dict[str, object]] = mapped_column(JSON)
+    applied_at: Mapped[float]

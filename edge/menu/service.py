@@ -6,7 +6,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from edge.menu.models import SoldOut
-from edge.menu.schema import MenuFile
+from smartstore.menu import MenuFile
 
 
 class UnknownDish(LookupError):
@@ -24,6 +24,11 @@ class MenuState:
     @classmethod
     def load(cls, session: Session, menu: MenuFile) -> "MenuState":
         return cls(menu, set(session.scalars(select(SoldOut.dish_id))))
+
+    def replace(self, menu: MenuFile) -> None:
+        """A new menu (from HQ); sold-out marks of dishes it still has stay."""
+        with self._lock:
+            self._menu = menu
 
     @property
     def menu(self) -> MenuFile:

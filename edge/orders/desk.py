@@ -5,10 +5,12 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from edge.auth import RateLimiter
@@ -16,7 +18,7 @@ from edge.config import Settings
 from edge.devices.service import DeviceChanges
 from edge.inventory import DeviceSpec, Inventory
 from edge.live import LiveHub
-from edge.menu.schema import MenuFile, load_menu
+from edge.menu.models import AppliedConfig, SoldOut
 from edge.menu.service import MenuState
 from edge.mqtt import HubMqtt
 from edge.orders import errors
@@ -31,10 +33,13 @@ from edge.printing.spooler import PrinterWorker, Spooler
 from edge.tables import service as tables
 from edge.tables.models import DiningTable
 from edge.tables.tokens import TokenSigner
+from edge.uplink import service as outbox
+from smartstore.menu import MenuFile, StoreConfig, load_menu
 from smartstore.wire import EventAck, encode
 from smartstore.wire.const import QOS_STATE, AckStatus
 from smartstore.wire.payloads import KioskOrderEvent, ReadyBoard
 from smartstore.wire.topics import ready_topic
+from smartstore.wire.uplink import CONFIG_APPLIED
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +84,19 @@ class OrderDesk:
         self.order_limiter = RateLimiter(settings.orders_per_table_per_minute)
         self.call_limiter = RateLimiter(settings.calls_per_table_per_minute)
         self.menu_state: MenuState | None = None
-        menu = self._load_menu()
+        self.config: StoreConfig | None = None  # HQ's, when one was ever applied
+        self.config_version: int | None = None
         with sessions.begin() as session:
             tables.sync_tables(session, inventory, time.time())
             recovered = printing.recover_interrupted(session)
+            applied = session.scalar(
+                select(AppliedConfig).order_by(AppliedConfig.version.desc()).limit(1)
+            )
+            if applied is not None:
+                # The last good configuration from HQ outranks the local file.
+                self.config = StoreConfig.model_validate(applied.document)
+                self.config_version = applied.version
+            menu = self.config.menu if self.config is not None else self._load_menu()
             if menu is not None:
                 self.menu_state = MenuState.load(session, menu)
         if recovered:
@@ -130,6 +144,38 @@ class OrderDesk:
         self._kiosk_thread.join(timeout=10)
         self.spooler.stop()
 
+    # Configuration from HQ.
+    def apply_config(self, version: int, config: StoreConfig) -> None:
+        """Store it and the fact for HQ in one transaction, then serve it."""
+        now = time.time()
+        with self._sessions.begin() as session:
+            session.merge(
+                AppliedConfig(
+                    version=version, document=config.model_dump(mode="json"), applied_at=now
+                )
+            )
+            data: dict[str, object] = {"version": version}
+            event = (f"cfg-{version}-{uuid.uuid4().hex[:12]}", CONFIG_APPLIED, now, data)
+            outbox.enqueue(session, [event])
+            sold_out = set(session.scalars(select(SoldOut.dish_id)))
+        if self.menu_state is None:
+            self.menu_state = MenuState(config.menu, sold_out)
+        else:
+            self.menu_state.replace(config.menu)
+        self.config, self.config_version = config, version
+        self._on_fact()
+        self._board.publish({"type": "config", "version": version})
+        self._diners.publish({"type": "config", "version": version})
+
+    def check_open(self, now: float) -> None:
+        if self.config is None:
+            return
+        local = time.localtime(now)
+        if not self.config.is_open(local.tm_wday, time.strftime("%H:%M", local)):
+            raise OrderError(
+                409, "store_closed", "本店现在不营业 / The store is not open for orders now"
+            )
+
     # Tables and their tokens.
     def table_for(self, session: Session, token: str) -> DiningTable:
         signed = self.signer.verify(token)
@@ -147,6 +193,7 @@ class OrderDesk:
     ) -> tuple[dict[str, Any], bool]:
         """The order as the diner sees it, and whether it is new."""
         state = self.menu
+        self.check_open(time.time())
         with self._sessions.begin() as session:
             if origin.table_id is not None:
                 table = tables.get(session, origin.table_id)

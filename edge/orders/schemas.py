@@ -4,8 +4,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from edge.menu.schema import MAX_LINES, NOTE_MAX
 from edge.orders.models import Order, OrderLine
+from smartstore.menu import MAX_LINES, NOTE_MAX
 from smartstore.wire.const import ID_PATTERN
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from edge.menu.schema import MAX_LINES, MAX_QTY, MenuFile
 from edge.orders.errors import OrderError
 from edge.orders.models import Order, OrderLine
 from edge.orders.schemas import LineRequest
 from edge.printing import service as printing
 from edge.uplink import service as outbox
+from smartstore.menu import MAX_LINES, MAX_QTY, MenuFile
 from smartstore.wire.uplink import ORDER_DONE, ORDER_LINE_VOIDED, ORDER_PLACED
 
 SOURCE_TABLE = "table"

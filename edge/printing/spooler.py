@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from edge.devices import service as devices
 from edge.devices.models import Device
 from edge.devices.service import DeviceChanges
-from edge.menu.schema import MenuFile
 from edge.orders.models import Order
 from edge.printing import service as jobs
 from edge.printing.models import PrintJob
@@ -25,6 +24,7 @@ from edge.printing.service import PrinterAddress
 from edge.printing.tickets import Ticket, TicketKind, TicketLine, render
 from edge.printing.transport import PrinterUnreachable, PrintInterrupted, send
 from edge.tables.models import DiningTable
+from smartstore.menu import MenuFile
 from smartstore.wire.const import CoverState, PaperLevel
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ IDLE_WAIT_S = 1.0
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 10.0
 SEND_TIMEOUT_S = 5.0
-KIOSK_LABEL = "自助点餐机 Kiosk"
+KIOSK_LABEL = "自助点餐 Kiosk"
 
 
 class SpoolListener(Protocol):
@@ -86,6 +86,7 @@ def build_ticket(session: Session, menu: MenuFile, job: PrintJob, store_name: st
         ),
         note=note,
         reprint=job.reprint,
+        kiosk=order is not None and order.table_id is None,
         total_fen=sum(x.unit_price_fen * x.qty for x in lines),
         store_name=store_name,
     )

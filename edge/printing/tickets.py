@@ -46,6 +46,7 @@ class Ticket:
     lines: tuple[TicketLine, ...]
     note: str = ""  # order note
     reprint: bool = False
+    kiosk: bool = False  # `table` names the kiosk the order came from
     total_fen: int = 0  # receipts
     store_name: str = ""
 
@@ -196,7 +197,9 @@ def render(ticket: Ticket, columns: int = 48) -> bytes:
     page.block(_HEADERS[ticket.kind], _BIG, bold=True, align="center", invert=void)
     if not receipt:
         page.block(ticket.station, bold=True)
-    page.block(f"桌 Table {ticket.table}", _BIG, bold=True)
+    # A kiosk order has no table: its "where" (the kiosk) stands in the table's place.
+    where = ticket.table if ticket.kiosk else f"桌 Table {ticket.table}"
+    page.block(where, _BIG, bold=True)
     page.block(f"单号 No. {ticket.order_no}", _BIG, bold=True)
     stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ticket.created_at))
     page.block(f"时间 Time: {stamp}")

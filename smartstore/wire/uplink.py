@@ -10,6 +10,7 @@ ORDER_PLACED: Final = "order.placed"  # id op-<order uid>
 ORDER_LINE_VOIDED: Final = "order.line_voided"  # id ov-<order uid>-<line id>
 ORDER_DONE: Final = "order.done"  # id od-<order uid>
 TICKET_PRINTED: Final = "ticket.printed"  # id tp-<print job uid>
+CONFIG_APPLIED: Final = "config.applied"  # id cfg-<version>-<hub boot>: the hub runs it now
 
 UplinkEventType = Literal[
     "call.opened",
@@ -19,6 +20,7 @@ UplinkEventType = Literal[
     "order.line_voided",
     "order.done",
     "ticket.printed",
+    "config.applied",
 ]
 UPLINK_EVENT_TYPES: Final[tuple[str, ...]] = get_args(UplinkEventType)
 assert set(UPLINK_EVENT_TYPES) == {
@@ -29,4 +31,5 @@ assert set(UPLINK_EVENT_TYPES) == {
     ORDER_LINE_VOIDED,
     ORDER_DONE,
     TICKET_PRINTED,
+    CONFIG_APPLIED,
 }

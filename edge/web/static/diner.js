@@ -31,7 +31,7 @@ const T = {
     wait: "订单正在提交，请稍候", added: "已加入购物车", failed: "出错了，请重试",
   },
   en: {
-    title: "Order", loading: "Loading…", table: (n) => `Table ${n}`, call: "Call waiter", bill: "Request bill",
+    title: "Order", loading: "Loading…", table: (n) => `${n}`, call: "Call waiter", bill: "Request bill",
     myOrders: "My orders", cart: "Cart", viewCart: "View cart", emptyCart: "Your cart is empty",
     orderNote: "Note for the order", lineNote: "Note (optional)", total: "Total", qty: "Quantity",
     place: "Place order", sending: "Sending…", retry: "Send again", soldOut: "Sold out",
@@ -812,11 +812,15 @@ function connect() {
       orders.set(m.order.id, m.order);
       renderOrders();
       if (m.order.status === "done" && was && was.status !== "done") msg(t("ready", m.order.no), "ok", 8000);
-    } else if (m.type === "table") setOpen(m.open !== false);
+    } else if (m.type === "table") {
+      setOpen(m.open !== false);
+      loadMenu(); // a new QR code for this table ends this page: the menu call says so
+    } else if (m.type === "config") loadMenu(); // a new menu
   };
-  sock.onclose = () => {
+  sock.onclose = (ev) => {
     if (ws === sock) ws = null;
     setLive(false);
+    if (ev.code === 1008) loadMenu(); // refused: a rotated code shows the "not valid" page
     retryLater();
   };
 }

@@ -340,13 +340,20 @@ function renderTable(t) {
     const buttons = h("div", "tbtns");
     for (const [cls, label] of [["open", "开台 Open"], ["close", "关台 Close"], ["rotate", "换二维码 New QR"]]) {
       const b = h("button", cls, label);
-      b.addEventListener("click", () => tableAction(t.name, cls, b));
+      b.addEventListener("click", () => tableAction(li, cls, b));
       buttons.append(b);
     }
-    li.append(h("div", "tname", t.name), h("div", "tstate"), h("div", "tqr"), buttons);
+    const qr = h("a", "tlink", "二维码页 QR page");
+    qr.target = "_blank";
+    qr.rel = "noopener";
+    li.append(h("div", "tname", t.name), h("div", "tstate"), h("div", "tqr"), qr, buttons);
     ul.append(li);
   }
+  li.dataset.id = t.id !== undefined && t.id !== null ? String(t.id) : t.name; // the API's key
   li.dataset.open = String(!!t.open);
+  const qr = li.querySelector(".tlink");
+  qr.hidden = !(t.qr_path && t.qr_path.startsWith("/"));
+  if (!qr.hidden) qr.href = t.qr_path;
   li.classList.toggle("is-open", !!t.open);
   li.querySelector(".tstate").textContent = t.open ? "营业中 Open" : "已关台 Closed";
   li.querySelector(".tqr").textContent = t.qr_version !== undefined ? `二维码 QR v${t.qr_version}` : "";
@@ -354,11 +361,12 @@ function renderTable(t) {
   li.querySelector(".close").disabled = !t.open;
 }
 
-async function tableAction(name, action, button) {
+async function tableAction(li, action, button) {
+  const name = li.dataset.table;
   if (action === "rotate" && !confirm(`换 ${name} 的二维码？旧二维码将失效。\nNew QR code for ${name}? The old code stops working.`)) return;
   button.disabled = true;
   const path = action === "rotate" ? "rotate-qr" : action;
-  const t = await api("POST", `/api/tables/${encodeURIComponent(name)}/${path}`);
+  const t = await api("POST", `/api/tables/${encodeURIComponent(li.dataset.id || name)}/${path}`);
   button.disabled = false;
   if (!t) return;
   if (t.name) renderTable(t);
@@ -412,6 +420,8 @@ function connect() {
     } else if (msg.type === "orders" && Array.isArray(msg.orders)) {
       for (const o of msg.orders) render(o);
       placeAll();
+    } else if (msg.type === "config") {
+      loadMenu(); // a new menu was pushed
     } else if (msg.type === "menu" && Array.isArray(msg.sold_out)) {
       soldOut = new Set(msg.sold_out);
       showSoldOut();

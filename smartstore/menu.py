@@ -1,4 +1,5 @@
-"""The menu file (YAML or JSON): what a store sells, in Chinese and English, priced in fen.
+"""The menu (a YAML or JSON file, or a document HQ pushes): what a store sells, in Chinese and
+English, priced in fen. One schema for the hub and the cloud.
 
 Loaded at start and validated whole: a menu with a mistake is refused with the place of the
 mistake, and the hub keeps the last good one.
@@ -116,3 +117,39 @@ def load_menu(path: Path) -> MenuFile:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top)"
         raise ValueError(f"menu file {path}: {where}: {first['msg']}") from None
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"
+
+
+class Opening(_Strict):
+    open: str = Field(pattern=HHMM)
+    close: str = Field(pattern=HHMM)
+
+    @model_validator(mode="after")
+    def _order(self) -> Self:
+        if self.close <= self.open:
+            raise ValueError(f"closes ({self.close}) before it opens ({self.open})")
+        return self
+
+
+class StoreConfig(_Strict):
+    """What HQ pushes to stores: the menu and the opening hours (store-local time). A day not
+    listed is a closed day; no `hours` at all means always open."""
+
+    menu: MenuFile
+    hours: dict[str, list[Opening]] | None = None
+
+    @model_validator(mode="after")
+    def _days(self) -> Self:
+        for day in self.hours or {}:
+            if day not in WEEKDAYS:
+                raise ValueError(f"unknown day {day!r}; use {', '.join(WEEKDAYS)}")
+        return self
+
+    def is_open(self, weekday: int, hhmm: str) -> bool:
+        """weekday: 0 = Monday (time.localtime's tm_wday); hhmm: "HH:MM"."""
+        if self.hours is None:
+            return True
+        return any(o.open <= hhmm < o.close for o in self.hours.get(WEEKDAYS[weekday], []))

@@ -1,0 +1,89 @@
+"""Configuration pushed down: HQ publishes a menu and opening hours for one store or for all;
+each hub pulls the newest document addressed to it and reports the version it runs."""
+
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy import or_, select
+
+from cloud.api.deps import CurrentStore, SessionDep
+from cloud.api.hq import HQUserDep
+from cloud.const import STORE_ID_PATTERN
+from cloud.models import ConfigDocument, Store
+from smartstore.menu import StoreConfig
+
+router = APIRouter(prefix="/api/v1", tags=["config"])
+
+ALL_STORES = "*"
+
+
+class ConfigPublish(BaseModel):
+    scope: str = Field(pattern=STORE_ID_PATTERN + "|^\\*$", description='a store id, or "*"')
+    config: StoreConfig
+
+
+class ConfigPublic(BaseModel):
+    version: int
+    scope: str
+    published_at: float
+    published_by: str
+    config: dict[str, Any]
+
+
+def _public(doc: ConfigDocument) -> ConfigPublic:
+    return ConfigPublic(
+        version=doc.version,
+        scope=doc.scope,
+        published_at=doc.published_at,
+        published_by=doc.published_by,
+        config=doc.document,
+    )
+
+
+@router.post("/hq/config", status_code=status.HTTP_201_CREATED)
+def publish(body: ConfigPublish, session: SessionDep, user: HQUserDep) -> ConfigPublic:
+    """Validated whole here, with the hub's own schema: a store never receives a menu it would
+    refuse."""
+    if body.scope != ALL_STORES and session.get(Store, body.scope) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no store {body.scope!r}")
+    doc = ConfigDocument(
+        scope=body.scope,
+        document=body.config.model_dump(mode="json"),
+        published_at=time.time(),
+        published_by=user,
+    )
+    session.add(doc)
+    session.commit()
+    return _public(doc)
+
+
+@router.get("/hq/config")
+def history(session: SessionDep, _user: HQUserDep, limit: int = 20) -> list[ConfigPublic]:
+    rows = session.scalars(
+        select(ConfigDocument).order_by(ConfigDocument.version.desc()).limit(min(limit, 200))
+    )
+    return [_public(d) for d in rows]
+
+
+@router.get("/config", response_model=None)
+def current_for_store(
+    store: CurrentStore,
+    session: SessionDep,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> ConfigPublic | Response:
+    """The newest document for this store (its own or everyone's); 204 when HQ has published
+    none, 304 when the hub already runs it (If-None-Match: its version)."""
+    doc = session.scalar(
+        select(ConfigDocument)
+        .where(or_(ConfigDocument.scope == store.id, ConfigDocument.scope == ALL_STORES))
+        .order_by(ConfigDocument.version.desc())
+        .limit(1)
+    )
+    if doc is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    etag = f'"{doc.version}"'
+    if if_none_match is not None and if_none_match.strip() in (etag, str(doc.version)):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+    return _public(doc)

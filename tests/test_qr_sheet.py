@@ -1,0 +1,82 @@
+"""`smartstore qr` prints every table's QR code; each code read back from the rendered sheet
+opens its own table's page on the hub."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pypdfium2 as pdfium
+from pyzbar.pyzbar import decode
+
+from edge.inventory import TableSpec
+from smartstore.settings_env import as_environment
+from tests.support import hub_settings, make_inventory, run_hub_thread, start_broker
+
+
+def _codes(pdf: Path) -> tuple[int, list[str]]:
+    doc = pdfium.PdfDocument(str(pdf))
+    try:
+        found = []
+        for page in doc:
+            image = page.render(scale=1.5).to_pil().convert("L")
+            found += [c.data.decode() for c in decode(np.array(image))]
+        return len(doc), found
+    finally:
+        doc.close()
+
+
+def test_qr_sheet_codes_open_their_own_tables(tmp_path: Path, store: str) -> None:
+    tables = [TableSpec(id=f"T{n}", name=f"{n}号桌") for n in range(1, 15)]
+    tables.append(TableSpec(id="VIP1", name="包间 VIP1", zone="VIP"))
+    inventory = make_inventory(store).model_copy(update={"tables": tables})
+    broker = start_broker(tmp_path / "mqtt", inventory)
+    settings = hub_settings(broker, tmp_path / "hub", store_name="测试店 Test")
+    hub = run_hub_thread(settings)
+    try:
+        staff = hub.client()
+        staff.post("/api/tables/T3/rotate-qr")  # the sheet prints the current code
+        out = tmp_path / "tables.pdf"
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "smartstore.cli",
+                "qr",
+                "--out",
+                str(out),
+                "--base-url",
+                hub.base_url,
+            ],
+            env={**os.environ, **as_environment(settings)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "15 tables on 2 page(s)" in done.stdout
+        pages, urls = _codes(out)
+        assert pages == 2 and len(urls) == 15 and len(set(urls)) == 15
+        names = {t.id: t.name for t in tables}
+        with httpx.Client(timeout=10) as c:
+            for url in urls:
+                assert url.startswith(hub.base_url + "/t/")
+                token = url.rsplit("/", 1)[1]
+                assert c.get(url).status_code == 200
+                menu = c.get(f"{hub.base_url}/api/diner/{token}/menu").json()
+                assert menu["table"]["name"] == names[token.split(".")[0]]
+        assert any(u.split("/t/")[1].startswith("T3.2.") for u in urls)
+
+        missing = subprocess.run(
+            [sys.executable, "-m", "smartstore.cli", "qr", "--out", str(out)],
+            env={**os.environ, **as_environment(settings)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert missing.returncode == 2 and "--base-url" in missing.stderr
+    finally:
+        hub.stop()
+        broker.stop()
