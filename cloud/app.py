@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from cloud.api import config_push, hq, ingest, stores
+from cloud.api import config_push, hq, ingest, sales, stores
 from cloud.config import Settings
 from cloud.db import make_engine, make_sessions
 from smartstore.http import refuse_bad_input_clearly
@@ -30,6 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(stores.router)
     app.include_router(ingest.router)
     app.include_router(hq.router)
+    app.include_router(sales.router)
     app.include_router(config_push.router)
 
     @app.get("/health")

@@ -15,6 +15,12 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./cloud.sqlite3"
     # Bearer token of HQ's administrators: registers stores, issues and revokes their tokens.
     admin_token: SecretStr
+    # Sales metrics for Grafana (cloud/sales_influx.py); empty URL: not exported.
+    influx_url: str = ""
+    influx_token: SecretStr = SecretStr("")
+    influx_org: str = "smartstore"
+    influx_bucket: str = "smartstore"  # InfluxDB 1.x: "database/retention_policy"
+    sales_lookback_s: float = 7 * 86400
 
     @model_validator(mode="after")
     def _refuse_weak_admin_token(self) -> Self:

@@ -71,7 +71,35 @@ def init_db(engine: Engine) -> sessionmaker[Session]:
     import edge.uplink.models  # noqa: F401
 
     Base.metadata.create_all(engine)
+    _add_missing_columns(engine)
     return sessionmaker(engine, expire_on_commit=False)
+
+
+class SchemaTooOld(RuntimeError):
+    pass
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """A hub updated in the field keeps its database: columns added since it was made are
+    added here when SQLite can (nullable, no constraint); anything else stops the hub with
+    what to do, rather than failing on the first query that needs the column."""
+    with engine.begin() as conn:
+        for table in Base.metadata.sorted_tables:
+            have = {row[1] for row in conn.exec_driver_sql(f'PRAGMA table_info("{table.name}")')}
+            for column in table.columns:
+                if column.name in have:
+                    continue
+                if not column.nullable or column.unique or column.primary_key:
+                    raise SchemaTooOld(
+                        f"the hub database lacks {table.name}.{column.name}, which cannot be "
+                        "added in place: move the database aside (the outbox drains first) "
+                        "and start again"
+                    )
+                kind = column.type.compile(dialect=engine.dialect)
+                conn.exec_driver_sql(
+                    f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'
+                )
+                log.warning("hub database: added column %s.%s", table.name, column.name)
 
 
 log = logging.getLogger(__name__)

@@ -73,10 +73,9 @@ def qr(
     ] = None,
 ) -> None:
     """Make a printable sheet of every table's QR code (with the table's name under it)."""
-    from edge.tables.qrsheet import render_sheet
-
     from edge.config import Settings
     from edge.inventory import load_inventory
+    from edge.tables.qrsheet import render_sheet
     from edge.tables.service import qr_links
     from edge.tables.tokens import TokenSigner
 
@@ -180,6 +179,7 @@ def cloud(
 
     from cloud.config import Settings as CloudSettings
     from cloud.db import migrate
+    from cloud.sales_influx import exporter_for
     from smartstore.settings_env import as_environment
 
     _logging(False)
@@ -187,14 +187,22 @@ def cloud(
     migrate(settings.database_url)
     # The workers are new processes: they read their settings from the environment.
     os.environ.update(as_environment(settings))
-    uvicorn.run(
-        "cloud.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-    )
+    # One sales exporter beside the workers, not one in each.
+    exporter = exporter_for(settings)
+    if exporter is not None:
+        exporter.start()
+    try:
+        uvicorn.run(
+            "cloud.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
+    finally:
+        if exporter is not None:
+            exporter.stop()
 
 
 Count = Annotated[int, typer.Option(min=0, max=2000)]

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from cloud.config import Settings as CloudSettings
 from cloud.db import migrate
+from cloud.sales_influx import exporter_for
 from cloud.testing import CloudHandle, run_cloud_thread
 from devices.fleet import Fleet
 from devices.virtual_printer import VirtualPrinter, decode_text
@@ -55,11 +56,16 @@ def _hub_secrets(path: Path) -> dict[str, str]:
 DEMO_LAYOUT = {"tables": 8, "buttons": 12, "kiosks": 2, "screens": 2, "printers": 3}
 
 
-def _start_cloud(data_dir: Path, store: str, admin_token: str) -> tuple[CloudHandle, str]:
+def _start_cloud(
+    data_dir: Path, store: str, admin_token: str, influx_url: str
+) -> tuple[CloudHandle, str]:
     """HQ's service on the embedded default (SQLite), with the demo store registered; returns
     the running service and the store's token."""
     settings = CloudSettings(
-        database_url=f"sqlite:///{data_dir / 'cloud.sqlite3'}", admin_token=SecretStr(admin_token)
+        database_url=f"sqlite:///{data_dir / 'cloud.sqlite3'}",
+        admin_token=SecretStr(admin_token),
+        influx_url=influx_url,
+        influx_bucket="smartstore/autogen",
     )
     migrate(settings.database_url)
     hq = run_cloud_thread(settings)
@@ -150,7 +156,10 @@ def run_demo(
         menu_path=menu_path,
         store_name="smartstore 演示店 Demo",
     )
-    hq, store_token = _start_cloud(data_dir, inventory.store, hub["cloud_admin_token"])
+    hq, store_token = _start_cloud(data_dir, inventory.store, hub["cloud_admin_token"], influx_url)
+    exporter = exporter_for(hq.settings)
+    if exporter is not None:
+        exporter.start()
     settings = settings.model_copy(
         update={"cloud_url": hq.base_url, "cloud_token": SecretStr(store_token)}
     )
@@ -188,6 +197,8 @@ def run_demo(
         fleet.stop()
         for printer in printers:
             printer.stop()
+        if exporter is not None:
+            exporter.stop()
         hq.stop()
         broker.terminate()
         broker.wait(10)

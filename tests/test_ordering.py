@@ -1,6 +1,8 @@
 """Ordering through the hub's HTTP API, with tickets arriving as bytes at TCP printers."""
 
+import json
 import secrets
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -227,3 +229,31 @@ def test_calls_and_the_bill_from_the_table(tmp_path: Path, store: str) -> None:
         r = k.diner.post(f"/api/diner/{token}/call", json={"reason": "service"})
         assert r.status_code == 429 and r.json()["detail"]["code"] == "rate_limited"
         assert len(k.staff.get("/api/calls").json()) == 1  # one open call, pressed again
+
+
+def test_staff_take_the_payment_and_the_table_closes(tmp_path: Path, store: str) -> None:
+    with kitchen(tmp_path, store) as k:
+        token = k.token("A2")
+        k.order(token, [KUNGPAO], key())
+        k.order(token, [TEA], key())
+        r = k.staff.post("/api/tables/A2/pay", json={"method": "wechat"})
+        assert r.status_code == 200, r.text
+        paid = r.json()
+        assert paid["amount_fen"] == 2 * 3800 + 1200 and len(paid["orders"]) == 2
+        # Paid: the table is closed, its code takes no order, and it cannot be paid twice.
+        r = k.order(token, [TEA], key())
+        assert r.json()["detail"]["code"] == "table_closed"
+        assert k.staff.post("/api/tables/A2/pay", json={"method": "cash"}).status_code == 409
+        assert k.staff.post("/api/tables/A2/pay", json={"method": "gold"}).status_code == 422
+        # The next party starts with an empty page and nothing to pay.
+        k.staff.post("/api/tables/A2/open")
+        assert k.diner.get(f"/api/diner/{token}/orders").json()["orders"] == []
+        r = k.staff.post("/api/tables/A2/pay", json={"method": "cash"})
+        assert r.json()["detail"]["code"] == "nothing_to_pay"
+        with sqlite3.connect(k.hub.settings.db_path) as db:
+            facts = [
+                json.loads(d)
+                for t, d in db.execute("SELECT type, data FROM outbox")
+                if t == "payment.recorded"
+            ]
+        assert [f["amount_fen"] for f in facts] == [8800] and facts[0]["method"] == "wechat"

@@ -2,10 +2,13 @@
 
 import json
 import signal
+import sqlite3
 from pathlib import Path
 
 import httpx
 
+from edge.db import init_db, make_engine
+from edge.devices.models import Device
 from smartstore.wire import Channel
 from tests.support import PIN, STAFF, Broker, hub_settings, run_hub_process, wait_until
 
@@ -59,3 +62,23 @@ def test_sigkill_between_press_and_acknowledge_loses_and_doubles_nothing(
         assert [c["device"] for c in remaining] == ["btn-002"]
     finally:
         hub.kill()
+
+
+def test_a_hub_database_from_before_gets_its_new_columns(tmp_path: Path) -> None:
+    """An older hub's database (no printer error column yet) is upgraded in place."""
+    db = tmp_path / "hub.sqlite3"
+    engine = make_engine(db)
+    init_db(engine)
+    engine.dispose()
+    with sqlite3.connect(db) as conn:
+        conn.execute("ALTER TABLE devices DROP COLUMN print_error")
+        conn.execute(
+            "INSERT INTO devices (id, type, zone, table_name, station, state, state_reason)"
+            " VALUES ('printer-01', 'printer', '', '', 'hot', 'online', '')"
+        )
+    engine = make_engine(db)
+    sessions = init_db(engine)
+    with sessions() as session:
+        device = session.get(Device, "printer-01")
+        assert device is not None and device.print_error is None
+    engine.dispose()

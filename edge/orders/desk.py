@@ -56,7 +56,16 @@ class KioskOrder:
 def staff_order(order: Order, jobs: list[PrintJob]) -> dict[str, Any]:
     data = order_public(order, printing.all_kitchen_sent(jobs))
     data["print"] = [printing.job_public(j) for j in jobs]
+    data["member"] = order.member_code  # staff only: a diner's page never shows it
     return data
+
+
+STAFF_ONLY = frozenset({"print", "member"})
+
+
+def diner_view(public: dict[str, Any]) -> dict[str, Any]:
+    """What the diner's phone gets of an order: no print jobs, no member code."""
+    return {k: v for k, v in public.items() if k not in STAFF_ONLY}
 
 
 class OrderDesk:
@@ -222,7 +231,7 @@ class OrderDesk:
         self._on_fact()
         self._board.publish({"type": "orders", "orders": [public]})
         if order.table_id is not None:
-            diner = {k: v for k, v in public.items() if k != "print"}
+            diner = diner_view(public)
             self._diners.publish({"type": "order", "order": diner}, key=order.table_id)
 
     def orders_changed(self, order_ids: list[int]) -> None:

@@ -63,3 +63,19 @@ class OrderLine(Base):
     @property
     def line_total_fen(self) -> int:
         return self.unit_price_fen * self.qty if self.status == "ok" else 0
+
+
+class Payment(Base):
+    """A table's bill, paid: what HQ's sales are reconciled against."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
+    table_id: Mapped[str] = mapped_column(String(32))
+    table_name: Mapped[str] = mapped_column(String(32))
+    amount_fen: Mapped[int]
+    method: Mapped[str] = mapped_column(String(16))  # cash | card | wechat | alipay
+    order_uids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    paid_at: Mapped[float]
+    by: Mapped[str] = mapped_column(String(64))

@@ -10,6 +10,7 @@ from edge.api.deps import CurrentStaff, RuntimeDep
 from edge.calls import service as calls
 from edge.orders import errors
 from edge.orders import service as orders
+from edge.orders.desk import diner_view
 from edge.orders.errors import OrderError
 from edge.orders.schemas import CallRequest, OrderRequest, order_public
 from edge.orders.service import Origin
@@ -58,7 +59,7 @@ def diner_order(
         Origin(orders.SOURCE_TABLE, table_id, name), body.key, body.lines, body.note
     )
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-    return {k: v for k, v in public.items() if k != "print"}
+    return diner_view(public)
 
 
 @router.get("/api/diner/{token}/orders")

@@ -39,6 +39,10 @@ class CallRequest(BaseModel):
     reason: str = Field(pattern=r"^(service|bill|water)$")
 
 
+class PaymentRequest(BaseModel):
+    method: str = Field(pattern=r"^(cash|card|wechat|alipay)$")
+
+
 class SoldOutRequest(BaseModel):
     sold_out: bool
 

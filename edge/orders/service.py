@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from edge.orders import errors
 from edge.orders.errors import OrderError
-from edge.orders.models import Order, OrderLine
+from edge.orders.models import Order, OrderLine, Payment
 from edge.orders.schemas import LineRequest
 from edge.printing import service as printing
+from edge.tables.models import DiningTable
 from edge.uplink import service as outbox
 from smartstore.menu import MAX_LINES, MAX_QTY, MenuFile
-from smartstore.wire.uplink import ORDER_DONE, ORDER_LINE_VOIDED, ORDER_PLACED
+from smartstore.wire.uplink import ORDER_DONE, ORDER_LINE_VOIDED, ORDER_PLACED, PAYMENT_RECORDED
 
 SOURCE_TABLE = "table"
 SOURCE_KIOSK = "kiosk"
@@ -322,3 +324,41 @@ def ready_numbers(session: Session, day: str, limit: int) -> list[int]:
         .limit(limit)
     )
     return list(rows)
+
+
+def settle_table(session: Session, table_id: str, method: str, staff: str, now: float) -> Payment:
+    """Staff took the table's payment: one payment for every order since the table opened,
+    recorded with its outbox row; the table closes (its QR code takes no more orders until
+    staff open it for the next party)."""
+    table = session.get(DiningTable, table_id)
+    if table is None:
+        raise OrderNotFound(table_id)
+    if not table.is_open:
+        raise errors.table_closed(table.name)
+    rows = [o for o in table_orders(session, table_id, table.opened_at) if o.status != "cancelled"]
+    amount = sum(o.total_fen for o in rows)
+    if amount <= 0:
+        raise OrderError(409, "nothing_to_pay", "这桌还没有消费 / Nothing to pay at this table yet")
+    payment = Payment(
+        table_id=table.id,
+        table_name=table.name,
+        amount_fen=amount,
+        method=method,
+        order_uids=[o.uid for o in rows],
+        paid_at=now,
+        by=staff,
+    )
+    session.add(payment)
+    table.is_open = False
+    session.flush()
+    data: dict[str, object] = {
+        "payment": payment.uid,
+        "table": table.name,
+        "amount_fen": amount,
+        "method": method,
+        "orders": payment.order_uids,
+        "paid_at": now,
+        "by": staff,
+    }
+    outbox.enqueue(session, [(f"pay-{payment.uid}", PAYMENT_RECORDED, now, data)])
+    return payment

@@ -6,6 +6,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 
 from edge.api.deps import CurrentStaff, RuntimeDep
+from edge.orders import service as orders
+from edge.orders.schemas import PaymentRequest
 from edge.runtime import HubRuntime
 from edge.tables import service as tables
 from edge.tables.models import DiningTable
@@ -59,3 +61,26 @@ def close_table(table_id: str, runtime: RuntimeDep, _staff: CurrentStaff) -> dic
 @router.post("/api/tables/{table_id}/rotate-qr")
 def rotate_qr(table_id: str, runtime: RuntimeDep, _staff: CurrentStaff) -> dict[str, Any]:
     return _change(runtime, table_id, "rotate")
+
+
+@router.post("/api/tables/{table_id}/pay")
+def pay(
+    table_id: str, body: PaymentRequest, runtime: RuntimeDep, staff: CurrentStaff
+) -> dict[str, Any]:
+    """The table paid its bill: recorded (and sent to HQ), and the table closes."""
+    try:
+        with runtime.sessions.begin() as session:
+            payment = orders.settle_table(session, table_id, body.method, staff, time.time())
+            public = {
+                "id": payment.uid,
+                "table": payment.table_name,
+                "amount_fen": payment.amount_fen,
+                "method": payment.method,
+                "orders": payment.order_uids,
+                "paid_at": payment.paid_at,
+            }
+    except orders.OrderNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这张桌子 / no such table") from None
+    runtime.cloud.nudge()
+    runtime.diners.publish({"type": "table", "open": False}, key=table_id)
+    return public

@@ -10,6 +10,7 @@ ORDER_PLACED: Final = "order.placed"  # id op-<order uid>
 ORDER_LINE_VOIDED: Final = "order.line_voided"  # id ov-<order uid>-<line id>
 ORDER_DONE: Final = "order.done"  # id od-<order uid>
 TICKET_PRINTED: Final = "ticket.printed"  # id tp-<print job uid>
+PAYMENT_RECORDED: Final = "payment.recorded"  # id pay-<payment uid>: a table's bill paid
 CONFIG_APPLIED: Final = "config.applied"  # id cfg-<version>-<hub boot>: the hub runs it now
 
 UplinkEventType = Literal[
@@ -21,6 +22,7 @@ UplinkEventType = Literal[
     "order.done",
     "ticket.printed",
     "config.applied",
+    "payment.recorded",
 ]
 UPLINK_EVENT_TYPES: Final[tuple[str, ...]] = get_args(UplinkEventType)
 assert set(UPLINK_EVENT_TYPES) == {
@@ -32,4 +34,5 @@ assert set(UPLINK_EVENT_TYPES) == {
     ORDER_DONE,
     TICKET_PRINTED,
     CONFIG_APPLIED,
+    PAYMENT_RECORDED,
 }

@@ -1,0 +1,41 @@
+"""A kiosk reads a member or coupon QR code from its camera (opencv + pyzbar, zxing-cpp as the
+last resort) and orders with it over MQTT."""
+
+from pathlib import Path
+
+from devices.camera import read_codes
+from devices.kiosk import Kiosk
+from smartstore.wire import KioskOrderLine
+from tests.ordering import kitchen
+from tests.qr_images import camera_like_images, no_code_images, sample_texts
+from tests.support import on_loop, running_fleet, wait_until
+
+
+def test_codes_are_read_from_camera_like_frames() -> None:
+    frames = camera_like_images(sample_texts(8, seed=11), seed=11)
+    assert len(frames) >= 60
+    read = 0
+    families: dict[str, bool] = {}
+    for text, image, what in frames:
+        found = read_codes(image)
+        assert found in ([], [text]), f"{what}: read {found!r}, the code says {text!r}"
+        read += found == [text]
+        for family in ("rotated", "small", "blur", "tilt", "dark", "jpeg"):
+            if family in what:
+                families[family] = families.get(family, False) or found == [text]
+    assert read / len(frames) >= 0.95, f"read {read} of {len(frames)}"
+    assert families and all(families.values()), families
+    for what, image in no_code_images(seed=11):
+        assert read_codes(image) == [], what
+
+
+def test_a_kiosk_orders_with_the_member_code_it_scanned(tmp_path: Path, store: str) -> None:
+    [(text, frame, _)] = camera_like_images(sample_texts(1, seed=3), seed=3)[:1]
+    with kitchen(tmp_path, store) as k, running_fleet(k.broker) as fleet:
+        kiosk = fleet.devices["kiosk-01"]
+        assert isinstance(kiosk, Kiosk)
+        [member] = read_codes(frame)
+        on_loop(fleet, lambda: kiosk.order([KioskOrderLine(dish="beer", qty=2)], member=member))
+        orders = wait_until(lambda: k.staff.get("/api/orders").json()["orders"], what="the order")
+        assert orders[0]["member"] == text and orders[0]["total_fen"] == 3000
+        wait_until(lambda: kiosk.acked == 1, what="the kiosk's ack")
