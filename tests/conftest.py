@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 from pydantic import SecretStr
 
 from cloud.config import Settings as CloudSettings
@@ -12,6 +13,7 @@ from cloud.db import migrate
 from cloud.testing import CloudHandle, PostgresServer, run_cloud_thread, start_postgres
 from edge.telemetry.v1_bridge import InfluxV1Bridge
 from smartstore.services import InfluxServer, start_influxd
+from tests.browser import chromium
 from tests.support import Broker, Hub, hub_settings, make_inventory, run_hub_thread, start_broker
 
 
@@ -88,3 +90,10 @@ def cloud(cloud_db: str) -> Iterator[CloudHandle]:
     )
     yield handle
     handle.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for every browser test."""
+    with chromium() as b:
+        yield b

@@ -1,21 +1,13 @@
 """The staff board in headless Chromium: a press shows up live, Acknowledge clears it."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.browser import chromium
 from tests.support import PIN, STAFF, Broker, hub_settings, run_hub_thread, wait_until
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 def log_in(page: Page, base_url: str, pin: str = PIN) -> None:

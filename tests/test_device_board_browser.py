@@ -1,7 +1,6 @@
 """The device board in headless Chromium: devices going offline and back, printer alarms,
 and commands confirmed by the device, all live."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,16 +8,9 @@ from playwright.sync_api import Browser, expect
 
 from devices.printer import PrinterBridge
 from smartstore.wire.const import PaperLevel
-from tests.browser import chromium
 from tests.support import PIN, STAFF, Broker, hub_settings, on_loop, run_hub_thread, running_fleet
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 def test_device_board_shows_failures_and_recoveries_live(

@@ -1,25 +1,17 @@
 """A diner on a phone, in headless Chromium: scan (open the table's page), order, and the
 kitchen's ticket arrives as bytes at the printer; live sold-out and order status."""
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.browser import chromium
 from tests.ordering import TEA, kitchen
 from tests.support import PIN, STAFF, wait_until
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"viewport": {"width": 360, "height": 640}, "is_mobile": True, "has_touch": True}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 def test_a_diner_orders_from_the_table_qr_and_the_kitchen_prints_it(

@@ -18,7 +18,7 @@ from pydantic import BaseModel, SecretStr
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from cloud.api import sales
+from cloud.api import reports
 from cloud.config import Settings as CloudSettings
 from cloud.db import make_engine, make_sessions, migrate
 from cloud.models import IngestedEvent
@@ -340,7 +340,7 @@ def test_csv_cells_that_look_like_formulas_are_text() -> None:
         name: str
         qty: int
 
-    r = sales.csv_response([Row(name="=HYPERLINK(1)", qty=-1)], Row, "x.csv")
+    r = reports.csv_response([Row(name="=HYPERLINK(1)", qty=-1)], Row, "x.csv")
     assert bytes(r.body).decode("utf-8-sig").splitlines() == ["name,qty", "'=HYPERLINK(1),-1"]
 
 

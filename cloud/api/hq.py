@@ -1,8 +1,5 @@
 """What HQ people read: their login, service quality per store, and the fleet's health."""
 
-import csv
-import io
-import statistics
 import threading
 import time
 from collections import defaultdict, deque
@@ -14,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from cloud.api.deps import AdminOnly, Bearer, SessionDep, unauthorized
+from cloud.api.reports import csv_response, percentile
 from cloud.const import (
     HQ_LOGIN_FAILURES_PER_MINUTE,
     HQ_PASSWORD_MIN,
@@ -143,14 +141,6 @@ class StoreService(BaseModel):
     urgent_share: float | None
 
 
-def _percentile(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return round(statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1], 3)
-
-
 @router.get("/service", response_model=None)
 def service_quality(
     session: SessionDep,
@@ -180,22 +170,14 @@ def service_quality(
             store=s,
             calls_opened=opened[s],
             calls_answered=len(answered[s]),
-            response_p50_s=_percentile(answered[s], 50),
-            response_p95_s=_percentile(answered[s], 95),
+            response_p50_s=percentile(answered[s], 50),
+            response_p95_s=percentile(answered[s], 95),
             urgent_share=round(urgent[s] / len(answered[s]), 3) if answered[s] else None,
         )
         for s in stores
     ]
     if format == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(StoreService.model_fields))
-        writer.writeheader()
-        writer.writerows(r.model_dump() for r in rows)
-        return Response(
-            out.getvalue(),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="service.csv"'},
-        )
+        return csv_response(rows, StoreService, "service.csv")
     return rows
 
 

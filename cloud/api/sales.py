@@ -4,10 +4,7 @@ Read from the orders the hubs forward (smartstore/wire/uplink.py). Money is inte
 event whose data does not match the contract is left out of every report, never a 500.
 """
 
-import csv
 import functools
-import io
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from cloud.api.deps import SessionDep
 from cloud.api.hq import HQUserDep
+from cloud.api.reports import csv_response, percentile
 from cloud.const import STORE_ID_PATTERN
 from cloud.models import IngestedEvent, Store
 from smartstore.wire.uplink import ORDER_DONE, ORDER_LINE_VOIDED, ORDER_PLACED, TICKET_PRINTED
@@ -228,36 +226,6 @@ def day_of(at: float, tz: ZoneInfo) -> str:
 
 def hour_of(at: float, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(at, tz).strftime("%Y-%m-%d %H:00")
-
-
-def percentile(values: list[float], p: int) -> float | None:
-    # The same definition as /service, so HQ compares like with like.
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return round(statistics.quantiles(values, n=100, method="inclusive")[p - 1], 3)
-
-
-def _csv_cell(value: object) -> object:
-    # Excel runs a cell that starts like a formula; names come from store menus, not HQ.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return "" if value is None else value
-
-
-def csv_response(rows: Sequence[BaseModel], model: type[BaseModel], filename: str) -> Response:
-    out = io.StringIO()
-    # The BOM is how Excel knows the file is UTF-8; without it Chinese names are mojibake.
-    out.write("\ufeff")
-    writer = csv.DictWriter(out, fieldnames=list(model.model_fields))
-    writer.writeheader()
-    writer.writerows({k: _csv_cell(v) for k, v in r.model_dump().items()} for r in rows)
-    return Response(
-        out.getvalue(),
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
 
 
 Since = Annotated[float, Query(ge=0, description="epoch seconds, by the store's clock")]

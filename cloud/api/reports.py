@@ -1,0 +1,39 @@
+"""What every HQ report does alike: percentiles, and CSV that Excel opens with Chinese intact."""
+
+import csv
+import io
+import statistics
+from collections.abc import Sequence
+
+from fastapi import Response
+from pydantic import BaseModel
+
+
+def percentile(values: list[float], p: int) -> float | None:
+    # The same definition as /service, so HQ compares like with like.
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return round(statistics.quantiles(values, n=100, method="inclusive")[p - 1], 3)
+
+
+def _csv_cell(value: object) -> object:
+    # Excel runs a cell that starts like a formula; names come from store menus, not HQ.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return "" if value is None else value
+
+
+def csv_response(rows: Sequence[BaseModel], model: type[BaseModel], filename: str) -> Response:
+    out = io.StringIO()
+    # The BOM is how Excel knows the file is UTF-8; without it Chinese names are mojibake.
+    out.write("\ufeff")
+    writer = csv.DictWriter(out, fieldnames=list(model.model_fields))
+    writer.writeheader()
+    writer.writerows({k: _csv_cell(v) for k, v in r.model_dump().items()} for r in rows)
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
