@@ -21,7 +21,9 @@ def _codes(pdf: Path) -> tuple[int, list[str]]:
     try:
         found = []
         for page in doc:
-            image = page.render(scale=1.5).to_pil().convert("L")
+            # The sheet's own resolution (200 dpi; PDF units are 1/72 in): codes are read as
+            # printed, without the resampling that made zbar miss one now and then.
+            image = page.render(scale=200 / 72).to_pil().convert("L")
             found += [c.data.decode() for c in decode(np.array(image))]
         return len(doc), found
     finally:
