@@ -3,8 +3,9 @@
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from importlib.resources import files
-from typing import cast
+from typing import Any, cast
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -15,6 +16,7 @@ from edge.auth import COOKIE
 from edge.calls import service as calls
 from edge.devices import service as devices
 from edge.devices.alarms import LABELS
+from edge.live import LiveHub
 from edge.runtime import HubRuntime, calls_message, devices_message
 from smartstore.wire.const import COMMANDS
 
@@ -80,14 +82,15 @@ async def board_socket(websocket: WebSocket) -> None:
     runtime = cast(HubRuntime, websocket.app.state.runtime)
     await websocket.accept()
     queue = runtime.live.subscribe()
-    try:
+
+    def snapshot() -> dict[str, Any]:
         with runtime.sessions() as session:
-            snapshot = calls_message(calls.open_calls(session))
-            snapshot["devices"] = devices_message(devices.devices_with_alarms(session))["devices"]
-            snapshot["orders"] = runtime.desk.open_orders(session)
+            message = calls_message(calls.open_calls(session))
+            message["devices"] = devices_message(devices.devices_with_alarms(session))["devices"]
+            message["orders"] = runtime.desk.open_orders(session)
         menu = runtime.desk.menu_state
-        snapshot["sold_out"] = sorted(menu.sold_out) if menu is not None else []
-        snapshot.update(
+        message["sold_out"] = sorted(menu.sold_out) if menu is not None else []
+        message.update(
             type="snapshot",
             staff=staff,
             urgent_after_s=runtime.settings.call_urgent_after_s,
@@ -96,20 +99,32 @@ async def board_socket(websocket: WebSocket) -> None:
             commands={t.value: sorted(c.value for c in names) for t, names in COMMANDS.items()},
             now=time.time(),
         )
-        await websocket.send_json(snapshot)
+        return message
+
+    await forward_live(websocket, runtime.live, queue, snapshot)
+
+
+async def forward_live(
+    websocket: WebSocket,
+    live: LiveHub,
+    queue: "asyncio.Queue[str | None]",
+    snapshot: Callable[[], dict[str, Any]] | None = None,
+) -> None:
+    """Send a subscribed client its snapshot (taken after subscribing, so nothing falls in
+    between) and then every update, until either side goes; then unsubscribe and close."""
+    try:
+        if snapshot is not None:
+            await websocket.send_json(snapshot())
         receiver = asyncio.create_task(drain_incoming(websocket, queue))
         try:
-            while True:
-                text = await queue.get()
-                if text is None:
-                    break
+            while (text := await queue.get()) is not None:
                 await websocket.send_text(text)
         finally:
             receiver.cancel()
     except WebSocketDisconnect:
         pass
     finally:
-        runtime.live.unsubscribe(queue)
+        live.unsubscribe(queue)
         if websocket.client_state is WebSocketState.CONNECTED:
             await websocket.close()
 

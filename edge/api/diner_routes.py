@@ -1,15 +1,13 @@
 """What a diner's phone loads: the page behind the table's QR code, its live socket, pictures."""
 
-import asyncio
 import html
 from pathlib import Path
 from typing import cast
 
-from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect, status
+from fastapi import APIRouter, HTTPException, Request, WebSocket, status
 from fastapi.responses import FileResponse, HTMLResponse
-from starlette.websockets import WebSocketState
 
-from edge.api.board_routes import PAGE_HEADERS, STATIC, WS_CLOSE_POLICY, drain_incoming
+from edge.api.board_routes import PAGE_HEADERS, STATIC, WS_CLOSE_POLICY, forward_live
 from edge.orders.errors import OrderError
 from edge.runtime import HubRuntime
 
@@ -67,16 +65,4 @@ async def diner_socket(websocket: WebSocket, token: str) -> None:
         return
     await websocket.accept()
     queue = runtime.diners.subscribe(table_id)
-    try:
-        reader = asyncio.create_task(drain_incoming(websocket, queue))
-        try:
-            while (text := await queue.get()) is not None:
-                await websocket.send_text(text)
-        finally:
-            reader.cancel()
-    except WebSocketDisconnect:
-        pass
-    finally:
-        runtime.diners.unsubscribe(queue)
-        if websocket.client_state is WebSocketState.CONNECTED:
-            await websocket.close()
+    await forward_live(websocket, runtime.diners, queue)

@@ -96,8 +96,8 @@ def staff_orders(runtime: RuntimeDep, _staff: CurrentStaff) -> dict[str, Any]:
         return {"orders": runtime.desk.open_orders(session)}
 
 
-def _not_found(what: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, f"没有这个{what} / no such {what}")
+def _not_found(zh: str, en: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"没有这个{zh} / no such {en}")
 
 
 @router.post("/api/orders/{uid}/done")
@@ -105,7 +105,7 @@ def order_done(uid: str, runtime: RuntimeDep, _staff: CurrentStaff) -> dict[str,
     try:
         return runtime.desk.mark_done(uid)
     except orders.OrderNotFound:
-        raise _not_found("order") from None
+        raise _not_found("订单", "order") from None
 
 
 @router.post("/api/orders/{uid}/lines/{line_id}/void")
@@ -113,7 +113,7 @@ def void_line(uid: str, line_id: int, runtime: RuntimeDep, staff: CurrentStaff) 
     try:
         return runtime.desk.void_line(uid, line_id, staff)
     except orders.OrderNotFound:
-        raise _not_found("order line") from None
+        raise _not_found("订单项", "order line") from None
 
 
 @router.post("/api/print-jobs/{uid}/reprint")
@@ -121,4 +121,4 @@ def reprint(uid: str, runtime: RuntimeDep, _staff: CurrentStaff) -> dict[str, ob
     try:
         return runtime.desk.reprint(uid)
     except printing.JobNotFound:
-        raise _not_found("print job") from None
+        raise _not_found("打印任务", "print job") from None

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import httpx
 from pydantic import ValidationError
 
+from edge.uplink.sender import cloud_client
 from smartstore.menu import StoreConfig
 
 log = logging.getLogger(__name__)
@@ -49,11 +50,7 @@ class ConfigPuller:
 
     def _run(self) -> None:
         failures = 0
-        with httpx.Client(
-            base_url=self._url,
-            headers={"Authorization": f"Bearer {self._token}"},
-            timeout=httpx.Timeout(15.0, connect=5.0),
-        ) as client:
+        with cloud_client(self._url, self._token) as client:
             while not self._stop.is_set():
                 try:
                     self.pull_once(client)

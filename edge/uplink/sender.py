@@ -25,6 +25,15 @@ BACKOFF_MAX_S = 60.0
 INGEST_PATH = "/api/v1/ingest"
 
 
+def cloud_client(url: str, token: str) -> httpx.Client:
+    """How the hub talks to HQ: its store token, and timeouts that never hang a sender."""
+    return httpx.Client(
+        base_url=url,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=httpx.Timeout(15.0, connect=5.0),
+    )
+
+
 class CloudSender:
     def __init__(
         self,
@@ -63,11 +72,7 @@ class CloudSender:
     def _run(self) -> None:
         backoff = BACKOFF_MIN_S
         last_contact = 0.0
-        with httpx.Client(
-            base_url=self._url,
-            headers={"Authorization": f"Bearer {self._token}"},
-            timeout=httpx.Timeout(15.0, connect=5.0),
-        ) as client:
+        with cloud_client(self._url, self._token) as client:
             while not self._stop.is_set():
                 with self._sessions() as session:
                     rows = service.oldest(session, self._batch_size)

@@ -89,18 +89,6 @@ function t(key, ...args) {
 const nm = (o) => (lang === "zh" ? o.name_zh || o.name_en : o.name_en || o.name_zh) || "";
 const alt = (o) => (lang === "zh" ? o.name_en : o.name_zh) || "";
 
-function h(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
-
-function money(fen) {
-  const a = Math.abs(Math.round(fen || 0));
-  return `${fen < 0 ? "-" : ""}¥${Math.floor(a / 100)}.${String(a % 100).padStart(2, "0")}`;
-}
-
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 let msgTimer = 0;

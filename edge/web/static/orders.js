@@ -18,18 +18,6 @@ let everOpen = false;
 
 const hubNow = () => Date.now() / 1000 + clockOffset;
 
-function h(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
-
-function money(fen) {
-  const a = Math.abs(Math.round(fen || 0));
-  return `${fen < 0 ? "-" : ""}¥${Math.floor(a / 100)}.${String(a % 100).padStart(2, "0")}`;
-}
-
 const both = (o) => [o.name_zh, o.name_en].filter(Boolean).join(" / ");
 
 function fmtAge(s) {
