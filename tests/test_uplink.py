@@ -1,11 +1,16 @@
 """Store-and-forward: the real hub's outbox into the real cloud on PostgreSQL."""
 
+import json
+import secrets
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from cloud.testing import CloudHandle, run_cloud_thread
+from tests.ordering import KUNGPAO, TEA, kitchen
 from tests.support import Broker, hub_settings, run_hub_process, run_hub_thread, wait_until
 
 STAFF_LOGIN = {"name": "alice", "pin": "482913"}
@@ -153,3 +158,114 @@ def test_device_alarms_reach_hq(broker: Broker, cloud: CloudHandle, tmp_path: Pa
         assert sorted(paper) == [("paper_out", False), ("paper_out", True)]
     finally:
         hub.stop()
+
+
+def test_orders_keep_coming_while_the_cloud_is_away_and_reach_hq_once(
+    cloud: CloudHandle, tmp_path: Path, store: str
+) -> None:
+    """The internet drops in the lunch rush: diners and a kiosk keep ordering, staff void,
+    finish and take a payment; when it is back every fact reaches HQ exactly once."""
+    token = cloud.register(store)
+    port = int(cloud.base_url.rsplit(":", 1)[1])
+    cloud.stop()
+    back: CloudHandle | None = None
+    hub_kw = {"cloud_url": cloud.base_url, "cloud_token": token}
+    # A rush from a few tables, faster than the per-table limit lets one phone order.
+    with kitchen(tmp_path, store, orders_per_table_per_minute=1000, **hub_kw) as k:
+        try:
+            tables = [t["id"] for t in k.staff.get("/api/tables").json()["tables"]]
+            paying, rush_tables = tables[0], tables[1:]
+            tokens = [k.token(t) for t in rush_tables]
+            first = k.order(k.token(paying), [KUNGPAO, TEA], "pay-" + secrets.token_hex(6))
+            assert first.status_code == 201, first.text
+            placed: list[str] = [first.json()["id"]]
+            errors: list[str] = []
+            stop = threading.Event()
+
+            def rush() -> None:
+                n = 0
+                while not stop.is_set():
+                    lines = [KUNGPAO, TEA] if n % 2 else [TEA]
+                    r = k.order(tokens[n % len(tokens)], lines, f"rush-{n}-{secrets.token_hex(8)}")
+                    if r.status_code == 201:
+                        placed.append(r.json()["id"])
+                    else:
+                        errors.append(r.text)
+                    n += 1
+                    stop.wait(0.1)
+
+            diners = threading.Thread(target=rush, daemon=True)
+            diners.start()
+            kiosk_event = f"kiosk-01-{secrets.token_hex(4)}-1"
+            kiosk_order = {"v": 1, "id": kiosk_event, "type": "order", "lines": [TEA]}
+            k.broker.pub("kiosk-01", f"store/{store}/kiosk/kiosk-01/event", json.dumps(kiosk_order))
+            wait_until(lambda: len(placed) >= 30, what="30 orders with HQ away")
+
+            open_orders = {o["id"]: o for o in k.staff.get("/api/orders").json()["orders"]}
+            kiosk_uid = wait_until(
+                lambda: next(
+                    (
+                        o["id"]
+                        for o in k.staff.get("/api/orders").json()["orders"]
+                        if o["source"] == "kiosk"
+                    ),
+                    None,
+                ),
+                what="the kiosk's order",
+            )
+            voided_line = open_orders[placed[0]]["lines"][1]["id"]
+            k.staff.post(f"/api/orders/{placed[0]}/lines/{voided_line}/void").raise_for_status()
+            k.staff.post(f"/api/orders/{placed[1]}/done").raise_for_status()
+            paid = k.staff.post(f"/api/tables/{paying}/pay", json={"method": "wechat"})
+            assert paid.status_code == 200, paid.text
+            stats = k.staff.get("/api/stats").json()
+            assert stats["cloud_healthy"] is False and stats["outbox_backlog"] >= 10
+
+            waiting = len(placed)
+            back = run_cloud_thread(cloud.settings, port=port)  # the internet is back
+            hq = back
+
+            def hq_orders() -> list[dict[str, object]]:
+                return [e for e in cloud_events(hq, store) if e["type"] == "order.placed"]
+
+            # Diners keep ordering until HQ has some orders made after the return too.
+            wait_until(
+                lambda: len(hq_orders()) >= waiting + 5 + 1,  # + the kiosk's order
+                timeout=90,  # the sender's backoff may be at up to a minute
+                what="orders to reach HQ while the rush goes on",
+            )
+            stop.set()
+            diners.join(5)
+            assert errors == []
+            placed.append(kiosk_uid)
+            wait_until(
+                lambda: all(o["printed"] for o in k.staff.get("/api/orders").json()["orders"]),
+                what="the last orders' tickets",
+            )
+            wait_until(
+                lambda: k.staff.get("/api/stats").json()["outbox_backlog"] == 0,
+                timeout=30,
+                what="the outbox to drain",
+            )
+            kitchen_tickets = {station: len(p.jobs) for station, p in k.printers.items()}
+            events = cloud_events(back, store)
+        finally:
+            stop.set()
+            if back is not None:
+                back.stop()
+
+    ids = [str(e["id"]) for e in events]
+    assert len(ids) == len(set(ids))  # nothing doubled
+    facts: dict[str, list[Any]] = {}  # type -> each event's data
+    for e in events:
+        facts.setdefault(str(e["type"]), []).append(e["data"])
+    assert sorted(d["order"] for d in facts["order.placed"]) == sorted(placed)  # nothing lost
+    # One ticket.printed per kitchen ticket (the void ticket is not a kitchen ticket).
+    assert len(facts["ticket.printed"]) == sum(kitchen_tickets.values()) - 1
+    assert {d["order"] for d in facts["ticket.printed"]} <= set(placed)
+    assert facts["order.line_voided"] == [
+        {"order": placed[0], "dish": "tea", "qty": 1, "unit_price_fen": 1200, "by": "alice"}
+    ]
+    assert [d["order"] for d in facts["order.done"]] == [placed[1]]
+    [payment] = facts["payment.recorded"]
+    assert payment["orders"] == [placed[0]] and payment["amount_fen"] == 2 * 3800

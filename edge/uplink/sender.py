@@ -95,9 +95,7 @@ class CloudSender:
                     backoff = BACKOFF_MIN_S
                     continue
                 if self.healthy or self.last_error != error:
-                    log.warning(
-                        "cloud uplink: %s; %d+ events wait in the outbox", error, len(batch)
-                    )
+                    log.warning("cloud uplink: %s; the outbox keeps every event until then", error)
                 self.healthy = False
                 self.last_error = error
                 # Jitter: a chain's hubs coming back at once do not retry in step.
