@@ -94,7 +94,11 @@ def qr(
     if not links:
         typer.echo(f"the inventory {settings.inventory_file} lists no tables", err=True)
         raise typer.Exit(2)
-    pages = render_sheet([(name, url + path) for name, path in links], out, settings.store_name)
+    try:
+        pages = render_sheet([(name, url + path) for name, path in links], out, settings.store_name)
+    except ValueError as exc:  # a URL too long to print as a code that still scans
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
     typer.echo(f"{len(links)} tables on {pages} page(s) in {out}")
 
 

@@ -13,6 +13,8 @@ import pypdfium2 as pdfium
 from pyzbar.pyzbar import ZBarSymbol, decode
 
 from edge.inventory import TableSpec
+from edge.tables import qrsheet
+from edge.tables.qrsheet import render_sheet
 from smartstore.settings_env import as_environment
 from tests.support import hub_settings, make_inventory, run_hub_thread, start_broker
 
@@ -89,3 +91,45 @@ def test_qr_sheet_codes_open_their_own_tables(tmp_path: Path, store: str) -> Non
     finally:
         hub.stop()
         broker.stop()
+
+
+CLEAR = int(2 / 25.4 * qrsheet.DPI)  # 2 mm in the sheet's pixels
+
+
+def test_each_code_sits_in_its_own_cut_outline_with_nothing_on_the_lines(tmp_path: Path) -> None:
+    """What a manager cutting the sheet into table tents would see: codes the same size, at
+    least 3.5 cm wide, each with its name inside its outline, no text cut through."""
+    names = [f"{n}号桌" for n in range(1, 5)] + ["宴会厅 Banquet Hall, window side 靠窗大桌"]
+    entries = [
+        (name, f"http://192.168.1.10:8000/t/T{n}.1.{'x' * 24}") for n, name in enumerate(names)
+    ]
+    out = tmp_path / "sheet.pdf"
+    assert render_sheet(entries, out, "测试店 Test") == 1
+    doc = pdfium.PdfDocument(str(out))
+    try:
+        page = np.array(doc[0].render(scale=qrsheet.DPI / 72).to_pil().convert("L"))
+    finally:
+        doc.close()
+    ink = page < 128  # the dashed cut lines are light grey (160): not ink
+    cut = (page > 140) & (page < 180)
+    cell_w = (qrsheet.PAGE[0] - 2 * qrsheet.MARGIN) // qrsheet.COLUMNS
+    cell_h = (qrsheet.PAGE[1] - 2 * qrsheet.MARGIN - qrsheet.TITLE_H) // qrsheet.ROWS
+    top = qrsheet.MARGIN + qrsheet.TITLE_H
+    widths = set()
+    for i, name in enumerate(names):
+        x = qrsheet.MARGIN + (i % qrsheet.COLUMNS) * cell_w
+        y = top + (i // qrsheet.COLUMNS) * cell_h
+        # The outline is there, and nothing is printed within 2 mm of it: scissors or a
+        # guillotine a little off the line cut no text or code.
+        across = cut[y - 1 : y + 2, x : x + cell_w].any(axis=0).mean()
+        down = cut[y : y + cell_h, x - 1 : x + 2].any(axis=1).mean()
+        assert across > 0.3 and down > 0.3, f"no cut outline around {name}"
+        clear = ink[y - CLEAR : y + cell_h + CLEAR, x - CLEAR : x + cell_w + CLEAR].copy()
+        clear[2 * CLEAR : -2 * CLEAR, 2 * CLEAR : -2 * CLEAR] = False  # the cell's inside
+        assert not clear.any(), f"something printed on or near the cut line of {name}"
+        [code] = decode(page[y : y + cell_h, x : x + cell_w], symbols=[ZBarSymbol.QRCODE])
+        assert code.data.decode() == entries[i][1]
+        widths.add(code.rect.width)
+    # One size for every code (zbar's box may differ by a pixel or two), 3.5 cm or more at the
+    # sheet's 200 dpi without its quiet zone.
+    assert max(widths) - min(widths) <= 3 and min(widths) >= 3.5 / 2.54 * qrsheet.DPI
