@@ -1,12 +1,14 @@
 """A diner on a phone, in headless Chromium: scan (open the table's page), order, and the
 kitchen's ticket arrives as bytes at the printer; live sold-out and order status."""
 
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.ordering import TEA, kitchen
+from tests.ordering import KUNGPAO, TEA, kitchen
 from tests.support import PIN, STAFF, wait_until
 
 pytestmark = pytest.mark.browser
@@ -129,3 +131,54 @@ def test_the_kitchen_page_voids_reprints_and_finishes_orders(
             )
         finally:
             page.close()
+
+
+def test_a_waiter_takes_a_tables_payment_on_the_kitchen_page(
+    browser: Browser, tmp_path: Path, store: str
+) -> None:
+    with kitchen(tmp_path, store) as k:
+        page = browser.new_page(viewport={"width": 1024, "height": 700})
+        try:
+            page.goto(f"{k.hub.base_url}/orders")
+            page.fill("#name", STAFF)
+            page.fill("#pin", PIN)
+            page.click("#submit")
+            expect(page).to_have_url(f"{k.hub.base_url}/orders")
+            table = page.locator('.tbl[data-table="A2"]')
+            expect(table.locator(".pay")).to_be_disabled()  # nothing to pay yet
+            token = k.token("A2")
+            assert k.order(token, [KUNGPAO], "k-browser-pay-00001").status_code == 201
+            expect(table.locator(".tdue")).to_contain_text("¥76.00")  # live, no reload
+
+            # The party pays; cancelling the dialog records nothing.
+            table.locator(".pay").click()
+            dialog = page.locator("#pay-dialog")
+            expect(dialog).to_be_visible()
+            expect(dialog.locator("#pay-amount")).to_have_text("¥76.00")
+            dialog.locator(".pay-cancel").click()
+            expect(dialog).to_be_hidden()
+
+            # The waiter shows ¥76 while the table orders a tea: the payment is refused, not
+            # recorded short, and the bill on the page follows.
+            table.locator(".pay").click()
+            assert k.order(token, [TEA], "k-browser-pay-00002").status_code == 201
+            dialog.locator('button[value="wechat"]').click()
+            expect(page.locator("#message")).to_contain_text("The bill changed")
+            expect(table.locator(".tdue")).to_contain_text("¥88.00")
+
+            table.locator(".pay").click()
+            expect(dialog.locator("#pay-amount")).to_have_text("¥88.00")
+            dialog.locator('button[value="wechat"]').click()
+            expect(page.locator("#message")).to_contain_text("A2 已结账 Paid ¥88.00 · 微信 WeChat")
+            expect(table.locator(".tstate")).to_contain_text("Closed")
+            expect(table.locator(".pay")).to_be_disabled()
+            assert k.order(token, [TEA], "k-browser-pay-00003").status_code == 409
+        finally:
+            page.close()
+    with sqlite3.connect(k.hub.settings.db_path) as db:
+        paid = [
+            json.loads(d)
+            for t, d in db.execute("SELECT type, data FROM outbox")
+            if t == "payment.recorded"
+        ]
+    assert [(p["amount_fen"], p["method"], p["by"]) for p in paid] == [(8800, "wechat", STAFF)]

@@ -235,8 +235,13 @@ def test_staff_take_the_payment_and_the_table_closes(tmp_path: Path, store: str)
     with kitchen(tmp_path, store) as k:
         token = k.token("A2")
         k.order(token, [KUNGPAO], key())
-        k.order(token, [TEA], key())
-        r = k.staff.post("/api/tables/A2/pay", json={"method": "wechat"})
+        due = {t["id"]: t["due_fen"] for t in k.staff.get("/api/tables").json()["tables"]}
+        assert due["A2"] == 2 * 3800 and due["A1"] == 0
+        k.order(token, [TEA], key())  # ordered while the waiter walked over with the bill
+        r = k.staff.post("/api/tables/A2/pay", json={"method": "wechat", "amount_fen": due["A2"]})
+        assert r.status_code == 409 and r.json()["detail"]["code"] == "bill_changed"
+        assert r.json()["detail"]["amount_fen"] == 2 * 3800 + 1200
+        r = k.staff.post("/api/tables/A2/pay", json={"method": "wechat", "amount_fen": 8800})
         assert r.status_code == 200, r.text
         paid = r.json()
         assert paid["amount_fen"] == 2 * 3800 + 1200 and len(paid["orders"]) == 2
@@ -246,7 +251,7 @@ def test_staff_take_the_payment_and_the_table_closes(tmp_path: Path, store: str)
         assert k.staff.post("/api/tables/A2/pay", json={"method": "cash"}).status_code == 409
         assert k.staff.post("/api/tables/A2/pay", json={"method": "gold"}).status_code == 422
         # The next party starts with an empty page and nothing to pay.
-        k.staff.post("/api/tables/A2/open")
+        assert k.staff.post("/api/tables/A2/open").json()["due_fen"] == 0
         assert k.diner.get(f"/api/diner/{token}/orders").json()["orders"] == []
         r = k.staff.post("/api/tables/A2/pay", json={"method": "cash"})
         assert r.json()["detail"]["code"] == "nothing_to_pay"

@@ -41,6 +41,9 @@ class CallRequest(BaseModel):
 
 class PaymentRequest(BaseModel):
     method: str = Field(pattern=r"^(cash|card|wechat|alipay)$")
+    # The bill the waiter saw and took: if the table ordered more since, the payment is refused
+    # rather than recorded short.
+    amount_fen: int | None = Field(default=None, ge=0, le=100_000_000)
 
 
 class SoldOutRequest(BaseModel):

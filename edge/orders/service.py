@@ -315,6 +315,17 @@ def table_orders(session: Session, table_id: str, since: float) -> list[Order]:
     )
 
 
+def amounts_due(session: Session) -> dict[str, int]:
+    """What each open table owes now: the same sum `settle_table` records when it pays."""
+    rows = session.execute(
+        select(Order.table_id, func.sum(Order.total_fen))
+        .join(DiningTable, DiningTable.id == Order.table_id)
+        .where(DiningTable.is_open, Order.created_at >= DiningTable.opened_at)
+        .group_by(Order.table_id)
+    )
+    return {str(table): int(total) for table, total in rows}
+
+
 def ready_numbers(session: Session, day: str, limit: int) -> list[int]:
     """The numbers the queue screens show: the latest orders marked done today."""
     rows = session.scalars(
@@ -326,7 +337,14 @@ def ready_numbers(session: Session, day: str, limit: int) -> list[int]:
     return list(rows)
 
 
-def settle_table(session: Session, table_id: str, method: str, staff: str, now: float) -> Payment:
+def settle_table(
+    session: Session,
+    table_id: str,
+    method: str,
+    staff: str,
+    now: float,
+    expected_fen: int | None = None,
+) -> Payment:
     """Staff took the table's payment: one payment for every order since the table opened,
     recorded with its outbox row; the table closes (its QR code takes no more orders until
     staff open it for the next party)."""
@@ -335,10 +353,17 @@ def settle_table(session: Session, table_id: str, method: str, staff: str, now: 
         raise OrderNotFound(table_id)
     if not table.is_open:
         raise errors.table_closed(table.name)
-    rows = [o for o in table_orders(session, table_id, table.opened_at) if o.status != "cancelled"]
-    amount = sum(o.total_fen for o in rows)
+    rows = table_orders(session, table_id, table.opened_at)
+    amount = sum(o.total_fen for o in rows)  # voided lines are already off each total
     if amount <= 0:
         raise OrderError(409, "nothing_to_pay", "这桌还没有消费 / Nothing to pay at this table yet")
+    if expected_fen is not None and expected_fen != amount:
+        raise OrderError(
+            409,
+            "bill_changed",
+            "账单有变化，请核对后再收款 / The bill changed: check it, then take the payment",
+            amount_fen=amount,
+        )
     payment = Payment(
         table_id=table.id,
         table_name=table.name,

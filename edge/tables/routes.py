@@ -15,12 +15,13 @@ from edge.tables.models import DiningTable
 router = APIRouter(tags=["tables"])
 
 
-def table_public(runtime: HubRuntime, t: DiningTable) -> dict[str, Any]:
+def table_public(runtime: HubRuntime, t: DiningTable, due_fen: int = 0) -> dict[str, Any]:
     return {
         "id": t.id,
         "name": t.name,
         "zone": t.zone,
         "open": t.is_open,
+        "due_fen": due_fen if t.is_open else 0,  # what the party owes, for the "paid" button
         "qr_version": t.qr_version,
         # Staff can open or print one table's page without reprinting the whole sheet.
         "qr_path": f"/t/{runtime.desk.token_of(t)}",
@@ -30,7 +31,12 @@ def table_public(runtime: HubRuntime, t: DiningTable) -> dict[str, Any]:
 @router.get("/api/tables")
 def list_tables(runtime: RuntimeDep, _staff: CurrentStaff) -> dict[str, Any]:
     with runtime.reads() as session:
-        return {"tables": [table_public(runtime, t) for t in tables.list_tables(session)]}
+        due = orders.amounts_due(session)
+        return {
+            "tables": [
+                table_public(runtime, t, due.get(t.id, 0)) for t in tables.list_tables(session)
+            ]
+        }
 
 
 def _change(runtime: HubRuntime, table_id: str, what: str) -> dict[str, Any]:
@@ -40,7 +46,7 @@ def _change(runtime: HubRuntime, table_id: str, what: str) -> dict[str, Any]:
                 row = tables.rotate_qr(session, table_id)
             else:
                 row = tables.set_open(session, table_id, what == "open", time.time())
-            public = table_public(runtime, row)
+            public = table_public(runtime, row, orders.amounts_due(session).get(table_id, 0))
     except tables.TableNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这张桌子 / no such table") from None
     # Diners on this table's page learn at once (a rotated code: their page stops working).
@@ -70,7 +76,9 @@ def pay(
     """The table paid its bill: recorded (and sent to HQ), and the table closes."""
     try:
         with runtime.sessions.begin() as session:
-            payment = orders.settle_table(session, table_id, body.method, staff, time.time())
+            payment = orders.settle_table(
+                session, table_id, body.method, staff, time.time(), body.amount_fen
+            )
             public = {
                 "id": payment.uid,
                 "table": payment.table_name,

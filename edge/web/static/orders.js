@@ -1,9 +1,10 @@
 "use strict";
 // The kitchen/orders page: open orders live from the board's WebSocket, with their print jobs;
-// done, void and reprint; the menu's sold-out switches; tables open/close and new QR codes.
+// done, void and reprint; the menu's sold-out switches; tables open/close, paid and new QR codes.
 const JOB_STATUS = { pending: "待打印 Pending", sending: "打印中 Sending", sent: "已打印 Sent" };
 const JOB_KIND = { kitchen: "厨房单 Kitchen", void: "作废单 VOID", receipt: "小票 Receipt" };
 const SOURCES = { table: "扫码 Table QR", kiosk: "自助机 Kiosk" };
+const METHODS = { cash: "现金 Cash", card: "刷卡 Card", wechat: "微信 WeChat", alipay: "支付宝 Alipay" };
 const LATE_S = 15 * 60;
 const SLOW_S = 8 * 60;
 const LOGIN = "/login?next=/orders";
@@ -15,6 +16,7 @@ let menu = null;
 let clockOffset = 0;
 let retryMs = 500;
 let everOpen = false;
+let tablesTimer = 0;
 
 const hubNow = () => Date.now() / 1000 + clockOffset;
 
@@ -326,7 +328,8 @@ function renderTable(t) {
     li = h("li", "tbl");
     li.dataset.table = t.name;
     const buttons = h("div", "tbtns");
-    for (const [cls, label] of [["open", "开台 Open"], ["close", "关台 Close"], ["rotate", "换二维码 New QR"]]) {
+    const actions = [["pay", "结账 Paid"], ["open", "开台 Open"], ["close", "关台 Close"], ["rotate", "换二维码 New QR"]];
+    for (const [cls, label] of actions) {
       const b = h("button", cls, label);
       b.addEventListener("click", () => tableAction(li, cls, b));
       buttons.append(b);
@@ -334,7 +337,7 @@ function renderTable(t) {
     const qr = h("a", "tlink", "二维码页 QR page");
     qr.target = "_blank";
     qr.rel = "noopener";
-    li.append(h("div", "tname", t.name), h("div", "tstate"), h("div", "tqr"), qr, buttons);
+    li.append(h("div", "tname", t.name), h("div", "tstate"), h("div", "tdue"), h("div", "tqr"), qr, buttons);
     ul.append(li);
   }
   li.dataset.id = t.id !== undefined && t.id !== null ? String(t.id) : t.name; // the API's key
@@ -345,12 +348,43 @@ function renderTable(t) {
   li.classList.toggle("is-open", !!t.open);
   li.querySelector(".tstate").textContent = t.open ? "营业中 Open" : "已关台 Closed";
   li.querySelector(".tqr").textContent = t.qr_version !== undefined ? `二维码 QR v${t.qr_version}` : "";
+  const due = Number(t.due_fen) || 0;
+  li.dataset.due = String(due);
+  li.querySelector(".tdue").textContent = t.open && due > 0 ? `待付 Due ${money(due)}` : "";
+  li.querySelector(".pay").disabled = !(t.open && due > 0);
   li.querySelector(".open").disabled = !!t.open;
   li.querySelector(".close").disabled = !t.open;
 }
 
+// The waiter confirms the amount and picks how the table paid; "" when they cancel.
+function askPayment(name, due) {
+  const dialog = $("pay-dialog");
+  $("pay-title").textContent = `${name} 结账 Paid`;
+  $("pay-amount").textContent = money(due);
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true });
+    dialog.returnValue = "";
+    dialog.showModal();
+  });
+}
+
+async function payTable(li, button) {
+  const name = li.dataset.table;
+  const due = Number(li.dataset.due);
+  const method = await askPayment(name, due);
+  if (!METHODS[method]) return;
+  button.disabled = true;
+  const paid = await api("POST", `/api/tables/${encodeURIComponent(li.dataset.id || name)}/pay`, {
+    method,
+    amount_fen: due, // what the waiter just confirmed: refused if the table ordered more since
+  });
+  loadTables();
+  if (paid) msg(`${name} 已结账 Paid ${money(paid.amount_fen)} · ${METHODS[paid.method]}`, "ok");
+}
+
 async function tableAction(li, action, button) {
   const name = li.dataset.table;
+  if (action === "pay") return payTable(li, button);
   if (action === "rotate" && !confirm(`换 ${name} 的二维码？旧二维码将失效。\nNew QR code for ${name}? The old code stops working.`)) return;
   button.disabled = true;
   const path = action === "rotate" ? "rotate-qr" : action;
@@ -408,6 +442,9 @@ function connect() {
     } else if (msg.type === "orders" && Array.isArray(msg.orders)) {
       for (const o of msg.orders) render(o);
       placeAll();
+      // A table's bill changed (an order, a void): its "due" follows within a moment.
+      clearTimeout(tablesTimer);
+      tablesTimer = setTimeout(loadTables, 300);
     } else if (msg.type === "config") {
       loadMenu(); // a new menu was pushed
     } else if (msg.type === "menu" && Array.isArray(msg.sold_out)) {
