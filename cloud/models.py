@@ -36,6 +36,8 @@ class Store(Base):
     last_seen_at: Mapped[float | None] = mapped_column(Double)
     # The configuration version the store's hub last said it runs (config.applied).
     config_version: Mapped[int | None] = mapped_column(Integer)
+    # The hub's clock minus HQ's, seconds, as of its last batch (positive: the hub is ahead).
+    clock_offset_s: Mapped[float | None] = mapped_column(Double)
 
 
 class HQUser(Base):

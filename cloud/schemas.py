@@ -80,11 +80,15 @@ class EventIn(BaseModel):
 class IngestBatch(BaseModel):
     store: str = Field(pattern=STORE_ID_PATTERN)
     events: list[EventIn] = Field(max_length=MAX_BATCH_EVENTS)
+    # The hub's clock as it sent the batch: HQ keeps the store's clock offset from it, so the
+    # fleet view shows a store whose timestamps (and so its hourly sales) are off.
+    sent_at: float | None = Field(default=None, ge=0, allow_inf_nan=False, strict=True)
 
 
 class IngestResult(BaseModel):
     stored: list[str]
     duplicates: list[str]
+    received_at: float  # HQ's clock: the hub compares its own with it
 
 
 class EventPublic(BaseModel):

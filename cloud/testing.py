@@ -159,6 +159,9 @@ def start_postgres(
     return server
 
 
+HQ_TEST_PASSWORD = "correct horse battery"  # noqa: S105 - only ever a test database's user
+
+
 @dataclass
 class CloudHandle:
     settings: Settings
@@ -182,6 +185,18 @@ class CloudHandle:
             raise AssertionError(f"registering {store_id}: {r.status_code} {r.text}")
         token: str = r.json()["token"]
         return token
+
+    def hq(self, username: str = "lin", password: str = HQ_TEST_PASSWORD) -> httpx.Client:
+        """A client logged in as an HQ user (made by the admin if new)."""
+        r = self.admin.post("/api/v1/hq/users", json={"username": username, "password": password})
+        if r.status_code not in (201, 409):
+            raise AssertionError(f"making HQ user {username}: {r.status_code} {r.text}")
+        client = self.client()
+        r = client.post("/api/v1/hq/login", json={"username": username, "password": password})
+        if r.status_code != 200:
+            raise AssertionError(f"HQ login {username}: {r.status_code} {r.text}")
+        client.headers["Authorization"] = f"Bearer {r.json()['token']}"
+        return client
 
     def stop(self) -> None:
         for c in [self.admin, *self._clients]:

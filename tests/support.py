@@ -257,9 +257,21 @@ class HubProcess:
         self.proc.wait(10)
 
 
-def run_hub_process(settings: Settings, log: Path) -> HubProcess:
+def clock_off_by(offset: str) -> dict[str, str]:
+    """Environment for a process whose wall clock is `offset` ("+2h", "-90m") off: libfaketime,
+    as Debian's faketime package installs it (scripts/setup.sh)."""
+    libs = sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1"))
+    if not libs:
+        raise RuntimeError("libfaketime is missing: apt-get install faketime")
+    # Monotonic time stays real: only the wall clock of a Pi without a real-time clock is wrong.
+    return {"LD_PRELOAD": str(libs[0]), "FAKETIME": offset, "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+
+
+def run_hub_process(
+    settings: Settings, log: Path, env_extra: dict[str, str] | None = None
+) -> HubProcess:
     """The hub as its own process, started the way an operator starts it: `smartstore hub`."""
-    env = {**os.environ, **as_environment(settings)}
+    env = {**os.environ, **as_environment(settings), **(env_extra or {})}
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "smartstore.cli", "hub"], env=env, stdout=out, stderr=out

@@ -4,22 +4,9 @@ import csv
 import io
 import time
 
-import httpx
 import pytest
 
 from cloud.testing import CloudHandle
-
-PASSWORD = "correct horse battery"
-
-
-def hq_login(cloud: CloudHandle, username: str = "lin", password: str = PASSWORD) -> httpx.Client:
-    r = cloud.admin.post("/api/v1/hq/users", json={"username": username, "password": password})
-    assert r.status_code in (201, 409), r.text
-    client = cloud.client()
-    r = client.post("/api/v1/hq/login", json={"username": username, "password": password})
-    assert r.status_code == 200, r.text
-    client.headers["Authorization"] = f"Bearer {r.json()['token']}"
-    return client
 
 
 def ingest(cloud: CloudHandle, token: str, store: str, events: list[dict[str, object]]) -> None:
@@ -30,7 +17,7 @@ def ingest(cloud: CloudHandle, token: str, store: str, events: list[dict[str, ob
 def test_hq_users_log_in_separately(cloud: CloudHandle) -> None:
     r = cloud.admin.post("/api/v1/hq/users", json={"username": "lin", "password": "short"})
     assert r.status_code == 422
-    hq = hq_login(cloud)
+    hq = cloud.hq()
     assert hq.get("/api/v1/hq/fleet").status_code == 200
     # Neither a store's token nor the admin token nor nothing opens HQ's reports.
     store_token = cloud.register("S1")
@@ -64,7 +51,7 @@ def test_service_quality_per_store_as_json_and_csv(cloud: CloudHandle) -> None:
         for n, secs in enumerate([10.0, 30.0, 150.0])
     ]
     ingest(cloud, s1, "S1", opened + answered)
-    hq = hq_login(cloud)
+    hq = cloud.hq()
     rows = {r["store"]: r for r in hq.get("/api/v1/hq/service").json()}
     assert rows["S1"]["calls_opened"] == 3 and rows["S1"]["calls_answered"] == 3
     assert rows["S1"]["response_p50_s"] == pytest.approx(30.0)
@@ -112,7 +99,7 @@ def test_fleet_health_shows_stores_online_and_open_alarms(cloud: CloudHandle) ->
             alarm("a3", "paper_low", "printer", True),
         ],
     )
-    fleet = hq_login(cloud).get("/api/v1/hq/fleet").json()
+    fleet = cloud.hq().get("/api/v1/hq/fleet").json()
     assert (fleet["stores_total"], fleet["stores_online"]) == (2, 1)
     assert fleet["devices_offline"] == 1 and fleet["printer_problems"] == 1
     stores = {s["store"]: s for s in fleet["stores"]}
@@ -123,5 +110,25 @@ def test_fleet_health_shows_stores_online_and_open_alarms(cloud: CloudHandle) ->
 def test_an_empty_batch_is_a_heartbeat(cloud: CloudHandle) -> None:
     token = cloud.register("S3")
     ingest(cloud, token, "S3", [])
-    fleet = hq_login(cloud).get("/api/v1/hq/fleet").json()
+    fleet = cloud.hq().get("/api/v1/hq/fleet").json()
     assert fleet["stores"][0]["online"] is True
+
+
+def test_a_store_whose_clock_is_off_is_flagged(cloud: CloudHandle) -> None:
+    ahead, right = cloud.register("S1"), cloud.register("S2")
+    hour = 3600.0
+    for token, store, skew in ((ahead, "S1", 2 * hour), (right, "S2", 0.0)):
+        sent_at = time.time() + skew
+        batch = {"store": store, "events": [], "sent_at": sent_at}
+        r = cloud.client(token).post("/api/v1/ingest", json=batch)
+        assert r.status_code == 200, r.text
+        assert abs(r.json()["received_at"] - (sent_at - skew)) < 5  # HQ's own clock
+    fleet = cloud.hq().get("/api/v1/hq/fleet").json()
+    stores = {s["store"]: s for s in fleet["stores"]}
+    assert stores["S1"]["clock_ok"] is False and abs(stores["S1"]["clock_offset_s"] - 2 * hour) < 5
+    assert stores["S2"]["clock_ok"] is True and abs(stores["S2"]["clock_offset_s"]) < 5
+    assert fleet["clocks_off"] == 1
+    bad = cloud.client(ahead).post(
+        "/api/v1/ingest", json={"store": "S1", "events": [], "sent_at": "yesterday"}
+    )
+    assert bad.status_code == 422

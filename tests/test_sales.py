@@ -29,7 +29,6 @@ from smartstore.services import InfluxServer
 from smartstore.wire.uplink import ORDER_LINE_VOIDED, ORDER_PLACED
 from tests.support import wait_until
 
-PASSWORD = "correct horse battery"
 BUCKET = "smartstore/autogen"
 
 # dish -> (name_zh, name_en, station, unit price in fen)
@@ -137,16 +136,6 @@ def ingest(cloud: CloudHandle, token: str, store: str, events: list[dict[str, An
     assert len(r.json()["stored"]) == len(events)
 
 
-def hq_login(cloud: CloudHandle) -> httpx.Client:
-    r = cloud.admin.post("/api/v1/hq/users", json={"username": "lin", "password": PASSWORD})
-    assert r.status_code in (201, 409), r.text
-    client = cloud.client()
-    r = client.post("/api/v1/hq/login", json={"username": "lin", "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    client.headers["Authorization"] = f"Bearer {r.json()['token']}"
-    return client
-
-
 @pytest.fixture(scope="module")
 def hq(postgres_server: PostgresServer) -> Iterator[httpx.Client]:
     """One HQ with two stores' evening, for every report test: they only read."""
@@ -196,7 +185,7 @@ def hq(postgres_server: PostgresServer) -> Iterator[httpx.Client]:
                 )
             ],
         )
-        yield hq_login(cloud)
+        yield cloud.hq()
     finally:
         cloud.stop()
         postgres_server.drop_database(name)

@@ -8,10 +8,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from playwright.sync_api import Browser, expect
 
 from cloud.testing import CloudHandle, run_cloud_thread
 from tests.ordering import KUNGPAO, TEA, kitchen
-from tests.support import Broker, hub_settings, run_hub_process, run_hub_thread, wait_until
+from tests.support import (
+    Broker,
+    clock_off_by,
+    hub_settings,
+    run_hub_process,
+    run_hub_thread,
+    wait_until,
+)
 
 STAFF_LOGIN = {"name": "alice", "pin": "482913"}
 
@@ -269,3 +278,49 @@ def test_orders_keep_coming_while_the_cloud_is_away_and_reach_hq_once(
     assert [d["order"] for d in facts["order.done"]] == [placed[1]]
     [payment] = facts["payment.recorded"]
     assert payment["orders"] == [placed[0]] and payment["amount_fen"] == 2 * 3800
+
+
+@pytest.mark.browser
+def test_a_hub_whose_clock_is_off_keeps_its_times_and_is_flagged(
+    broker: Broker, cloud: CloudHandle, tmp_path: Path, browser: Browser
+) -> None:
+    """A Pi back from a power cut with its clock two hours ahead: nothing is refused or lost,
+    HQ keeps the store's own times, and both the hub's board and HQ's fleet view say so."""
+    token = cloud.register(broker.store)
+    settings = hub_settings(broker, tmp_path / "hub", cloud_url=cloud.base_url, cloud_token=token)
+    hub = run_hub_process(settings, tmp_path / "hub.log", clock_off_by("+2h"))
+    try:
+        with httpx.Client(base_url=hub.base_url, timeout=5) as c:
+            c.post("/api/login", json=STAFF_LOGIN).raise_for_status()
+            pressed = time.time()
+            broker.press("btn-001")
+            wait_until(lambda: len(c.get("/api/calls").json()) == 1, what="the call")
+            stats = wait_until(
+                lambda: (
+                    (s := c.get("/api/stats").json())["outbox_backlog"] == 0
+                    and s["clock_offset_s"] is not None
+                    and s
+                ),
+                timeout=30,
+                what="sent, with HQ's clock compared",
+            )
+        assert stats["clock_ok"] is False and abs(stats["clock_offset_s"] - 7200) < 60
+        [opened] = cloud_events(cloud, broker.store)
+        assert opened["type"] == "call.opened"
+        # The store's own time is kept (HQ's receipt time is beside it), not rewritten.
+        assert abs(float(opened["occurred_at"]) - (pressed + 7200)) < 60  # type: ignore[arg-type]
+        assert abs(float(opened["received_at"]) - pressed) < 60  # type: ignore[arg-type]
+        [store] = cloud.hq().get("/api/v1/hq/fleet").json()["stores"]
+        assert store["clock_ok"] is False and abs(store["clock_offset_s"] - 7200) < 60
+        page = browser.new_page()
+        try:
+            page.goto(f"{hub.base_url}/board")
+            page.fill("#name", STAFF_LOGIN["name"])
+            page.fill("#pin", STAFF_LOGIN["pin"])
+            page.click("#submit")
+            expect(page.locator("#uplink")).to_contain_text("Hub clock 120 min ahead")
+            expect(page.locator("#uplink")).to_contain_text("集线器时间快了 120 分钟")
+        finally:
+            page.close()
+    finally:
+        hub.kill()

@@ -21,7 +21,7 @@ from cloud.const import (
 from cloud.models import HQSession, HQUser, IngestedEvent, Store
 from cloud.passwords import check_password, hash_password
 from cloud.tokens import hash_token, new_token
-from smartstore.wire.uplink import CALL_ANSWERED, CALL_OPENED, DEVICE_ALARM
+from smartstore.wire.uplink import CALL_ANSWERED, CALL_OPENED, DEVICE_ALARM, clock_ok
 
 router = APIRouter(prefix="/api/v1/hq", tags=["hq"])
 
@@ -194,6 +194,10 @@ class StoreHealth(BaseModel):
     online: bool
     last_seen_at: float | None
     config_version: int | None  # the configuration the store's hub runs
+    # The hub's clock minus HQ's at its last batch; clock_ok is false past CLOCK_SKEW_WARN_S
+    # (smartstore.wire.uplink): its sales land in the wrong hours until its time is fixed.
+    clock_offset_s: float | None
+    clock_ok: bool
     open_alarms: list[OpenAlarm]
 
 
@@ -202,6 +206,7 @@ class FleetHealth(BaseModel):
     stores_online: int
     devices_offline: int
     printer_problems: int
+    clocks_off: int
     stores: list[StoreHealth]
 
 
@@ -239,6 +244,8 @@ def fleet_health(session: SessionDep, _user: HQUserDep) -> FleetHealth:
             online=s.last_seen_at is not None and s.last_seen_at >= now - STORE_ONLINE_WITHIN_S,
             last_seen_at=s.last_seen_at,
             config_version=s.config_version,
+            clock_offset_s=s.clock_offset_s,
+            clock_ok=clock_ok(s.clock_offset_s),
             open_alarms=sorted(open_by_store[s.id], key=lambda a: a.since),
         )
         for s in session.scalars(select(Store).where(Store.revoked_at.is_(None)).order_by(Store.id))
@@ -249,5 +256,6 @@ def fleet_health(session: SessionDep, _user: HQUserDep) -> FleetHealth:
         stores_online=sum(s.online for s in stores),
         devices_offline=sum(a.kind == "offline" for a in alarms),
         printer_problems=sum(a.device_type == "printer" for a in alarms),
+        clocks_off=sum(not s.clock_ok for s in stores),
         stores=stores,
     )

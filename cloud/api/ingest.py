@@ -165,9 +165,13 @@ def ingest(store: CurrentStore, batch: Batch, session: SessionDep) -> IngestResu
     unique: dict[str, EventIn] = {}
     for event in batch.events:
         unique.setdefault(event.id, event)  # an id twice in one batch: the first one counts
-    store.last_seen_at = time.time()  # an empty batch is the hub's heartbeat
+    now = time.time()
+    store.last_seen_at = now  # an empty batch is the hub's heartbeat
+    if batch.sent_at is not None:
+        store.clock_offset_s = round(batch.sent_at - now, 1)
     stored = _store_events(session, store.id, list(unique.values()))
     return IngestResult(
         stored=[i for i in unique if i in stored],
         duplicates=[i for i in unique if i not in stored],
+        received_at=now,
     )

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 from edge.api.deps import CurrentStaff, RuntimeDep, SessionDep
 from edge.telemetry import buffer
 from edge.uplink import service as outbox
+from smartstore.wire.uplink import clock_ok
 
 router = APIRouter(prefix="/api", tags=["hub"])
 
@@ -29,6 +30,8 @@ class HubStats(BaseModel):
     outbox_oldest_age_s: float | None
     cloud_healthy: bool
     cloud_error: str
+    clock_offset_s: float | None  # this hub's clock minus HQ's; None before HQ answered
+    clock_ok: bool
 
 
 @router.get("/health")
@@ -53,4 +56,6 @@ def stats(runtime: RuntimeDep, session: SessionDep, _staff: CurrentStaff) -> Hub
         outbox_oldest_age_s=round(time.time() - oldest, 1) if oldest is not None else None,
         cloud_healthy=runtime.cloud.healthy,
         cloud_error=runtime.cloud.last_error,
+        clock_offset_s=runtime.cloud.clock_offset_s,
+        clock_ok=clock_ok(runtime.cloud.clock_offset_s),
     )

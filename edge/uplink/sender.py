@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from edge.uplink import service
+from smartstore.wire.uplink import clock_ok
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ class CloudSender:
         self.sent = 0
         self.healthy = False
         self.last_error = ""
+        # This hub's clock minus HQ's, from the last answer (None before one): a hub without
+        # a real-time clock can come back from a power cut with the wrong time.
+        self.clock_offset_s: float | None = None
 
     def start(self) -> None:
         if self._url:
@@ -104,8 +108,11 @@ class CloudSender:
 
     def _send(self, client: httpx.Client, batch: list[dict[str, object]]) -> str | None:
         """Send one batch; return why it failed, or None when the cloud confirmed it."""
+        sent_at = time.time()
         try:
-            r = client.post(INGEST_PATH, json={"store": self._store, "events": batch})
+            r = client.post(
+                INGEST_PATH, json={"store": self._store, "events": batch, "sent_at": sent_at}
+            )
         except httpx.HTTPError as exc:
             return f"cloud unreachable ({type(exc).__name__})"
         if r.status_code in (401, 403):
@@ -117,6 +124,16 @@ class CloudSender:
             # 4xx other than auth is a bug in one of us: keep the events and say so loudly.
             return f"the cloud answered {r.status_code}: {r.text[:200]}"
         answer = r.json()
+        if isinstance(hq_time := answer.get("received_at"), int | float):
+            # HQ's clock read about half-way through the round trip.
+            offset = round((sent_at + time.time()) / 2 - hq_time, 1)
+            if clock_ok(self.clock_offset_s) and not clock_ok(offset):
+                log.warning(
+                    "this hub's clock is %+.0f s off HQ's: orders get the wrong time;"
+                    " check the hub's time (NTP, or set it by hand)",
+                    offset,
+                )
+            self.clock_offset_s = offset
         confirmed = [*answer.get("stored", []), *answer.get("duplicates", [])]
         with self._sessions.begin() as session:
             service.confirm(session, confirmed)

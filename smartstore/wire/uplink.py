@@ -36,3 +36,12 @@ assert set(UPLINK_EVENT_TYPES) == {
     CONFIG_APPLIED,
     PAYMENT_RECORDED,
 }
+
+# A hub clock further than this from HQ's (measured on every batch: `sent_at` against HQ's
+# `received_at`) is flagged on the hub's board and in HQ's fleet view: its orders land in the
+# wrong hour of the sales reports. Network latency is far below it.
+CLOCK_SKEW_WARN_S: Final = 120.0
+
+
+def clock_ok(offset_s: float | None) -> bool:
+    return offset_s is None or abs(offset_s) <= CLOCK_SKEW_WARN_S

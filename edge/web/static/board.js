@@ -142,21 +142,32 @@ setInterval(() => {
   for (const entry of calls.values()) tick(entry);
 }, 1000);
 
+function clockWarning(s) {
+  // A hub clock far from HQ's files orders under the wrong hour: the manager should know.
+  if (s.clock_ok !== false) return "";
+  const min = Math.round(Math.abs(s.clock_offset_s) / 60);
+  return s.clock_offset_s > 0
+    ? `集线器时间快了 ${min} 分钟，请校准 / Hub clock ${min} min ahead: set its time`
+    : `集线器时间慢了 ${min} 分钟，请校准 / Hub clock ${min} min behind: set its time`;
+}
+
 async function showUplink() {
   // What has not reached HQ yet: nothing is lost while the internet is down, it waits here.
   const res = await fetch("/api/stats").catch(() => null);
   if (!res || !res.ok) return;
   const s = await res.json();
   const el = document.getElementById("uplink");
+  const clock = clockWarning(s);
+  let text;
   if (s.outbox_backlog === 0) {
-    el.textContent = s.cloud_healthy ? "总部已同步 HQ in sync" : "";
-    el.classList.remove("down");
-    return;
+    text = s.cloud_healthy ? "总部已同步 HQ in sync" : "";
+  } else {
+    const age = s.outbox_oldest_age_s || 0;
+    const wait = age >= 60 ? `${Math.floor(age / 60)}分钟 ${Math.floor(age / 60)} min` : `${Math.round(age)}秒 ${Math.round(age)} s`;
+    text = `待上传 ${s.outbox_backlog} 条 · ${wait} / ${s.outbox_backlog} waiting for HQ`;
   }
-  const age = s.outbox_oldest_age_s || 0;
-  const wait = age >= 60 ? `${Math.floor(age / 60)}分钟 ${Math.floor(age / 60)} min` : `${Math.round(age)}秒 ${Math.round(age)} s`;
-  el.textContent = `待上传 ${s.outbox_backlog} 条 · ${wait} / ${s.outbox_backlog} waiting for HQ`;
-  el.classList.toggle("down", !s.cloud_healthy);
+  el.textContent = [clock, text].filter(Boolean).join(" · ");
+  el.classList.toggle("down", !!clock || (s.outbox_backlog > 0 && !s.cloud_healthy));
 }
 showUplink();
 setInterval(showUplink, 10000);
