@@ -14,7 +14,6 @@ from smartstore.menu import WEEKDAYS
 from smartstore.samples import SAMPLE_MENU
 from tests.ordering import KUNGPAO
 from tests.support import Broker, hub_settings, run_hub_thread, wait_until
-from tests.test_hq import hq_login
 
 
 def _menu(price: int) -> dict[str, Any]:
@@ -35,7 +34,7 @@ def test_config_pushed_down_applied_reported_and_kept(
 ) -> None:
     token = cloud.register(broker.store)
     cloud.register("OTHER")
-    hq = hq_login(cloud)
+    hq = cloud.hq()
     settings = hub_settings(
         broker,
         tmp_path / "hub",
