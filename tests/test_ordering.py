@@ -231,6 +231,31 @@ def test_calls_and_the_bill_from_the_table(tmp_path: Path, store: str) -> None:
         assert len(k.staff.get("/api/calls").json()) == 1  # one open call, pressed again
 
 
+def test_a_table_closed_before_paying_keeps_its_whole_bill(tmp_path: Path, store: str) -> None:
+    def due(table: str) -> int:
+        tables = k.staff.get("/api/tables").json()["tables"]
+        return int(next(t["due_fen"] for t in tables if t["id"] == table))
+
+    with kitchen(tmp_path, store) as k:
+        token = k.token("A3")
+        assert k.order(token, [KUNGPAO], key()).status_code == 201
+        k.staff.post("/api/tables/A3/close").raise_for_status()  # no more orders, still eating
+        assert due("A3") == 7600
+        # Opened again (dessert, or a slip of the finger): the same party, the same bill.
+        assert k.staff.post("/api/tables/A3/open").json()["due_fen"] == 7600
+        assert len(k.diner.get(f"/api/diner/{token}/orders").json()["orders"]) == 1
+        assert k.order(token, [TEA], key()).status_code == 201
+        k.staff.post("/api/tables/A3/close").raise_for_status()
+        r = k.staff.post("/api/tables/A3/pay", json={"method": "cash", "amount_fen": 8800})
+        assert r.status_code == 200, r.text
+        assert len(r.json()["orders"]) == 2
+        r = k.staff.post("/api/tables/A3/pay", json={"method": "cash"})
+        assert r.status_code == 409 and r.json()["detail"]["code"] == "already_paid"
+        # Paid: opening now seats a new party with nothing on its bill or its page.
+        assert k.staff.post("/api/tables/A3/open").json()["due_fen"] == 0
+        assert k.diner.get(f"/api/diner/{token}/orders").json()["orders"] == []
+
+
 def test_staff_take_the_payment_and_the_table_closes(tmp_path: Path, store: str) -> None:
     with kitchen(tmp_path, store) as k:
         token = k.token("A2")
@@ -250,6 +275,12 @@ def test_staff_take_the_payment_and_the_table_closes(tmp_path: Path, store: str)
         assert r.json()["detail"]["code"] == "table_closed"
         assert k.staff.post("/api/tables/A2/pay", json={"method": "cash"}).status_code == 409
         assert k.staff.post("/api/tables/A2/pay", json={"method": "gold"}).status_code == 422
+        # A party that walked out: written off, so the table can seat the next one.
+        assert k.order(k.token("A4"), [TEA], key()).status_code == 201
+        k.staff.post("/api/tables/A4/close")
+        r = k.staff.post("/api/tables/A4/pay", json={"method": "waived", "amount_fen": 1200})
+        assert r.status_code == 200 and r.json()["method"] == "waived"
+        assert k.staff.post("/api/tables/A4/open").json()["due_fen"] == 0
         # The next party starts with an empty page and nothing to pay.
         assert k.staff.post("/api/tables/A2/open").json()["due_fen"] == 0
         assert k.diner.get(f"/api/diner/{token}/orders").json()["orders"] == []
@@ -261,4 +292,7 @@ def test_staff_take_the_payment_and_the_table_closes(tmp_path: Path, store: str)
                 for t, d in db.execute("SELECT type, data FROM outbox")
                 if t == "payment.recorded"
             ]
-        assert [f["amount_fen"] for f in facts] == [8800] and facts[0]["method"] == "wechat"
+        assert [(f["amount_fen"], f["method"]) for f in facts] == [
+            (8800, "wechat"),
+            (1200, "waived"),
+        ]

@@ -75,7 +75,7 @@ class Payment(Base):
     table_id: Mapped[str] = mapped_column(String(32))
     table_name: Mapped[str] = mapped_column(String(32))
     amount_fen: Mapped[int]
-    method: Mapped[str] = mapped_column(String(16))  # cash | card | wechat | alipay
+    method: Mapped[str] = mapped_column(String(16))  # cash | card | wechat | alipay | waived
     order_uids: Mapped[list[str]] = mapped_column(JSON, default=list)
     paid_at: Mapped[float]
     by: Mapped[str] = mapped_column(String(64))

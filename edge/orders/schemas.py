@@ -40,7 +40,9 @@ class CallRequest(BaseModel):
 
 
 class PaymentRequest(BaseModel):
-    method: str = Field(pattern=r"^(cash|card|wechat|alipay)$")
+    # "waived": the manager let the table off (or it walked out); recorded, so HQ sees it,
+    # and the table can seat its next party.
+    method: str = Field(pattern=r"^(cash|card|wechat|alipay|waived)$")
     # The bill the waiter saw and took: if the table ordered more since, the payment is refused
     # rather than recorded short.
     amount_fen: int | None = Field(default=None, ge=0, le=100_000_000)

@@ -9,11 +9,11 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from edge.orders import errors
 from edge.orders.errors import OrderError
 from edge.orders.models import Order, OrderLine, Payment
 from edge.orders.schemas import LineRequest
@@ -315,12 +315,21 @@ def table_orders(session: Session, table_id: str, since: float) -> list[Order]:
     )
 
 
+def _party_paid(table: type[DiningTable] | DiningTable) -> Any:
+    """The table's current party (orders since it opened) has paid."""
+    return (
+        select(Payment.id)
+        .where(Payment.table_id == table.id, Payment.paid_at >= table.opened_at)
+        .exists()
+    )
+
+
 def amounts_due(session: Session) -> dict[str, int]:
-    """What each open table owes now: the same sum `settle_table` records when it pays."""
+    """What each table's party owes now, open or closed: the sum `settle_table` records."""
     rows = session.execute(
         select(Order.table_id, func.sum(Order.total_fen))
         .join(DiningTable, DiningTable.id == Order.table_id)
-        .where(DiningTable.is_open, Order.created_at >= DiningTable.opened_at)
+        .where(Order.created_at >= DiningTable.opened_at, ~_party_paid(DiningTable))
         .group_by(Order.table_id)
     )
     return {str(table): int(total) for table, total in rows}
@@ -351,8 +360,8 @@ def settle_table(
     table = session.get(DiningTable, table_id)
     if table is None:
         raise OrderNotFound(table_id)
-    if not table.is_open:
-        raise errors.table_closed(table.name)
+    if session.scalar(select(_party_paid(table))):
+        raise OrderError(409, "already_paid", "这桌已结账 / This table has paid already")
     rows = table_orders(session, table_id, table.opened_at)
     amount = sum(o.total_fen for o in rows)  # voided lines are already off each total
     if amount <= 0:

@@ -21,7 +21,7 @@ def table_public(runtime: HubRuntime, t: DiningTable, due_fen: int = 0) -> dict[
         "name": t.name,
         "zone": t.zone,
         "open": t.is_open,
-        "due_fen": due_fen if t.is_open else 0,  # what the party owes, for the "paid" button
+        "due_fen": due_fen,  # what the party owes (closed or not), for the "paid" button
         "qr_version": t.qr_version,
         # Staff can open or print one table's page without reprinting the whole sheet.
         "qr_path": f"/t/{runtime.desk.token_of(t)}",
@@ -45,7 +45,8 @@ def _change(runtime: HubRuntime, table_id: str, what: str) -> dict[str, Any]:
             if what == "rotate":
                 row = tables.rotate_qr(session, table_id)
             else:
-                row = tables.set_open(session, table_id, what == "open", time.time())
+                due = orders.amounts_due(session).get(table_id, 0)
+                row = tables.set_open(session, table_id, what == "open", time.time(), due == 0)
             public = table_public(runtime, row, orders.amounts_due(session).get(table_id, 0))
     except tables.TableNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这张桌子 / no such table") from None
@@ -73,7 +74,8 @@ def rotate_qr(table_id: str, runtime: RuntimeDep, _staff: CurrentStaff) -> dict[
 def pay(
     table_id: str, body: PaymentRequest, runtime: RuntimeDep, staff: CurrentStaff
 ) -> dict[str, Any]:
-    """The table paid its bill: recorded (and sent to HQ), and the table closes."""
+    """The table paid its bill: recorded (and sent to HQ), and the table closes. A table
+    closed before paying can still pay: closing stops orders, paying ends the party."""
     try:
         with runtime.sessions.begin() as session:
             payment = orders.settle_table(

@@ -40,10 +40,15 @@ def get(session: Session, table_id: str) -> DiningTable:
     return row
 
 
-def set_open(session: Session, table_id: str, is_open: bool, now: float) -> DiningTable:
+def set_open(
+    session: Session, table_id: str, is_open: bool, now: float, party_settled: bool
+) -> DiningTable:
+    """Open or close a table's QR code. Opening starts a new party (its page and bill start
+    empty) only once the last one has settled: a table closed with its bill unpaid and opened
+    again is the same party, so nothing it ordered falls off its bill."""
     row = get(session, table_id)
-    if is_open and not row.is_open:
-        row.opened_at = now  # a new party: its page starts with no orders
+    if is_open and not row.is_open and party_settled:
+        row.opened_at = now
     row.is_open = is_open
     return row
 

@@ -4,7 +4,7 @@
 const JOB_STATUS = { pending: "待打印 Pending", sending: "打印中 Sending", sent: "已打印 Sent" };
 const JOB_KIND = { kitchen: "厨房单 Kitchen", void: "作废单 VOID", receipt: "小票 Receipt" };
 const SOURCES = { table: "扫码 Table QR", kiosk: "自助机 Kiosk" };
-const METHODS = { cash: "现金 Cash", card: "刷卡 Card", wechat: "微信 WeChat", alipay: "支付宝 Alipay" };
+const METHODS = { cash: "现金 Cash", card: "刷卡 Card", wechat: "微信 WeChat", alipay: "支付宝 Alipay", waived: "免单 Waived" };
 const LATE_S = 15 * 60;
 const SLOW_S = 8 * 60;
 const LOGIN = "/login?next=/orders";
@@ -350,8 +350,9 @@ function renderTable(t) {
   li.querySelector(".tqr").textContent = t.qr_version !== undefined ? `二维码 QR v${t.qr_version}` : "";
   const due = Number(t.due_fen) || 0;
   li.dataset.due = String(due);
-  li.querySelector(".tdue").textContent = t.open && due > 0 ? `待付 Due ${money(due)}` : "";
-  li.querySelector(".pay").disabled = !(t.open && due > 0);
+  // A closed table can still owe: closing stops orders, paying ends the party.
+  li.querySelector(".tdue").textContent = due > 0 ? `待付 Due ${money(due)}` : "";
+  li.querySelector(".pay").disabled = due <= 0;
   li.querySelector(".open").disabled = !!t.open;
   li.querySelector(".close").disabled = !t.open;
 }
