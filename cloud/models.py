@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -95,3 +96,45 @@ class ConfigDocument(Base):
     document: Mapped[dict[str, Any]] = mapped_column(JsonObject)
     published_at: Mapped[float] = mapped_column(Double)
     published_by: Mapped[str] = mapped_column(String(64))
+
+
+class SaleFact(Base):
+    """Orders, their lines and voids, as reports count them (cloud/sales_facts.py): written with
+    the events at ingest, so a report is a GROUP BY, not a pass over every event's JSON."""
+
+    __tablename__ = "sale_facts"
+    __table_args__ = (
+        Index("ix_sale_facts_at_store", "at", "store_id"),
+        Index("ix_sale_facts_store_order", "store_id", "order_uid"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"))
+    order_uid: Mapped[str] = mapped_column(Text)  # as the hub and its voids name it
+    kind: Mapped[str] = mapped_column(String(8))  # order | line | void | bad (an unreadable order)
+    # The order's time (hub clock): where its lines and voids count. A void of an order HQ has
+    # not got counts at its own time until the order arrives.
+    at: Mapped[float] = mapped_column(Double)
+    at_s: Mapped[int] = mapped_column(BigInteger)  # floor(at): bucketed with integer division
+    dish: Mapped[str | None] = mapped_column(String(64))
+    name_zh: Mapped[str | None] = mapped_column(Text)
+    name_en: Mapped[str | None] = mapped_column(Text)
+    qty: Mapped[int] = mapped_column(BigInteger, default=0)  # negative for a void
+    revenue_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class KitchenFact(Base):
+    """Kitchen timings: order to ticket (`ticket`) and order to ready (`ready`), in seconds."""
+
+    __tablename__ = "kitchen_facts"
+    __table_args__ = (Index("ix_kitchen_facts_at_store", "at", "store_id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"))
+    kind: Mapped[str] = mapped_column(String(8))
+    at: Mapped[float] = mapped_column(Double)  # the event's time (hub clock)
+    seconds: Mapped[float] = mapped_column(Double)

@@ -9,9 +9,11 @@ from pydantic import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from cloud import sales_facts
 from cloud.api.deps import CurrentStore, SessionDep
 from cloud.const import MAX_BATCH_EVENTS, MAX_INGEST_BODY_BYTES
 from cloud.models import IngestedEvent, Store
+from cloud.sales_facts import Fact
 from cloud.schemas import EventIn, IngestBatch, IngestResult
 from smartstore.wire.uplink import CONFIG_APPLIED
 
@@ -113,6 +115,12 @@ def _store_events(session: Session, store_id: str, events: list[EventIn]) -> set
         .returning(IngestedEvent.event_id)
     )
     stored = set(session.scalars(statement))
+    # What the reports count, in the same transaction: a fact exists exactly when its event does.
+    sales_facts.record(
+        session,
+        store_id,
+        [Fact(e.id, e.type, e.occurred_at, e.data) for e in events if e.id in stored],
+    )
     versions = [
         v
         for e in events

@@ -1,208 +1,126 @@
 """What HQ sells: revenue per store and day or hour, dishes per hour and overall, kitchen speed.
 
-Read from the orders the hubs forward (smartstore/wire/uplink.py). Money is integer fen. An
-event whose data does not match the contract is left out of every report, never a 500.
+Read from the facts ingest writes beside the orders the hubs forward (cloud/sales_facts.py, which
+also holds the counting rules): each report is a GROUP BY in the database. Money is integer
+fen. An event whose data does not match the contract is left out of every report, never a 500.
 """
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, available_timezones
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Result, select
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from cloud.api.deps import SessionDep
 from cloud.api.hq import HQUserDep
 from cloud.api.reports import csv_response, percentile
 from cloud.const import STORE_ID_PATTERN
-from cloud.models import IngestedEvent, Store
-from smartstore.wire.uplink import ORDER_DONE, ORDER_LINE_VOIDED, ORDER_PLACED, TICKET_PRINTED
+from cloud.models import KitchenFact, SaleFact, Store
+from cloud.sales_facts import LINE, ORDER, TICKET, VOID
 
 router = APIRouter(prefix="/api/v1/hq", tags=["hq"])
 
-# Hub clocks this far off are broken, and InfluxDB's nanosecond timestamps end in 2262:
-# such events are left out rather than failing a report or an export batch.
-MAX_EPOCH_S = 9_000_000_000.0
-# Bounds that keep every sum inside InfluxDB's int64 fields.
-MAX_QTY = 1_000_000
-MAX_UNIT_PRICE_FEN = 10_000_000_000
-# Orders looked up per query when a void's order is outside the window.
-LOOKUP_CHUNK = 500
+DAY_S, HOUR_S = 86400, 3600
 
 
-# The contract, checked strictly: "2" is not a quantity and true is not 1.
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True)
-
-
-class PlacedLine(_Strict):
-    dish: str = Field(min_length=1, max_length=64)
-    name_zh: str
-    name_en: str
-    station: str
-    qty: int = Field(gt=0, le=MAX_QTY)
-    unit_price_fen: int = Field(ge=0, le=MAX_UNIT_PRICE_FEN)
-
-
-class PlacedOrder(_Strict):
-    order: str = Field(min_length=1)
-    source: str
-    lines: list[PlacedLine]
-
-
-class VoidedLine(_Strict):
-    order: str = Field(min_length=1)
-    dish: str = Field(min_length=1, max_length=64)
-    qty: int = Field(gt=0, le=MAX_QTY)
-    unit_price_fen: int = Field(ge=0, le=MAX_UNIT_PRICE_FEN)
-
-
-class OrderDone(_Strict):
-    ready_s: float = Field(ge=0, allow_inf_nan=False)
-
-
-class TicketPrinted(_Strict):
-    latency_s: float = Field(ge=0, allow_inf_nan=False)
-
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def parse(model: type[M], data: Any) -> M | None:
-    """The event's data as `model`, or None when it does not match the contract."""
-    try:
-        return model.model_validate(data)
-    except ValidationError:
-        return None
-
-
-def placed_orders(
-    session: Session, keys: Iterable[tuple[str, str]]
-) -> dict[tuple[str, str], tuple[float, PlacedOrder | None]]:
-    """(store, order uid) -> (order time, the order or None if unreadable), for those known."""
-    by_store: dict[str, set[str]] = defaultdict(set)
-    for store_id, uid in keys:
-        by_store[store_id].add(f"op-{uid}")
-    found: dict[tuple[str, str], tuple[float, PlacedOrder | None]] = {}
-    for store_id, wanted in by_store.items():
-        ids = sorted(wanted)
-        for start in range(0, len(ids), LOOKUP_CHUNK):
-            query = select(
-                IngestedEvent.event_id, IngestedEvent.occurred_at, IngestedEvent.data
-            ).where(
-                IngestedEvent.store_id == store_id,
-                IngestedEvent.event_id.in_(ids[start : start + LOOKUP_CHUNK]),
-                IngestedEvent.type == ORDER_PLACED,
-                IngestedEvent.occurred_at < MAX_EPOCH_S,
-            )
-            for event_id, occurred_at, data in session.execute(query):
-                found[(store_id, event_id.removeprefix("op-"))] = (
-                    occurred_at,
-                    parse(PlacedOrder, data),
-                )
-    return found
-
-
-@dataclass(frozen=True)
-class SaleLine:
-    store: str
-    at: float  # the order's time; a void of an unknown order: the void's own time
-    dish: str
-    qty: int  # negative for a void
-    revenue_fen: int
-
-
-@dataclass
-class Sales:
-    orders: list[tuple[str, float]] = field(default_factory=list)  # (store, order time)
-    lines: list[SaleLine] = field(default_factory=list)
-    names: dict[str, tuple[str, str]] = field(default_factory=dict)  # dish -> newest names
-
-
-def _events(
-    session: Session, types: Sequence[str], since: float, until: float | None, store: str | None
-) -> "Result[str, str, str, float, dict[str, Any]]":  # quoted: SQLAlchemy 2.0 refuses it
-    query = select(
-        IngestedEvent.store_id,
-        IngestedEvent.event_id,
-        IngestedEvent.type,
-        IngestedEvent.occurred_at,
-        IngestedEvent.data,
-    ).where(
-        IngestedEvent.type.in_(types),
-        IngestedEvent.occurred_at >= since,
-        IngestedEvent.occurred_at < (MAX_EPOCH_S if until is None else min(until, MAX_EPOCH_S)),
-    )
+def _window(
+    model: type[SaleFact] | type[KitchenFact], since: float, until: float | None, store: str | None
+) -> list[ColumnElement[bool]]:
+    where = [model.at >= since]
+    if until is not None:
+        where.append(model.at < until)
     if store is not None:
-        query = query.where(IngestedEvent.store_id == store)
-    # Streamed: a month of a chain's orders need not sit in memory as rows.
-    return session.execute(query.execution_options(yield_per=2000))
+        where.append(model.store_id == store)
+    return where
 
 
-def load_sales(session: Session, since: float, until: float | None, store: str | None) -> Sales:
-    """Placed lines in the window, and voids counted where their order is: a void late at night
-    takes revenue from the evening it was ordered in, inside the window or out of it."""
-    sales = Sales()
-    order_at: dict[tuple[str, str], float] = {}
-    unreadable: set[tuple[str, str]] = set()
-    named_at: dict[str, float] = {}
-    events = _events(session, [ORDER_PLACED], since, until, store)
-    for store_id, event_id, _, occurred_at, data in events:
-        # Keyed as a void finds its order: by the event id, op-<order uid>.
-        key = (store_id, event_id.removeprefix("op-"))
-        order = parse(PlacedOrder, data)
-        if order is None:
-            unreadable.add(key)
+def offset_segments(lo: float, hi: float, tz: ZoneInfo) -> list[tuple[float, float, int]]:
+    """[start, end) pieces of [lo, hi] over which `tz`'s UTC offset is constant (seconds), so
+    that inside each a local day or hour is integer division of the shifted epoch."""
+
+    def offset(t: float) -> int:
+        delta = datetime.fromtimestamp(t, tz).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+    segments: list[tuple[float, float, int]] = []
+    start, current, t = lo, offset(lo), lo
+    while t < hi:
+        step = min(t + DAY_S, hi)
+        if offset(step) == current:
+            t = step
             continue
-        order_at[key] = occurred_at
-        sales.orders.append((store_id, occurred_at))
-        for line in order.lines:
-            sales.lines.append(
-                SaleLine(store_id, occurred_at, line.dish, line.qty, line.qty * line.unit_price_fen)
+        a, b = t, step  # the change is in (a, b]: find its second
+        while b - a > 1:
+            m = (a + b) // 2
+            a, b = (m, b) if offset(m) == current else (a, m)
+        segments.append((start, b, current))
+        start, current, t = b, offset(b), b
+    segments.append((start, hi + 1, current))
+    return segments
+
+
+def _local(bucket: int, size: int) -> datetime:
+    # bucket * size is local wall-clock time written as epoch seconds: render it as UTC.
+    return datetime.fromtimestamp(bucket * size, UTC)
+
+
+def _buckets(
+    session: Session,
+    columns: list[Any],
+    kinds: tuple[str, ...],
+    size: int,
+    tz: ZoneInfo,
+    where: list[ColumnElement[bool]],
+) -> Iterator[tuple[datetime, Any]]:
+    """(local start of the day or hour, row) for the facts in `where`, grouped by `columns` and
+    the local day or hour: one GROUP BY per stretch of constant UTC offset."""
+    where = [*where, SaleFact.kind.in_(kinds)]
+    bounds: Any = session.execute(
+        select(func.min(SaleFact.at), func.max(SaleFact.at)).where(*where)
+    ).one()
+    lo, hi = bounds
+    if lo is None:
+        return
+    for start, end, off in offset_segments(lo, hi, tz):
+        bucket = ((SaleFact.at_s + off) // size).label("bucket")
+        query = (
+            select(
+                bucket,
+                *columns,
+                func.count(),
+                func.sum(SaleFact.qty),
+                func.sum(SaleFact.revenue_fen),
             )
-            if occurred_at >= named_at.get(line.dish, -1.0):
-                named_at[line.dish] = occurred_at
-                sales.names[line.dish] = (line.name_zh, line.name_en)
-
-    # No upper bound: a void after `until` may belong to an order inside the window.
-    voids: list[tuple[str, float, VoidedLine]] = []
-    events = _events(session, [ORDER_LINE_VOIDED], since, None, store)
-    for store_id, _, _, occurred_at, data in events:
-        void = parse(VoidedLine, data)
-        if void is not None:
-            voids.append((store_id, occurred_at, void))
-    elsewhere = placed_orders(
-        session,
-        {
-            (s, v.order)
-            for s, _, v in voids
-            if (s, v.order) not in order_at and (s, v.order) not in unreadable
-        },
-    )
-    for store_id, occurred_at, void in voids:
-        key = (store_id, void.order)
-        if key in unreadable:
-            continue  # nothing of an unreadable order was counted: neither is its void
-        if key in order_at:
-            at = order_at[key]
-        elif key in elsewhere:
-            at, order = elsewhere[key]
-            if order is None:
-                continue
-        else:
-            at = occurred_at
-        if at < since or (until is not None and at >= until):
-            continue
-        sales.lines.append(
-            SaleLine(store_id, at, void.dish, -void.qty, -void.qty * void.unit_price_fen)
+            .where(*where, SaleFact.at >= start, SaleFact.at < end)
+            .group_by(bucket, *columns)
         )
-    return sales
+        for row in session.execute(query):
+            yield _local(row[0], size), row
+
+
+Names = dict[str, tuple[str | None, str | None]]
+
+
+def dish_names(session: Session, where: list[ColumnElement[bool]]) -> Names:
+    """dish -> (name_zh, name_en) as its newest order in the window named it."""
+    newest: dict[str, tuple[float, str | None, str | None]] = {}
+    query = (
+        select(SaleFact.dish, SaleFact.name_zh, SaleFact.name_en, func.max(SaleFact.at))
+        .where(*where, SaleFact.kind == LINE)
+        .group_by(SaleFact.dish, SaleFact.name_zh, SaleFact.name_en)
+    )
+    for dish, zh, en, at in session.execute(query):
+        dish = str(dish)
+        if dish not in newest or at >= newest[dish][0]:
+            newest[dish] = (at, zh, en)
+    return {dish: (zh, en) for dish, (_, zh, en) in newest.items()}
 
 
 @functools.cache
@@ -256,15 +174,19 @@ def sales_report(
 ) -> list[SalesRow] | Response:
     """Per store and day (or hour) in `tz`: orders placed, items and revenue net of voids."""
     zi = zone(tz)
-    label = day_of if by == "day" else hour_of
-    sales = load_sales(session, since, until, store)
+    size, fmt = (DAY_S, "%Y-%m-%d") if by == "day" else (HOUR_S, "%Y-%m-%d %H:00")
+    where = _window(SaleFact, since, until, store)
     totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    for store_id, at in sales.orders:
-        totals[(store_id, label(at, zi))][0] += 1
-    for line in sales.lines:
-        t = totals[(line.store, label(line.at, zi))]
-        t[1] += line.qty
-        t[2] += line.revenue_fen
+    columns = [SaleFact.store_id, SaleFact.kind]
+    for start, (_, store_id, kind, n, qty, revenue) in _buckets(
+        session, columns, (ORDER, LINE, VOID), size, zi, where
+    ):
+        t = totals[(store_id, start.strftime(fmt))]
+        if kind == ORDER:
+            t[0] += n
+        else:
+            t[1] += qty
+            t[2] += revenue
     rows = [
         SalesRow(store=s, period=p, orders=o, items=i, revenue_fen=r)
         for (s, p), (o, i, r) in sorted(totals.items())
@@ -313,18 +235,21 @@ def dishes_per_hour(
 ) -> list[DishHourRow] | Response:
     """Per hour in `tz` and dish, all stores together (or one): quantity, revenue and rank."""
     zi = zone(tz)
-    sales = load_sales(session, since, until, store)
+    where = _window(SaleFact, since, until, store)
     by_hour: dict[str, dict[str, _DishTotal]] = defaultdict(lambda: defaultdict(_DishTotal))
-    for line in sales.lines:
-        total = by_hour[hour_of(line.at, zi)][line.dish]
-        total.qty += line.qty
-        total.revenue_fen += line.revenue_fen
+    for start, (_, dish, _n, qty, revenue) in _buckets(
+        session, [SaleFact.dish], (LINE, VOID), HOUR_S, zi, where
+    ):
+        total = by_hour[start.strftime("%Y-%m-%d %H:00")][dish]
+        total.qty += qty
+        total.revenue_fen += revenue
+    names = dish_names(session, where)
     rows = [
         DishHourRow(
             hour=hour,
             dish=dish,
-            name_zh=sales.names.get(dish, (None, None))[0],
-            name_en=sales.names.get(dish, (None, None))[1],
+            name_zh=names.get(dish, (None, None))[0],
+            name_en=names.get(dish, (None, None))[1],
             qty=total.qty,
             revenue_fen=total.revenue_fen,
             rank=rank,
@@ -356,17 +281,22 @@ def dish_ranking(
     format: Format = "json",
 ) -> list[DishRankRow] | Response:
     """Dishes over the whole window, best seller first."""
-    sales = load_sales(session, since, until, store)
-    totals: dict[str, _DishTotal] = defaultdict(_DishTotal)
-    for line in sales.lines:
-        totals[line.dish].qty += line.qty
-        totals[line.dish].revenue_fen += line.revenue_fen
+    where = _window(SaleFact, since, until, store)
+    totals: dict[str, _DishTotal] = {}
+    query = (
+        select(SaleFact.dish, func.sum(SaleFact.qty), func.sum(SaleFact.revenue_fen))
+        .where(*where, SaleFact.kind.in_((LINE, VOID)))
+        .group_by(SaleFact.dish)
+    )
+    for dish, qty, revenue in session.execute(query):
+        totals[str(dish)] = _DishTotal(qty, revenue)
+    names = dish_names(session, where)
     rows = [
         DishRankRow(
             rank=rank,
             dish=dish,
-            name_zh=sales.names.get(dish, (None, None))[0],
-            name_en=sales.names.get(dish, (None, None))[1],
+            name_zh=names.get(dish, (None, None))[0],
+            name_en=names.get(dish, (None, None))[1],
             qty=total.qty,
             revenue_fen=total.revenue_fen,
         )
@@ -400,15 +330,18 @@ def kitchen_speed(
     orders: dict[str, int] = defaultdict(int)
     tickets: dict[str, list[float]] = defaultdict(list)
     ready: dict[str, list[float]] = defaultdict(list)
-    types = [ORDER_PLACED, TICKET_PRINTED, ORDER_DONE]
-    for store_id, _, kind, _, data in _events(session, types, since, until, store):
-        if kind == ORDER_PLACED:
-            orders[store_id] += parse(PlacedOrder, data) is not None
-        elif kind == TICKET_PRINTED:
-            if (ticket := parse(TicketPrinted, data)) is not None:
-                tickets[store_id].append(ticket.latency_s)
-        elif (done := parse(OrderDone, data)) is not None:
-            ready[store_id].append(done.ready_s)
+    counted = (
+        select(SaleFact.store_id, func.count())
+        .where(*_window(SaleFact, since, until, store), SaleFact.kind == ORDER)
+        .group_by(SaleFact.store_id)
+    )
+    for store_id, n in session.execute(counted):
+        orders[store_id] = n
+    timings = select(KitchenFact.store_id, KitchenFact.kind, KitchenFact.seconds).where(
+        *_window(KitchenFact, since, until, store)
+    )
+    for store_id, kind, seconds in session.execute(timings):
+        (tickets if kind == TICKET else ready)[store_id].append(seconds)
     stores = select(Store.id).order_by(Store.id)
     if store is not None:
         stores = stores.where(Store.id == store)
