@@ -209,6 +209,30 @@ def cloud(
             exporter.stop()
 
 
+@app.command("rebuild-report-rows")
+def rebuild_report_rows(
+    env_file: Annotated[
+        Path | None, typer.Option(help="A file of SMARTSTORE_CLOUD_* settings (cloud/README.md).")
+    ] = None,
+) -> None:
+    """Make the rows HQ's reports count again from every stored event. Needed only if events
+    were stored by a cloud older than migration 0005 after the database was migrated (stop
+    every old `smartstore cloud` first): those events are missing from the reports until then."""
+    from cloud import sales_facts
+    from cloud.config import Settings as CloudSettings
+    from cloud.db import make_engine, make_sessions, migrate
+
+    settings = _load_settings(CloudSettings, env_file, "cloud")
+    migrate(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessions(engine).begin() as session:
+            read = sales_facts.rebuild(session)
+    finally:
+        engine.dispose()
+    typer.echo(f"report rows made again from {read} order and kitchen events")
+
+
 Count = Annotated[int, typer.Option(min=0, max=2000)]
 
 

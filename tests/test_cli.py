@@ -205,3 +205,70 @@ def test_settings_survive_the_trip_through_the_environment(
     from_env = HubSettings()  # type: ignore[call-arg]  # every field from the environment
     assert from_env.staff["李"].get_secret_value() == "739120"
     assert from_env.mqtt_password.get_secret_value() == "p:w#$"
+
+
+def test_report_rows_are_made_again_for_events_an_old_cloud_stored(tmp_path: Path) -> None:
+    """Events stored without their report rows (by a cloud older than migration 0005) show in
+    HQ's reports once an operator runs `smartstore rebuild-report-rows`."""
+    import secrets
+
+    from pydantic import SecretStr
+    from sqlalchemy import delete
+
+    from cloud.config import Settings as CloudSettings
+    from cloud.db import make_engine, make_sessions, migrate
+    from cloud.models import KitchenFact, SaleFact
+    from cloud.testing import run_cloud_thread
+
+    url = f"sqlite:///{tmp_path / 'cloud.sqlite3'}"
+    migrate(url)
+    settings = CloudSettings(database_url=url, admin_token=SecretStr(secrets.token_urlsafe(32)))
+    hq = run_cloud_thread(settings)
+    try:
+        token = hq.register("OLD1")
+        order = {
+            "id": "op-old-order-1",
+            "type": "order.placed",
+            "occurred_at": 1_709_280_000.0,  # 2024-03-01 08:00 UTC
+            "data": {
+                "order": "old-order-1",
+                "source": "table",
+                "lines": [
+                    {
+                        "dish": "tea",
+                        "name_zh": "菊花茶",
+                        "name_en": "Tea",
+                        "station": "bar",
+                        "qty": 3,
+                        "unit_price_fen": 500,
+                    }
+                ],
+            },
+        }
+        r = hq.client(token).post("/api/v1/ingest", json={"store": "OLD1", "events": [order]})
+        assert r.status_code == 200, r.text
+        engine = make_engine(url)
+        with make_sessions(engine).begin() as session:  # what an old cloud would have left
+            session.execute(delete(SaleFact))
+            session.execute(delete(KitchenFact))
+        engine.dispose()
+        reports = hq.hq()
+        assert reports.get("/api/v1/hq/sales").json() == []
+
+        env = tmp_path / "cloud.env"
+        env.write_text(
+            f"SMARTSTORE_CLOUD_DATABASE_URL={url}\n"
+            f"SMARTSTORE_CLOUD_ADMIN_TOKEN={settings.admin_token.get_secret_value()}\n"
+        )
+        done = run("rebuild-report-rows", "--env-file", str(env))
+        assert done.returncode == 0, done.stderr
+        assert "from 1 order and kitchen events" in done.stdout
+        [day] = reports.get("/api/v1/hq/sales").json()
+        assert (day["store"], day["period"], day["items"], day["revenue_fen"]) == (
+            "OLD1",
+            "2024-03-01",
+            3,
+            1500,
+        )
+    finally:
+        hq.stop()

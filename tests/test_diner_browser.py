@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Dialog, expect
 
 from tests.ordering import KUNGPAO, TEA, kitchen
 from tests.support import PIN, STAFF, wait_until
@@ -173,6 +173,29 @@ def test_a_waiter_takes_a_tables_payment_on_the_kitchen_page(
             expect(table.locator(".tstate")).to_contain_text("Closed")
             expect(table.locator(".pay")).to_be_disabled()
             assert k.order(token, [TEA], "k-browser-pay-00003").status_code == 409
+
+            # A3 closed with its bill unpaid: opening it again asks first (it is the same
+            # party, bill and all); saying no leaves it closed.
+            assert k.order(k.token("A3"), [TEA], "k-browser-pay-00004").status_code == 201
+            k.staff.post("/api/tables/A3/close").raise_for_status()
+            a3 = page.locator('.tbl[data-table="A3"]')
+            page.reload()
+            expect(a3.locator(".tdue")).to_contain_text("¥12.00")
+            asked: list[str] = []
+
+            def answer_no(d: Dialog) -> None:
+                asked.append(d.message)
+                d.dismiss()
+
+            page.once("dialog", answer_no)
+            a3.locator(".open").click()
+            wait_until(lambda: asked, what="the question")
+            assert "still owes ¥12.00" in asked[0] and "未结账" in asked[0]
+            expect(a3.locator(".tstate")).to_contain_text("Closed")
+            page.once("dialog", lambda d: d.accept())  # yes, the same guests
+            a3.locator(".open").click()
+            expect(a3.locator(".tstate")).to_contain_text("Open")
+            expect(a3.locator(".tdue")).to_contain_text("¥12.00")  # their bill stayed
         finally:
             page.close()
     with sqlite3.connect(k.hub.settings.db_path) as db:

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from math import ceil, floor
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -56,7 +57,9 @@ def offset_segments(lo: float, hi: float, tz: ZoneInfo) -> list[tuple[float, flo
         if offset(step) == current:
             t = step
             continue
-        a, b = t, step  # the change is in (a, b]: find its second
+        # The change is in (t, step], on a whole second (zoneinfo's transitions are): search
+        # whole seconds, so the search ends on it even when t and step are not.
+        a, b = floor(t), ceil(step)
         while b - a > 1:
             m = (a + b) // 2
             a, b = (m, b) if offset(m) == current else (a, m)
@@ -89,7 +92,9 @@ def _buckets(
     if lo is None:
         return
     for start, end, off in offset_segments(lo, hi, tz):
-        bucket = ((SaleFact.at_s + off) // size).label("bucket")
+        # Integer division truncates towards zero in SQL: shifted by a whole day so that the
+        # first hours of 1970 west of Greenwich (a Pi with no time yet) still round down.
+        bucket = ((SaleFact.at_s + off + DAY_S) // size - DAY_S // size).label("bucket")
         query = (
             select(
                 bucket,

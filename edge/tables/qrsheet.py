@@ -1,7 +1,7 @@
 """The printable sheet of every table's QR code: A4 pages, a code per cell with its table's name.
 
 Rendered as images with Pillow (no PDF toolkit needed on a hub) at a resolution where each code
-is 4-5 cm wide (a phone reads it from across a table tent), drawn with a whole number of pixels
+is 3.5-4.8 cm wide (a phone reads it from across a table tent), drawn with a whole number of pixels
 per module, inside its own dashed cut outline with nothing printed on the lines.
 """
 

@@ -386,6 +386,12 @@ async function payTable(li, button) {
 async function tableAction(li, action, button) {
   const name = li.dataset.table;
   if (action === "pay") return payTable(li, button);
+  const due = Number(li.dataset.due) || 0;
+  // Opening a table that still owes goes on with the same party (its bill stays): a waiter
+  // seating new guests must know to take the payment (or waive it) first.
+  if (action === "open" && due > 0 && !confirm(
+    `${name} 还有 ${money(due)} 未结账：继续同一桌客人？新客人请先点“结账”。\n` +
+    `${name} still owes ${money(due)}: the same guests go on? For new guests, use Paid first.`)) return;
   if (action === "rotate" && !confirm(`换 ${name} 的二维码？旧二维码将失效。\nNew QR code for ${name}? The old code stops working.`)) return;
   button.disabled = true;
   const path = action === "rotate" ? "rotate-qr" : action;
