@@ -2,8 +2,8 @@
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import uvicorn
 from fastapi import FastAPI
@@ -66,3 +66,15 @@ def server_config(settings: Settings, log_level: str = "warning") -> "uvicorn.Co
         # The sans-I/O websockets protocol: the legacy one is deprecated by websockets.
         ws="websockets-sansio",
     )
+
+
+class StoreServer(uvicorn.Server):
+    """uvicorn's server, minus its habit of raising Ctrl-C again after an orderly shutdown:
+    that KeyboardInterrupt lands while the app's lifespan task still waits and prints a
+    traceback after a clean stop. Ctrl-C or SIGTERM: the hub shuts down and run() returns."""
+
+    @contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()

@@ -104,7 +104,11 @@ def start_mosquitto(
 ) -> subprocess.Popen[bytes]:
     write_config(files, port, bind)
     with (files.directory / "stderr.log").open("ab") as err:
-        proc = subprocess.Popen([mosquitto_binary(), "-c", str(files.conf)], stderr=err)
+        # Its own session: Ctrl-C in a terminal reaches the whole foreground process group,
+        # and the broker must outlive the hub's orderly shutdown; whoever started it stops it.
+        proc = subprocess.Popen(
+            [mosquitto_binary(), "-c", str(files.conf)], stderr=err, start_new_session=True
+        )
     try:
         wait_for_port("127.0.0.1" if bind in ("0.0.0.0", "") else bind, port)  # noqa: S104
     except TimeoutError:

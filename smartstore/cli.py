@@ -51,14 +51,13 @@ def hub(
     verbose: bool = False,
 ) -> None:
     """Run the store hub: MQTT ingest, the staff board, the InfluxDB uplink."""
-    import uvicorn
 
-    from edge.app import server_config
+    from edge.app import StoreServer, server_config
     from edge.config import Settings
 
     _logging(verbose)
     settings = _load_settings(Settings, env_file, "hub")
-    uvicorn.Server(server_config(settings, "debug" if verbose else "warning")).run()
+    StoreServer(server_config(settings, "debug" if verbose else "warning")).run()
 
 
 @app.command()

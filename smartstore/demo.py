@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import uvicorn
 from pydantic import SecretStr
 
 from cloud.config import Settings as CloudSettings
@@ -18,7 +17,7 @@ from cloud.sales_influx import exporter_for
 from cloud.testing import CloudHandle, run_cloud_thread
 from devices.fleet import Fleet
 from devices.virtual_printer import VirtualPrinter, decode_text
-from edge.app import server_config
+from edge.app import StoreServer, server_config
 from edge.broker import BrokerFiles, free_port, start_mosquitto
 from edge.config import Settings
 from edge.inventory import Inventory, generate_inventory, load_inventory, save_inventory
@@ -192,7 +191,7 @@ def run_demo(
         flush=True,
     )
     try:
-        uvicorn.Server(server_config(settings)).run()
+        StoreServer(server_config(settings)).run()
     finally:
         fleet.stop()
         for printer in printers:

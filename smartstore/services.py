@@ -76,7 +76,13 @@ bind-address = "127.0.0.1:{rpc_port}"
         encoding="utf-8",
     )
     with (directory / "influxd.log").open("ab") as log:
-        proc = subprocess.Popen([influxd_binary(), "-config", str(conf)], stdout=log, stderr=log)
+        # Its own session, as mosquitto's (edge/broker.py): stopped after the hub, not by Ctrl-C.
+        proc = subprocess.Popen(
+            [influxd_binary(), "-config", str(conf)],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
     server = InfluxServer(proc, f"http://127.0.0.1:{http_port}")
     try:
         wait_for_port("127.0.0.1", http_port, timeout=30)
