@@ -3,7 +3,9 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.support import PIN, STAFF
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -14,6 +16,15 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+def log_in(page: Page, base_url: str, path: str = "/board", pin: str = PIN) -> None:
+    """Open a staff page: the hub sends the browser to its login first; log in there."""
+    page.goto(f"{base_url}{path}")
+    expect(page).to_have_url(f"{base_url}/login?next={path}")
+    page.fill("#name", STAFF)
+    page.fill("#pin", pin)
+    page.click("#submit")
 
 
 @contextmanager

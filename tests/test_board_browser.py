@@ -3,19 +3,12 @@
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
-from tests.support import PIN, STAFF, Broker, hub_settings, run_hub_thread, wait_until
+from tests.browser import log_in
+from tests.support import STAFF, Broker, hub_settings, run_hub_thread, wait_until
 
 pytestmark = pytest.mark.browser
-
-
-def log_in(page: Page, base_url: str, pin: str = PIN) -> None:
-    page.goto(f"{base_url}/board")
-    expect(page).to_have_url(f"{base_url}/login?next=/board")
-    page.fill("#name", STAFF)
-    page.fill("#pin", pin)
-    page.click("#submit")
 
 
 def test_press_appears_live_and_acknowledge_clears_it(

@@ -8,7 +8,8 @@ from playwright.sync_api import Browser, expect
 
 from devices.printer import PrinterBridge
 from smartstore.wire.const import PaperLevel
-from tests.support import PIN, STAFF, Broker, hub_settings, on_loop, run_hub_thread, running_fleet
+from tests.browser import log_in
+from tests.support import Broker, hub_settings, on_loop, run_hub_thread, running_fleet
 
 pytestmark = pytest.mark.browser
 
@@ -20,11 +21,7 @@ def test_device_board_shows_failures_and_recoveries_live(
     page = browser.new_page(viewport={"width": 1024, "height": 768})
     try:
         with running_fleet(broker, telemetry_every_s=0.5) as fleet:
-            page.goto(f"{hub.base_url}/devices")
-            expect(page).to_have_url(f"{hub.base_url}/login?next=/devices")
-            page.fill("#name", STAFF)
-            page.fill("#pin", PIN)
-            page.click("#submit")
+            log_in(page, hub.base_url, "/devices")
             expect(page).to_have_url(f"{hub.base_url}/devices")
             total = len(broker.inventory.devices)
             expect(page.locator("#count-online")).to_have_text(f"在线 Online {total}")

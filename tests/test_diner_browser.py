@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Dialog, expect
 
+from tests.browser import log_in
 from tests.ordering import KUNGPAO, TEA, kitchen
-from tests.support import PIN, STAFF, wait_until
+from tests.support import STAFF, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -87,10 +88,7 @@ def test_the_kitchen_page_voids_reprints_and_finishes_orders(
         page = browser.new_page(viewport={"width": 1024, "height": 700})  # a kitchen tablet
         page.on("dialog", lambda d: d.accept())  # "void this line?"
         try:
-            page.goto(f"{k.hub.base_url}/orders")
-            page.fill("#name", STAFF)
-            page.fill("#pin", PIN)
-            page.click("#submit")
+            log_in(page, k.hub.base_url, "/orders")
             expect(page).to_have_url(f"{k.hub.base_url}/orders")
             order = k.order(
                 k.token("A1"),
@@ -139,10 +137,7 @@ def test_a_waiter_takes_a_tables_payment_on_the_kitchen_page(
     with kitchen(tmp_path, store) as k:
         page = browser.new_page(viewport={"width": 1024, "height": 700})
         try:
-            page.goto(f"{k.hub.base_url}/orders")
-            page.fill("#name", STAFF)
-            page.fill("#pin", PIN)
-            page.click("#submit")
+            log_in(page, k.hub.base_url, "/orders")
             expect(page).to_have_url(f"{k.hub.base_url}/orders")
             table = page.locator('.tbl[data-table="A2"]')
             expect(table.locator(".pay")).to_be_disabled()  # nothing to pay yet

@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from cloud.testing import CloudHandle, run_cloud_thread
+from tests.browser import log_in
 from tests.ordering import KUNGPAO, TEA, kitchen
 from tests.support import (
     Broker,
@@ -314,10 +315,7 @@ def test_a_hub_whose_clock_is_off_keeps_its_times_and_is_flagged(
         assert store["clock_ok"] is False and abs(store["clock_offset_s"] - 7200) < 60
         page = browser.new_page()
         try:
-            page.goto(f"{hub.base_url}/board")
-            page.fill("#name", STAFF_LOGIN["name"])
-            page.fill("#pin", STAFF_LOGIN["pin"])
-            page.click("#submit")
+            log_in(page, hub.base_url)
             expect(page.locator("#uplink")).to_contain_text("Hub clock 120 min ahead")
             expect(page.locator("#uplink")).to_contain_text("集线器时间快了 120 分钟")
         finally:
