@@ -138,8 +138,18 @@ def ingest(cloud: CloudHandle, token: str, store: str, events: list[dict[str, An
     assert len(r.json()["stored"]) == len(events)
 
 
-@pytest.fixture(scope="module")
-def hq_database(postgres_server: PostgresServer) -> Iterator[str]:
+@pytest.fixture(scope="module", params=["postgresql", "sqlite"])
+def hq_database(
+    request: pytest.FixtureRequest,
+    postgres_server: PostgresServer,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """Every report test runs on PostgreSQL (HQ) and on SQLite (the demo's embedded HQ)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('hq') / 'cloud.sqlite3'}"
+        migrate(url)
+        yield url
+        return
     name = f"t_{secrets.token_hex(6)}"
     url = postgres_server.create_database(name)
     migrate(url)

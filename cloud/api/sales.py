@@ -24,7 +24,7 @@ from cloud.api.hq import HQUserDep
 from cloud.api.reports import csv_response, percentile
 from cloud.const import STORE_ID_PATTERN
 from cloud.models import KitchenFact, SaleFact, Store
-from cloud.sales_facts import LINE, ORDER, TICKET, VOID
+from cloud.sales_facts import LINE, ORDER, READY, TICKET, VOID
 
 router = APIRouter(prefix="/api/v1/hq", tags=["hq"])
 
@@ -312,6 +312,37 @@ def dish_ranking(
     return rows
 
 
+Stats = tuple[int, float | None, float | None]  # how many, p50, p95
+
+
+def _timing_stats(
+    session: Session, where: list[ColumnElement[bool]]
+) -> dict[tuple[str, str], Stats]:
+    """(store, kind) -> how many kitchen timings, their p50 and p95. PostgreSQL takes the
+    percentiles itself (percentile_cont interpolates as `percentile` does); on SQLite, the
+    demo's database, the values come back and Python takes them."""
+    key = (KitchenFact.store_id, KitchenFact.kind)
+    if session.get_bind().dialect.name == "postgresql":
+        query = (
+            select(
+                *key,
+                func.count(),
+                func.percentile_cont(0.5).within_group(KitchenFact.seconds),
+                func.percentile_cont(0.95).within_group(KitchenFact.seconds),
+            )
+            .where(*where)
+            .group_by(*key)
+        )
+        return {
+            (s, k): (n, round(float(p50), 3), round(float(p95), 3))
+            for s, k, n, p50, p95 in session.execute(query)
+        }
+    values: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for s, k, seconds in session.execute(select(*key, KitchenFact.seconds).where(*where)):
+        values[(s, k)].append(seconds)
+    return {k: (len(v), percentile(v, 50), percentile(v, 95)) for k, v in values.items()}
+
+
 class KitchenRow(BaseModel):
     store: str
     orders: int
@@ -333,8 +364,6 @@ def kitchen_speed(
     """Per store: orders placed, kitchen tickets printed, order-to-ticket and order-to-ready
     times."""
     orders: dict[str, int] = defaultdict(int)
-    tickets: dict[str, list[float]] = defaultdict(list)
-    ready: dict[str, list[float]] = defaultdict(list)
     counted = (
         select(SaleFact.store_id, func.count())
         .where(*_window(SaleFact, since, until, store), SaleFact.kind == ORDER)
@@ -342,11 +371,8 @@ def kitchen_speed(
     )
     for store_id, n in session.execute(counted):
         orders[store_id] = n
-    timings = select(KitchenFact.store_id, KitchenFact.kind, KitchenFact.seconds).where(
-        *_window(KitchenFact, since, until, store)
-    )
-    for store_id, kind, seconds in session.execute(timings):
-        (tickets if kind == TICKET else ready)[store_id].append(seconds)
+    timings = _timing_stats(session, _window(KitchenFact, since, until, store))
+    none: Stats = (0, None, None)
     stores = select(Store.id).order_by(Store.id)
     if store is not None:
         stores = stores.where(Store.id == store)
@@ -354,10 +380,10 @@ def kitchen_speed(
         KitchenRow(
             store=s,
             orders=orders[s],
-            tickets=len(tickets[s]),
-            ticket_p50_s=percentile(tickets[s], 50),
-            ticket_p95_s=percentile(tickets[s], 95),
-            ready_p50_s=percentile(ready[s], 50),
+            tickets=timings.get((s, TICKET), none)[0],
+            ticket_p50_s=timings.get((s, TICKET), none)[1],
+            ticket_p95_s=timings.get((s, TICKET), none)[2],
+            ready_p50_s=timings.get((s, READY), none)[1],
         )
         for s in session.scalars(stores)
     ]
