@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy.orm import Session
 
 from tests.ordering import KUNGPAO, TEA, kitchen
 from tests.support import wait_until
@@ -254,6 +255,9 @@ def test_a_table_closed_before_paying_keeps_its_whole_bill(tmp_path: Path, store
         # Paid: opening now seats a new party with nothing on its bill or its page.
         assert k.staff.post("/api/tables/A3/open").json()["due_fen"] == 0
         assert k.diner.get(f"/api/diner/{token}/orders").json()["orders"] == []
+        with sqlite3.connect(k.hub.settings.db_path) as db:  # each order names its party
+            parties = db.execute("SELECT DISTINCT party_opened_at FROM orders").fetchall()
+        assert len(parties) == 1 and parties[0][0] is not None
 
 
 def test_staff_take_the_payment_and_the_table_closes(tmp_path: Path, store: str) -> None:
@@ -296,3 +300,52 @@ def test_staff_take_the_payment_and_the_table_closes(tmp_path: Path, store: str)
             (8800, "wechat"),
             (1200, "waived"),
         ]
+
+
+def test_the_next_party_pays_its_own_bill_even_if_the_hub_clock_went_back(tmp_path: Path) -> None:
+    """A hub running hours fast takes a payment, then NTP sets its clock back and the table
+    is opened for new guests: their bill is their orders, neither 'already paid' nor mixed
+    with the last party's (a party is its orders by key, not 'everything since it opened')."""
+    from edge.db import init_db, make_engine
+    from edge.orders import service
+    from edge.orders.models import Order
+    from edge.tables import service as tables
+    from edge.tables.models import DiningTable
+
+    def order(s: Session, n: int, at: float, fen: int) -> None:
+        table = s.get(DiningTable, "A1")
+        assert table is not None
+        s.add(
+            Order(
+                key=f"key-{n:04d}",
+                request_hash="h",
+                no=n,
+                day="2026-11-22",
+                source="table",
+                table_id="A1",
+                table_name="A1",
+                created_at=at,
+                total_fen=fen,
+                party_opened_at=table.opened_at,  # as place_order stamps it
+            )
+        )
+
+    engine = make_engine(tmp_path / "hub.db")
+    sessions = init_db(engine)
+    try:
+        with sessions.begin() as s:
+            s.add(DiningTable(id="A1", name="A1", opened_at=10_000.0))
+        with sessions.begin() as s:
+            order(s, 1, 10_100.0, 500)
+        with sessions.begin() as s:
+            assert service.settle_table(s, "A1", "cash", "alice", 17_200.0).amount_fen == 500
+        with sessions.begin() as s:  # the clock set back two hours; new guests seated
+            tables.set_open(s, "A1", True, 10_060.0, party_settled=True)
+        with sessions.begin() as s:
+            order(s, 2, 10_120.0, 700)
+        with sessions.begin() as s:
+            assert service.amounts_due(s) == {"A1": 700}
+            assert [o.no for o in service.table_orders(s, "A1", 10_060.0)] == [2]
+            assert service.settle_table(s, "A1", "wechat", "alice", 10_300.0).amount_fen == 700
+    finally:
+        engine.dispose()

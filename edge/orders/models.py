@@ -28,6 +28,10 @@ class Order(Base):
     total_fen: Mapped[int] = mapped_column(default=0)
     note: Mapped[str] = mapped_column(String(200), default="")
     member_code: Mapped[str | None] = mapped_column(String(128), default=None)
+    # The party it belongs to: its table's opened_at when it was placed. A party is its orders
+    # by this key, not by time, so a hub clock set back cannot mix two parties' bills (NULL in
+    # orders made before the column: those go by time, as they did).
+    party_opened_at: Mapped[float | None] = mapped_column(default=None)
 
     lines: Mapped[list["OrderLine"]] = relationship(
         back_populates="order", order_by="OrderLine.id", lazy="selectin"
@@ -79,3 +83,5 @@ class Payment(Base):
     order_uids: Mapped[list[str]] = mapped_column(JSON, default=list)
     paid_at: Mapped[float]
     by: Mapped[str] = mapped_column(String(64))
+    # The party it paid for (its table's opened_at), as on its orders; NULL in older rows.
+    party_opened_at: Mapped[float | None] = mapped_column(default=None)

@@ -107,6 +107,8 @@ def place_order(
         total_fen=sum(x.unit_price_fen * x.qty for x in priced),
         note=_clean_note(note),
     )
+    if origin.table_id is not None and (table := session.get(DiningTable, origin.table_id)):
+        order.party_opened_at = table.opened_at
     order.lines = priced
     session.add(order)
     session.flush()
@@ -305,23 +307,25 @@ def open_orders(session: Session) -> list[Order]:
     return list(session.scalars(select(Order).where(Order.status == ACCEPTED).order_by(Order.id)))
 
 
-def table_orders(session: Session, table_id: str, since: float) -> list[Order]:
+def table_orders(session: Session, table_id: str, opened_at: float) -> list[Order]:
     return list(
         session.scalars(
-            select(Order)
-            .where(Order.table_id == table_id, Order.created_at >= since)
-            .order_by(Order.id)
+            select(Order).where(Order.table_id == table_id, _in_party(opened_at)).order_by(Order.id)
         )
     )
 
 
+def _in_party(opened_at: Any) -> Any:
+    """An order of the party seated at `opened_at` (older orders without the key: by time)."""
+    by_key = Order.party_opened_at == opened_at
+    return by_key | (Order.party_opened_at.is_(None) & (Order.created_at >= opened_at))
+
+
 def _party_paid(table: type[DiningTable] | DiningTable) -> Any:
-    """The table's current party (orders since it opened) has paid."""
-    return (
-        select(Payment.id)
-        .where(Payment.table_id == table.id, Payment.paid_at >= table.opened_at)
-        .exists()
-    )
+    """The table's current party has paid: a payment names it (older payments: by time)."""
+    by_key = Payment.party_opened_at == table.opened_at
+    old_row = Payment.party_opened_at.is_(None) & (Payment.paid_at >= table.opened_at)
+    return select(Payment.id).where(Payment.table_id == table.id, by_key | old_row).exists()
 
 
 def amounts_due(session: Session) -> dict[str, int]:
@@ -329,7 +333,7 @@ def amounts_due(session: Session) -> dict[str, int]:
     rows = session.execute(
         select(Order.table_id, func.sum(Order.total_fen))
         .join(DiningTable, DiningTable.id == Order.table_id)
-        .where(Order.created_at >= DiningTable.opened_at, ~_party_paid(DiningTable))
+        .where(_in_party(DiningTable.opened_at), ~_party_paid(DiningTable))
         .group_by(Order.table_id)
     )
     return {str(table): int(total) for table, total in rows}
@@ -381,6 +385,7 @@ def settle_table(
         order_uids=[o.uid for o in rows],
         paid_at=now,
         by=staff,
+        party_opened_at=table.opened_at,
     )
     session.add(payment)
     table.is_open = False
