@@ -77,4 +77,7 @@ class StoreServer(uvicorn.Server):
     def capture_signals(self) -> Iterator[None]:
         with super().capture_signals():
             yield
-            self._captured_signals.clear()
+            # uvicorn's own list (0.29+); if a release renames it, Ctrl-C prints again, no worse.
+            captured = getattr(self, "_captured_signals", None)
+            if isinstance(captured, list):
+                captured.clear()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from edge.inventory import save_inventory
-from tests.support import make_inventory, start_broker
+from tests.support import Broker, hub_settings, make_inventory, run_hub_process, start_broker
 
 SMARTSTORE = [sys.executable, "-m", "smartstore.cli"]
 
@@ -272,3 +272,18 @@ def test_report_rows_are_made_again_for_events_an_old_cloud_stored(tmp_path: Pat
         )
     finally:
         hq.stop()
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_the_hub_stops_cleanly_on_ctrl_c_and_sigterm(
+    broker: Broker, tmp_path: Path, sig: str
+) -> None:
+    """Ctrl-C in a terminal, or systemd's stop: the hub shuts down in order, exits 0 and
+    prints no traceback."""
+    import signal
+
+    hub = run_hub_process(hub_settings(broker, tmp_path / "hub"), tmp_path / "hub.log")
+    hub.proc.send_signal(getattr(signal, sig))
+    assert hub.proc.wait(30) == 0
+    log = (tmp_path / "hub.log").read_text(errors="replace")
+    assert "Traceback" not in log, log[-2000:]
