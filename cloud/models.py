@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -18,6 +19,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from cloud.const import STORE_NAME_MAX
 from cloud.db import Base
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, for executemany inserts (typed as a Table, which
+    `Model.__table__` is not)."""
+    return Base.metadata.tables[model.__tablename__]
+
 
 # JSONB on PostgreSQL (queryable, compact), plain JSON text on SQLite.
 JsonObject = JSON().with_variant(JSONB(), "postgresql")

@@ -10,7 +10,7 @@ own while HQ lacks the order, moved when the order arrives); nothing of an unrea
 counts, its voids included; events past MAX_EPOCH_S (a broken clock) are left out.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from math import floor
 from typing import Any, TypeVar
@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from cloud.models import IngestedEvent, KitchenFact, SaleFact
+from cloud.models import IngestedEvent, KitchenFact, SaleFact, table_of
 from smartstore.wire.uplink import ORDER_DONE, ORDER_LINE_VOIDED, ORDER_PLACED, TICKET_PRINTED
 
 # Hub clocks this far off are broken, and InfluxDB's nanosecond timestamps end in 2262:
@@ -30,6 +30,14 @@ MAX_QTY = 1_000_000
 MAX_UNIT_PRICE_FEN = 10_000_000_000
 # Orders looked up per query when a void's order is outside the window.
 LOOKUP_CHUNK = 500
+
+
+def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:
+    """`keys` sorted, LOOKUP_CHUNK at a time: IN lists of a bounded size."""
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), LOOKUP_CHUNK):
+        yield ordered[start : start + LOOKUP_CHUNK]
+
 
 ORDER, LINE, VOID, BAD = "order", "line", "void", "bad"
 TICKET, READY = "ticket", "ready"
@@ -173,7 +181,7 @@ def _insert(session: Session, model: type[SaleFact] | type[KitchenFact], rows: l
     # wherever a column switches between NULL and a value, i.e. at every order, and one
     # multi-row VALUES statement costs more to compile than to run.
     if rows:
-        session.execute(insert(model.metadata.tables[model.__tablename__]), rows)
+        session.execute(insert(table_of(model)), rows)
 
 
 def _timing(store_id: str, kind: str, at: float, seconds: float) -> dict[str, Any]:
@@ -183,11 +191,10 @@ def _timing(store_id: str, kind: str, at: float, seconds: float) -> dict[str, An
 def _known_orders(session: Session, store_id: str, uids: set[str]) -> dict[str, float | None]:
     """uid -> order time (None: unreadable) for the orders HQ already has among `uids`."""
     known: dict[str, float | None] = {}
-    ids = sorted(uids)
-    for start in range(0, len(ids), LOOKUP_CHUNK):
+    for chunk in _chunks(uids):
         query = select(SaleFact.order_uid, SaleFact.kind, SaleFact.at).where(
             SaleFact.store_id == store_id,
-            SaleFact.order_uid.in_(ids[start : start + LOOKUP_CHUNK]),
+            SaleFact.order_uid.in_(chunk),
             SaleFact.kind.in_((ORDER, BAD)),
         )
         for uid, kind, at in session.execute(query):
@@ -198,9 +205,7 @@ def _known_orders(session: Session, store_id: str, uids: set[str]) -> dict[str, 
 def _settle_early_voids(session: Session, store_id: str, orders: dict[str, float | None]) -> None:
     """Voids that arrived before their order (counted at their own time) move to the order's
     time now, or go when the order is unreadable. Rare: one query finds them."""
-    ids = sorted(orders)
-    for start in range(0, len(ids), LOOKUP_CHUNK):
-        chunk = ids[start : start + LOOKUP_CHUNK]
+    for chunk in _chunks(orders):
         early = set(
             session.scalars(
                 select(SaleFact.order_uid)
@@ -269,13 +274,12 @@ def placed_orders(
         by_store.setdefault(store_id, set()).add(f"op-{uid}")
     found: dict[tuple[str, str], tuple[float, PlacedOrder | None]] = {}
     for store_id, wanted in by_store.items():
-        ids: Sequence[str] = sorted(wanted)
-        for start in range(0, len(ids), LOOKUP_CHUNK):
+        for chunk in _chunks(wanted):
             query = select(
                 IngestedEvent.event_id, IngestedEvent.occurred_at, IngestedEvent.data
             ).where(
                 IngestedEvent.store_id == store_id,
-                IngestedEvent.event_id.in_(ids[start : start + LOOKUP_CHUNK]),
+                IngestedEvent.event_id.in_(chunk),
                 IngestedEvent.type == ORDER_PLACED,
                 IngestedEvent.occurred_at < MAX_EPOCH_S,
             )

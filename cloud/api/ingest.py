@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from cloud import sales_facts
 from cloud.api.deps import CurrentStore, SessionDep
 from cloud.const import MAX_BATCH_EVENTS, MAX_INGEST_BODY_BYTES
-from cloud.models import IngestedEvent, Store
+from cloud.models import IngestedEvent, Store, table_of
 from cloud.sales_facts import Fact
 from cloud.schemas import EventIn, IngestBatch, IngestResult
 from smartstore.wire.uplink import CONFIG_APPLIED
@@ -108,7 +108,7 @@ def _store_events(session: Session, store_id: str, events: list[EventIn]) -> set
     ]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = IngestedEvent.metadata.tables[IngestedEvent.__tablename__]
+    table = table_of(IngestedEvent)
     statement = (
         insert(table)
         .on_conflict_do_nothing(index_elements=["store_id", "event_id"])

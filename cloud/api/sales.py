@@ -14,7 +14,7 @@ from math import ceil, floor
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, available_timezones
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
@@ -29,17 +29,6 @@ from cloud.sales_facts import LINE, ORDER, READY, TICKET, VOID
 router = APIRouter(prefix="/api/v1/hq", tags=["hq"])
 
 DAY_S, HOUR_S = 86400, 3600
-
-
-def _window(
-    model: type[SaleFact] | type[KitchenFact], since: float, until: float | None, store: str | None
-) -> list[ColumnElement[bool]]:
-    where = [model.at >= since]
-    if until is not None:
-        where.append(model.at < until)
-    if store is not None:
-        where.append(model.store_id == store)
-    return where
 
 
 def offset_segments(lo: float, hi: float, tz: ZoneInfo) -> list[tuple[float, float, int]]:
@@ -154,6 +143,30 @@ def hour_of(at: float, tz: ZoneInfo) -> str:
 Since = Annotated[float, Query(ge=0, description="epoch seconds, by the store's clock")]
 Until = Annotated[float | None, Query(ge=0, description="epoch seconds, excluded")]
 StoreFilter = Annotated[str | None, Query(pattern=STORE_ID_PATTERN, description="one store")]
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a report covers: [since, until) on the stores' clocks; one store, or all."""
+
+    since: float
+    until: float | None
+    store: str | None
+
+    def where(self, model: type[SaleFact] | type[KitchenFact]) -> list[ColumnElement[bool]]:
+        where = [model.at >= self.since]
+        if self.until is not None:
+            where.append(model.at < self.until)
+        if self.store is not None:
+            where.append(model.store_id == self.store)
+        return where
+
+
+def _report_window(since: Since = 0.0, until: Until = None, store: StoreFilter = None) -> Window:
+    return Window(since, until, store)
+
+
+ReportWindow = Annotated[Window, Depends(_report_window)]
 Tz = Annotated[str, Query(max_length=64, description="IANA time zone, e.g. Asia/Shanghai")]
 Format = Annotated[Literal["json", "csv"], Query()]
 
@@ -170,17 +183,15 @@ class SalesRow(BaseModel):
 def sales_report(
     session: SessionDep,
     _user: HQUserDep,
-    since: Since = 0.0,
-    until: Until = None,
+    window: ReportWindow,
     by: Annotated[Literal["day", "hour"], Query()] = "day",
     tz: Tz = "UTC",
-    store: StoreFilter = None,
     format: Format = "json",
 ) -> list[SalesRow] | Response:
     """Per store and day (or hour) in `tz`: orders placed, items and revenue net of voids."""
     zi = zone(tz)
     size, fmt = (DAY_S, "%Y-%m-%d") if by == "day" else (HOUR_S, "%Y-%m-%d %H:00")
-    where = _window(SaleFact, since, until, store)
+    where = window.where(SaleFact)
     totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     columns = [SaleFact.store_id, SaleFact.kind]
     for start, (_, store_id, kind, n, qty, revenue) in _buckets(
@@ -232,15 +243,13 @@ class DishHourRow(BaseModel):
 def dishes_per_hour(
     session: SessionDep,
     _user: HQUserDep,
-    since: Since = 0.0,
-    until: Until = None,
+    window: ReportWindow,
     tz: Tz = "UTC",
-    store: StoreFilter = None,
     format: Format = "json",
 ) -> list[DishHourRow] | Response:
     """Per hour in `tz` and dish, all stores together (or one): quantity, revenue and rank."""
     zi = zone(tz)
-    where = _window(SaleFact, since, until, store)
+    where = window.where(SaleFact)
     by_hour: dict[str, dict[str, _DishTotal]] = defaultdict(lambda: defaultdict(_DishTotal))
     for start, (_, dish, _n, qty, revenue) in _buckets(
         session, [SaleFact.dish], (LINE, VOID), HOUR_S, zi, where
@@ -280,13 +289,11 @@ class DishRankRow(BaseModel):
 def dish_ranking(
     session: SessionDep,
     _user: HQUserDep,
-    since: Since = 0.0,
-    until: Until = None,
-    store: StoreFilter = None,
+    window: ReportWindow,
     format: Format = "json",
 ) -> list[DishRankRow] | Response:
     """Dishes over the whole window, best seller first."""
-    where = _window(SaleFact, since, until, store)
+    where = window.where(SaleFact)
     totals: dict[str, _DishTotal] = {}
     query = (
         select(SaleFact.dish, func.sum(SaleFact.qty), func.sum(SaleFact.revenue_fen))
@@ -356,9 +363,7 @@ class KitchenRow(BaseModel):
 def kitchen_speed(
     session: SessionDep,
     _user: HQUserDep,
-    since: Since = 0.0,
-    until: Until = None,
-    store: StoreFilter = None,
+    window: ReportWindow,
     format: Format = "json",
 ) -> list[KitchenRow] | Response:
     """Per store: orders placed, kitchen tickets printed, order-to-ticket and order-to-ready
@@ -366,16 +371,16 @@ def kitchen_speed(
     orders: dict[str, int] = defaultdict(int)
     counted = (
         select(SaleFact.store_id, func.count())
-        .where(*_window(SaleFact, since, until, store), SaleFact.kind == ORDER)
+        .where(*window.where(SaleFact), SaleFact.kind == ORDER)
         .group_by(SaleFact.store_id)
     )
     for store_id, n in session.execute(counted):
         orders[store_id] = n
-    timings = _timing_stats(session, _window(KitchenFact, since, until, store))
+    timings = _timing_stats(session, window.where(KitchenFact))
     none: Stats = (0, None, None)
     stores = select(Store.id).order_by(Store.id)
-    if store is not None:
-        stores = stores.where(Store.id == store)
+    if window.store is not None:
+        stores = stores.where(Store.id == window.store)
     rows = [
         KitchenRow(
             store=s,

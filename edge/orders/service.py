@@ -328,15 +328,18 @@ def _party_paid(table: type[DiningTable] | DiningTable) -> Any:
     return select(Payment.id).where(Payment.table_id == table.id, by_key | old_row).exists()
 
 
-def amounts_due(session: Session) -> dict[str, int]:
-    """What each table's party owes now, open or closed: the sum `settle_table` records."""
-    rows = session.execute(
+def amounts_due(session: Session, table_id: str | None = None) -> dict[str, int]:
+    """What each table's party (or one table's) owes now, open or closed: the sum
+    `settle_table` records."""
+    query = (
         select(Order.table_id, func.sum(Order.total_fen))
         .join(DiningTable, DiningTable.id == Order.table_id)
         .where(_in_party(DiningTable.opened_at), ~_party_paid(DiningTable))
         .group_by(Order.table_id)
     )
-    return {str(table): int(total) for table, total in rows}
+    if table_id is not None:
+        query = query.where(Order.table_id == table_id)
+    return {str(table): int(total) for table, total in session.execute(query)}
 
 
 def ready_numbers(session: Session, day: str, limit: int) -> list[int]:

@@ -42,12 +42,13 @@ def list_tables(runtime: RuntimeDep, _staff: CurrentStaff) -> dict[str, Any]:
 def _change(runtime: HubRuntime, table_id: str, what: str) -> dict[str, Any]:
     try:
         with runtime.sessions.begin() as session:
+            # Unchanged by what follows: a new party is seated only when nothing is due.
+            due = orders.amounts_due(session, table_id).get(table_id, 0)
             if what == "rotate":
                 row = tables.rotate_qr(session, table_id)
             else:
-                due = orders.amounts_due(session).get(table_id, 0)
                 row = tables.set_open(session, table_id, what == "open", time.time(), due == 0)
-            public = table_public(runtime, row, orders.amounts_due(session).get(table_id, 0))
+            public = table_public(runtime, row, due)
     except tables.TableNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这张桌子 / no such table") from None
     # Diners on this table's page learn at once (a rotated code: their page stops working).
