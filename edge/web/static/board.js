@@ -10,7 +10,6 @@ const list = document.getElementById("calls");
 const tpl = document.getElementById("call-tpl");
 const calls = new Map(); // id -> {call, el}
 let clockOffset = 0; // hub clock minus this browser's clock, seconds
-let retryMs = 500;
 
 function hubNow() {
   return Date.now() / 1000 + clockOffset;
@@ -94,43 +93,19 @@ async function acknowledge(id, el) {
   }
 }
 
-function setLink(up) {
-  const link = document.getElementById("link");
-  link.textContent = up ? "实时 Live" : "重新连接中 Reconnecting…";
-  link.classList.toggle("down", !up);
-}
-
-function connect() {
-  const proto = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${proto}://${location.host}/ws/board`);
-  ws.onopen = () => {
-    retryMs = 500;
-    setLink(true);
-  };
-  ws.onmessage = (ev) => {
-    const msg = JSON.parse(ev.data);
-    clockOffset = msg.now - Date.now() / 1000;
-    if (msg.type === "snapshot") {
-      document.getElementById("staff").textContent = msg.staff;
-      for (const [id, entry] of calls) {
-        if (!msg.calls.some((c) => c.id === id)) {
-          entry.el.remove();
-          calls.delete(id);
-        }
+function onLive(msg) {
+  clockOffset = msg.now - Date.now() / 1000;
+  if (msg.type === "snapshot") {
+    document.getElementById("staff").textContent = msg.staff;
+    for (const [id, entry] of calls) {
+      if (!msg.calls.some((c) => c.id === id)) {
+        entry.el.remove();
+        calls.delete(id);
       }
     }
-    for (const call of msg.calls) render(call);
-    updateCounts();
-  };
-  ws.onclose = (ev) => {
-    setLink(false);
-    if (ev.code === 1008) {
-      location.href = "/login";
-      return;
-    }
-    setTimeout(connect, retryMs);
-    retryMs = Math.min(retryMs * 2, 10000);
-  };
+  }
+  for (const call of msg.calls) render(call);
+  updateCounts();
 }
 
 document.getElementById("logout").addEventListener("click", async () => {
@@ -172,4 +147,4 @@ async function showUplink() {
 showUplink();
 setInterval(showUplink, 10000);
 updateCounts();
-connect();
+followBoard(onLive, "/login");

@@ -29,7 +29,6 @@ const lastCommand = new Map(); // device id -> command
 let labels = {}; // alarm kind -> label, from the hub
 let commandsByType = {};
 let clockOffset = 0;
-let retryMs = 500;
 
 const $ = (id) => document.getElementById(id);
 const hubNow = () => Date.now() / 1000 + clockOffset;
@@ -215,51 +214,31 @@ async function sendCommand(id, name) {
   render();
 }
 
-function connect() {
-  const proto = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${proto}://${location.host}/ws/board`);
-  ws.onopen = () => {
-    retryMs = 500;
-    $("link").textContent = "实时 Live";
-    $("link").classList.remove("down");
-  };
-  ws.onmessage = (ev) => {
-    const msg = JSON.parse(ev.data);
-    clockOffset = msg.now ? msg.now - Date.now() / 1000 : clockOffset;
-    if (msg.type === "snapshot") {
-      labels = msg.alarm_labels;
-      commandsByType = msg.commands;
-      $("staff").textContent = msg.staff;
-      devices.clear();
-      for (const d of msg.devices) devices.set(d.id, d);
-      alarmsFromDevices();
-    } else if (msg.type === "devices") {
-      for (const d of msg.devices) devices.set(d.id, d);
-      for (const a of msg.cleared) alarms.delete(`${a.device}:${a.kind}`);
-      for (const a of msg.raised) alarms.set(`${a.device}:${a.kind}`, a);
-    } else if (msg.type === "seen") {
-      // Heartbeats: a few fields of many devices, as rows of values.
-      for (const row of msg.rows) {
-        const d = devices.get(row[0]);
-        if (d) msg.fields.forEach((f, i) => { if (i > 0) d[f] = row[i]; });
-      }
-    } else if (msg.type === "commands") {
-      for (const c of msg.commands) lastCommand.set(c.device, c);
-    } else {
-      return; // calls: the other board's business
+function onLive(msg) {
+  clockOffset = msg.now ? msg.now - Date.now() / 1000 : clockOffset;
+  if (msg.type === "snapshot") {
+    labels = msg.alarm_labels;
+    commandsByType = msg.commands;
+    $("staff").textContent = msg.staff;
+    devices.clear();
+    for (const d of msg.devices) devices.set(d.id, d);
+    alarmsFromDevices();
+  } else if (msg.type === "devices") {
+    for (const d of msg.devices) devices.set(d.id, d);
+    for (const a of msg.cleared) alarms.delete(`${a.device}:${a.kind}`);
+    for (const a of msg.raised) alarms.set(`${a.device}:${a.kind}`, a);
+  } else if (msg.type === "seen") {
+    // Heartbeats: a few fields of many devices, as rows of values.
+    for (const row of msg.rows) {
+      const d = devices.get(row[0]);
+      if (d) msg.fields.forEach((f, i) => { if (i > 0) d[f] = row[i]; });
     }
-    render();
-  };
-  ws.onclose = (ev) => {
-    $("link").textContent = "重新连接中 Reconnecting…";
-    $("link").classList.add("down");
-    if (ev.code === 1008) {
-      location.href = "/login?next=/devices";
-      return;
-    }
-    setTimeout(connect, retryMs);
-    retryMs = Math.min(retryMs * 2, 10000);
-  };
+  } else if (msg.type === "commands") {
+    for (const c of msg.commands) lastCommand.set(c.device, c);
+  } else {
+    return; // calls: the other board's business
+  }
+  render();
 }
 
 $("filters").addEventListener("submit", (ev) => ev.preventDefault());
@@ -269,4 +248,4 @@ $("logout").addEventListener("click", async () => {
   location.href = "/login";
 });
 setInterval(render, 5000); // "last seen" ages even when nothing arrives
-connect();
+followBoard(onLive, "/login?next=/devices");

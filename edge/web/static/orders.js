@@ -14,7 +14,6 @@ const orders = new Map(); // id -> {order, el}
 let soldOut = new Set();
 let menu = null;
 let clockOffset = 0;
-let retryMs = 500;
 let everOpen = false;
 let tablesTimer = 0;
 
@@ -410,65 +409,40 @@ async function tableAction(li, action, button) {
 
 // ---- live ----
 
-function setLink(up) {
-  const link = $("link");
-  link.textContent = up ? "实时 Live" : "重新连接中 Reconnecting…";
-  link.classList.toggle("down", !up);
-}
-
-function connect() {
-  const proto = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${proto}://${location.host}/ws/board`);
-  ws.onopen = () => {
-    retryMs = 500;
-    setLink(true);
-  };
-  ws.onmessage = (ev) => {
-    let msg;
-    try { msg = JSON.parse(ev.data); } catch (e) { return; }
-    if (typeof msg.now === "number") clockOffset = msg.now - Date.now() / 1000;
-    if (msg.type === "snapshot") {
-      if (msg.staff) $("staff").textContent = msg.staff;
-      if (Array.isArray(msg.orders)) {
-        const ids = new Set(msg.orders.map((o) => o.id));
-        for (const [id, entry] of orders) {
-          if (!ids.has(id)) {
-            entry.el.remove();
-            orders.delete(id);
-          }
+function onLive(msg) {
+  if (typeof msg.now === "number") clockOffset = msg.now - Date.now() / 1000;
+  if (msg.type === "snapshot") {
+    if (msg.staff) $("staff").textContent = msg.staff;
+    if (Array.isArray(msg.orders)) {
+      const ids = new Set(msg.orders.map((o) => o.id));
+      for (const [id, entry] of orders) {
+        if (!ids.has(id)) {
+          entry.el.remove();
+          orders.delete(id);
         }
-        for (const o of msg.orders) render(o);
-        placeAll();
       }
-      if (Array.isArray(msg.sold_out)) {
-        soldOut = new Set(msg.sold_out);
-        showSoldOut();
-      }
-      if (everOpen) loadTables(); // missed while away
-      everOpen = true;
-    } else if (msg.type === "orders" && Array.isArray(msg.orders)) {
       for (const o of msg.orders) render(o);
       placeAll();
-      // A table's bill changed (an order, a void): its "due" follows within a moment.
-      clearTimeout(tablesTimer);
-      tablesTimer = setTimeout(loadTables, 300);
-    } else if (msg.type === "config") {
-      loadMenu(); // a new menu was pushed
-    } else if (msg.type === "menu" && Array.isArray(msg.sold_out)) {
+    }
+    if (Array.isArray(msg.sold_out)) {
       soldOut = new Set(msg.sold_out);
       showSoldOut();
     }
-    // calls, devices, seen, commands: the other pages' business
-  };
-  ws.onclose = (ev) => {
-    setLink(false);
-    if (ev.code === 1008) {
-      location.href = LOGIN;
-      return;
-    }
-    setTimeout(connect, retryMs);
-    retryMs = Math.min(retryMs * 2, 10000);
-  };
+    if (everOpen) loadTables(); // missed while away
+    everOpen = true;
+  } else if (msg.type === "orders" && Array.isArray(msg.orders)) {
+    for (const o of msg.orders) render(o);
+    placeAll();
+    // A table's bill changed (an order, a void): its "due" follows within a moment.
+    clearTimeout(tablesTimer);
+    tablesTimer = setTimeout(loadTables, 300);
+  } else if (msg.type === "config") {
+    loadMenu(); // a new menu was pushed
+  } else if (msg.type === "menu" && Array.isArray(msg.sold_out)) {
+    soldOut = new Set(msg.sold_out);
+    showSoldOut();
+  }
+  // calls, devices, seen, commands: the other pages' business
 }
 
 $("logout").addEventListener("click", async () => {
@@ -483,4 +457,4 @@ setInterval(loadTables, 30000);
 placeAll();
 loadMenu();
 loadTables();
-connect();
+followBoard(onLive, LOGIN);
