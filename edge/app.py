@@ -9,26 +9,21 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from edge.api import auth_routes, board_routes, diner_routes, hub_routes
+from edge.api import auth_routes, board_routes
 from edge.api.board_routes import STATIC
-from edge.calls import routes as call_routes
 from edge.config import Settings
-from edge.devices import routes as device_routes
-from edge.menu import routes as menu_routes
-from edge.orders import routes as order_routes
-from edge.orders.errors import OrderError
+from edge.domains import DOMAINS
 from edge.runtime import HubRuntime
-from edge.tables import routes as table_routes
 from smartstore.http import refuse_bad_input_clearly
 
 
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = HubRuntime(settings)
-        runtime.live.bind(asyncio.get_running_loop())
-        runtime.diners.bind(asyncio.get_running_loop())
-        app.state.runtime = runtime
+        runtime = HubRuntime(settings, DOMAINS)
+        runtime.hub.board.bind(asyncio.get_running_loop())
+        runtime.hub.diners.bind(asyncio.get_running_loop())
+        app.state.hub = runtime.hub
         runtime.start()
         # Everything loaded so far (SQLAlchemy, pydantic, FastAPI, the models) lives as long
         # as the hub. Full GC passes walked it all: 50-140 ms pauses every few seconds under a
@@ -42,16 +37,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title=f"smartstore hub {settings.store_id}", lifespan=lifespan)
     refuse_bad_input_clearly(app)
-    app.add_exception_handler(OrderError, order_routes.order_error)
     app.include_router(auth_routes.router)
-    app.include_router(call_routes.router)
-    app.include_router(device_routes.router)
-    app.include_router(hub_routes.router)
     app.include_router(board_routes.router)
-    app.include_router(order_routes.router)
-    app.include_router(menu_routes.router)
-    app.include_router(table_routes.router)
-    app.include_router(diner_routes.router)
+    for domain in DOMAINS:
+        if (router := domain.router()) is not None:
+            app.include_router(router)
+        for kind, handler in domain.exception_handlers().items():
+            app.add_exception_handler(kind, handler)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app
 

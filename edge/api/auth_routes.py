@@ -1,7 +1,7 @@
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 
-from edge.api.deps import CurrentStaff, RuntimeDep
+from edge.api.deps import CurrentStaff, HubDep
 from edge.auth import COOKIE, check_pin
 
 router = APIRouter(prefix="/api", tags=["staff"])
@@ -17,25 +17,23 @@ class StaffPublic(BaseModel):
 
 
 @router.post("/login")
-def login(
-    body: LoginRequest, request: Request, response: Response, runtime: RuntimeDep
-) -> StaffPublic:
+def login(body: LoginRequest, request: Request, response: Response, hub: HubDep) -> StaffPublic:
     client = request.client.host if request.client else "?"
-    wait = runtime.login_limiter.retry_after(client)
+    wait = hub.login_limiter.retry_after(client)
     if wait > 0:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             f"too many wrong PINs; try again in {int(wait) + 1} s / 密码错误次数过多，请稍后再试",
             headers={"Retry-After": str(int(wait) + 1)},
         )
-    if not check_pin(runtime.staff, body.name, body.pin):
-        runtime.login_limiter.failed(client)
+    if not check_pin(hub.staff, body.name, body.pin):
+        hub.login_limiter.failed(client)
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong name or PIN / 姓名或密码错误")
-    runtime.login_limiter.succeeded(client)
-    ttl = runtime.settings.session_hours * 3600
+    hub.login_limiter.succeeded(client)
+    ttl = hub.settings.session_hours * 3600
     response.set_cookie(
         COOKIE,
-        runtime.signer.issue(body.name, ttl),
+        hub.signer.issue(body.name, ttl),
         max_age=int(ttl),
         httponly=True,
         samesite="strict",

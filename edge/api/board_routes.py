@@ -5,20 +5,15 @@ import contextlib
 import time
 from collections.abc import Callable
 from importlib.resources import files
-from typing import Any, cast
+from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.websockets import WebSocketState
 
-from edge.api.deps import staff_of, websocket_staff
+from edge.api.deps import get_hub, staff_of, websocket_hub, websocket_staff
 from edge.auth import COOKIE
-from edge.calls import service as calls
-from edge.devices import service as devices
-from edge.devices.alarms import LABELS
 from edge.live import LiveHub
-from edge.runtime import HubRuntime, calls_message, devices_message
-from smartstore.wire.const import COMMANDS
 
 router = APIRouter(tags=["board"])
 
@@ -52,8 +47,7 @@ def login_page() -> HTMLResponse:
 
 def _staff_page(request: Request, name: str) -> Response:
     """A page for logged-in staff; anyone else goes to the login and then comes back."""
-    runtime = cast(HubRuntime, request.app.state.runtime)
-    if staff_of(runtime, request.cookies.get(COOKIE)) is None:
+    if staff_of(get_hub(request), request.cookies.get(COOKIE)) is None:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     return _page(name)
 
@@ -79,29 +73,20 @@ async def board_socket(websocket: WebSocket) -> None:
     if staff is None:
         await websocket.close(code=WS_CLOSE_POLICY, reason="log in first")
         return
-    runtime = cast(HubRuntime, websocket.app.state.runtime)
+    hub = websocket_hub(websocket)
     await websocket.accept()
-    queue = runtime.live.subscribe()
+    queue = hub.board.subscribe()
 
     def snapshot() -> dict[str, Any]:
-        with runtime.sessions() as session:
-            message = calls_message(calls.open_calls(session))
-            message["devices"] = devices_message(devices.devices_with_alarms(session))["devices"]
-            message["orders"] = runtime.desk.open_orders(session)
-        menu = runtime.desk.menu_state
-        message["sold_out"] = sorted(menu.sold_out) if menu is not None else []
-        message.update(
-            type="snapshot",
-            staff=staff,
-            urgent_after_s=runtime.settings.call_urgent_after_s,
-            store=runtime.settings.store_id,
-            alarm_labels={kind.value: label for kind, label in LABELS.items()},
-            commands={t.value: sorted(c.value for c in names) for t, names in COMMANDS.items()},
-            now=time.time(),
-        )
+        """Every domain's part of the board as it is now (calls, devices, orders, ...)."""
+        message: dict[str, Any] = {}
+        with hub.reads() as session:
+            for domain in hub.domains:
+                message.update(domain.snapshot(session))
+        message.update(type="snapshot", staff=staff, store=hub.store, now=time.time())
         return message
 
-    await forward_live(websocket, runtime.live, queue, snapshot)
+    await forward_live(websocket, hub.board, queue, snapshot)
 
 
 async def forward_live(

@@ -1,38 +1,49 @@
 """Dependencies shared by the hub's routes."""
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
 from sqlalchemy.orm import Session
 
 from edge.auth import COOKIE
-from edge.runtime import HubRuntime
+from edge.core.domain import Domain, HubContext
+
+D = TypeVar("D", bound=Domain)
 
 
-def get_runtime(request: Request) -> HubRuntime:
-    runtime: HubRuntime = request.app.state.runtime
-    return runtime
+def get_hub(request: Request) -> HubContext:
+    hub: HubContext = request.app.state.hub
+    return hub
 
 
-RuntimeDep = Annotated[HubRuntime, Depends(get_runtime)]
+HubDep = Annotated[HubContext, Depends(get_hub)]
 
 
-def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    with runtime.reads() as session:
+def domain_of(kind: type[D]) -> Callable[[Request], D]:
+    """A dependency giving a route its domain: `Annotated[X, Depends(domain_of(X))]`."""
+
+    def get(request: Request) -> D:
+        return get_hub(request).get(kind)
+
+    return get
+
+
+def get_session(hub: HubDep) -> Iterator[Session]:
+    with hub.reads() as session:
         yield session
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def staff_of(runtime: HubRuntime, cookie: str | None) -> str | None:
-    name = runtime.signer.verify(cookie) if cookie else None
-    return name if name in runtime.staff else None
+def staff_of(hub: HubContext, cookie: str | None) -> str | None:
+    name = hub.signer.verify(cookie) if cookie else None
+    return name if name in hub.staff else None
 
 
-def current_staff(request: Request, runtime: RuntimeDep) -> str:
-    name = staff_of(runtime, request.cookies.get(COOKIE))
+def current_staff(request: Request, hub: HubDep) -> str:
+    name = staff_of(hub, request.cookies.get(COOKIE))
     if name is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first / 请先登录")
     return name
@@ -41,6 +52,10 @@ def current_staff(request: Request, runtime: RuntimeDep) -> str:
 CurrentStaff = Annotated[str, Depends(current_staff)]
 
 
+def websocket_hub(websocket: WebSocket) -> HubContext:
+    hub: HubContext = websocket.app.state.hub
+    return hub
+
+
 def websocket_staff(websocket: WebSocket) -> str | None:
-    runtime: HubRuntime = websocket.app.state.runtime
-    return staff_of(runtime, websocket.cookies.get(COOKIE))
+    return staff_of(websocket_hub(websocket), websocket.cookies.get(COOKIE))

@@ -1,13 +1,16 @@
 import time
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from edge.api.deps import CurrentStaff, RuntimeDep, SessionDep
+from edge.api.deps import CurrentStaff, HubDep, SessionDep, domain_of
 from edge.calls import service
+from edge.calls.domain import CallsDomain
 from edge.calls.schemas import CallPublic
 
 router = APIRouter(prefix="/api/calls", tags=["calls"])
+
+Calls = Annotated[CallsDomain, Depends(domain_of(CallsDomain))]
 
 
 @router.get("")
@@ -24,15 +27,13 @@ def list_calls(
 
 
 @router.post("/{call_id}/ack")
-def acknowledge(call_id: int, runtime: RuntimeDep, staff: CurrentStaff) -> CallPublic:
-    with runtime.sessions.begin() as session:
+def acknowledge(call_id: int, hub: HubDep, domain: Calls, staff: CurrentStaff) -> CallPublic:
+    with hub.sessions.begin() as session:
         try:
-            call = service.acknowledge(
-                session, runtime.settings.store_id, call_id, staff, time.time()
-            )
+            call = service.acknowledge(session, hub.store, call_id, staff, time.time())
         except service.CallNotFound:
             raise HTTPException(
                 status.HTTP_404_NOT_FOUND, f"no call {call_id} / 没有这个呼叫"
             ) from None
-    runtime.calls_changed([call])
+    domain.changed([call])
     return CallPublic.of(call)

@@ -1,36 +1,56 @@
-"""The menu for staff: what it is, and sold-out marks that reach diners at once."""
+"""The menu for staff: what it is, and sold-out marks that reach diners at once; the dish
+pictures every phone loads."""
 
 import time
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.responses import FileResponse
 
-from edge.api.deps import CurrentStaff, RuntimeDep
+from edge.api.deps import CurrentStaff, HubDep, domain_of
+from edge.menu.domain import MenuDomain
 from edge.menu.schemas import menu_public
 from edge.menu.service import UnknownDish
 from edge.orders.schemas import SoldOutRequest
 
 router = APIRouter(tags=["menu"])
 
+Menu = Annotated[MenuDomain, Depends(domain_of(MenuDomain))]
+
+MEDIA_DIR = "media"  # beside the menu file
+# Pictures change only with a new menu; phones on a busy Wi-Fi keep them for a day.
+MEDIA_CACHE = "public, max-age=86400"
+
 
 @router.get("/api/menu")
-def staff_menu(runtime: RuntimeDep, _staff: CurrentStaff) -> dict[str, Any]:
-    state = runtime.desk.menu
-    return {"store": runtime.settings.store_id, **menu_public(state.menu, state.sold_out)}
+def staff_menu(hub: HubDep, menu: Menu, _staff: CurrentStaff) -> dict[str, Any]:
+    state = menu.menu
+    return {"store": hub.store, **menu_public(state.menu, state.sold_out)}
 
 
 @router.post("/api/menu/dishes/{dish}/sold-out")
 def set_sold_out(
-    dish: str, body: SoldOutRequest, runtime: RuntimeDep, staff: CurrentStaff
+    dish: str, body: SoldOutRequest, hub: HubDep, menu: Menu, staff: CurrentStaff
 ) -> dict[str, Any]:
-    state = runtime.desk.menu
+    state = menu.menu
     try:
-        with runtime.sessions.begin() as session:
+        with hub.sessions.begin() as session:
             sold_out = state.set_sold_out(session, dish, body.sold_out, staff, time.time())
     except UnknownDish:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这道菜 / no such dish") from None
     state.commit(sold_out)
     message = {"type": "menu", "sold_out": sorted(sold_out)}
-    runtime.live.publish(message)
-    runtime.diners.publish(message)
+    hub.board.publish(message)
+    hub.diners.publish(message)
     return {"dish": dish, "sold_out": body.sold_out}
+
+
+@router.get("/media/{name}", include_in_schema=False)
+def media(name: str, hub: HubDep) -> FileResponse:
+    folder = (hub.settings.menu_file.parent / MEDIA_DIR).resolve()
+    path = (folder / name).resolve()
+    # No way out of the media folder ("..", absolute names, links elsewhere).
+    if path.parent != folder or not path.is_file():
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such picture")
+    return FileResponse(Path(path), headers={"Cache-Control": MEDIA_CACHE})

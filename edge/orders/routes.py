@@ -1,44 +1,43 @@
 """Orders over HTTP: diners with their table's token, staff with their login."""
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, HTTPException, Response, status
 
-from edge.api.deps import CurrentStaff, RuntimeDep
+from edge.api.deps import CurrentStaff, HubDep, domain_of
 from edge.calls import service as calls
-from edge.orders import errors
+from edge.calls.domain import CallsDomain
+from edge.limits.domain import LimitsDomain
+from edge.menu.domain import MenuDomain
+from edge.menu.schemas import menu_public
 from edge.orders import service as orders
-from edge.orders.desk import diner_view
-from edge.orders.errors import OrderError
+from edge.orders.domain import OrdersDomain, diner_view
 from edge.orders.schemas import CallRequest, OrderRequest, order_public
 from edge.orders.service import Origin
 from edge.printing import service as printing
-from edge.runtime import HubRuntime
+from edge.printing.domain import PrintingDomain
+from edge.tables.domain import TablesDomain
 
 router = APIRouter(tags=["orders"])
 
+Orders = Annotated[OrdersDomain, Depends(domain_of(OrdersDomain))]
+Tables = Annotated[TablesDomain, Depends(domain_of(TablesDomain))]
+Limits = Annotated[LimitsDomain, Depends(domain_of(LimitsDomain))]
 
-def order_error(_request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, OrderError)
-    return JSONResponse({"detail": exc.detail()}, status_code=exc.status)
 
-
-def _table(runtime: HubRuntime, token: str) -> tuple[str, str, str, float, bool]:
-    with runtime.reads() as session:
-        t = runtime.desk.table_for(session, token)
+def _table(hub: HubDep, tables: TablesDomain, token: str) -> tuple[str, str, str, float, bool]:
+    with hub.reads() as session:
+        t = tables.table_for(session, token)
         return t.id, t.name, t.zone, t.opened_at, t.is_open
 
 
 @router.get("/api/diner/{token}/menu")
-def diner_menu(token: str, runtime: RuntimeDep) -> dict[str, Any]:
-    _, name, _, _, is_open = _table(runtime, token)
-    state = runtime.desk.menu
-    from edge.menu.schemas import menu_public
-
+def diner_menu(token: str, hub: HubDep, tables: Tables) -> dict[str, Any]:
+    _, name, _, _, is_open = _table(hub, tables, token)
+    state = hub.get(MenuDomain).menu
     return {
-        "store": runtime.settings.store_id,
+        "store": hub.store,
         "table": {"name": name, "open": is_open},
         **menu_public(state.menu, state.sold_out),
     }
@@ -46,15 +45,20 @@ def diner_menu(token: str, runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.post("/api/diner/{token}/orders")
 def diner_order(
-    token: str, body: OrderRequest, runtime: RuntimeDep, response: Response
+    token: str,
+    body: OrderRequest,
+    hub: HubDep,
+    desk: Orders,
+    tables: Tables,
+    limits: Limits,
+    response: Response,
 ) -> dict[str, Any]:
-    table_id, name, _, _, _ = _table(runtime, token)
-    desk = runtime.desk
+    table_id, name, _, _, _ = _table(hub, tables, token)
     # A retry of a known key is never limited: the diner must learn the order went through.
-    with runtime.reads() as session:
+    with hub.reads() as session:
         known = orders.by_key(session, body.key)
-    if known is None and not desk.order_limiter.take(table_id):
-        raise errors.rate_limited()
+    if known is None:
+        limits.take(limits.orders, table_id)
     public, created = desk.place(
         Origin(orders.SOURCE_TABLE, table_id, name), body.key, body.lines, body.note
     )
@@ -63,37 +67,38 @@ def diner_order(
 
 
 @router.get("/api/diner/{token}/orders")
-def diner_orders(token: str, runtime: RuntimeDep) -> dict[str, Any]:
-    table_id, _, _, opened_at, _ = _table(runtime, token)
-    with runtime.reads() as session:
+def diner_orders(token: str, hub: HubDep, tables: Tables) -> dict[str, Any]:
+    table_id, _, _, opened_at, _ = _table(hub, tables, token)
+    with hub.reads() as session:
         rows = orders.table_orders(session, table_id, opened_at)
         jobs = printing.jobs_for_orders(session, [o.id for o in rows])
         return {"orders": [order_public(o, printing.all_kitchen_sent(jobs[o.id])) for o in rows]}
 
 
 @router.post("/api/diner/{token}/call")
-def diner_call(token: str, body: CallRequest, runtime: RuntimeDep) -> dict[str, Any]:
-    table_id, name, zone, _, _ = _table(runtime, token)
-    if not runtime.desk.call_limiter.take(table_id):
-        raise errors.rate_limited()
-    with runtime.sessions.begin() as session:
+def diner_call(
+    token: str, body: CallRequest, hub: HubDep, tables: Tables, limits: Limits
+) -> dict[str, Any]:
+    table_id, name, zone, _, _ = _table(hub, tables, token)
+    limits.take(limits.calls, table_id)
+    with hub.sessions.begin() as session:
         call = calls.call_from_table(
-            session, runtime.settings.store_id, table_id, name, zone, body.reason, time.time()
+            session, hub.store, table_id, name, zone, body.reason, time.time()
         )
-    runtime.calls_changed([call])
+    hub.get(CallsDomain).changed([call])
     receipt = False
     if body.reason == "bill":
-        with runtime.reads() as session:
-            table = runtime.desk.table_for(session, token)
-        receipt = runtime.desk.request_bill(table)
+        with hub.reads() as session:
+            table = tables.table_for(session, token)
+        receipt = hub.get(PrintingDomain).request_bill(table)
     return {"call": {"id": call.id, "reason": call.reason}, "receipt": receipt}
 
 
 # Staff.
 @router.get("/api/orders")
-def staff_orders(runtime: RuntimeDep, _staff: CurrentStaff) -> dict[str, Any]:
-    with runtime.reads() as session:
-        return {"orders": runtime.desk.open_orders(session)}
+def staff_orders(hub: HubDep, desk: Orders, _staff: CurrentStaff) -> dict[str, Any]:
+    with hub.reads() as session:
+        return {"orders": desk.open_orders(session)}
 
 
 def _not_found(zh: str, en: str) -> HTTPException:
@@ -101,24 +106,24 @@ def _not_found(zh: str, en: str) -> HTTPException:
 
 
 @router.post("/api/orders/{uid}/done")
-def order_done(uid: str, runtime: RuntimeDep, _staff: CurrentStaff) -> dict[str, Any]:
+def order_done(uid: str, desk: Orders, _staff: CurrentStaff) -> dict[str, Any]:
     try:
-        return runtime.desk.mark_done(uid)
+        return desk.mark_done(uid)
     except orders.OrderNotFound:
         raise _not_found("订单", "order") from None
 
 
 @router.post("/api/orders/{uid}/lines/{line_id}/void")
-def void_line(uid: str, line_id: int, runtime: RuntimeDep, staff: CurrentStaff) -> dict[str, Any]:
+def void_line(uid: str, line_id: int, desk: Orders, staff: CurrentStaff) -> dict[str, Any]:
     try:
-        return runtime.desk.void_line(uid, line_id, staff)
+        return desk.void_line(uid, line_id, staff)
     except orders.OrderNotFound:
         raise _not_found("订单项", "order line") from None
 
 
 @router.post("/api/print-jobs/{uid}/reprint")
-def reprint(uid: str, runtime: RuntimeDep, _staff: CurrentStaff) -> dict[str, object]:
+def reprint(uid: str, hub: HubDep, _staff: CurrentStaff) -> dict[str, object]:
     try:
-        return runtime.desk.reprint(uid)
+        return hub.get(PrintingDomain).reprint(uid)
     except printing.JobNotFound:
         raise _not_found("打印任务", "print job") from None

@@ -7,18 +7,20 @@ each. A job is marked `sending` in a committed transaction before the first byte
 
 import logging
 import random
-import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from edge.core.bus import EventBus
+from edge.core.worker import Worker
 from edge.devices import service as devices
+from edge.devices.events import DevicesChanged
 from edge.devices.models import Device
 from edge.devices.service import DeviceChanges
 from edge.orders.models import Order
 from edge.printing import service as jobs
+from edge.printing.events import PrintJobsChanged
 from edge.printing.models import PrintJob
 from edge.printing.service import PrinterAddress
 from edge.printing.tickets import Ticket, TicketKind, TicketLine, render
@@ -34,12 +36,6 @@ RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 10.0
 SEND_TIMEOUT_S = 5.0
 KIOSK_LABEL = "自助点餐 Kiosk"
-
-
-class SpoolListener(Protocol):
-    def print_jobs_changed(self, order_ids: list[int]) -> None: ...
-
-    def devices_changed_by_spooler(self, changes: DeviceChanges) -> None: ...
 
 
 def printer_blocked(device: Device | None) -> str | None:
@@ -92,7 +88,9 @@ def build_ticket(session: Session, menu: MenuFile, job: PrintJob, store_name: st
     )
 
 
-class PrinterWorker:
+class PrinterWorker(Worker):
+    join_timeout_s = SEND_TIMEOUT_S + 5
+
     def __init__(
         self,
         address: PrinterAddress,
@@ -100,42 +98,27 @@ class PrinterWorker:
         menu: Callable[[], MenuFile],
         store_name: str,
         battery_low_pct: float,
-        listener: SpoolListener,
+        bus: EventBus,
     ) -> None:
+        super().__init__()
+        self.name = f"spool-{address.device_id}"
         self.address = address
         self._sessions = sessions
         self._menu = menu
         self._store_name = store_name
         self._battery_low_pct = battery_low_pct
-        self._listener = listener
-        self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._bus = bus
         self._failures = 0
-        self._thread = threading.Thread(
-            target=self._run, name=f"spool-{address.device_id}", daemon=True
-        )
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        self._thread.join(timeout=SEND_TIMEOUT_S + 5)
-
-    def nudge(self) -> None:
-        self._wake.set()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
+    def run(self) -> None:
+        while not self.stopping:
             try:
                 delay = self._step()
             except Exception:
                 log.exception("print spooler for %s failed; retrying", self.address.device_id)
                 delay = RETRY_MAX_S
             if delay:
-                self._wake.wait(delay)
-                self._wake.clear()
+                self.wait(delay)
 
     def _step(self) -> float:
         """Print one job; return how long to wait before the next step (0: go on)."""
@@ -178,9 +161,9 @@ class PrinterWorker:
 
     def _tell(self, order_id: int | None, changes: DeviceChanges) -> None:
         if order_id is not None:
-            self._listener.print_jobs_changed([order_id])
+            self._bus.publish(PrintJobsChanged([order_id]))
         if changes:
-            self._listener.devices_changed_by_spooler(changes)
+            self._bus.publish(DevicesChanged(changes))
 
 
 class Spooler:

@@ -6,7 +6,6 @@ used here only as a synchronous writer: a batch leaves the disk buffer after Inf
 
 import logging
 import random
-import threading
 import time
 
 from influxdb_client.client.influxdb_client import InfluxDBClient
@@ -15,6 +14,7 @@ from influxdb_client.domain.write_precision import WritePrecision
 from influxdb_client.rest import ApiException
 from sqlalchemy.orm import Session, sessionmaker
 
+from edge.core.worker import Worker
 from edge.telemetry import buffer
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,10 @@ BACKOFF_MAX_S = 30.0
 PERMANENT_STATUSES = frozenset({400, 413, 422})
 
 
-class InfluxSender:
+class InfluxSender(Worker):
+    name = "influx-sender"
+    join_timeout_s = 15.0
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -38,14 +41,13 @@ class InfluxSender:
         batch_size: int,
         max_points: int,
     ) -> None:
+        super().__init__()
         self._sessions = sessions
         self._url = url
         self._bucket = bucket
         self._org = org
         self._batch_size = batch_size
         self._max_points = max_points
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="influx-sender", daemon=True)
         self._client = (
             InfluxDBClient(url=url, token=token, org=org, timeout=10_000) if url else None
         )
@@ -54,12 +56,8 @@ class InfluxSender:
         self.sent = 0
         self.healthy = False
 
-    def start(self) -> None:
-        self._thread.start()
-
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=15)
+        super().stop()
         if self._client is not None:
             self._client.close()
 
@@ -73,11 +71,11 @@ class InfluxSender:
     def _wait(self, seconds: float) -> None:
         """Sleep, but keep the buffer within its bound while waiting."""
         deadline = time.monotonic() + seconds
-        while not self._stop.is_set() and (left := deadline - time.monotonic()) > 0:
-            self._stop.wait(min(left, IDLE_S))
+        while not self.stopping and (left := deadline - time.monotonic()) > 0:
+            self.sleep(min(left, IDLE_S))
             self._trim()
 
-    def _run(self) -> None:
+    def run(self) -> None:
         backoff = BACKOFF_MIN_S
         write_api = (
             self._client.write_api(
@@ -86,7 +84,7 @@ class InfluxSender:
             if self._client is not None
             else None
         )
-        while not self._stop.is_set():
+        while not self.stopping:
             self._trim()
             if write_api is None:
                 self._wait(IDLE_S)

@@ -6,12 +6,12 @@ away) leaves the store on its last good configuration, which is kept in the hub'
 
 import logging
 import random
-import threading
 from collections.abc import Callable
 
 import httpx
 from pydantic import ValidationError
 
+from edge.core.worker import Worker
 from edge.uplink.sender import cloud_client
 from smartstore.menu import StoreConfig
 
@@ -21,7 +21,10 @@ CONFIG_PATH = "/api/v1/config"
 BACKOFF_MAX_S = 300.0
 
 
-class ConfigPuller:
+class ConfigPuller(Worker):
+    name = "config-pull"
+    join_timeout_s = 15.0
+
     def __init__(
         self,
         url: str,
@@ -30,28 +33,22 @@ class ConfigPuller:
         current_version: Callable[[], int | None],
         apply: Callable[[int, StoreConfig], None],
     ) -> None:
+        super().__init__()
         self._url = url.rstrip("/")
         self._token = token
         self._every_s = every_s
         self._current = current_version
         self._apply = apply
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="config-pull", daemon=True)
         self.last_error = ""
 
-    def start(self) -> None:
-        if self._url:
-            self._thread.start()
+    @property
+    def enabled(self) -> bool:
+        return bool(self._url)
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=15)
-
-    def _run(self) -> None:
+    def run(self) -> None:
         failures = 0
         with cloud_client(self._url, self._token) as client:
-            while not self._stop.is_set():
+            while not self.stopping:
                 try:
                     self.pull_once(client)
                     failures = 0
@@ -62,7 +59,7 @@ class ConfigPuller:
                     self.last_error = str(exc)[:200]
                     wait = min(self._every_s * 2**failures, BACKOFF_MAX_S)
                     log.warning("configuration from HQ: %s; retry in %.0fs", exc, wait)
-                self._stop.wait(wait * random.uniform(0.9, 1.1))
+                self.sleep(wait * random.uniform(0.9, 1.1))
 
     def pull_once(self, client: httpx.Client) -> bool:
         """True when a new configuration was applied."""

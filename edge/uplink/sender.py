@@ -7,12 +7,12 @@ each event in the cloud once. A refused token keeps everything and says so.
 
 import logging
 import random
-import threading
 import time
 
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from edge.core.worker import Worker
 from edge.uplink import service
 from smartstore.wire.uplink import clock_ok
 
@@ -35,7 +35,10 @@ def cloud_client(url: str, token: str) -> httpx.Client:
     )
 
 
-class CloudSender:
+class CloudSender(Worker):
+    name = "cloud-sender"
+    join_timeout_s = 15.0
+
     def __init__(
         self,
         sessions: sessionmaker[Session],
@@ -44,14 +47,12 @@ class CloudSender:
         token: str,
         batch_size: int,
     ) -> None:
+        super().__init__()
         self._sessions = sessions
         self._store = store
         self._url = url.rstrip("/")
         self._token = token
         self._batch_size = batch_size
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="cloud-sender", daemon=True)
         self.sent = 0
         self.healthy = False
         self.last_error = ""
@@ -59,25 +60,15 @@ class CloudSender:
         # a real-time clock can come back from a power cut with the wrong time.
         self.clock_offset_s: float | None = None
 
-    def start(self) -> None:
-        if self._url:
-            self._thread.start()
+    @property
+    def enabled(self) -> bool:
+        return bool(self._url)  # a hub without HQ keeps its outbox
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=15)
-
-    def nudge(self) -> None:
-        """New events: send now rather than at the next idle tick."""
-        self._wake.set()
-
-    def _run(self) -> None:
+    def run(self) -> None:
         backoff = BACKOFF_MIN_S
         last_contact = 0.0
         with cloud_client(self._url, self._token) as client:
-            while not self._stop.is_set():
+            while not self.stopping:
                 with self._sessions() as session:
                     rows = service.oldest(session, self._batch_size)
                     batch = [
@@ -90,8 +81,7 @@ class CloudSender:
                         for r in rows
                     ]
                 if not batch and time.monotonic() - last_contact < HEARTBEAT_S:
-                    self._wake.wait(IDLE_S)
-                    self._wake.clear()
+                    self.wait(IDLE_S)  # a nudge (new events) sends at once
                     continue
                 error = self._send(client, batch)
                 if error is None:
@@ -103,7 +93,7 @@ class CloudSender:
                 self.healthy = False
                 self.last_error = error
                 # Jitter: a chain's hubs coming back at once do not retry in step.
-                self._stop.wait(backoff * random.uniform(0.5, 1.0))
+                self.sleep(backoff * random.uniform(0.5, 1.0))
                 backoff = min(backoff * 2, BACKOFF_MAX_S)
 
     def _send(self, client: httpx.Client, batch: list[dict[str, object]]) -> str | None:

@@ -1,7 +1,8 @@
-"""Turn raw MQTT messages into validated reports, or count and log why not.
+"""Turn raw MQTT messages into validated items for the domains, or count and log why not.
 
-Nothing here touches the database: valid reports go to a sink (the StoreWriter), so a flood of
-bad input costs parsing only and never a transaction.
+Nothing here touches the database: valid items go to their domain's sink (most to the store
+writer), so a flood of bad input costs parsing only and never a transaction. Which domain
+gets what is declared by the domains (`MqttRoute`); this module knows none of them.
 """
 
 import json
@@ -10,33 +11,18 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from edge.calls.service import Press
-from edge.commands.service import ReplyReport
-from edge.devices.service import StateReport, TelemetryReport
+from edge.core.domain import MqttRoute
 from edge.inventory import DeviceSpec, Inventory
-from edge.orders.desk import KioskOrder
-from smartstore.wire import (
-    CallButtonEvent,
-    Channel,
-    CommandReply,
-    DeviceState,
-    KioskOrderEvent,
-    RejectReason,
-    WireError,
-    parse_payload,
-    parse_topic,
-    telemetry_model,
-)
-from smartstore.wire.const import EVENT_ID_PATTERN, MAX_PAYLOAD_BYTES, PRESS_SENDERS, DeviceType
+from smartstore.wire import Channel, RejectReason, WireError, parse_topic
+from smartstore.wire.const import EVENT_ID_PATTERN, MAX_PAYLOAD_BYTES, DeviceType
 from smartstore.wire.payloads import FromDevice
 
 log = logging.getLogger(__name__)
 
-Report = Press | StateReport | TelemetryReport | ReplyReport
 F = TypeVar("F", bound=FromDevice)
 
 _EVENT_ID = re.compile(EVENT_ID_PATTERN)
@@ -87,72 +73,55 @@ class RejectCounter:
         return dict(delta)
 
 
+def checked(device: DeviceSpec, payload: F) -> F:
+    """A payload that names a device must name the one its topic names."""
+    if payload.device is not None and payload.device != device.id:
+        raise WireError(
+            RejectReason.DEVICE_MISMATCH,
+            f"payload names {payload.device!r}, topic names {device.id!r}",
+        )
+    return payload
+
+
 class Ingest:
     def __init__(
         self,
         store: str,
         inventory: Inventory,
         rejects: RejectCounter,
-        sink: Callable[[Report | Rejected], None],
-        kiosk_sink: Callable[[KioskOrder], None],
+        routes: Iterable[MqttRoute],
+        writer: Callable[[Any], None],
     ) -> None:
         self._store = store
         self._devices = inventory.by_id()
         self._rejects = rejects
-        self._sink = sink
-        self._kiosk_sink = kiosk_sink
+        self._writer = writer
+        self._routes: dict[tuple[str, DeviceType], MqttRoute] = {}
+        for route in routes:
+            for device_type in route.device_types:
+                key = (route.channel.value, device_type)
+                if key in self._routes:
+                    raise ValueError(f"two domains handle {route.channel.value} of {device_type}")
+                self._routes[key] = route
 
     def handle(self, topic: str, payload: bytes) -> None:
         try:
-            report = self._parse(topic, payload)
+            device = self._device_for(topic)
+            channel = topic.rsplit("/", 1)[1]
+            route = self._routes.get((channel, device.type))
+            if route is None:
+                raise WireError(
+                    RejectReason.UNSUPPORTED_CHANNEL, f"no {channel} from {device.type.value}"
+                )
+            item = route.parse(device, payload, time.time())
         except WireError as err:
             self._rejects.add(err.reason, topic, err.detail)
-            rejected = self._answerable(topic, payload, err.reason)
+            rejected = self._answerable(topic, payload)
             if rejected is not None:
-                self._sink(rejected)
+                self._writer(Rejected(rejected[0], rejected[1], err.reason))
             return
-        if isinstance(report, KioskOrder):
-            self._kiosk_sink(report)
-        elif report is not None:
-            self._sink(report)
-
-    def _parse(self, topic: str, payload: bytes) -> Report | KioskOrder | None:
-        now = time.time()
-        device = self._device_for(topic)
-        channel = topic.rsplit("/", 1)[1]
-        report: Report
-        if channel == Channel.EVENT and device.type is DeviceType.KIOSK:
-            return KioskOrder(
-                device, self._checked(device, parse_payload(payload, KioskOrderEvent)), now
-            )
-        if channel == Channel.EVENT:
-            if device.type not in PRESS_SENDERS:
-                raise WireError(RejectReason.UNSUPPORTED_CHANNEL, f"no events from {device.type}")
-            event = self._checked(device, parse_payload(payload, CallButtonEvent))
-            report = Press(device, event, now)
-        elif channel == Channel.TELEMETRY:
-            telemetry = parse_payload(payload, telemetry_model(device.type))
-            report = TelemetryReport(device, self._checked(device, telemetry), now)
-        elif channel == Channel.STATE:
-            if not payload:  # a retained state being cleared
-                return None
-            state = self._checked(device, parse_payload(payload, DeviceState))
-            report = StateReport(device, state, now)
-        elif channel == Channel.REPLY:
-            reply = self._checked(device, parse_payload(payload, CommandReply))
-            report = ReplyReport(device, reply, now)
-        else:
-            raise WireError(RejectReason.UNSUPPORTED_CHANNEL, channel)
-        return report
-
-    @staticmethod
-    def _checked(device: DeviceSpec, payload: F) -> F:
-        if payload.device is not None and payload.device != device.id:
-            raise WireError(
-                RejectReason.DEVICE_MISMATCH,
-                f"payload names {payload.device!r}, topic names {device.id!r}",
-            )
-        return payload
+        if item is not None:
+            (route.sink or self._writer)(item)
 
     def _device_for(self, topic: str) -> DeviceSpec:
         parsed = parse_topic(topic)
@@ -170,7 +139,7 @@ class Ingest:
             )
         return device
 
-    def _answerable(self, topic: str, payload: bytes, reason: RejectReason) -> Rejected | None:
+    def _answerable(self, topic: str, payload: bytes) -> tuple[DeviceSpec, str] | None:
         """A refused event from a known device whose id we can read gets a 'rejected' ack,
         so that the device stops resending something that will never be accepted."""
         if not topic.endswith("/" + Channel.EVENT) or len(payload) > MAX_PAYLOAD_BYTES:
@@ -183,4 +152,4 @@ class Ingest:
         event_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(event_id, str) or not _EVENT_ID.match(event_id):
             return None
-        return Rejected(device, event_id, reason)
+        return device, event_id
