@@ -4,10 +4,12 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.responses import Response
 
 from edge.api import auth_routes, board_routes
 from edge.api.board_routes import STATIC
@@ -15,6 +17,17 @@ from edge.config import Settings
 from edge.domains import DOMAINS
 from edge.runtime import HubRuntime
 from smartstore.http import refuse_bad_input_clearly
+
+
+class RevalidatedStatic(StaticFiles):
+    """The pages' scripts are ES modules that import each other: a phone that kept an old
+    module beside a new one after a hub update would show a blank page. `no-cache` makes the
+    browser ask every time; the ETag makes the answer a cheap 304 while nothing changed."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -44,7 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.include_router(router)
         for kind, handler in domain.exception_handlers().items():
             app.add_exception_handler(kind, handler)
-    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    app.mount("/static", RevalidatedStatic(directory=str(STATIC)), name="static")
     return app
 
 
