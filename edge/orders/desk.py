@@ -39,7 +39,7 @@ from smartstore.wire import EventAck, encode
 from smartstore.wire.const import QOS_STATE, AckStatus
 from smartstore.wire.payloads import KioskOrderEvent, ReadyBoard
 from smartstore.wire.topics import ready_topic
-from smartstore.wire.uplink import CONFIG_APPLIED
+from smartstore.wire.uplink import ConfigApplied, ConfigAppliedEvent
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +163,11 @@ class OrderDesk:
                     version=version, document=config.model_dump(mode="json"), applied_at=now
                 )
             )
-            data: dict[str, object] = {"version": version}
-            event = (f"cfg-{version}-{uuid.uuid4().hex[:12]}", CONFIG_APPLIED, now, data)
+            event = ConfigAppliedEvent(
+                id=f"cfg-{version}-{uuid.uuid4().hex[:12]}",
+                occurred_at=now,
+                data=ConfigApplied(version=version),
+            )
             outbox.enqueue(session, [event])
             sold_out = set(session.scalars(select(SoldOut.dish_id)))
         if self.menu_state is None:
