@@ -3,10 +3,12 @@
     .venv/bin/python -m bench.bench_calls [--buttons 200] [--rate 2000] [--seconds 30]
 
 Runs, each in its own process: the project's mosquitto, the hub (`smartstore hub`), the
-simulated buttons (one DeviceLoop) and a board client on the WebSocket. Reports events
-received/lost/duplicated, press-to-board latency, hub CPU and RSS; then the same offered load
-into a naive paho QoS 1 subscriber on a default mosquitto, for comparison. Writes the tables
-to docs/benchmarks.md.
+simulated buttons (one DeviceLoop) and a board client on the WebSocket. Reports where
+each press ended up (bench/presses.py: lost, duplicated, short, per press id and per button, from
+the hub's database and from the board), press-to-board latency, hub CPU and RSS, each against
+its target (met or MISSED); then the same offered load into a naive paho QoS 1 subscriber on a
+default mosquitto, for comparison. Writes the tables to docs/benchmarks.md (not with
+--no-write). Exits 1 if a correctness figure is not 0 (bench/common.py).
 """
 
 import argparse
@@ -14,17 +16,26 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from bench.board_client import run_board_client
-from bench.common import ProcessSampler, median, percentile, write_section
+from bench.common import (
+    ProcessSampler,
+    Table,
+    Verdict,
+    at_least,
+    at_most,
+    median,
+    percentile,
+    print_run,
+    write_section,
+)
+from bench.presses import press_rows, tally_presses
 from edge.broker import free_port, mosquitto_binary, wait_for_port
 from edge.inventory import demo_inventory
 from tests.support import hub_settings, run_hub_process, start_broker
@@ -149,30 +160,15 @@ def measure_hub(buttons: int, rate: float, seconds: float, work: Path) -> dict[s
         broker.stop()
 
     result = json.loads((work / "sent.json").read_text())
+    if "done" not in result:
+        raise RuntimeError("the buttons did not finish (see sent.json)")
     sent: dict[str, float] = dict(result["sent"])
-    seen = json.loads((work / "seen.json").read_text())["events"]
-    seen_count = Counter(eid for eid, _ in seen)
-    first_seen: dict[str, float] = {}
-    for eid, t in seen:
-        first_seen.setdefault(eid, t)
-    with sqlite3.connect(settings.db_path) as db:
-        stored = [r[0] for r in db.execute("SELECT event_id FROM call_events")]
-    stored_count = Counter(stored)
-    latencies = [(first_seen[e] - t) * 1000 for e, t in sent.items() if e in first_seen]
+    board = json.loads((work / "seen.json").read_text())
     return {
-        "sent": len(sent),
+        **tally_presses(sent, board, settings.db_path),
         "offered_rate": len(sent) / seconds,
-        "stored": len(stored_count),
-        "lost": sum(1 for e in sent if e not in stored_count),
-        "duplicated_db": sum(n - 1 for n in stored_count.values()),
-        "on_board": len(first_seen),
-        "duplicated_board": sum(n - 1 for n in seen_count.values()),
-        "missing_board": sum(1 for e in sent if e not in first_seen),
         "resent": result["resent"],
         "unacked": result["pending"],
-        "p50": median(latencies),
-        "p99": percentile(latencies, 99),
-        "max": max(latencies) if latencies else float("nan"),
         "cpu": cpu,
         "rss_mb": sampler.peak_rss / 2**20,
     }
@@ -254,13 +250,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             r = measure_hub(args.buttons, args.rate, args.seconds, Path(tmp))
         runs.append(r)
-        print(
-            f"run {i + 1}: "
-            + ", ".join(
-                f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()
-            ),
-            flush=True,
-        )
+        print_run(i, r)
     with tempfile.TemporaryDirectory() as tmp:
         naive = measure_naive(args.buttons, args.rate, args.naive_seconds, Path(tmp))
     print(f"naive: {naive}", flush=True)
@@ -268,32 +258,36 @@ def main() -> None:
     def med(key: str) -> float:
         return median([float(r[key]) for r in runs])
 
-    def worst(key: str) -> float:
-        return max(float(r[key]) for r in runs)
+    verdict = Verdict("bench_calls")
+    t = Table(verdict, runs)
+    t.add("presses sent", "sent", worst="min")
+    t.add(
+        "offered rate (presses/s)",
+        "offered_rate",
+        at_least(0.99 * args.rate, f"{args.rate:,.0f}/s"),
+    )
+    press_rows(t, p99_ms=50)
+    t.add("resends by buttons", "resent")
+    t.add("hub CPU (% of one core)", "cpu")
+    t.add("hub peak RSS (MB)", "rss_mb", at_most(150))
 
     table = f"""## Call ingest: {args.buttons} buttons, {args.rate:.0f} presses/s at QoS 1 for {args.seconds:.0f} s
 
 `.venv/bin/python -m bench.bench_calls --buttons {args.buttons} --rate {args.rate:.0f} --seconds {args.seconds:.0f} --runs {args.runs}`
 on {platform.node() and "this machine"} ({os.cpu_count()} cores, Python {platform.python_version()}), {time.strftime("%Y-%m-%d")}.
 Mosquitto with the project's config, the hub as `smartstore hub` (SQLite WAL, synchronous=FULL,
-no InfluxDB configured so points stay in the bounded buffer), 200 simulated buttons on one
+no InfluxDB configured so points stay in the bounded buffer), {args.buttons} simulated buttons on one
 DeviceLoop in a second process, one board client on the WebSocket in a third. Latency is press
 published → event id received by the board client (wall clocks of one machine).
-Medians of {args.runs} runs; "worst" is the worst run.
+Where each press ended up is counted per press id and per button: the ids the buttons sent, the
+rows in the hub's `call_events` and the presses on its `calls` (read from the database after the
+hub is killed), and the event ids and call counts the board received.
+Medians of {args.runs} runs; "worst" is the worst run. Correctness targets (0) hold in every run;
+performance targets are judged on the median.
 
-| metric | median | worst | target |
-|---|---|---|---|
-| presses sent (offered rate /s) | {med("sent"):.0f} ({med("offered_rate"):.0f}/s) | | 2,000/s |
-| stored by the hub | {med("stored"):.0f} | {min(r["stored"] for r in runs)} | all |
-| lost | {med("lost"):.0f} | {worst("lost"):.0f} | 0 |
-| duplicated (database / board) | {med("duplicated_db"):.0f} / {med("duplicated_board"):.0f} | {worst("duplicated_db"):.0f} / {worst("duplicated_board"):.0f} | 0 |
-| not shown on the board | {med("missing_board"):.0f} | {worst("missing_board"):.0f} | 0 |
-| resends by buttons | {med("resent"):.0f} | {worst("resent"):.0f} | |
-| press → board p50 (ms) | {med("p50"):.1f} | {worst("p50"):.1f} | |
-| press → board p99 (ms) | {med("p99"):.1f} | {worst("p99"):.1f} | ≤ 50 |
-| press → board max (ms) | {med("max"):.1f} | {worst("max"):.1f} | |
-| hub CPU (% of one core) | {med("cpu"):.0f} | {worst("cpu"):.0f} | |
-| hub peak RSS (MB) | {med("rss_mb"):.0f} | {worst("rss_mb"):.0f} | ≤ 150 |
+{t.markdown()}
+
+{verdict.markdown()}
 
 Baseline, the same offered load for {args.naive_seconds:.0f} s into a naive subscriber (paho defaults, QoS 1,
 no TCP_NODELAY, no database, no board) on a default mosquitto (max 1,000 queued messages):
@@ -307,6 +301,7 @@ no TCP_NODELAY, no database, no board) on a default mosquitto (max 1,000 queued 
     if not args.no_write:
         write_section("calls", table)
         print("written to docs/benchmarks.md", file=sys.stderr)
+    verdict.exit()
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@
 
 Processes: the project's mosquitto, the hub (`smartstore hub`, heartbeat timeout 3 s), all the
 devices on one DeviceLoop, a board client on the WebSocket. Halfway through, some devices hang
-(they keep their connection, so no Will fires: only silence tells). Reports press-to-board
-latency, hub CPU and RSS, and how long the board took to show each hung device offline.
+(they keep their connection, so no Will fires: only silence tells). Reports where each
+press ended up (bench/presses.py), press-to-board latency, hub CPU and RSS, and how long the
+board took to show each hung device offline (and any device it showed offline that had not
+hung), each against its target. Exits 1 if a correctness figure is not 0 (bench/common.py).
 """
 
 import argparse
@@ -15,7 +17,6 @@ import os
 import platform
 import random
 import resource
-import sqlite3
 import tempfile
 import threading
 import time
@@ -23,7 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.board_client import run_board_client
-from bench.common import ProcessSampler, median, percentile, write_section
+from bench.common import (
+    ProcessSampler,
+    Table,
+    Verdict,
+    at_most,
+    median,
+    print_run,
+    write_section,
+    zero,
+)
+from bench.presses import press_rows, tally_presses
 from edge.inventory import Inventory, generate_inventory
 from tests.support import hub_settings, run_hub_process, start_broker
 
@@ -79,8 +90,11 @@ def run_fleet(
     while fleet.unacknowledged() and time.monotonic() < deadline:
         time.sleep(0.2)
     unacked = fleet.unacknowledged()
+    stopping = time.time()  # from here devices go offline because they are told to
     fleet.stop()
-    Path(out).write_text(json.dumps({"sent": sent, "hung": hung, "unacked": unacked}))
+    Path(out).write_text(
+        json.dumps({"sent": sent, "hung": hung, "unacked": unacked, "stopping": stopping})
+    )
 
 
 def measure(devices: int, rate: float, seconds: float, hang: int, work: Path) -> dict[str, Any]:
@@ -132,32 +146,22 @@ def measure(devices: int, rate: float, seconds: float, hang: int, work: Path) ->
         hub.kill()
         broker.stop()
     fleet = json.loads((work / "fleet.json").read_text())
-    seen = json.loads((work / "board.json").read_text())
-    sent = dict(fleet["sent"])
-    first: dict[str, float] = {}
-    for eid, t in seen["events"]:
-        first.setdefault(eid, t)
-    latencies = [(first[e] - t) * 1000 for e, t in sent.items() if e in first]
-    with sqlite3.connect(settings.db_path) as db:
-        stored = {r[0] for r in db.execute("SELECT event_id FROM call_events")}
-        dup = db.execute(
-            "SELECT count(*) - count(DISTINCT device_id || event_id) FROM call_events"
-        ).fetchone()[0]
-    offline = seen["offline"]
-    from_death = [offline[d] - h["at"] for d, h in fleet["hung"].items() if d in offline]
-    from_beat = [offline[d] - h["last_heartbeat"] for d, h in fleet["hung"].items() if d in offline]
+    board = json.loads((work / "board.json").read_text())
+    sent: dict[str, float] = dict(fleet["sent"])
+    # Shown offline while the fleet still ran: once it stops, every device goes offline.
+    offline = {d: at for d, at in board["offline"].items() if at < fleet["stopping"]}
+    hung: dict[str, dict[str, float]] = fleet["hung"]
+    from_death = [offline[d] - h["at"] for d, h in hung.items() if d in offline]
+    from_beat = [offline[d] - h["last_heartbeat"] for d, h in hung.items() if d in offline]
     return {
+        **tally_presses(sent, board, settings.db_path),
         "devices": len(inventory.devices),
-        "sent": len(sent),
-        "lost": sum(1 for e in sent if e not in stored),
-        "duplicated": dup,
         "unacked": fleet["unacked"],
-        "p50": median(latencies),
-        "p99": percentile(latencies, 99),
         "cpu": cpu,
         "rss_mb": sampler.peak_rss / 2**20,
-        "hung": len(fleet["hung"]),
-        "shown_offline": len(from_death),
+        "hung": len(hung),
+        "hung_not_shown": len(hung) - len(from_death),
+        "false_offline": sum(1 for d in offline if d not in hung),  # shown dead, was not
         "offline_from_death_max": max(from_death, default=float("nan")),
         "offline_from_heartbeat_max": max(from_beat, default=float("nan")),
         "offline_from_heartbeat_median": median(from_beat),
@@ -183,45 +187,50 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             r = measure(args.devices, args.rate, args.seconds, args.hang, Path(tmp))
         runs.append(r)
-        print(
-            f"run {i + 1}: "
-            + ", ".join(
-                f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()
-            ),
-            flush=True,
-        )
-
-    def med(key: str) -> float:
-        return median([float(r[key]) for r in runs])
-
-    def worst(key: str) -> float:
-        return max(float(r[key]) for r in runs)
+        print_run(i, r)
 
     bound = SILENT_AFTER_S + 2
-    table = f"""## Device fleet: {med("devices"):.0f} devices heartbeating at {1 / HEARTBEAT_S:.0f} Hz, {args.rate:.0f} presses/s for {args.seconds:.0f} s
+    verdict = Verdict("bench_fleet")
+    t = Table(verdict, runs)
+    t.add("presses sent", "sent", worst="min")
+    press_rows(t, p99_ms=100)
+    t.add("hub CPU (% of one core)", "cpu")
+    t.add("hub peak RSS (MB)", "rss_mb", at_most(200))
+    t.add("devices hung", "hung", worst="")
+    t.add("hung devices not shown offline while the fleet ran", "hung_not_shown", zero())
+    t.add("devices shown offline that had not hung (false alarms)", "false_offline", zero())
+    t.add(
+        "last heartbeat → shown offline, median (s)", "offline_from_heartbeat_median", fmt="{:.2f}"
+    )
+    t.add(
+        "last heartbeat → shown offline, max (s)",
+        "offline_from_heartbeat_max",
+        at_most(bound, f"≤ {bound:.0f} (timeout + 2 s)"),
+        fmt="{:.2f}",
+    )
+    t.add("hang → shown offline, max (s)", "offline_from_death_max", at_most(bound), fmt="{:.2f}")
+
+    devices = median([float(r["devices"]) for r in runs])
+    table = f"""## Device fleet: {devices:.0f} devices heartbeating at {1 / HEARTBEAT_S:.0f} Hz, {args.rate:.0f} presses/s for {args.seconds:.0f} s
 
 `.venv/bin/python -m bench.bench_fleet --devices {args.devices} --rate {args.rate:.0f} --seconds {args.seconds:.0f} --runs {args.runs}`
 on this machine ({os.cpu_count()} cores, Python {platform.python_version()}), {time.strftime("%Y-%m-%d")}.
 All devices on one DeviceLoop in one process (each with its own MQTT connection and credentials,
 through the generated ACL), the hub as `smartstore hub` with a {SILENT_AFTER_S:.0f} s heartbeat timeout,
 one board client on the WebSocket. {args.hang} devices hang halfway through (connection kept, so no
-Will: only silence shows them dead). Medians of {args.runs} runs; "worst" is the worst run.
+Will: only silence shows them dead). Presses are counted per press id and per button in the
+hub's database (`call_events`, `calls.presses`) and on the board; offline as the board showed it.
+Medians of {args.runs} runs; "worst" is the worst run. Correctness targets (0) hold in every
+run; performance targets are judged on the median.
 
-| metric | median | worst | target |
-|---|---|---|---|
-| presses sent | {med("sent"):.0f} | | |
-| lost / duplicated / unacknowledged | {med("lost"):.0f} / {med("duplicated"):.0f} / {med("unacked"):.0f} | {worst("lost"):.0f} / {worst("duplicated"):.0f} / {worst("unacked"):.0f} | 0 / 0 / 0 |
-| press → board p50 (ms) | {med("p50"):.1f} | {worst("p50"):.1f} | |
-| press → board p99 (ms) | {med("p99"):.1f} | {worst("p99"):.1f} | ≤ 100 |
-| hub CPU (% of one core) | {med("cpu"):.0f} | {worst("cpu"):.0f} | |
-| hub peak RSS (MB) | {med("rss_mb"):.0f} | {worst("rss_mb"):.0f} | ≤ 200 |
-| hung devices shown offline | {med("shown_offline"):.0f} of {med("hung"):.0f} | {min(r["shown_offline"] for r in runs)} | all |
-| last heartbeat → shown offline, median / max (s) | {med("offline_from_heartbeat_median"):.2f} / {med("offline_from_heartbeat_max"):.2f} | {worst("offline_from_heartbeat_max"):.2f} | ≤ {bound:.0f} (timeout + 2 s) |
-| hang → shown offline, max (s) | {med("offline_from_death_max"):.2f} | {worst("offline_from_death_max"):.2f} | ≤ {bound:.0f} |
+{t.markdown()}
+
+{verdict.markdown()}
 """
     print(table)
     if not args.no_write:
         write_section("fleet", table)
+    verdict.exit()
 
 
 if __name__ == "__main__":

@@ -6,10 +6,20 @@
 orders (3 lines each), a kitchen ticket per station, a done and one void in ten, as the hubs
 send them. Each report is then asked for that day, for the whole chain and for one store; the
 median of 5 calls per report is shown (JSON; CSV for the dish report).
+
+Each answer is checked against what was loaded: the benchmark works out every row each report
+must hold from the events it generated (`truth_of`, `expected`: the counting rules of
+docs/hq-reports.md, written again here, not the cloud's code) and counts the rows missing,
+unexpected or with another value, and the calls that answered differently from the first.
+Exits 1 if any report has a wrong row (bench/common.py).
 """
 
 import argparse
 import concurrent.futures
+import csv
+import io
+import json
+import math
 import os
 import random
 import secrets
@@ -17,13 +27,17 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import psycopg
 
-from bench.common import write_section
+from bench.common import Verdict, markdown_table, met_cell, write_section, zero
 from cloud.testing import HQ_TEST_PASSWORD, run_cloud_process, start_postgres
 
 DAY = 1_790_000_000.0 - 1_790_000_000.0 % 86400  # a UTC midnight
@@ -118,8 +132,186 @@ def store_day(store: str, orders: int, rng: random.Random) -> list[dict[str, Any
     return events
 
 
-def load(base: str, admin: str, stores: list[str], orders: int) -> int:
-    def one(store: str) -> int:
+# --- what the reports must answer, worked out from the events generated, not from the cloud ---
+
+TZ = "Asia/Shanghai"
+NAMES = {d: (zh, en) for d, zh, en, _, _ in DISHES}
+Key = tuple[str, ...]
+Rows = dict[Key, tuple[Any, ...]]
+
+
+@dataclass
+class Truth:
+    """One store's day as its reports must count it (docs/hq-reports.md): orders, items and
+    revenue net of voids, a void at its order's time; dishes per local hour; kitchen timings."""
+
+    orders: int = 0
+    sales: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (by, period)
+    dishes: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (hour, dish)
+    tickets: list[float] = field(default_factory=list)
+    ready: list[float] = field(default_factory=list)
+
+
+def truth_of(events: list[dict[str, Any]], since: float, until: float) -> Truth:
+    zone = ZoneInfo(TZ)
+    truth = Truth()
+    placed = {e["data"]["order"]: e["occurred_at"] for e in events if e["type"] == "order.placed"}
+
+    def count(at: float, dish: str, qty: int, revenue: int, order: int = 0) -> None:
+        if not since <= at < until:
+            return
+        local = datetime.fromtimestamp(at, zone)
+        for by, period in (("day", f"{local:%Y-%m-%d}"), ("hour", f"{local:%Y-%m-%d %H}:00")):
+            total = truth.sales.setdefault((by, period), [0, 0, 0])
+            total[0] += order
+            total[1] += qty
+            total[2] += revenue
+        if dish:
+            per_dish = truth.dishes.setdefault((f"{local:%Y-%m-%d %H}:00", dish), [0, 0])
+            per_dish[0] += qty
+            per_dish[1] += revenue
+
+    for e in events:
+        at, d = e["occurred_at"], e["data"]
+        if e["type"] == "order.placed":
+            truth.orders += since <= at < until
+            count(at, "", 0, 0, order=1)
+            for x in d["lines"]:
+                count(at, x["dish"], x["qty"], x["qty"] * x["unit_price_fen"])
+        elif e["type"] == "order.line_voided":
+            count(placed[d["order"]], d["dish"], -d["qty"], -d["qty"] * d["unit_price_fen"])
+        elif e["type"] == "ticket.printed" and since <= at < until:
+            truth.tickets.append(d["latency_s"])
+        elif e["type"] == "order.done" and since <= at < until:
+            truth.ready.append(d["ready_s"])
+    return truth
+
+
+def interpolated(values: list[float], p: float) -> float | None:
+    """PostgreSQL's percentile_cont: linear between the two nearest ranks."""
+    if not values:
+        return None
+    v = sorted(values)
+    k = (len(v) - 1) * p
+    lo = math.floor(k)
+    hi = min(lo + 1, len(v) - 1)
+    return round(v[lo] + (v[hi] - v[lo]) * (k - lo), 3)
+
+
+def ranked(totals: dict[str, list[int]]) -> dict[str, int]:
+    """The documented rule: most sold first, by revenue then dish id; equal quantities share
+    a rank (1, 1, 3)."""
+    ranks: dict[str, int] = {}
+    previous: tuple[int, int] | None = None
+    for n, (dish, (qty, _)) in enumerate(
+        sorted(totals.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0])), start=1
+    ):
+        rank = previous[1] if previous and previous[0] == qty else n
+        ranks[dish] = rank
+        previous = (qty, rank)
+    return ranks
+
+
+def expected(report: str, truths: Mapping[str, Truth]) -> Rows:
+    """The rows `report` must answer for these stores."""
+    if report in ("sales by day", "sales by hour"):
+        by = report.removeprefix("sales by ")
+        return {
+            (store, period): tuple(v)
+            for store, t in truths.items()
+            for (b, period), v in t.sales.items()
+            if b == by
+        }
+    if report == "kitchen times":
+        return {
+            (store,): (
+                t.orders,
+                len(t.tickets),
+                interpolated(t.tickets, 0.5),
+                interpolated(t.tickets, 0.95),
+                interpolated(t.ready, 0.5),
+            )
+            for store, t in truths.items()
+        }
+    hours: dict[str, dict[str, list[int]]] = {}
+    for t in truths.values():
+        for (hour, dish), (qty, revenue) in t.dishes.items():
+            total = hours.setdefault(hour, {}).setdefault(dish, [0, 0])
+            total[0] += qty
+            total[1] += revenue
+    if report == "dishes per hour (CSV)":
+        return {
+            (hour, dish): (*totals[dish], rank, *NAMES[dish])
+            for hour, totals in hours.items()
+            for dish, rank in ranked(totals).items()
+        }
+    day: dict[str, list[int]] = {}
+    for totals in hours.values():
+        for dish, (qty, revenue) in totals.items():
+            total = day.setdefault(dish, [0, 0])
+            total[0] += qty
+            total[1] += revenue
+    return {(dish,): (rank, *day[dish], *NAMES[dish]) for dish, rank in ranked(day).items()}
+
+
+def answered(report: str, body: bytes) -> Rows:
+    """The rows a report answered, in `expected`'s shape."""
+    if report == "dishes per hour (CSV)":
+        rows = csv.DictReader(io.StringIO(body.decode("utf-8-sig")))
+        return {
+            (r["hour"], r["dish"]): (
+                int(r["qty"]),
+                int(r["revenue_fen"]),
+                int(r["rank"]),
+                r["name_zh"],
+                r["name_en"],
+            )
+            for r in rows
+        }
+    data = json.loads(body)
+    if report in ("sales by day", "sales by hour"):
+        return {
+            (r["store"], r["period"]): (r["orders"], r["items"], r["revenue_fen"]) for r in data
+        }
+    if report == "kitchen times":
+        return {
+            (r["store"],): (
+                r["orders"],
+                r["tickets"],
+                r["ticket_p50_s"],
+                r["ticket_p95_s"],
+                r["ready_p50_s"],
+            )
+            for r in data
+        }
+    return {
+        (r["dish"],): (r["rank"], r["qty"], r["revenue_fen"], r["name_zh"], r["name_en"])
+        for r in data
+    }
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        # percentiles are rounded to the millisecond on both sides
+        return a is not None and b is not None and abs(a - b) <= 0.0011
+    return bool(a == b)
+
+
+def wrong_rows(want: Rows, got: Rows) -> int:
+    """Rows missing, rows not expected, and rows with a value that is not the expected one."""
+    differ = sum(
+        1
+        for k in want.keys() & got.keys()
+        if len(want[k]) != len(got[k]) or not all(map(_same, want[k], got[k]))
+    )
+    return len(want.keys() ^ got.keys()) + differ
+
+
+def load(base: str, admin: str, stores: list[str], orders: int) -> tuple[int, dict[str, Truth]]:
+    """Register and load each store's day; the events loaded, and what each store's reports
+    must answer."""
+
+    def one(store: str) -> tuple[int, Truth]:
         rng = random.Random(store)
         with httpx.Client(base_url=base, timeout=120) as c:
             r = c.post(
@@ -133,23 +325,27 @@ def load(base: str, admin: str, stores: list[str], orders: int) -> int:
             for i in range(0, len(events), BATCH):
                 batch = {"store": store, "events": events[i : i + BATCH]}
                 c.post("/api/v1/ingest", json=batch).raise_for_status()
-            return len(events)
+            return len(events), truth_of(events, DAY, DAY + 86400)
 
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
-        return sum(pool.map(one, stores))
+        results = list(pool.map(one, stores))
+    return sum(n for n, _ in results), {s: t for s, (_, t) in zip(stores, results, strict=True)}
 
 
-def timed(c: httpx.Client, path: str, params: dict[str, str], runs: int = 5) -> tuple[float, int]:
-    """Median milliseconds of `runs` calls, and the size of the answer."""
+def timed(
+    c: httpx.Client, path: str, params: dict[str, str], runs: int = 5
+) -> tuple[float, bytes, int]:
+    """Median milliseconds of `runs` calls, the first answer, and how many of the others
+    answered differently."""
     times = []
-    size = 0
+    bodies = []
     for _ in range(runs):
         start = time.perf_counter()
         r = c.get(path, params=params)
         times.append((time.perf_counter() - start) * 1000)
         r.raise_for_status()
-        size = len(r.content)
-    return statistics.median(times), size
+        bodies.append(r.content)
+    return statistics.median(times), bodies[0], sum(b != bodies[0] for b in bodies[1:])
 
 
 def main() -> None:
@@ -164,13 +360,14 @@ def main() -> None:
     pg_dir = Path(tempfile.mkdtemp(dir="/tmp", prefix="bench-pg-"))
     work = Path(tempfile.mkdtemp(prefix="bench-reports-"))
     pg = start_postgres(pg_dir, durable=True)
-    rows: list[tuple[str, str, float, int]] = []
+    verdict = Verdict("bench_reports")
+    rows: list[list[str]] = []
     try:
         database = pg.create_database("reports")
         cloud = run_cloud_process(database, work, workers=1)
         try:
             start = time.perf_counter()
-            events = load(cloud.base_url, cloud.admin_token, stores, args.orders)
+            events, truths = load(cloud.base_url, cloud.admin_token, stores, args.orders)
             load_s = time.perf_counter() - start
             # What autovacuum does within a minute of a load like this in production: the
             # planner's statistics, so the reports run on today's plans, not a guess.
@@ -190,8 +387,11 @@ def main() -> None:
                 )
                 r.raise_for_status()
                 c.headers["Authorization"] = f"Bearer {r.json()['token']}"
-                day = {"since": str(DAY), "until": str(DAY + 86400), "tz": "Asia/Shanghai"}
-                for scope, extra in (("chain", {}), ("one store", {"store": stores[0]})):
+                day = {"since": str(DAY), "until": str(DAY + 86400), "tz": TZ}
+                for scope, extra, truth in (
+                    ("chain", {}, truths),
+                    ("one store", {"store": stores[0]}, {stores[0]: truths[stores[0]]}),
+                ):
                     for name, path, params in (
                         ("sales by day", "/api/v1/hq/sales", {"by": "day"}),
                         ("sales by hour", "/api/v1/hq/sales", {"by": "hour"}),
@@ -202,9 +402,27 @@ def main() -> None:
                         p = {**day, **params, **extra}
                         if name == "dish ranking" or name == "kitchen times":
                             p.pop("tz")
-                        ms, size = timed(c, path, p)
-                        rows.append((scope, name, ms, size))
-                        print(f"{scope:10} {name:24} {ms:8.0f} ms {size:>10,} B", flush=True)
+                        ms, body, unstable = timed(c, path, p)
+                        want = expected(name, truth)
+                        wrong = wrong_rows(want, answered(name, body)) + unstable
+                        check = verdict.check(f"{scope}, {name}: wrong rows", wrong, zero())
+                        rows.append(
+                            [
+                                scope,
+                                name,
+                                f"{ms:,.0f} ms",
+                                f"{len(body) / 1024:,.0f} KB",
+                                f"{len(want):,}",
+                                f"{wrong:,}",
+                                "0 wrong",
+                                met_cell(check),
+                            ]
+                        )
+                        print(
+                            f"{scope:10} {name:24} {ms:8.0f} ms {len(body):>10,} B "
+                            f"{len(want):>6} rows expected, {wrong} wrong",
+                            flush=True,
+                        )
         finally:
             cloud.stop()
     finally:
@@ -212,22 +430,23 @@ def main() -> None:
         shutil.rmtree(pg_dir, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
 
-    lines = "\n".join(
-        f"| {scope} | {name} | {ms:,.0f} ms | {size / 1024:,.0f} KB |"
-        for scope, name, ms, size in rows
-    )
+    header = ["scope", "report", "median", "answer", "rows expected", "wrong rows", "target", "met"]
     table = f"""## HQ reports: one day of {args.stores} stores × {args.orders} orders
 
 `.venv/bin/python -m bench.bench_reports --stores {args.stores} --orders {args.orders}` on this machine ({os.cpu_count()} cores), {time.strftime("%Y-%m-%d")}.
 {events:,} events in PostgreSQL (orders with 3 lines, a ticket per station, done, a void in ten);
-`smartstore cloud --workers 1`; median of 5 calls for the day (Asia/Shanghai), after ANALYZE.
+`smartstore cloud --workers 1`; median of 5 calls for the day ({TZ}), after ANALYZE.
+Each answer is checked against what the loader generated, worked out in the benchmark from its
+own events (orders, items and revenue net of voids per store and local day or hour; quantity,
+revenue, rank and names per dish; kitchen counts and percentiles): a row missing, unexpected
+or with another value is wrong, and so is a call that answered differently from the first.
 
 Loading them (4 threads, batches of {BATCH}, the reports' facts written at ingest): {load_s:.0f} s =
 {events / load_s:,.0f} events/s.
 
-| scope | report | median | answer |
-|---|---|---|---|
-{lines}
+{markdown_table(header, rows)}
+
+{verdict.markdown()}
 
 Baseline, the same run at commit f846fc9 (reports read every event's JSON; no facts at
 ingest), two runs: chain sales by day 3.6 / 6.2 s, by hour 3.9 / 6.4 s, dishes per hour
@@ -242,6 +461,7 @@ reports took ~40 ms and the chain's ~0.3–0.6 s.
     print(table)
     if not args.no_write:
         write_section("reports", table)
+    verdict.exit()
 
 
 if __name__ == "__main__":

@@ -15,19 +15,26 @@ from dataclasses import dataclass
 from math import floor
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from cloud.models import IngestedEvent, KitchenFact, SaleFact, table_of
-from smartstore.wire.uplink import ORDER_DONE, ORDER_LINE_VOIDED, ORDER_PLACED, TICKET_PRINTED
+from smartstore.wire.uplink import (
+    ORDER_DONE,
+    ORDER_LINE_VOIDED,
+    ORDER_PLACED,
+    TICKET_PRINTED,
+    OrderDone,
+    OrderLineVoided,
+    PlacedLine,
+    TicketPrinted,
+    UplinkData,
+)
 
 # Hub clocks this far off are broken, and InfluxDB's nanosecond timestamps end in 2262:
 # such events are left out rather than failing a report or an export batch.
 MAX_EPOCH_S = 9_000_000_000.0
-# Bounds that keep every sum inside InfluxDB's int64 fields.
-MAX_QTY = 1_000_000
-MAX_UNIT_PRICE_FEN = 10_000_000_000
 # Orders looked up per query when a void's order is outside the window.
 LOOKUP_CHUNK = 500
 
@@ -44,39 +51,21 @@ TICKET, READY = "ticket", "ready"
 FACT_TYPES = (ORDER_PLACED, ORDER_LINE_VOIDED, TICKET_PRINTED, ORDER_DONE)
 
 
-# The contract, checked strictly: "2" is not a quantity and true is not 1.
-class _Strict(BaseModel):
-    model_config = ConfigDict(strict=True)
+# The data is read with the contract's models (smartstore/wire/uplink.py), strictly: "2" is
+# not a quantity and true is not 1; its bounds on a line keep every sum inside InfluxDB's
+# int64 fields.
 
 
-class PlacedLine(_Strict):
-    dish: str = Field(min_length=1, max_length=64)
-    name_zh: str
-    name_en: str
-    station: str
-    qty: int = Field(gt=0, le=MAX_QTY)
-    unit_price_fen: int = Field(ge=0, le=MAX_UNIT_PRICE_FEN)
+class PlacedOrder(UplinkData):
+    """What the reports count of an `order.placed` (its OrderPlaced's order, source and lines,
+    the same line model): events stored by an older cloud may lack the rest."""
 
-
-class PlacedOrder(_Strict):
     order: str = Field(min_length=1)
     source: str
     lines: list[PlacedLine]
 
 
-class VoidedLine(_Strict):
-    order: str = Field(min_length=1)
-    dish: str = Field(min_length=1, max_length=64)
-    qty: int = Field(gt=0, le=MAX_QTY)
-    unit_price_fen: int = Field(ge=0, le=MAX_UNIT_PRICE_FEN)
-
-
-class OrderDone(_Strict):
-    ready_s: float = Field(ge=0, allow_inf_nan=False)
-
-
-class TicketPrinted(_Strict):
-    latency_s: float = Field(ge=0, allow_inf_nan=False)
+VoidedLine = OrderLineVoided
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -144,9 +133,10 @@ def record(session: Session, store_id: str, events: Iterable[Fact]) -> None:
                 )
                 for x in order.lines
             ]
-        elif e.type == TICKET_PRINTED and (t := parse(TicketPrinted, e.data)):
+        # A negative time (the hub's clock set back in between) is not a kitchen time.
+        elif e.type == TICKET_PRINTED and (t := parse(TicketPrinted, e.data)) and t.latency_s >= 0:
             timings.append(_timing(store_id, TICKET, e.occurred_at, t.latency_s))
-        elif e.type == ORDER_DONE and (d := parse(OrderDone, e.data)):
+        elif e.type == ORDER_DONE and (d := parse(OrderDone, e.data)) and d.ready_s >= 0:
             timings.append(_timing(store_id, READY, e.occurred_at, d.ready_s))
 
     voids = [

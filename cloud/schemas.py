@@ -3,10 +3,9 @@
 import json
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_validator
 
 from cloud.const import (
-    EVENT_ID_PATTERN,
     MAX_BATCH_EVENTS,
     MAX_EVENT_DATA_BYTES,
     STORE_ID_PATTERN,
@@ -14,6 +13,7 @@ from cloud.const import (
     EventType,
 )
 from cloud.models import IngestedEvent, Store
+from smartstore.wire.uplink import UplinkData, UplinkEnvelope, data_model
 
 
 def _unstorable(value: Any) -> bool:
@@ -58,11 +58,13 @@ class StoreToken(BaseModel):
         return cls(id=store.id, name=store.name, token=token)
 
 
-class EventIn(BaseModel):
-    id: str = Field(pattern=EVENT_ID_PATTERN)
+class EventIn(UplinkEnvelope):
+    """An event as ingest takes it: the contract's envelope (id, type, schema version `v`,
+    occurred_at), checked strictly, so a batch with one bad envelope is refused whole; its
+    `data` as sent, stored as it came. `typed_data` reads the data with the contract's model
+    of its type."""
+
     type: EventType
-    # Epoch seconds on the hub's clock. Never compared with HQ's: skew is not an error.
-    occurred_at: float = Field(ge=0, allow_inf_nan=False, strict=True)
     data: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("data")
@@ -75,6 +77,23 @@ class EventIn(BaseModel):
         if _unstorable(data):
             raise ValueError("data must be UTF-8 text without U+0000")
         return data
+
+    def typed_data(self) -> UplinkData:
+        """The data as the contract's model of this type and version; ValidationError when
+        it does not match (the event is stored all the same and left out of the reports, as
+        it always was: docs/hq-reports.md)."""
+        return data_model(self.type).model_validate(self.data)
+
+    def contract_problem(self) -> str | None:
+        """Why the data does not match the contract (`data.<field>: <why>`), or None."""
+        try:
+            self.typed_data()
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in ("data", *first["loc"]))
+            more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+            return f"{where}: {first['msg']}{more}"
+        return None
 
 
 class IngestBatch(BaseModel):

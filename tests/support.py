@@ -7,11 +7,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
@@ -40,6 +40,39 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or predicate}")
         time.sleep(0.05)
+
+
+_T = TypeVar("_T")
+
+
+def until_marker(
+    received: Sequence[_T], is_marker: Callable[[_T], bool], what: str, timeout: float = 10.0
+) -> list[_T]:
+    """What a listener got up to and including the marker, once the marker is in.
+
+    "Nothing (more) came" is proven with a marker, never with a fixed sleep: send, after what
+    must not arrive, something the listener is sure to get by the same path (MQTT keeps one
+    publisher's order to each subscriber; a printer prints its jobs in order). Once the marker
+    is in, the listener was alive and anything sent before the marker would be in too.
+    """
+
+    def upto() -> list[_T] | None:
+        items = list(received)
+        for n, item in enumerate(items):
+            if is_marker(item):
+                return items[: n + 1]
+        return None
+
+    found: list[_T] = wait_until(upto, timeout, what)
+    return found
+
+
+def press_of_size(size: int, event_id: str = "btn-001-a1-1") -> bytes:
+    """A valid press payload of exactly `size` bytes, padded with a field the contract ignores."""
+    head = b'{"v":1,"id":"' + event_id.encode() + b'","pad":"'
+    raw = head + b"x" * (size - len(head) - 2) + b'"}'
+    assert len(raw) == size, f"a press cannot be as small as {size} bytes"
+    return raw
 
 
 def make_inventory(

@@ -7,8 +7,15 @@ import httpx
 
 from edge.inventory import Inventory
 from smartstore.wire import Channel
-from smartstore.wire.const import MAX_PAYLOAD_BYTES
-from tests.support import Broker, Hub, hub_settings, run_hub_thread, wait_until
+from tests.support import (
+    Broker,
+    Hub,
+    hub_settings,
+    press_of_size,
+    run_hub_thread,
+    until_marker,
+    wait_until,
+)
 
 
 def stats(client: httpx.Client) -> dict[str, int]:
@@ -25,11 +32,7 @@ def test_bad_payloads_are_counted_by_reason_and_never_become_calls(
         broker.pub("btn-001", topic, "{not json")
         broker.pub("btn-001", topic, json.dumps({"v": 9, "id": "btn-001-x-1"}))
         broker.pub("btn-001", topic, json.dumps({"v": 1, "id": "no"}))
-        broker.pub(
-            "btn-001",
-            topic,
-            json.dumps({"v": 1, "id": "btn-001-x-2", "pad": "x" * MAX_PAYLOAD_BYTES}),
-        )
+        broker.pub("btn-001", topic, press_of_size(4097, "btn-001-x-2"))
         # The payload claims to come from another table than the topic's device.
         broker.pub("btn-001", topic, json.dumps({"v": 1, "id": "btn-001-x-3", "device": "btn-002"}))
         expected = {
@@ -40,17 +43,40 @@ def test_bad_payloads_are_counted_by_reason_and_never_become_calls(
             "device_mismatch": 1,
         }
         wait_until(lambda: stats(staff) == expected, what=f"rejections {expected}")
-        # Refused events whose id the hub can read are answered "rejected", so the device
-        # stops resending them.
-        wait_until(lambda: len(acks) >= 2, what="rejected acks")
-    answers = {json.loads(a)["id"]: json.loads(a) for a in acks}
-    assert answers["btn-001-x-1"]["status"] == "rejected"
-    assert answers["btn-001-x-1"]["error"] == "bad_schema_version"
-    assert answers["btn-001-x-3"]["error"] == "device_mismatch"
-    assert staff.get("/api/calls").json() == []
-    # The hub is still healthy and takes the next good press.
-    broker.press("btn-001")
-    wait_until(lambda: staff.get("/api/calls").json(), what="a good press after the bad ones")
+        assert staff.get("/api/calls").json() == []
+        # The hub is still healthy and takes the next good press; its ack comes after the
+        # answers to all the bad ones.
+        good = broker.press("btn-001")
+        answered = until_marker(acks, lambda a: json.loads(a)["id"] == good, "the good ack")
+    # Refused events whose id the hub can read are answered "rejected", so the device stops
+    # resending them; the others (no readable id, too large to read) get no answer.
+    assert [json.loads(a) for a in answered] == [
+        {"v": 1, "id": "btn-001-x-1", "status": "rejected", "error": "bad_schema_version"},
+        {"v": 1, "id": "btn-001-x-3", "status": "rejected", "error": "device_mismatch"},
+        {"v": 1, "id": good, "status": "ok"},
+    ]
+    calls = wait_until(lambda: staff.get("/api/calls").json(), what="a good press after the bad")
+    assert [(c["device"], c["presses"]) for c in calls] == [("btn-001", 1)]
+
+
+def test_a_press_of_4096_bytes_is_a_call_and_one_of_4097_is_refused(
+    broker: Broker, hub: Hub
+) -> None:
+    """docs/wire-contract.md §4: at most 4096 bytes, exactly 4096 accepted; a larger payload
+    is counted as too_large and not answered (the hub does not read it)."""
+    staff = hub.client()
+    topic = broker.topic("btn-001")
+    with broker.sub("btn-001", broker.topic("btn-001", Channel.ACK)) as acks:
+        broker.pub("btn-001", topic, press_of_size(4097, "btn-001-big-4097"))
+        # Published after the refused one: once it is answered, the refused one was handled.
+        broker.pub("btn-001", topic, press_of_size(4096, "btn-001-big-4096"))
+        answered = until_marker(
+            acks, lambda a: json.loads(a)["id"] == "btn-001-big-4096", "the 4096-byte press's ack"
+        )
+    assert [json.loads(a) for a in answered] == [{"v": 1, "id": "btn-001-big-4096", "status": "ok"}]
+    assert stats(staff) == {"too_large": 1}
+    calls = staff.get("/api/calls").json()
+    assert [(c["device"], c["presses"]) for c in calls] == [("btn-001", 1)]
 
 
 def test_a_device_cannot_press_for_another_table(broker: Broker, hub: Hub) -> None:

@@ -1,7 +1,6 @@
 """The HQ service against a real PostgreSQL: registration, tokens, idempotent atomic ingest."""
 
 import hashlib
-import json
 import random
 import secrets
 import threading
@@ -20,7 +19,6 @@ from pydantic import SecretStr
 from sqlalchemy import Connection, create_engine, inspect, text
 
 from cloud.config import Settings
-from cloud.const import MAX_BATCH_EVENTS, MAX_EVENT_DATA_BYTES
 from cloud.db import Base, alembic_config, migrate
 from cloud.testing import CloudHandle, run_cloud_thread
 
@@ -202,7 +200,8 @@ def test_ingest_is_idempotent(cloud: CloudHandle) -> None:
         ({"occurred_at": "yesterday"}, "occurred_at"),
         ({"occurred_at": -5}, "occurred_at"),
         ({"data": ["not", "an", "object"]}, "data"),
-        ({"data": {"blob": "x" * (MAX_EVENT_DATA_BYTES + 1)}}, "data"),
+        # {"blob":"…"} is 11 bytes around the x's: 16385 bytes, one over the limit.
+        ({"data": {"blob": "x" * 16374}}, "data"),
         ({"data": {"nul": "a\x00b"}}, "data"),
     ],
 )
@@ -231,19 +230,34 @@ def test_malformed_bodies_are_refused(cloud: CloudHandle) -> None:
     assert row_count(cloud) == 0
 
 
-def test_batches_over_the_limit_are_refused(cloud: CloudHandle) -> None:
+def test_a_batch_holds_at_most_500_events(cloud: CloudHandle) -> None:
+    """cloud/README.md: batches of at most 500 events; 413 for an oversized batch."""
     hub = cloud.client(cloud.register("S1"))
-    events = [event(f"S1-big-{n:05d}") for n in range(MAX_BATCH_EVENTS + 1)]
+    events = [event(f"S1-big-{n:05d}") for n in range(501)]
 
     r = hub.post(INGEST, json=batch("S1", events))
     assert r.status_code == 413
-    assert f"at most {MAX_BATCH_EVENTS} events" in r.json()["detail"]
+    assert "at most 500 events" in r.json()["detail"]
     assert row_count(cloud) == 0
 
-    r = hub.post(INGEST, json=batch("S1", events[:MAX_BATCH_EVENTS]))
+    r = hub.post(INGEST, json=batch("S1", events[:500]))
     assert r.status_code == 200
-    assert len(r.json()["stored"]) == MAX_BATCH_EVENTS
-    assert row_count(cloud) == MAX_BATCH_EVENTS
+    assert ids(r) == {"stored": [e["id"] for e in events[:500]], "duplicates": []}
+    assert row_count(cloud) == 500
+
+
+def test_event_data_of_16384_bytes_is_taken_one_more_is_refused(cloud: CloudHandle) -> None:
+    """An event's data, as compact UTF-8 JSON, may take up to 16384 bytes (cloud/const.py)."""
+    hub = cloud.client(cloud.register("S1"))
+    # {"blob":"…"} is 11 bytes around the text; 宫 is 3 bytes of UTF-8.
+    fits = {"blob": "宫" * 5000 + "x" * 1373}
+    over = {"blob": "宫" * 5000 + "x" * 1374}
+    r = hub.post(INGEST, json=batch("S1", [event("S1-fits-0001", blob=fits["blob"])]))
+    assert r.status_code == 200, r.text
+    r = hub.post(INGEST, json=batch("S1", [event("S1-over-0001", blob=over["blob"])]))
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"]["index"] == 0
+    assert [e["data"] for e in events_of(cloud, "S1")] == [fits]
 
 
 def test_clock_skew_is_never_an_error(cloud: CloudHandle) -> None:
@@ -359,15 +373,34 @@ def test_the_same_service_runs_on_sqlite(tmp_path: Path) -> None:
     )
     try:
         hub = cloud.client(cloud.register("S1"))
-        events = [event(f"S1-lite-{n}", data_n=n, 名="一号桌") for n in range(3)]
+        at = 1_700_000_000.25
+        events = [
+            event(f"S1-lite-{n}", occurred_at=at + n, data_n=n, 名="一号桌") for n in range(3)
+        ]
         r = hub.post(INGEST, json=batch("S1", events))
         assert ids(r) == {"stored": [e["id"] for e in events], "duplicates": []}
-        r = hub.post(INGEST, json=batch("S1", [*events, event("S1-lite-3")]))
+        fourth = event("S1-lite-3", "call.answered", occurred_at=at + 3)
+        r = hub.post(INGEST, json=batch("S1", [*events, fourth]))
         assert ids(r) == {"stored": ["S1-lite-3"], "duplicates": [e["id"] for e in events]}
         listed = events_of(cloud, "S1")
-        assert len(listed) == 4
-        assert {"data_n": 0, "名": "一号桌"} in [e["data"] for e in listed]
-        assert json.loads(json.dumps(listed))  # plain JSON all the way
+        # What was sent comes back as it was sent, newest first (received_at is HQ's clock).
+        assert [{k: v for k, v in e.items() if k != "received_at"} for e in listed] == [
+            {
+                "id": "S1-lite-3",
+                "type": "call.answered",
+                "occurred_at": 1_700_000_003.25,
+                "data": {"device": "btn-001", "table": "A1"},
+            },
+            *(
+                {
+                    "id": f"S1-lite-{n}",
+                    "type": "call.opened",
+                    "occurred_at": 1_700_000_000.25 + n,
+                    "data": {"data_n": n, "名": "一号桌"},
+                }
+                for n in (2, 1, 0)
+            ),
+        ]
     finally:
         cloud.stop()
 

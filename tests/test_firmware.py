@@ -416,12 +416,25 @@ def test_unsafe_values_and_missing_accounts_are_refused(tmp_path: Path) -> None:
         render_esphome("x: ${fw}\n", {"fw": "a$b"}, {})
 
 
-@pytest.mark.parametrize("device_id", ["btn-001", "Btn_1", "btn-1", "_x_", "-", "A" * 32])
-def test_node_names_are_valid_for_esphome(device_id: str) -> None:
+@pytest.mark.parametrize(
+    ("device_id", "expected"),
+    [
+        # Already a valid node name: the id itself.
+        ("btn-001", "btn-001"),
+        ("btn-1", "btn-1"),
+        ("-", "-"),
+        # Otherwise lower case, "-" for "_", at most 24 characters, then "-" and the first
+        # 6 hex digits of the exact id's SHA-256.
+        ("Btn_1", "btn-1-692d66"),
+        ("_x_", "x-f1f6bd"),
+        ("A" * 32, "a" * 24 + "-22a480"),
+    ],
+)
+def test_node_names_are_valid_for_esphome(device_id: str, expected: str) -> None:
     assert re.fullmatch(ID_PATTERN, device_id)
     name = node_name(device_id)
+    assert name == expected
     assert re.fullmatch(r"[a-z0-9-]{1,31}", name), name
-    assert name == node_name(device_id)
 
 
 def test_node_names_do_not_collide() -> None:

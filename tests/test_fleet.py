@@ -3,12 +3,13 @@ one device's credentials can and cannot do (with the ACL generated from the inve
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 
 from devices.printer import PrinterBridge
-from smartstore.wire import Channel
+from smartstore.wire import Channel, DeviceType
 from smartstore.wire.const import PaperLevel
 from tests.support import (
     Broker,
@@ -17,6 +18,7 @@ from tests.support import (
     on_loop,
     run_hub_thread,
     running_fleet,
+    until_marker,
     wait_until,
 )
 
@@ -98,7 +100,10 @@ def test_low_battery_is_an_alarm(broker: Broker, tmp_path: Path) -> None:
         staff = hub.client()
         with running_fleet(broker, telemetry_every_s=0.3):
             wait_until(lambda: ("btn-001", "battery_low") in alarms(staff), what="battery_low")
-            # Mains-powered devices report no battery and raise no such alarm.
+            # Mains-powered devices report no battery and raise no such alarm (once the
+            # printer's telemetry is in, the hub has judged it).
+            wait_until(lambda: device(staff, "printer-01")["paper"] == "ok", what="its heartbeat")
+            assert device(staff, "printer-01")["battery_pct"] is None
             assert ("printer-01", "battery_low") not in alarms(staff)
     finally:
         hub.stop()
@@ -145,10 +150,19 @@ def test_commands_a_device_cannot_do_are_refused_clearly(hub: Hub) -> None:
         "/api/devices/screen-01/commands", json={"name": "display", "args": {"text": ""}}
     )
     assert r.status_code == 422 and "1 to 64" in r.json()["detail"]
-    r = staff.post(
-        "/api/devices/btn-001/commands", json={"name": "locate", "args": {"seconds": 600}}
-    )
-    assert r.status_code == 422
+
+    # docs/wire-contract.md §4, commands: text of 1 … 64 characters (characters, not bytes),
+    # seconds an integer 1 … 60.
+    def send(device: str, name: str, args: dict[str, object]) -> int:
+        r = staff.post(f"/api/devices/{device}/commands", json={"name": name, "args": args})
+        return r.status_code
+
+    assert send("screen-01", "display", {"text": "请" * 64}) == 202
+    assert send("screen-01", "display", {"text": "请" * 65}) == 422
+    assert send("btn-001", "locate", {"seconds": 60}) == 202
+    assert send("btn-001", "locate", {"seconds": 1}) == 202
+    assert send("btn-001", "locate", {"seconds": 61}) == 422
+    assert send("btn-001", "locate", {"seconds": 0}) == 422
     r = staff.post(
         "/api/devices/btn-001/commands", json={"name": "locate", "args": {"seconds": True}}
     )
@@ -194,16 +208,45 @@ def test_a_reply_for_another_devices_command_changes_nothing(broker: Broker, hub
 
 
 def test_a_button_cannot_read_another_devices_commands(broker: Broker, hub: Hub) -> None:
+    """btn-001 subscribes to every button's commands and to everything in the store; the broker
+    delivers it only its own. Its commands before and after btn-002's prove its subscriptions
+    were live throughout: it got both, and btn-002's command, sent between them, never."""
     staff = hub.client()
+
+    def command(device: str) -> str:
+        r = staff.post(f"/api/devices/{device}/commands", json={"name": "locate"})
+        r.raise_for_status()
+        command_id: str = r.json()["id"]
+        return command_id
+
+    def ids(lines: list[str]) -> list[str]:
+        return [json.loads(line).get("id", "") for line in lines]
+
+    def is_(command_id: str) -> Callable[[str], bool]:
+        return lambda line: json.loads(line).get("id") == command_id
+
+    every_buttons_commands = f"store/{broker.store}/{DeviceType.CALL_BUTTON}/+/cmd"
     with (
-        broker.sub("btn-001", broker.topic("btn-002", Channel.CMD)) as stolen,
+        broker.sub("btn-001", every_buttons_commands) as stolen,
         broker.sub("btn-001", "store/#") as everything,
         broker.sub("btn-002", broker.topic("btn-002", Channel.CMD)) as own,
     ):
-        staff.post("/api/devices/btn-002/commands", json={"name": "locate"}).raise_for_status()
-        wait_until(lambda: own, what="btn-002 receiving its command")
-    assert stolen == []
-    assert all("btn-002" not in line for line in everything)
+        before = command("btn-001")
+        until_marker(stolen, is_(before), "btn-001's own command on the wildcard")
+        until_marker(everything, is_(before), "btn-001's own command on store/#")
+        forbidden = command("btn-002")
+        until_marker(own, is_(forbidden), "btn-002 receiving its command")
+        after = command("btn-001")
+        stolen_seen = until_marker(stolen, is_(after), "btn-001's next command on the wildcard")
+        everything_seen = until_marker(everything, is_(after), "btn-001's next command")
+    assert ids(stolen_seen) == [before, after]
+    # On store/#: what any device may read (the hub's retained presence and ready numbers),
+    # then its own two commands; btn-002's, sent between them, is not there.
+    seen = [json.loads(line) for line in everything_seen]
+    retained = sorted(json.dumps({k: m[k] for k in sorted(m) if k != "ts_ms"}) for m in seen[:2])
+    assert retained == ['{"ready": [], "v": 1}', '{"state": "online", "v": 1}']
+    assert [m["id"] for m in seen[2:]] == [before, after]
+    assert forbidden not in ids(everything_seen)
 
 
 def test_unprovisioned_and_wrong_password_devices_are_refused(broker: Broker) -> None:
@@ -257,7 +300,10 @@ def test_a_sleeping_button_is_gone_only_after_its_own_silence_limit(
         assert alarms(staff) == {("btn-003", "battery_low")}
         # Past the mains devices' limit it is still just asleep; past its own, it is gone.
         wait_until(lambda: device(staff, "btn-003")["state"] == "offline", timeout=6, what="gone")
-        assert device(staff, "btn-003")["state_reason"] == "silent"
+        gone = device(staff, "btn-003")
+        assert gone["state_reason"] == "silent"
+        silent_for = float(str(gone["state_at"])) - float(str(gone["last_seen"]))
+        assert silent_for >= 3.0, silent_for  # its own limit, not the mains devices' 1 s
         assert alarms(staff) == {("btn-003", "offline")}
     finally:
         hub.stop()

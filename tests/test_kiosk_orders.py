@@ -1,25 +1,39 @@
 """Kiosks order over MQTT (request/reply by id); the hub survives SIGKILL between accepting an
-order and sending its ticket."""
+order and sending its ticket, and between marking it `sending` and its first byte."""
 
 import json
 import secrets
-import sqlite3
 import time
+from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
-import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from devices.virtual_printer import VirtualPrinter, decode_text
-from edge.printing.models import SENDING
+from edge.config import Settings
+from edge.db import make_engine
+from edge.printing.models import PENDING, SENDING, SENT, PrintJob
+from edge.printing.spooler import build_ticket
+from edge.printing.tickets import Ticket, render
+from smartstore.menu import load_menu
+from smartstore.samples import SAMPLE_MENU
+from smartstore.wire import Channel
+from smartstore.wire.const import PaperLevel
+from tests.faults import HungPrinter, connecting_to, query
 from tests.ordering import KUNGPAO, kitchen
 from tests.support import (
     PIN,
     STAFF,
+    Broker,
+    HubProcess,
     hub_settings,
     make_inventory,
     run_hub_process,
     start_broker,
+    until_marker,
     wait_until,
 )
 
@@ -73,43 +87,141 @@ def test_a_kiosk_orders_over_mqtt_and_a_resend_is_the_same_order(
         assert [o["source"] for o in staff_view] == ["kiosk"]
 
 
-@pytest.mark.parametrize("mid_send", [False, True], ids=["accepted", "on-the-wire"])
-def test_hub_killed_before_the_ticket_went_prints_it_once_after_restart(
-    tmp_path: Path, store: str, mid_send: bool
-) -> None:
-    hot = VirtualPrinter().start()
-    port = hot.port
-    hot.stop()  # the printer is off: the order is accepted, its ticket cannot go yet
-    inventory = make_inventory(store, printer_ports={"hot": port})
-    broker = start_broker(tmp_path / "mqtt", inventory)
-    settings = hub_settings(broker, tmp_path / "hub")
-    hub = run_hub_process(settings, tmp_path / "hub.log")
+def _order_kung_pao(hub: HubProcess) -> None:
+    with httpx.Client(base_url=hub.base_url, timeout=10) as c:
+        c.post("/api/login", json={"name": STAFF, "pin": PIN}).raise_for_status()
+        path = next(t["qr_path"] for t in c.get("/api/tables").json()["tables"])
+        r = c.post(
+            f"/api/diner/{path.rsplit('/', 1)[1]}/orders",
+            json={"key": "k-" + secrets.token_hex(10), "lines": [KUNGPAO]},
+        )
+        assert r.status_code == 201, r.text  # committed, with its print job
+
+
+def _printed_once(hub: HubProcess, printer: VirtualPrinter, uid: str) -> list[bytes]:
+    """What `printer` printed up to a marker: job `uid`'s ticket, then a later order's. The
+    spooler sends a printer's jobs in order, so a second copy of `uid` would be before it."""
+    printer.wait_jobs(1, timeout=15)
+    _order_kung_pao(hub)
+    upto = until_marker(
+        printer.jobs, lambda b: not decode_text(b).endswith(uid), "the next order's ticket"
+    )
+    return upto[:-1]
+
+
+def _print_jobs(settings: Settings) -> list[tuple[str, str, int, int]]:
+    """(uid, status, reprint, attempts) of every print job, from the hub's SQLite file."""
+    return [
+        (str(uid), str(status), int(reprint), int(attempts))
+        for uid, status, reprint, attempts in query(
+            settings.db_path, "SELECT uid, status, reprint, attempts FROM print_jobs ORDER BY id"
+        )
+    ]
+
+
+def _expected_ticket(settings: Settings, uid: str) -> Ticket:
+    """The ticket the hub's database says job `uid` prints, rendered as the spooler does."""
+    engine = make_engine(settings.db_path)
     try:
-        with httpx.Client(base_url=hub.base_url, timeout=10) as c:
-            c.post("/api/login", json={"name": STAFF, "pin": PIN})
-            path = next(t["qr_path"] for t in c.get("/api/tables").json()["tables"])
-            r = c.post(
-                f"/api/diner/{path.rsplit('/', 1)[1]}/orders",
-                json={"key": "k-" + secrets.token_hex(10), "lines": [KUNGPAO]},
-            )
-            assert r.status_code == 201
-        hub.kill()  # SIGKILL: accepted, never sent
-        if mid_send:
-            # As if the bytes were on the wire when the hub died (the job is committed as
-            # `sending` before the first byte): whether it printed nobody knows, so it goes
-            # again, marked REPRINT.
-            db = sqlite3.connect(settings.db_path)
-            db.execute("UPDATE print_jobs SET status = ?", (SENDING,))
-            db.commit()
-            db.close()
-        back = VirtualPrinter(port).start()
-        hub = run_hub_process(settings, tmp_path / "hub2.log")
-        [ticket] = [decode_text(b) for b in back.wait_jobs(1, timeout=15)]
-        assert "宫保鸡丁" in ticket
-        assert ("补打 REPRINT" in ticket) is mid_send
-        time.sleep(1.5)
-        assert len(back.jobs) == 1
-        back.stop()
+        with Session(engine) as session:
+            job = session.scalar(select(PrintJob).where(PrintJob.uid == uid))
+            assert job is not None
+            return build_ticket(session, load_menu(SAMPLE_MENU), job, settings.store_name)
     finally:
+        engine.dispose()
+
+
+def _report_paper(broker: Broker, settings: Settings, level: PaperLevel) -> None:
+    """printer-01's bridge reports its paper (QoS 0: again until the hub has it)."""
+    topic = broker.topic("printer-01", Channel.TELEMETRY)
+    payload = json.dumps({"v": 1, "paper": level.value})
+
+    def known() -> bool:
+        sql = "SELECT paper FROM devices WHERE id = 'printer-01'"
+        if query(settings.db_path, sql) == [(level.value,)]:
+            return True
+        broker.pub("printer-01", topic, payload, qos=0)
+        time.sleep(0.2)
+        return False
+
+    wait_until(known, what=f"the hub to know printer-01's paper is {level.value}")
+
+
+def test_hub_killed_with_a_ticket_accepted_but_not_sent_prints_it_once(
+    tmp_path: Path, store: str
+) -> None:
+    """Killed while the job waits (its printer reports paper out): the hub knows nothing was
+    sent, so after the restart the ticket prints once, not marked REPRINT."""
+    with ExitStack() as cleanup:
+        hot = VirtualPrinter().start()
+        cleanup.callback(hot.stop)
+        broker = start_broker(
+            tmp_path / "mqtt", make_inventory(store, printer_ports={"hot": hot.port})
+        )
+        cleanup.callback(broker.stop)
+        settings = hub_settings(broker, tmp_path / "hub")
+        hub = run_hub_process(settings, tmp_path / "hub.log")
+        cleanup.callback(lambda: hub.kill())  # whichever hub runs by then
+
+        _report_paper(broker, settings, PaperLevel.OUT)
+        _order_kung_pao(hub)
+        time.sleep(1.5)  # the spooler's idle tick, then another look: still held
         hub.kill()
-        broker.stop()
+        # The window: committed and waiting, never claimed; the printer got nothing.
+        [(uid, status, reprint, attempts)] = _print_jobs(settings)
+        assert (status, reprint, attempts) == (PENDING, 0, 0)
+        assert hot.jobs == []
+
+        hub = run_hub_process(settings, tmp_path / "hub2.log")
+        _report_paper(broker, settings, PaperLevel.OK)
+        [data] = _printed_once(hub, hot, uid)
+        assert _print_jobs(settings)[0] == (uid, SENT, 0, 1)
+        expected = _expected_ticket(settings, uid)
+    assert not expected.reprint and data == render(expected)
+    text = decode_text(data)
+    assert "宫保鸡丁" in text and "REPRINT" not in text and text.endswith(uid)
+
+
+def test_hub_killed_between_committing_sending_and_the_first_byte_reprints_once(
+    tmp_path: Path, store: str
+) -> None:
+    """The spooler commits the job as `sending`, then connects. Its printer takes no connection
+    (the hub's connect() hangs in SYN retries) and the hub is SIGKILLed there: the job is
+    committed `sending`, not a byte was sent. After the restart the hub cannot know whether the
+    ticket printed, so it prints it once more, marked 补打 REPRINT (docs/hub.md)."""
+    with ExitStack() as cleanup:
+        hung = HungPrinter()
+        cleanup.callback(hung.stop)
+        port = hung.port
+        broker = start_broker(tmp_path / "mqtt", make_inventory(store, printer_ports={"hot": port}))
+        cleanup.callback(broker.stop)
+        settings = hub_settings(broker, tmp_path / "hub")
+        hub = run_hub_process(settings, tmp_path / "hub.log")
+        cleanup.callback(lambda: hub.kill())  # whichever hub runs by then
+
+        _order_kung_pao(hub)
+        wait_until(
+            lambda: connecting_to(hub.proc.pid, port),
+            timeout=5,
+            what="the hub's spooler to be inside connect() to the hung printer",
+        )
+        hub.kill()
+        # The window: the job was committed as `sending` on its first attempt, and the hub died
+        # with its connection to the printer not made yet (SYN-SENT above): nothing reached it.
+        [(uid, status, reprint, attempts)] = _print_jobs(settings)
+        assert (status, reprint, attempts) == (SENDING, 0, 1)
+
+        hung.stop()
+        back = VirtualPrinter(port).start()
+        cleanup.callback(back.stop)
+        hub = run_hub_process(settings, tmp_path / "hub2.log")
+        [data] = _printed_once(hub, back, uid)
+        assert _print_jobs(settings)[0] == (uid, SENT, 1, 2)
+        expected = _expected_ticket(settings, uid)
+    assert expected.reprint and data == render(expected)
+    text = decode_text(data)
+    assert "宫保鸡丁" in text and text.endswith(uid)
+    # The one difference from the ticket the cook may already have: the REPRINT banner.
+    plain = decode_text(render(replace(expected, reprint=False))).split("\n")
+    assert [line for line in text.split("\n") if line != "补打 REPRINT"] == plain
+    assert "补打 REPRINT".encode("gb18030") in data

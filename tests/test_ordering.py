@@ -1,22 +1,47 @@
 """Ordering through the hub's HTTP API, with tickets arriving as bytes at TCP printers."""
 
 import json
+import re
 import secrets
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy.orm import Session
 
-from tests.ordering import KUNGPAO, TEA, kitchen
-from tests.support import wait_until
+from devices.virtual_printer import decode_text
+from tests.ordering import KUNGPAO, STATIONS, TEA, Kitchen, kitchen
+from tests.support import until_marker, wait_until
 
 
 def key() -> str:
     return "k-" + secrets.token_hex(10)
+
+
+def order_no(job: bytes) -> int:
+    """The order number a kitchen ticket prints."""
+    found = re.search(r"^单号 No\. (\d+)$", decode_text(job), re.MULTILINE)
+    assert found is not None, decode_text(job)
+    return int(found.group(1))
+
+
+def printed_until(k: Kitchen, station: str, no: int) -> list[int]:
+    """The order numbers a station printed, up to the ticket of order `no`: a marker placed
+    after what must not print there (a printer takes its jobs in order)."""
+    jobs = until_marker(
+        k.printers[station].jobs, lambda job: order_no(job) == no, f"order {no} at {station}"
+    )
+    return [order_no(job) for job in jobs]
+
+
+# One dish for each station: a marker order that every printer prints.
+EVERY_STATION = [
+    {"dish": "rice", "qty": 1},
+    {"dish": "cucumber", "qty": 1},
+    {"dish": "plum", "qty": 1},
+]
 
 
 def test_order_prints_one_ticket_per_station_in_chinese(tmp_path: Path, store: str) -> None:
@@ -27,7 +52,7 @@ def test_order_prints_one_ticket_per_station_in_chinese(tmp_path: Path, store: s
         order = r.json()
         # 2 x (38.00) + 12.00, priced by the hub.
         assert order["total_fen"] == 2 * 3800 + 1200
-        assert order["table"] == "A1" and order["no"] >= 1
+        assert order["table"] == "A1" and order["no"] == 1  # the day's first
         [hot] = k.tickets("hot", 1)
         [bar] = k.tickets("bar", 1)
         assert "宫保鸡丁" in hot and "Kung Pao Chicken" in hot and "微辣 Mild" in hot
@@ -39,8 +64,9 @@ def test_order_prints_one_ticket_per_station_in_chinese(tmp_path: Path, store: s
             lambda: k.diner.get(f"/api/diner/{token}/orders").json()["orders"][0]["printed"],
             what="the order to show as sent to the kitchen",
         )
-        time.sleep(0.5)
-        assert len(k.printers["cold"].jobs) == 0  # nothing for the cold kitchen
+        # Nothing for the cold kitchen: a cold dish ordered next is the first thing it prints.
+        marker = k.order(token, [{"dish": "cucumber", "qty": 1}], key()).json()
+        assert printed_until(k, "cold", marker["no"]) == [marker["no"]]
 
 
 def test_retries_and_parallel_submits_of_one_key_make_one_order(tmp_path: Path, store: str) -> None:
@@ -68,12 +94,14 @@ def test_retries_and_parallel_submits_of_one_key_make_one_order(tmp_path: Path, 
             t.join()
         assert sorted(a.status_code for a in answers) == [200] * 7 + [201]
         assert len({a.json()["id"] for a in answers}) == 1
-        k.tickets("hot", 1)
-        k.tickets("bar", 1)
-        time.sleep(1.0)
-        assert len(k.printers["hot"].jobs) == 1 and len(k.printers["bar"].jobs) == 1
         orders = k.diner.get(f"/api/diner/{token}/orders").json()["orders"]
-        assert len(orders) == 2
+        assert sorted(o["id"] for o in orders) == sorted(
+            [first.json()["id"], answers[0].json()["id"]]
+        )
+        # One ticket each: the next order's tickets come right after them.
+        marker = k.order(token, [KUNGPAO, TEA], key()).json()
+        assert printed_until(k, "hot", marker["no"]) == [first.json()["no"], marker["no"]]
+        assert printed_until(k, "bar", marker["no"]) == [answers[0].json()["no"], marker["no"]]
 
 
 def _count_orders(k_staff: httpx.Client) -> int:
@@ -105,8 +133,12 @@ def test_bad_orders_get_a_clear_error_and_write_nothing(
         assert detail["code"] == code
         assert " / " in detail["message"]  # Chinese / English
         assert _count_orders(k.staff) == 0
-        time.sleep(0.3)
-        assert all(not p.jobs for p in k.printers.values())
+        # Nothing printed, and the number was not used: the next order is the day's first,
+        # and the first ticket of every station.
+        marker = k.order(k.token(), EVERY_STATION, key()).json()
+        assert marker["no"] == 1
+        for station in STATIONS:
+            assert printed_until(k, station, 1) == [1]
 
 
 def test_tokens_closed_tables_sold_out_and_prices_from_clients(tmp_path: Path, store: str) -> None:
@@ -239,6 +271,8 @@ def test_a_table_closed_before_paying_keeps_its_whole_bill(tmp_path: Path, store
 
     with kitchen(tmp_path, store) as k:
         token = k.token("A3")
+        with sqlite3.connect(k.hub.settings.db_path) as db:
+            [(seated,)] = db.execute("SELECT opened_at FROM dining_tables WHERE id = 'A3'")
         assert k.order(token, [KUNGPAO], key()).status_code == 201
         k.staff.post("/api/tables/A3/close").raise_for_status()  # no more orders, still eating
         assert due("A3") == 7600
@@ -256,8 +290,10 @@ def test_a_table_closed_before_paying_keeps_its_whole_bill(tmp_path: Path, store
         assert k.staff.post("/api/tables/A3/open").json()["due_fen"] == 0
         assert k.diner.get(f"/api/diner/{token}/orders").json()["orders"] == []
         with sqlite3.connect(k.hub.settings.db_path) as db:  # each order names its party
-            parties = db.execute("SELECT DISTINCT party_opened_at FROM orders").fetchall()
-        assert len(parties) == 1 and parties[0][0] is not None
+            parties = db.execute("SELECT party_opened_at FROM orders ORDER BY id").fetchall()
+            [(next_party,)] = db.execute("SELECT opened_at FROM dining_tables WHERE id = 'A3'")
+        assert parties == [(seated,), (seated,)]  # both orders: the party seated before them
+        assert next_party > seated  # and the new party is another one
 
 
 def test_staff_take_the_payment_and_the_table_closes(tmp_path: Path, store: str) -> None:
@@ -309,26 +345,24 @@ def test_the_next_party_pays_its_own_bill_even_if_the_hub_clock_went_back(tmp_pa
     from edge.db import init_db, make_engine
     from edge.orders import service
     from edge.orders.models import Order
+    from edge.orders.schemas import LineRequest
+    from edge.printing.service import Routes
     from edge.tables import service as tables
     from edge.tables.models import DiningTable
+    from smartstore.menu import load_menu
+    from smartstore.samples import SAMPLE_MENU
 
-    def order(s: Session, n: int, at: float, fen: int) -> None:
-        table = s.get(DiningTable, "A1")
-        assert table is not None
-        s.add(
-            Order(
-                key=f"key-{n:04d}",
-                request_hash="h",
-                no=n,
-                day="2026-11-22",
-                source="table",
-                table_id="A1",
-                table_name="A1",
-                created_at=at,
-                total_fen=fen,
-                party_opened_at=table.opened_at,  # as place_order stamps it
-            )
+    menu = load_menu(SAMPLE_MENU)
+    at_a1 = service.Origin(service.SOURCE_TABLE, "A1", "A1")
+    no_printers = Routes(by_station={}, receipt_printer="", addresses={})
+
+    def order(s: Session, dish: str, at: float) -> Order:
+        line = LineRequest(dish=dish, qty=1)
+        placed = service.place_order(
+            s, menu, frozenset(), no_printers, at_a1, key(), [line], "", at
         )
+        assert placed.created
+        return placed.order
 
     engine = make_engine(tmp_path / "hub.db")
     sessions = init_db(engine)
@@ -336,16 +370,21 @@ def test_the_next_party_pays_its_own_bill_even_if_the_hub_clock_went_back(tmp_pa
         with sessions.begin() as s:
             s.add(DiningTable(id="A1", name="A1", opened_at=10_000.0))
         with sessions.begin() as s:
-            order(s, 1, 10_100.0, 500)
+            first = order(s, "rice", 10_100.0)  # 米饭 3.00
+            assert (first.no, first.total_fen, first.party_opened_at) == (1, 300, 10_000.0)
         with sessions.begin() as s:
-            assert service.settle_table(s, "A1", "cash", "alice", 17_200.0).amount_fen == 500
+            assert service.settle_table(s, "A1", "cash", "alice", 17_200.0).amount_fen == 300
         with sessions.begin() as s:  # the clock set back two hours; new guests seated
             tables.set_open(s, "A1", True, 10_060.0, party_settled=True)
         with sessions.begin() as s:
-            order(s, 2, 10_120.0, 700)
+            # Placed before the last party's payment by the clock, but in the new party.
+            second = order(s, "noodles", 10_120.0)  # 担担面 22.00
+            assert (second.no, second.total_fen, second.party_opened_at) == (2, 2200, 10_060.0)
+            second_uid = second.uid
         with sessions.begin() as s:
-            assert service.amounts_due(s) == {"A1": 700}
+            assert service.amounts_due(s) == {"A1": 2200}
             assert [o.no for o in service.table_orders(s, "A1", 10_060.0)] == [2]
-            assert service.settle_table(s, "A1", "wechat", "alice", 10_300.0).amount_fen == 700
+            paid = service.settle_table(s, "A1", "wechat", "alice", 10_300.0)
+            assert (paid.amount_fen, paid.order_uids) == (2200, [second_uid])
     finally:
         engine.dispose()

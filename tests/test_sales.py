@@ -7,8 +7,11 @@ Events go in through the real ingest endpoint, shaped as the hub sends them
 import csv
 import io
 import secrets
+import socket
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -502,6 +505,33 @@ def sessions(cloud: CloudHandle) -> Iterator[sessionmaker[Session]]:
     engine.dispose()
 
 
+@contextmanager
+def hanging_up(port: int) -> Iterator[Callable[[], int]]:
+    """InfluxDB down, in a way that can be counted: whatever listens on its port hangs up on
+    every connection at once. Yields how many connections it has cut."""
+    cut = 0
+    listener = socket.create_server(("127.0.0.1", port))  # SO_REUSEADDR: the port is free
+
+    def serve() -> None:
+        nonlocal cut
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.close()
+            cut += 1
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield lambda: cut
+    finally:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() (Linux)
+        thread.join(5)
+        listener.close()
+
+
 def run_exporter(
     sessions: sessionmaker[Session], url: str, until_id: int | None = None, **options: Any
 ) -> SalesExporter:
@@ -576,14 +606,14 @@ def test_exporter_keeps_its_place_while_influxdb_is_down(
 ) -> None:
     bridge = InfluxV1Bridge(influxdb.url).start()
     port = int(bridge.url.rsplit(":", 1)[1])
-    bridge.stop()  # InfluxDB unreachable
+    bridge.stop()
     token = cloud.register(store)
     ingest(cloud, token, store, [placed("o1-20240301", T1, [line("gbjd", 2), line("rice", 1)])])
     exporter = run_exporter(sessions, bridge.url, backoff_min_s=0.05, backoff_max_s=0.2)
     try:
-        wait_until(lambda: exporter.watermark is not None, what="the start position")
-        time.sleep(0.5)  # several failed attempts
-        assert exporter.watermark == 0 and not exporter.healthy
+        with hanging_up(port) as attempts:  # InfluxDB down
+            wait_until(lambda: attempts() >= 3, what="several failed attempts")
+            assert exporter.watermark == 0 and not exporter.healthy
         ingest(cloud, token, store, [placed("o2-20240301", T2, [line("gbjd", 1)])])
 
         bridge = InfluxV1Bridge(influxdb.url, port=port).start()  # InfluxDB is back

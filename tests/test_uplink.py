@@ -13,6 +13,7 @@ from playwright.sync_api import Browser, expect
 
 from cloud.testing import CloudHandle, run_cloud_thread
 from tests.browser import log_in
+from tests.faults import IngestGate, outbox_events
 from tests.ordering import KUNGPAO, TEA, kitchen
 from tests.support import (
     Broker,
@@ -106,35 +107,71 @@ def test_a_refused_token_keeps_every_fact(
         hub.stop()
 
 
-def test_hub_killed_while_sending_loses_and_doubles_nothing(
-    broker: Broker, cloud: CloudHandle, tmp_path: Path
+@pytest.mark.parametrize("reached", [True, False], ids=["stored-answer-lost", "lost-on-the-way"])
+def test_hub_killed_with_a_batch_in_flight_loses_and_doubles_nothing(
+    broker: Broker, cloud: CloudHandle, tmp_path: Path, reached: bool
 ) -> None:
+    """SIGKILL while the hub waits for HQ's answer to a batch: HQ has stored it (`reached`)
+    or has not; either way, after a restart HQ has every event the hub made exactly once."""
     token = cloud.register(broker.store)
-    settings = hub_settings(
-        broker, tmp_path / "hub", cloud_url=cloud.base_url, cloud_token=token, cloud_batch_size=1
-    )
-    hub = run_hub_process(settings, tmp_path / "hub.log")
-    with httpx.Client(base_url=hub.base_url, timeout=5) as c:
-        c.post("/api/login", json=STAFF_LOGIN).raise_for_status()
-        for n in range(1, 5):
-            broker.press(f"btn-00{n}")
-        wait_until(lambda: len(c.get("/api/calls").json()) == 4, what="4 calls")
-    time.sleep(0.05)
-    hub.kill()  # SIGKILL, most likely between a batch sent and its rows deleted
-    hub = run_hub_process(settings, tmp_path / "hub.log")
-    try:
-        with httpx.Client(base_url=hub.base_url, timeout=5) as c:
-            c.post("/api/login", json=STAFF_LOGIN).raise_for_status()
-            wait_until(
-                lambda: c.get("/api/stats").json()["outbox_backlog"] == 0,
-                timeout=30,
-                what="drained",
-            )
-        events = cloud_events(cloud, broker.store)
-        assert sorted(str(e["type"]) for e in events) == ["call.opened"] * 4
-        assert len({str(e["id"]) for e in events}) == 4
-    finally:
-        hub.kill()
+    with IngestGate(cloud.base_url) as gate:
+        settings = hub_settings(
+            broker, tmp_path / "hub", cloud_url=gate.base_url, cloud_token=token, cloud_batch_size=2
+        )
+        gate.hold_next(reach_cloud=reached)  # the hub's first batch with events hangs there
+        hub = run_hub_process(settings, tmp_path / "hub.log")
+        try:
+            with httpx.Client(base_url=hub.base_url, timeout=5) as c:
+                c.post("/api/login", json=STAFF_LOGIN).raise_for_status()
+                for n in range(1, 5):
+                    broker.press(f"btn-00{n}")
+                flight = gate.wait_held()
+                stats = wait_until(
+                    lambda: (s := c.get("/api/stats").json())["outbox_backlog"] >= 4 and s,
+                    what="4 calls' facts in the outbox, behind the batch in flight",
+                )
+            # The window: the hub's request is still open (its client gives up after 15 s).
+            assert flight.open and not flight.answered
+            assert time.monotonic() - flight.held_at < 10
+            hub.kill()
+        except BaseException:
+            hub.kill()
+            raise
+        # The backlog at the kill, as the killed hub left it: everything it made (only the
+        # sender deletes rows, and it was waiting), the batch in flight among it.
+        made = outbox_events(settings.db_path)
+        assert len(made) >= stats["outbox_backlog"] >= 4
+        assert set(flight.event_ids) <= set(made)
+        calls = [e["data"]["device"] for e in made.values() if e["type"] == "call.opened"]
+        assert sorted(calls) == ["btn-001", "btn-002", "btn-003", "btn-004"]
+        at_hq = {str(e["id"]) for e in cloud_events(cloud, broker.store)}
+        if reached:  # HQ stored the batch; only its answer was lost
+            assert flight.answer is not None
+            assert flight.answer["stored"] == flight.event_ids
+            assert at_hq == set(flight.event_ids)
+        else:
+            assert flight.answer is None and at_hq == set()
+        gate.release()
+        resent_from = len(gate.exchanges)
+
+        hub = run_hub_process(settings, tmp_path / "hub.log")
+        try:
+            with httpx.Client(base_url=hub.base_url, timeout=5) as c:
+                c.post("/api/login", json=STAFF_LOGIN).raise_for_status()
+                wait_until(
+                    lambda: c.get("/api/stats").json()["outbox_backlog"] == 0,
+                    timeout=30,
+                    what="drained",
+                )
+        finally:
+            hub.kill()
+        answers = [x.answer for x in gate.exchanges[resent_from:] if x.answer is not None]
+    ids = [str(e["id"]) for e in cloud_events(cloud, broker.store)]
+    assert len(ids) == len(set(ids))  # nothing doubled
+    assert set(ids) == set(made)  # nothing lost, nothing made up
+    # The resend was answered as "already there" for exactly the batch HQ had stored.
+    duplicates = sorted(i for a in answers for i in a["duplicates"])
+    assert duplicates == (sorted(flight.event_ids) if reached else [])
 
 
 def test_device_alarms_reach_hq(broker: Broker, cloud: CloudHandle, tmp_path: Path) -> None:

@@ -1,7 +1,5 @@
 """The wire contract: what a firmware writer can rely on."""
 
-import json
-
 import pytest
 
 from smartstore.wire import (
@@ -15,7 +13,7 @@ from smartstore.wire import (
     parse_topic,
     subscriptions,
 )
-from smartstore.wire.const import MAX_PAYLOAD_BYTES
+from tests.support import press_of_size
 
 
 def test_topic_round_trip() -> None:
@@ -49,9 +47,13 @@ def test_topics_outside_the_grammar_are_refused(topic: str) -> None:
 
 
 def test_hub_subscribes_to_device_channels_only() -> None:
-    subs = subscriptions("S1")
-    assert "store/S1/+/+/event" in subs
-    assert not any(s.endswith(("/ack", "/cmd")) for s in subs)
+    # docs/wire-contract.md §1: what devices send, never what the hub sends them (ack, cmd).
+    assert sorted(subscriptions("S1")) == [
+        "store/S1/+/+/event",
+        "store/S1/+/+/reply",
+        "store/S1/+/+/state",
+        "store/S1/+/+/telemetry",
+    ]
 
 
 def test_press_parses_with_defaults() -> None:
@@ -85,10 +87,19 @@ def test_bad_payloads_name_their_reason(raw: bytes, reason: RejectReason) -> Non
     assert err.value.reason is reason
 
 
-def test_oversized_payload_is_refused_before_parsing() -> None:
-    raw = json.dumps({"v": 1, "id": "btn-001-a1-1", "pad": "x" * MAX_PAYLOAD_BYTES}).encode()
+def test_a_payload_of_4096_bytes_is_read_and_4097_is_refused() -> None:
+    """docs/wire-contract.md §4: at most 4096 bytes; exactly 4096 is accepted."""
+    event = parse_payload(press_of_size(4096), CallButtonEvent)
+    assert (event.id, event.type, event.reason) == ("btn-001-a1-1", "press", "service")
     with pytest.raises(WireError) as err:
-        parse_payload(raw, CallButtonEvent)
+        parse_payload(press_of_size(4097), CallButtonEvent)
+    assert err.value.reason is RejectReason.TOO_LARGE
+
+
+def test_an_oversized_payload_is_refused_before_parsing() -> None:
+    # Not even JSON: refused for its size, not for its content.
+    with pytest.raises(WireError) as err:
+        parse_payload(b"{" * 4097, CallButtonEvent)
     assert err.value.reason is RejectReason.TOO_LARGE
 
 

@@ -4,22 +4,50 @@ each hub pulls the newest document addressed to it and reports the version it ru
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Response, status
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Header, HTTPException, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from sqlalchemy import or_, select
 
 from cloud.api.deps import CurrentStore, SessionDep
+from cloud.api.errors import errors
 from cloud.api.hq import HQUserDep
 from cloud.const import STORE_ID_PATTERN
 from cloud.models import ConfigDocument, Store
-from smartstore.menu import StoreConfig
+from smartstore.menu import WEEKDAYS, StoreConfig
 
 router = APIRouter(prefix="/api/v1", tags=["config"])
 
 ALL_STORES = "*"
 
 
+# A whole document a store accepts, shown in the OpenAPI document (and sent by its fuzzer): a
+# menu's dishes name its stations and categories, which a schema alone cannot say.
+EXAMPLE: dict[str, JsonValue] = {
+    "scope": ALL_STORES,
+    "config": {
+        "menu": {
+            "version": "2026-spring",
+            "stations": [{"id": "wok", "name_zh": "炒锅", "name_en": "Wok"}],
+            "categories": [{"id": "mains", "name_zh": "主菜", "name_en": "Mains"}],
+            "dishes": [
+                {
+                    "id": "kungpao",
+                    "category": "mains",
+                    "station": "wok",
+                    "name_zh": "宫保鸡丁",
+                    "name_en": "Kung Pao Chicken",
+                    "price_fen": 4200,
+                }
+            ],
+        },
+        "hours": {day: [{"open": "10:00", "close": "22:00"}] for day in WEEKDAYS},
+    },
+}
+
+
 class ConfigPublish(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+
     scope: str = Field(pattern=STORE_ID_PATTERN + "|^\\*$", description='a store id, or "*"')
     config: StoreConfig
 
@@ -42,7 +70,7 @@ def _public(doc: ConfigDocument) -> ConfigPublic:
     )
 
 
-@router.post("/hq/config", status_code=status.HTTP_201_CREATED)
+@router.post("/hq/config", status_code=status.HTTP_201_CREATED, responses=errors(400, 401, 404))
 def publish(body: ConfigPublish, session: SessionDep, user: HQUserDep) -> ConfigPublic:
     """Validated whole here, with the hub's own schema: a store never receives a menu it would
     refuse."""
@@ -59,15 +87,31 @@ def publish(body: ConfigPublish, session: SessionDep, user: HQUserDep) -> Config
     return _public(doc)
 
 
-@router.get("/hq/config")
-def history(session: SessionDep, _user: HQUserDep, limit: int = 20) -> list[ConfigPublic]:
+@router.get("/hq/config", responses=errors(401))
+def history(
+    session: SessionDep,
+    _user: HQUserDep,
+    limit: Annotated[int, Query(ge=1, description="the newest this many, at most 200")] = 20,
+) -> list[ConfigPublic]:
     rows = session.scalars(
         select(ConfigDocument).order_by(ConfigDocument.version.desc()).limit(min(limit, 200))
     )
     return [_public(d) for d in rows]
 
 
-@router.get("/config", response_model=None)
+@router.get(
+    "/config",
+    response_model=None,
+    responses={
+        200: {"model": ConfigPublic, "description": "The newest document for this store"},
+        204: {"description": "HQ has published none for this store"},
+        304: {
+            "description": "The hub already runs it (If-None-Match: its version)",
+            "headers": {"ETag": {"schema": {"type": "string"}, "required": True}},
+        },
+        **errors(401),
+    },
+)
 def current_for_store(
     store: CurrentStore,
     session: SessionDep,

@@ -1,4 +1,4 @@
-"""Dependencies shared by the HQ routes: the database session and the two kinds of bearer."""
+"""Dependencies shared by the HQ routes: the database session and the kinds of bearer."""
 
 import secrets
 from collections.abc import Iterator
@@ -30,9 +30,27 @@ def get_session(request: Request) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
-# auto_error=False: a missing or malformed header is answered below, 401 with WWW-Authenticate.
-_bearer = HTTPBearer(auto_error=False)
-Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+# One security scheme per kind of credential, so that the OpenAPI document says which one each
+# operation takes. auto_error=False: a missing or malformed header is answered below, 401 with
+# WWW-Authenticate.
+_admin_bearer = HTTPBearer(
+    scheme_name="AdminToken",
+    description="HQ's admin token (SMARTSTORE_CLOUD_ADMIN_TOKEN): stores and HQ users",
+    auto_error=False,
+)
+_store_bearer = HTTPBearer(
+    scheme_name="StoreToken",
+    description="A store's token, issued by POST /api/v1/stores or .../token: what hubs use",
+    auto_error=False,
+)
+_hq_bearer = HTTPBearer(
+    scheme_name="HQSession",
+    description="An HQ user's session token, from POST /api/v1/hq/login: the reports",
+    auto_error=False,
+)
+AdminBearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_admin_bearer)]
+StoreBearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_store_bearer)]
+HQBearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_hq_bearer)]
 
 
 def unauthorized(message: str) -> HTTPException:
@@ -41,7 +59,7 @@ def unauthorized(message: str) -> HTTPException:
     )
 
 
-def require_admin(settings: SettingsDep, bearer: Bearer) -> None:
+def require_admin(settings: SettingsDep, bearer: AdminBearer) -> None:
     expected = settings.admin_token.get_secret_value().encode()
     if bearer is None or not secrets.compare_digest(bearer.credentials.encode(), expected):
         raise unauthorized("an HQ admin token is required")
@@ -50,7 +68,7 @@ def require_admin(settings: SettingsDep, bearer: Bearer) -> None:
 AdminOnly = Depends(require_admin)
 
 
-def current_store(session: SessionDep, bearer: Bearer) -> Store:
+def current_store(session: SessionDep, bearer: StoreBearer) -> Store:
     """The store whose token is presented; a revoked or rotated-away token matches none."""
     if bearer is None:
         raise unauthorized("a store token is required")

@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from cloud.api.deps import AdminOnly, Bearer, SessionDep, unauthorized
-from cloud.api.reports import csv_response, percentile
+from cloud.api.deps import AdminOnly, HQBearer, SessionDep, unauthorized
+from cloud.api.errors import errors
+from cloud.api.reports import csv_response, json_or_csv, percentile
 from cloud.const import (
     HQ_LOGIN_FAILURES_PER_MINUTE,
     HQ_PASSWORD_MIN,
@@ -76,7 +77,12 @@ def _failures_of(request: Request) -> _Failures:
     return failures
 
 
-@router.post("/users", status_code=status.HTTP_201_CREATED, dependencies=[AdminOnly])
+@router.post(
+    "/users",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[AdminOnly],
+    responses=errors(400, 401, 409),
+)
 def create_user(body: HQUserCreate, session: SessionDep) -> HQUserPublic:
     session.add(
         HQUser(
@@ -92,7 +98,7 @@ def create_user(body: HQUserCreate, session: SessionDep) -> HQUserPublic:
     return HQUserPublic(username=body.username)
 
 
-@router.post("/login")
+@router.post("/login", responses=errors(400, 401, 429))
 def login(
     body: HQLogin, request: Request, response: Response, session: SessionDep
 ) -> HQSessionPublic:
@@ -120,7 +126,7 @@ def login(
     return HQSessionPublic(token=token, expires_at=now + HQ_SESSION_S)
 
 
-def current_hq_user(session: SessionDep, bearer: Bearer) -> str:
+def current_hq_user(session: SessionDep, bearer: HQBearer) -> str:
     if bearer is None:
         raise unauthorized("log in at /api/v1/hq/login first")
     row = session.get(HQSession, hash_token(bearer.credentials))
@@ -141,7 +147,7 @@ class StoreService(BaseModel):
     urgent_share: float | None
 
 
-@router.get("/service", response_model=None)
+@router.get("/service", response_model=None, responses={**errors(401), **json_or_csv(StoreService)})
 def service_quality(
     session: SessionDep,
     _user: HQUserDep,
@@ -210,7 +216,7 @@ class FleetHealth(BaseModel):
     stores: list[StoreHealth]
 
 
-@router.get("/fleet")
+@router.get("/fleet", responses=errors(401))
 def fleet_health(session: SessionDep, _user: HQUserDep) -> FleetHealth:
     """Which stores reach HQ, and which of their devices have an alarm open right now."""
     now = time.time()

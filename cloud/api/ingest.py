@@ -1,6 +1,7 @@
 """What hubs send: batches of events, stored exactly once per (store, event id)."""
 
 import json
+import logging
 import time
 from typing import Annotated, Any, NoReturn
 
@@ -11,11 +12,14 @@ from sqlalchemy.orm import Session
 
 from cloud import sales_facts
 from cloud.api.deps import CurrentStore, SessionDep
+from cloud.api.errors import BatchRefused, errors
 from cloud.const import MAX_BATCH_EVENTS, MAX_INGEST_BODY_BYTES
 from cloud.models import IngestedEvent, Store, table_of
 from cloud.sales_facts import Fact
 from cloud.schemas import EventIn, IngestBatch, IngestResult
-from smartstore.wire.uplink import CONFIG_APPLIED
+from smartstore.wire.uplink import CONFIG_APPLIED, ConfigApplied
+
+log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 
@@ -28,7 +32,14 @@ def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not JSON")
 
 
-def _invalid_batch(exc: ValidationError) -> dict[str, Any]:
+def _event_id(events: Any, index: int) -> str:
+    """` (id "…")` for the message when the refused event has a readable id, else ""."""
+    event = events[index] if isinstance(events, list) and index < len(events) else None
+    event_id = event.get("id") if isinstance(event, dict) else None
+    return f" (id {json.dumps(event_id[:64])})" if isinstance(event_id, str) else ""
+
+
+def _invalid_batch(exc: ValidationError, events: Any = None) -> dict[str, Any]:
     errors = exc.errors(include_url=False, include_context=False, include_input=False)
     indexes = sorted(
         {
@@ -40,7 +51,10 @@ def _invalid_batch(exc: ValidationError) -> dict[str, Any]:
     if indexes:
         first = next(e for e in errors if e["loc"][:2] == ("events", indexes[0]))
         where = ".".join(str(part) for part in first["loc"][2:]) or "the event"
-        message = f"event {indexes[0]} is invalid ({where}: {first['msg']}); nothing was stored"
+        message = (
+            f"event {indexes[0]}{_event_id(events, indexes[0])} is invalid"
+            f" ({where}: {first['msg']}); nothing was stored"
+        )
     else:
         message = "the batch is invalid; nothing was stored"
     return {
@@ -82,7 +96,7 @@ async def read_batch(request: Request, store: CurrentStore) -> IngestBatch:
     try:
         return IngestBatch.model_validate(raw)
     except ValidationError as exc:
-        _unprocessable(_invalid_batch(exc))
+        _unprocessable(_invalid_batch(exc, events))
 
 
 Batch = Annotated[IngestBatch, Depends(read_batch)]
@@ -124,19 +138,43 @@ def _store_events(session: Session, store_id: str, events: list[EventIn]) -> set
         store_id,
         [Fact(e.id, e.type, e.occurred_at, e.data) for e in events if e.id in stored],
     )
-    versions = [
-        v
-        for e in events
-        if e.type == CONFIG_APPLIED
-        and e.id in stored
-        and isinstance(v := e.data.get("version"), int)
-    ]
+    fresh = [e for e in events if e.id in stored]
+    _warn_off_contract(store_id, fresh)
+    versions = [v for e in fresh if (v := _config_version(e)) is not None]
     if versions:
         store = session.get(Store, store_id)
         if store is not None and (store.config_version or 0) < max(versions):
             store.config_version = max(versions)
     session.commit()
     return stored
+
+
+def _config_version(event: EventIn) -> int | None:
+    if event.type != CONFIG_APPLIED:
+        return None
+    try:
+        data = event.typed_data()
+    except ValidationError:
+        return None
+    return data.version if isinstance(data, ConfigApplied) else None
+
+
+def _warn_off_contract(store_id: str, events: list[EventIn]) -> None:
+    """Events whose data does not match the contract are stored all the same (HQ keeps what
+    the hub said; the reports leave them out): say which, once per batch."""
+    problems = [(e, p) for e in events if (p := e.contract_problem()) is not None]
+    if problems:
+        event, problem = problems[0]
+        log.warning(
+            "store %s: %d event(s) stored whose data does not match the contract (reports"
+            " leave them out); the first: %s %r (v%d): %s",
+            store_id,
+            len(problems),
+            event.type,
+            event.id,
+            event.v,
+            problem,
+        )
 
 
 def _inline_schema(model: type[IngestBatch]) -> dict[str, Any]:
@@ -161,6 +199,10 @@ def _inline_schema(model: type[IngestBatch]) -> dict[str, Any]:
 
 @router.post(
     "/ingest",
+    responses={
+        **errors(401, 403, 413),
+        422: {"model": BatchRefused, "description": "The batch is refused whole"},
+    },
     openapi_extra={
         "requestBody": {
             "required": True,

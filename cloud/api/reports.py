@@ -4,6 +4,7 @@ import csv
 import io
 import statistics
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi import Response
 from pydantic import BaseModel
@@ -23,6 +24,17 @@ def _csv_cell(value: object) -> object:
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
     return "" if value is None else value
+
+
+def json_or_csv(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """The 200 of a report for `responses=`: its rows as JSON, or (format=csv) as CSV."""
+    return {
+        200: {
+            "model": list[model],  # type: ignore[valid-type]
+            "description": "The report's rows: JSON, or CSV with format=csv",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    }
 
 
 def csv_response(rows: Sequence[BaseModel], model: type[BaseModel], filename: str) -> Response:

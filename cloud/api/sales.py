@@ -20,13 +20,14 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from cloud.api.deps import SessionDep
+from cloud.api.errors import InvalidInput, Refusal, errors
 from cloud.api.hq import HQUserDep
-from cloud.api.reports import csv_response, percentile
+from cloud.api.reports import csv_response, json_or_csv, percentile
 from cloud.const import STORE_ID_PATTERN
 from cloud.models import KitchenFact, SaleFact, Store
 from cloud.sales_facts import LINE, ORDER, READY, TICKET, VOID
 
-router = APIRouter(prefix="/api/v1/hq", tags=["hq"])
+router = APIRouter(prefix="/api/v1/hq", tags=["hq"], responses=errors(401))
 
 DAY_S, HOUR_S = 86400, 3600
 
@@ -132,6 +133,15 @@ def zone(tz: str) -> ZoneInfo:
     return ZoneInfo(tz)
 
 
+# What a report with a time zone answers 422 with: refused parameters, or zone()'s refusal.
+ZONE_REFUSED: dict[int | str, dict[str, Any]] = {
+    422: {
+        "model": InvalidInput | Refusal,
+        "description": "Parameters refused, or a time zone that is not an IANA name",
+    }
+}
+
+
 def day_of(at: float, tz: ZoneInfo) -> str:
     return datetime.fromtimestamp(at, tz).strftime("%Y-%m-%d")
 
@@ -179,7 +189,7 @@ class SalesRow(BaseModel):
     revenue_fen: int
 
 
-@router.get("/sales", response_model=None)
+@router.get("/sales", response_model=None, responses={**json_or_csv(SalesRow), **ZONE_REFUSED})
 def sales_report(
     session: SessionDep,
     _user: HQUserDep,
@@ -239,7 +249,7 @@ class DishHourRow(BaseModel):
     rank: int
 
 
-@router.get("/dishes", response_model=None)
+@router.get("/dishes", response_model=None, responses={**json_or_csv(DishHourRow), **ZONE_REFUSED})
 def dishes_per_hour(
     session: SessionDep,
     _user: HQUserDep,
@@ -285,7 +295,7 @@ class DishRankRow(BaseModel):
     revenue_fen: int
 
 
-@router.get("/dishes/ranking", response_model=None)
+@router.get("/dishes/ranking", response_model=None, responses=json_or_csv(DishRankRow))
 def dish_ranking(
     session: SessionDep,
     _user: HQUserDep,
@@ -359,7 +369,7 @@ class KitchenRow(BaseModel):
     ready_p50_s: float | None
 
 
-@router.get("/kitchen", response_model=None)
+@router.get("/kitchen", response_model=None, responses=json_or_csv(KitchenRow))
 def kitchen_speed(
     session: SessionDep,
     _user: HQUserDep,

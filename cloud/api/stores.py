@@ -9,12 +9,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cloud.api.deps import AdminOnly, SessionDep
+from cloud.api.errors import errors
 from cloud.const import EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX, STORE_ID_PATTERN, EventType
 from cloud.models import IngestedEvent, Store
 from cloud.schemas import EventPublic, StoreCreate, StoreToken
 from cloud.tokens import hash_token, new_token
 
-router = APIRouter(prefix="/api/v1/stores", tags=["stores"], dependencies=[AdminOnly])
+router = APIRouter(
+    prefix="/api/v1/stores", tags=["stores"], dependencies=[AdminOnly], responses=errors(401)
+)
 
 StoreId = Annotated[str, Path(pattern=STORE_ID_PATTERN)]
 
@@ -35,7 +38,7 @@ def _issue(store: Store, response: Response) -> StoreToken:
     return StoreToken.of(store, token)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=errors(400, 409))
 def create_store(body: StoreCreate, session: SessionDep, response: Response) -> StoreToken:
     if session.get(Store, body.id) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"store {body.id!r} already exists")
@@ -50,7 +53,7 @@ def create_store(body: StoreCreate, session: SessionDep, response: Response) -> 
     return result
 
 
-@router.post("/{store_id}/token")
+@router.post("/{store_id}/token", responses=errors(404))
 def rotate_token(store_id: StoreId, session: SessionDep, response: Response) -> StoreToken:
     """A new token for the store; the old one stops working. Also re-enables a revoked store."""
     store = _store(session, store_id)
@@ -59,7 +62,7 @@ def rotate_token(store_id: StoreId, session: SessionDep, response: Response) -> 
     return result
 
 
-@router.post("/{store_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/{store_id}/revoke", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404))
 def revoke_token(store_id: StoreId, session: SessionDep) -> None:
     store = _store(session, store_id)
     store.token_hash = None
@@ -67,7 +70,7 @@ def revoke_token(store_id: StoreId, session: SessionDep) -> None:
     session.commit()
 
 
-@router.get("/{store_id}/events")
+@router.get("/{store_id}/events", responses=errors(404))
 def list_events(
     store_id: StoreId,
     session: SessionDep,

@@ -13,6 +13,7 @@ from edge.telemetry.buffer import buffer_points
 from edge.uplink import service as outbox
 from smartstore.wire import CallButtonEvent
 from smartstore.wire.const import CallReason
+from smartstore.wire.uplink import CallAnswered, CallAnsweredEvent, CallOpened, CallOpenedEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +103,7 @@ def record_presses(session: Session, store: str, presses: Sequence[Press]) -> Pr
         ],
     )
     buffer_points(session, [points.call_opened(store, c) for _, c in opened])
-    outbox.enqueue(session, [_call_event(outbox.CALL_OPENED, c) for _, c in opened])
+    outbox.enqueue(session, [_opened_event(c) for _, c in opened])
     outcome.calls = list(
         {open_calls[p.device.id].id: open_calls[p.device.id] for p in fresh}.values()
     )
@@ -137,7 +138,7 @@ def call_from_table(
     session.add(call)
     session.flush()
     buffer_points(session, [points.call_opened(store, call)])
-    outbox.enqueue(session, [_call_event(outbox.CALL_OPENED, call)])
+    outbox.enqueue(session, [_opened_event(call)])
     return call
 
 
@@ -149,30 +150,36 @@ def acknowledge(session: Session, store: str, call_id: int, staff: str, now: flo
     if call.acked_at is None:
         call.acked_at = now
         call.acked_by = staff
-        call.response_s = round(now - call.created_at, 3)
+        call.response_s = response_s = round(now - call.created_at, 3)
         buffer_points(session, [points.call_answered(store, call)])
-        outbox.enqueue(session, [_call_event(outbox.CALL_ANSWERED, call)])
+        answered = CallAnswered(
+            call=call.uid,
+            device=call.device_id,
+            zone=call.zone,
+            table=call.table_name,
+            reason=call.reason,
+            opened_at=call.created_at,
+            acked_by=staff,
+            response_s=response_s,
+            urgent=call.urgent_at is not None,
+        )
+        outbox.enqueue(
+            session, [CallAnsweredEvent(id=f"ca-{call.uid}", occurred_at=now, data=answered)]
+        )
     return call
 
 
-def _call_event(kind: str, call: Call) -> tuple[str, str, float, dict[str, object]]:
-    """What HQ learns of a call: opened (where, why), answered (who, how fast)."""
-    data: dict[str, object] = {
-        "call": call.uid,
-        "device": call.device_id,
-        "zone": call.zone,
-        "table": call.table_name,
-        "reason": call.reason,
-        "opened_at": call.created_at,
-    }
-    if kind == outbox.CALL_ANSWERED:
-        data |= {
-            "acked_by": call.acked_by,
-            "response_s": call.response_s,
-            "urgent": call.urgent_at is not None,
-        }
-        return f"ca-{call.uid}", kind, call.acked_at or call.created_at, data
-    return f"co-{call.uid}", kind, call.created_at, data
+def _opened_event(call: Call) -> CallOpenedEvent:
+    """What HQ learns of a call opened: where, why (answered: who, how fast; see acknowledge)."""
+    data = CallOpened(
+        call=call.uid,
+        device=call.device_id,
+        zone=call.zone,
+        table=call.table_name,
+        reason=call.reason,
+        opened_at=call.created_at,
+    )
+    return CallOpenedEvent(id=f"co-{call.uid}", occurred_at=call.created_at, data=data)
 
 
 def escalate(session: Session, now: float, urgent_after_s: float) -> list[Call]:

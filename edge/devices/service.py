@@ -12,6 +12,7 @@ from edge.inventory import DeviceSpec, Inventory
 from edge.uplink import service as outbox
 from smartstore.wire import DeviceState, PrinterTelemetry, Telemetry
 from smartstore.wire.const import DeviceType, Presence
+from smartstore.wire.uplink import DeviceAlarm, DeviceAlarmEvent
 
 REASON_WILL = "will"  # the broker published the device's Last Will: the connection broke
 REASON_GOODBYE = "goodbye"  # the device said it was going offline
@@ -209,20 +210,19 @@ def _reconcile(
     )
 
 
-def _alarm_event(
-    alarm: Alarm, device: Device, raised: bool
-) -> tuple[str, str, float, dict[str, object]]:
+def _alarm_event(alarm: Alarm, device: Device, raised: bool) -> DeviceAlarmEvent:
     at = alarm.raised_at if raised else (alarm.cleared_at or alarm.raised_at)
-    data: dict[str, object] = {
-        "alarm": alarm.uid,
-        "device": device.id,
-        "device_type": device.type,
-        "zone": device.zone,
-        "kind": alarm.kind,
-        "active": raised,
-        "raised_at": alarm.raised_at,
-    }
-    return f"da-{alarm.uid}-{'raised' if raised else 'cleared'}", outbox.DEVICE_ALARM, at, data
+    data = DeviceAlarm(
+        alarm=alarm.uid,
+        device=device.id,
+        device_type=device.type,
+        zone=device.zone,
+        kind=alarm.kind,
+        active=raised,
+        raised_at=alarm.raised_at,
+    )
+    event_id = f"da-{alarm.uid}-{'raised' if raised else 'cleared'}"
+    return DeviceAlarmEvent(id=event_id, occurred_at=at, data=data)
 
 
 def active_alarms(session: Session, device_ids: Iterable[str] | None = None) -> list[Alarm]:

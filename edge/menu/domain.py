@@ -20,7 +20,8 @@ from edge.uplink import service as outbox
 from edge.uplink.config_pull import ConfigPuller
 from edge.uplink.events import FactsCommitted
 from smartstore.menu import MenuFile, StoreConfig, load_menu
-from smartstore.wire.uplink import CONFIG_APPLIED
+from smartstore.wire.uplink import ConfigApplied as ConfigAppliedFact
+from smartstore.wire.uplink import ConfigAppliedEvent
 
 log = logging.getLogger(__name__)
 
@@ -99,8 +100,11 @@ class MenuDomain(Domain):
                     version=version, document=config.model_dump(mode="json"), applied_at=now
                 )
             )
-            data: dict[str, object] = {"version": version}
-            event = (f"cfg-{version}-{uuid.uuid4().hex[:12]}", CONFIG_APPLIED, now, data)
+            event = ConfigAppliedEvent(
+                id=f"cfg-{version}-{uuid.uuid4().hex[:12]}",
+                occurred_at=now,
+                data=ConfigAppliedFact(version=version),
+            )
             outbox.enqueue(session, [event])
             sold_out = set(session.scalars(select(SoldOut.dish_id)))
         if self.state is None:

@@ -21,7 +21,17 @@ from edge.printing import service as printing
 from edge.tables.models import DiningTable
 from edge.uplink import service as outbox
 from smartstore.menu import MAX_LINES, MAX_QTY, MenuFile
-from smartstore.wire.uplink import ORDER_DONE, ORDER_LINE_VOIDED, ORDER_PLACED, PAYMENT_RECORDED
+from smartstore.wire.uplink import (
+    OrderDone,
+    OrderDoneEvent,
+    OrderLineVoided,
+    OrderLineVoidedEvent,
+    OrderPlaced,
+    OrderPlacedEvent,
+    PaymentRecorded,
+    PaymentRecordedEvent,
+    PlacedLine,
+)
 
 SOURCE_TABLE = "table"
 SOURCE_KIOSK = "kiosk"
@@ -210,28 +220,28 @@ def _bad_option(name_zh: str, name_en: str, dish_id: str) -> OrderError:
     )
 
 
-def _placed_event(order: Order) -> tuple[str, str, float, dict[str, object]]:
-    data: dict[str, object] = {
-        "order": order.uid,
-        "no": order.no,
-        "source": order.source,
-        "table": order.table_name,
-        "device": order.device_id,
-        "created_at": order.created_at,
-        "total_fen": order.total_fen,
-        "lines": [
-            {
-                "dish": x.dish_id,
-                "name_zh": x.name_zh,
-                "name_en": x.name_en,
-                "station": x.station,
-                "qty": x.qty,
-                "unit_price_fen": x.unit_price_fen,
-            }
+def _placed_event(order: Order) -> OrderPlacedEvent:
+    data = OrderPlaced(
+        order=order.uid,
+        no=order.no,
+        source=order.source,
+        table=order.table_name,
+        device=order.device_id,
+        created_at=order.created_at,
+        total_fen=order.total_fen,
+        lines=[
+            PlacedLine(
+                dish=x.dish_id,
+                name_zh=x.name_zh,
+                name_en=x.name_en,
+                station=x.station,
+                qty=x.qty,
+                unit_price_fen=x.unit_price_fen,
+            )
             for x in order.lines
         ],
-    }
-    return f"op-{order.uid}", ORDER_PLACED, order.created_at, data
+    )
+    return OrderPlacedEvent(id=f"op-{order.uid}", occurred_at=order.created_at, data=data)
 
 
 def by_key(session: Session, key: str) -> Order | None:
@@ -260,22 +270,16 @@ def void_line(
     line.voided_by = staff
     order.total_fen -= line.unit_price_fen * line.qty
     printing.queue_void_ticket(session, printers, order, line, now)
+    voided = OrderLineVoided(
+        order=order.uid,
+        dish=line.dish_id,
+        qty=line.qty,
+        unit_price_fen=line.unit_price_fen,
+        by=staff,
+    )
     outbox.enqueue(
         session,
-        [
-            (
-                f"ov-{order.uid}-{line.id}",
-                ORDER_LINE_VOIDED,
-                now,
-                {
-                    "order": order.uid,
-                    "dish": line.dish_id,
-                    "qty": line.qty,
-                    "unit_price_fen": line.unit_price_fen,
-                    "by": staff,
-                },
-            )
-        ],
+        [OrderLineVoidedEvent(id=f"ov-{order.uid}-{line.id}", occurred_at=now, data=voided)],
     )
     return order
 
@@ -285,21 +289,8 @@ def mark_done(session: Session, uid: str, now: float) -> Order:
     if order.status == ACCEPTED:
         order.status = DONE
         order.done_at = now
-        outbox.enqueue(
-            session,
-            [
-                (
-                    f"od-{order.uid}",
-                    ORDER_DONE,
-                    now,
-                    {
-                        "order": order.uid,
-                        "no": order.no,
-                        "ready_s": round(now - order.created_at, 3),
-                    },
-                )
-            ],
-        )
+        done = OrderDone(order=order.uid, no=order.no, ready_s=round(now - order.created_at, 3))
+        outbox.enqueue(session, [OrderDoneEvent(id=f"od-{order.uid}", occurred_at=now, data=done)])
     return order
 
 
@@ -393,14 +384,16 @@ def settle_table(
     session.add(payment)
     table.is_open = False
     session.flush()
-    data: dict[str, object] = {
-        "payment": payment.uid,
-        "table": table.name,
-        "amount_fen": amount,
-        "method": method,
-        "orders": payment.order_uids,
-        "paid_at": now,
-        "by": staff,
-    }
-    outbox.enqueue(session, [(f"pay-{payment.uid}", PAYMENT_RECORDED, now, data)])
+    paid = PaymentRecorded(
+        payment=payment.uid,
+        table=table.name,
+        amount_fen=amount,
+        method=method,
+        orders=payment.order_uids,
+        paid_at=now,
+        by=staff,
+    )
+    outbox.enqueue(
+        session, [PaymentRecordedEvent(id=f"pay-{payment.uid}", occurred_at=now, data=paid)]
+    )
     return payment

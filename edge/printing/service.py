@@ -18,7 +18,7 @@ from edge.printing.models import PENDING, SENDING, SENT, PrintJob
 from edge.printing.tickets import TicketKind
 from edge.uplink import service as outbox
 from smartstore.wire.const import DeviceType
-from smartstore.wire.uplink import TICKET_PRINTED
+from smartstore.wire.uplink import TicketPrinted, TicketPrintedEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,15 +169,17 @@ def settle_sent(session: Session, job_id: int, now: float) -> PrintJob:
         order = session.get(Order, job.order_id)
         assert order is not None
         # HQ's "time from order to kitchen ticket".
-        data: dict[str, object] = {
-            "order": order.uid,
-            "station": job.station,
-            "printer": job.printer_id,
-            "ordered_at": order.created_at,
-            "printed_at": now,
-            "latency_s": round(now - order.created_at, 3),
-        }
-        outbox.enqueue(session, [(f"tp-{job.uid}", TICKET_PRINTED, now, data)])
+        printed = TicketPrinted(
+            order=order.uid,
+            station=job.station,
+            printer=job.printer_id,
+            ordered_at=order.created_at,
+            printed_at=now,
+            latency_s=round(now - order.created_at, 3),
+        )
+        outbox.enqueue(
+            session, [TicketPrintedEvent(id=f"tp-{job.uid}", occurred_at=now, data=printed)]
+        )
     return job
 
 

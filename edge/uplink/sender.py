@@ -71,15 +71,7 @@ class CloudSender(Worker):
             while not self.stopping:
                 with self._sessions() as session:
                     rows = service.oldest(session, self._batch_size)
-                    batch = [
-                        {
-                            "id": r.event_id,
-                            "type": r.type,
-                            "occurred_at": r.occurred_at,
-                            "data": r.data,
-                        }
-                        for r in rows
-                    ]
+                    batch = [service.as_sent(r) for r in rows]
                 if not batch and time.monotonic() - last_contact < HEARTBEAT_S:
                     self.wait(IDLE_S)  # a nudge (new events) sends at once
                     continue

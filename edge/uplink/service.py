@@ -1,16 +1,28 @@
 """The outbox. Transactions are never dropped: it grows while the cloud is away (a store makes
-a few thousand facts a day; a week offline is megabytes) and shrinks as the cloud confirms."""
+a few thousand facts a day; a week offline is megabytes) and shrinks as the cloud confirms.
+
+What goes in is an event of the hub -> cloud contract (smartstore/wire/uplink.py), built with
+its model: the cloud checks it with the same model."""
+
+from collections.abc import Sequence
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from edge.uplink.models import OutboxEvent
-from smartstore.wire.uplink import CALL_ANSWERED, CALL_OPENED, DEVICE_ALARM
+from smartstore.wire.uplink import (
+    CALL_ANSWERED,
+    CALL_OPENED,
+    DEVICE_ALARM,
+    EVENT_MODELS,
+    AnyUplinkEvent,
+)
 
 __all__ = [
     "CALL_ANSWERED",
     "CALL_OPENED",
     "DEVICE_ALARM",
+    "as_sent",
     "backlog",
     "confirm",
     "enqueue",
@@ -18,13 +30,32 @@ __all__ = [
 ]
 
 
-def enqueue(session: Session, events: list[tuple[str, str, float, dict[str, object]]]) -> None:
-    """(event id, type, occurred_at, data) rows, in the caller's transaction."""
-    if events:
-        session.execute(
-            insert(OutboxEvent),
-            [{"event_id": e, "type": t, "occurred_at": at, "data": d} for e, t, at, d in events],
+def enqueue(session: Session, events: Sequence[AnyUplinkEvent]) -> None:
+    """Events for HQ, in the caller's transaction, stored as they will be sent."""
+    rows = []
+    for e in events:
+        if not isinstance(e, EVENT_MODELS):  # a dict, or the bare base model
+            raise TypeError(f"not an event of the uplink contract: {e!r}")
+        rows.append(
+            {
+                "event_id": e.id,
+                "type": e.type,
+                "v": e.v,
+                "occurred_at": e.occurred_at,
+                "data": e.data.model_dump(mode="json"),
+            }
         )
+    if rows:
+        session.execute(insert(OutboxEvent), rows)
+
+
+def as_sent(row: OutboxEvent) -> dict[str, object]:
+    """A row as the cloud's ingest takes it. A row written before versions existed goes
+    without `v`, as it always did: the cloud reads it as version 1."""
+    event: dict[str, object] = {"id": row.event_id, "type": row.type}
+    if row.v is not None:
+        event["v"] = row.v
+    return event | {"occurred_at": row.occurred_at, "data": row.data}
 
 
 def oldest(session: Session, limit: int) -> list[OutboxEvent]:

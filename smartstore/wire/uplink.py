@@ -1,41 +1,314 @@
-"""The hub -> cloud contract: which facts a hub forwards, by name. One list for both sides:
-a new type is added here, then sent by the hub and accepted by the cloud."""
+"""The hub -> cloud contract: every fact a hub forwards, as one pydantic model per type.
 
-from typing import Final, Literal, get_args
+The hub builds its events with these classes (edge/uplink/service.py `enqueue` takes nothing
+else) and the cloud checks what it receives with the same classes (cloud/schemas.py,
+cloud/api/ingest.py, cloud/sales_facts.py), so the two sides cannot drift apart. A type's name
+is written once, in its model's `type` Literal: the constants, the registry and the list of
+types are derived from the models. docs/wire-contract.md §11 is the reference page.
 
-CALL_OPENED: Final = "call.opened"  # id co-<call uid>
-CALL_ANSWERED: Final = "call.answered"  # id ca-<call uid>
-DEVICE_ALARM: Final = "device.alarm"  # id da-<alarm uid>-raised | da-<alarm uid>-cleared
-ORDER_PLACED: Final = "order.placed"  # id op-<order uid>
-ORDER_LINE_VOIDED: Final = "order.line_voided"  # id ov-<order uid>-<line id>
-ORDER_DONE: Final = "order.done"  # id od-<order uid>
-TICKET_PRINTED: Final = "ticket.printed"  # id tp-<print job uid>
-PAYMENT_RECORDED: Final = "payment.recorded"  # id pay-<payment uid>: a table's bill paid
-CONFIG_APPLIED: Final = "config.applied"  # id cfg-<version>-<hub boot>: the hub runs it now
+On the wire an event is `{"id", "type", "v", "occurred_at", "data"}`. `v` is the event's
+schema version; events written by hubs from before it existed have none and are read as 1.
+Within a version, fields are only ever added, never removed, renamed or retyped, and readers
+ignore fields they do not know. Anything else is a new version, which the cloud must learn
+before hubs send it: it refuses versions it does not know, and a hub keeps those events in its
+outbox until the cloud takes them.
+"""
 
-UplinkEventType = Literal[
-    "call.opened",
-    "call.answered",
-    "device.alarm",
-    "order.placed",
-    "order.line_voided",
-    "order.done",
-    "ticket.printed",
-    "config.applied",
-    "payment.recorded",
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, get_args
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic_core import PydanticCustomError
+
+from smartstore.wire.const import EVENT_ID_PATTERN
+
+UPLINK_VERSION: Final = 1  # the schema version the hub writes
+UPLINK_VERSIONS: Final = frozenset({1})  # the versions the cloud reads
+
+# A sane order line (HQ's sums stay inside InfluxDB's int64 fields); the hub's menu limits
+# (smartstore/menu.py) are far inside these.
+MAX_LINE_QTY: Final = 1_000_000
+MAX_UNIT_PRICE_FEN: Final = 10_000_000_000
+DISH_ID_MAX: Final = 64
+
+EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN)]
+# Epoch seconds and durations on the hub's clock. Never bounded by the contract: a hub clock
+# set back makes a negative duration, and the hub must still be able to say what happened.
+Seconds = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class UplinkData(BaseModel):
+    """The `data` of an event. Strict: JSON's "2" is not a number, true is not 1. Fields a
+    reader does not know are ignored (a newer hub may add one within a version)."""
+
+    model_config = ConfigDict(strict=True, frozen=True, extra="ignore")
+
+
+# --- The data of each type: exactly what the hub sends. ---
+
+
+class _CallData(UplinkData):
+    call: str  # the call's uid on the hub
+    device: str  # the button's id, or qr-<table id> for a call from the table's page
+    zone: str
+    table: str
+    reason: str  # service | bill | water
+    opened_at: Seconds
+
+
+class CallOpened(_CallData):
+    """A diner called staff (a button, a smart table or the table's page)."""
+
+
+class CallAnswered(_CallData):
+    """Staff answered a call: who, and how fast."""
+
+    acked_by: str
+    response_s: Seconds
+    urgent: bool  # it had gone urgent before it was answered
+
+
+class DeviceAlarm(UplinkData):
+    """An alarm on a device raised (`active`) or cleared."""
+
+    alarm: str  # the alarm's uid on the hub
+    device: str
+    device_type: str
+    zone: str
+    kind: str  # edge/devices/alarms.py AlarmKind
+    active: bool
+    raised_at: Seconds
+
+
+class PlacedLine(UplinkData):
+    """A line of an order, priced as it was when ordered."""
+
+    dish: str = Field(min_length=1, max_length=DISH_ID_MAX)
+    name_zh: str
+    name_en: str
+    station: str
+    qty: int = Field(gt=0, le=MAX_LINE_QTY)
+    unit_price_fen: int = Field(ge=0, le=MAX_UNIT_PRICE_FEN)  # the dish with its options
+
+
+class OrderPlaced(UplinkData):
+    """An order the hub accepted (from a table's QR page or a kiosk)."""
+
+    order: str = Field(min_length=1)  # the order's uid: what a void names it by
+    no: int  # the number called on the queue screens (per store, per day)
+    source: str  # table | kiosk
+    table: str  # the table's name, "" for a kiosk
+    device: str | None  # the kiosk, None for a table
+    created_at: Seconds
+    total_fen: int
+    lines: list[PlacedLine]
+
+
+class OrderLineVoided(UplinkData):
+    """Staff took a line off an order."""
+
+    order: str = Field(min_length=1)
+    dish: str = Field(min_length=1, max_length=DISH_ID_MAX)
+    qty: int = Field(gt=0, le=MAX_LINE_QTY)
+    unit_price_fen: int = Field(ge=0, le=MAX_UNIT_PRICE_FEN)
+    by: str
+
+
+class OrderDone(UplinkData):
+    """The kitchen marked an order ready."""
+
+    order: str
+    no: int
+    ready_s: Seconds  # from the order to ready
+
+
+class TicketPrinted(UplinkData):
+    """A kitchen ticket reached its printer (first print only: a reprint is not a fact)."""
+
+    order: str
+    station: str
+    printer: str
+    ordered_at: Seconds
+    printed_at: Seconds
+    latency_s: Seconds  # from the order to the printer
+
+
+class PaymentRecorded(UplinkData):
+    """Staff took a table's payment: one payment for the party's orders."""
+
+    payment: str  # the payment's uid on the hub
+    table: str
+    amount_fen: int
+    method: str  # cash | card | wechat | alipay | waived
+    orders: list[str]  # the orders' uids
+    paid_at: Seconds
+    by: str
+
+
+class ConfigApplied(UplinkData):
+    """The hub runs HQ's configuration of this version now."""
+
+    version: int
+
+
+# --- The events: an envelope around each type's data. ---
+
+
+def _known_version(v: int) -> int:
+    if v not in UPLINK_VERSIONS:
+        raise PydanticCustomError(
+            "unknown_version",
+            "schema version {v} is not known here (known: {known}): update HQ before the hubs",
+            {"v": v, "known": ", ".join(str(k) for k in sorted(UPLINK_VERSIONS))},
+        )
+    return v
+
+
+class UplinkEnvelope(BaseModel):
+    """What every event has, whatever its type."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: EventId  # made where the fact happened; the cloud stores each (store, id) once
+    type: str
+    # The schema version; absent in events written before versions existed: 1.
+    v: Annotated[int, Field(strict=True), AfterValidator(_known_version)] = UPLINK_VERSION
+    # Epoch seconds on the hub's clock. Never compared with HQ's: skew is not an error.
+    occurred_at: float = Field(ge=0, allow_inf_nan=False, strict=True)
+
+
+class UplinkEvent(UplinkEnvelope):
+    """An event with its typed data: one subclass per type below, nothing else is sent."""
+
+    data: UplinkData
+
+
+class CallOpenedEvent(UplinkEvent):
+    """id `co-<call uid>`."""
+
+    type: Literal["call.opened"] = "call.opened"
+    data: CallOpened
+
+
+class CallAnsweredEvent(UplinkEvent):
+    """id `ca-<call uid>`."""
+
+    type: Literal["call.answered"] = "call.answered"
+    data: CallAnswered
+
+
+class DeviceAlarmEvent(UplinkEvent):
+    """id `da-<alarm uid>-raised` or `da-<alarm uid>-cleared`."""
+
+    type: Literal["device.alarm"] = "device.alarm"
+    data: DeviceAlarm
+
+
+class OrderPlacedEvent(UplinkEvent):
+    """id `op-<order uid>`; occurred_at is the order's created_at."""
+
+    type: Literal["order.placed"] = "order.placed"
+    data: OrderPlaced
+
+
+class OrderLineVoidedEvent(UplinkEvent):
+    """id `ov-<order uid>-<line id>`."""
+
+    type: Literal["order.line_voided"] = "order.line_voided"
+    data: OrderLineVoided
+
+
+class OrderDoneEvent(UplinkEvent):
+    """id `od-<order uid>`."""
+
+    type: Literal["order.done"] = "order.done"
+    data: OrderDone
+
+
+class TicketPrintedEvent(UplinkEvent):
+    """id `tp-<print job uid>`."""
+
+    type: Literal["ticket.printed"] = "ticket.printed"
+    data: TicketPrinted
+
+
+class PaymentRecordedEvent(UplinkEvent):
+    """id `pay-<payment uid>`: a table's bill paid."""
+
+    type: Literal["payment.recorded"] = "payment.recorded"
+    data: PaymentRecorded
+
+
+class ConfigAppliedEvent(UplinkEvent):
+    """id `cfg-<version>-<random>`: one per time the hub starts running a version."""
+
+    type: Literal["config.applied"] = "config.applied"
+    data: ConfigApplied
+
+
+# The one list of event models: everything below is derived from it.
+AnyUplinkEvent = Annotated[
+    CallOpenedEvent
+    | CallAnsweredEvent
+    | DeviceAlarmEvent
+    | OrderPlacedEvent
+    | OrderLineVoidedEvent
+    | OrderDoneEvent
+    | TicketPrintedEvent
+    | PaymentRecordedEvent
+    | ConfigAppliedEvent,
+    Field(discriminator="type"),
 ]
-UPLINK_EVENT_TYPES: Final[tuple[str, ...]] = get_args(UplinkEventType)
-assert set(UPLINK_EVENT_TYPES) == {
-    CALL_OPENED,
-    CALL_ANSWERED,
-    DEVICE_ALARM,
-    ORDER_PLACED,
-    ORDER_LINE_VOIDED,
-    ORDER_DONE,
-    TICKET_PRINTED,
-    CONFIG_APPLIED,
-    PAYMENT_RECORDED,
-}
+EVENT_MODELS: Final[tuple[type[UplinkEvent], ...]] = get_args(get_args(AnyUplinkEvent)[0])
+
+
+def _type_of(model: type[UplinkEvent]) -> str:
+    (name,) = get_args(model.model_fields["type"].annotation)
+    return str(name)
+
+
+# Type name -> its event model.
+UPLINK_EVENTS: Final[Mapping[str, type[UplinkEvent]]] = {_type_of(m): m for m in EVENT_MODELS}
+UPLINK_EVENT_TYPES: Final[tuple[str, ...]] = tuple(UPLINK_EVENTS)
+if TYPE_CHECKING:
+    UplinkEventType = str
+else:
+    # A Literal of every type name, for pydantic and FastAPI (the cloud's ingest and filters).
+    UplinkEventType = Literal[UPLINK_EVENT_TYPES]
+
+# The names, as code compares and filters by them.
+CALL_OPENED: Final = _type_of(CallOpenedEvent)
+CALL_ANSWERED: Final = _type_of(CallAnsweredEvent)
+DEVICE_ALARM: Final = _type_of(DeviceAlarmEvent)
+ORDER_PLACED: Final = _type_of(OrderPlacedEvent)
+ORDER_LINE_VOIDED: Final = _type_of(OrderLineVoidedEvent)
+ORDER_DONE: Final = _type_of(OrderDoneEvent)
+TICKET_PRINTED: Final = _type_of(TicketPrintedEvent)
+PAYMENT_RECORDED: Final = _type_of(PaymentRecordedEvent)
+CONFIG_APPLIED: Final = _type_of(ConfigAppliedEvent)
+
+_EVENT_ADAPTER: Final[TypeAdapter[AnyUplinkEvent]] = TypeAdapter(AnyUplinkEvent)
+
+
+def parse_event(raw: Any) -> UplinkEvent:
+    """A whole event (as decoded from JSON) as its model; ValidationError if it is none."""
+    event: UplinkEvent = _EVENT_ADAPTER.validate_python(raw)
+    return event
+
+
+def _data_of(model: type[UplinkEvent]) -> type[UplinkData]:
+    data = model.model_fields["data"].annotation
+    assert isinstance(data, type) and issubclass(data, UplinkData)
+    return data
+
+
+_DATA_MODELS: Final = {name: _data_of(m) for name, m in UPLINK_EVENTS.items()}
+
+
+def data_model(event_type: str) -> type[UplinkData]:
+    """The model of a type's `data` (KeyError for a type the contract does not have)."""
+    return _DATA_MODELS[event_type]
+
 
 # A hub clock further than this from HQ's (measured on every batch: `sent_at` against HQ's
 # `received_at`) is flagged on the hub's board and in HQ's fleet view: its orders land in the

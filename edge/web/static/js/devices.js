@@ -1,5 +1,10 @@
-"use strict";
 // The device board: every device with its state, live; alarms on top; commands with replies.
+import { $ } from "./dom.js";
+import { BOTH, ago as agoText } from "./i18n.js";
+import { call, logout, NO_ANSWER } from "./api.js";
+import { followBoard } from "./live.js";
+
+const LOGIN = "/login?next=/devices";
 const TYPES = {
   call_button: "呼叫按钮 Call buttons",
   smart_table: "智能餐桌 Smart tables",
@@ -30,16 +35,8 @@ let labels = {}; // alarm kind -> label, from the hub
 let commandsByType = {};
 let clockOffset = 0;
 
-const $ = (id) => document.getElementById(id);
 const hubNow = () => Date.now() / 1000 + clockOffset;
-
-function ago(t) {
-  if (!t) return "—";
-  const s = Math.max(0, Math.round(hubNow() - t));
-  if (s < 60) return `${s}秒前 ${s}s ago`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}分钟前 ${m}m ago` : `${Math.floor(m / 60)}小时前 ${Math.floor(m / 60)}h ago`;
-}
+const ago = (t) => (t ? agoText(hubNow() - t) : "—");
 
 function matches(d) {
   const type = $("f-type").value;
@@ -193,18 +190,12 @@ async function sendCommand(id, name) {
     if (!text) return;
     args = { text };
   }
-  const res = await fetch(`/api/devices/${encodeURIComponent(id)}/commands`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ name, args }),
-  });
-  if (res.status === 401) {
-    location.href = "/login?next=/devices";
-    return;
-  }
-  const data = await res.json();
-  if (!res.ok) {
-    lastCommand.set(id, { name, status: "error", error: data.detail });
+  const r = await call("POST", `/api/devices/${encodeURIComponent(id)}/commands`, { name, args }, { login: LOGIN });
+  if (r.status === 401) return;
+  const data = r.data || {};
+  if (!r.ok) {
+    const error = r.status === NO_ANSWER ? BOTH.unreachable : data.detail;
+    lastCommand.set(id, { name, status: "error", error });
   } else {
     // The device may have answered (over the socket) before this response arrived: keep
     // its answer rather than going back to "pending".
@@ -243,9 +234,6 @@ function onLive(msg) {
 
 $("filters").addEventListener("submit", (ev) => ev.preventDefault());
 for (const id of ["f-type", "f-state", "f-zone", "f-text"]) $(id).addEventListener("input", render);
-$("logout").addEventListener("click", async () => {
-  await fetch("/api/logout", { method: "POST" });
-  location.href = "/login";
-});
+$("logout").addEventListener("click", logout);
 setInterval(render, 5000); // "last seen" ages even when nothing arrives
-followBoard(onLive, "/login?next=/devices");
+followBoard(onLive, LOGIN);
