@@ -36,8 +36,8 @@ from bench.common import (
     write_section,
 )
 from bench.presses import press_rows, tally_presses
-from edge.broker import free_port, mosquitto_binary, wait_for_port
-from edge.inventory import demo_inventory
+from contract.inventory import demo_inventory
+from provisioning.broker import free_port, mosquitto_binary, wait_for_port
 from tests.support import hub_settings, run_hub_process, start_broker
 
 # --- the simulated buttons (own process) -----------------------------------------------------
@@ -53,8 +53,8 @@ def run_buttons(
     ready: Any,
     go: Any,
 ) -> None:
+    from contract.inventory import Inventory
     from devices.fleet import Fleet
-    from edge.inventory import Inventory
 
     inventory = Inventory.model_validate_json(inventory_json)
     fleet = Fleet(inventory, accounts, "127.0.0.1", port, telemetry_every_s=30)

@@ -4,7 +4,7 @@
 
 This is what the hub faces after a restart (its persistent session queued the presses made
 meanwhile). The same paho subscriber drains the same backlog twice: with paho's defaults, and
-with TCP_NODELAY set on its socket after connect (what edge.mqtt does).
+with TCP_NODELAY set on its socket after connect (what contract.mqtt.set_nodelay does).
 
 Every message carries its own id, and the subscriber counts what it receives per id: unique
 ids received, redeliveries (copies beyond the first: QoS 1 is at least once, so these are
@@ -26,8 +26,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.common import Verdict, markdown_table, met_cell, write_section, zero
-from edge.broker import free_port, mosquitto_binary, wait_for_port
-from edge.mqtt import set_nodelay
+from contract.mqtt import set_nodelay
+from provisioning.broker import free_port, mosquitto_binary, wait_for_port
 
 TOPIC = "store/DRAIN/call_button/btn-001/event"
 

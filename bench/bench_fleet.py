@@ -35,7 +35,7 @@ from bench.common import (
     zero,
 )
 from bench.presses import press_rows, tally_presses
-from edge.inventory import Inventory, generate_inventory
+from contract.inventory import Inventory, generate_inventory
 from tests.support import hub_settings, run_hub_process, start_broker
 
 HEARTBEAT_S = 1.0

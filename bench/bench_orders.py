@@ -47,14 +47,14 @@ from bench.common import (
     write_section,
     zero,
 )
+from contract import EventAck, KioskOrderEvent, KioskOrderLine, encode
+from contract.const import AckStatus
+from contract.inventory import generate_inventory
+from contract.menu import load_menu
 from devices.fleet import Fleet
 from devices.kiosk import Kiosk, random_lines
 from devices.virtual_printer import VirtualPrinter, decode_text
-from edge.inventory import generate_inventory
-from smartstore.menu import load_menu
 from smartstore.samples import SAMPLE_MENU
-from smartstore.wire import EventAck, KioskOrderEvent, KioskOrderLine, encode
-from smartstore.wire.const import AckStatus
 from tests.support import PIN, STAFF, hub_settings, run_hub_process, start_broker
 
 STATIONS = ("hot", "cold", "bar")

@@ -16,7 +16,7 @@ from starlette.routing import compile_path
 from cloud.api import config_push, hq, ingest, sales, stores
 from cloud.config import Settings
 from cloud.db import make_engine, make_sessions
-from smartstore.http import refuse_bad_input_clearly
+from contract.http import refuse_bad_input_clearly
 
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
 

@@ -2,12 +2,12 @@
 
 from typing import Final
 
-from smartstore.wire.uplink import UPLINK_EVENT_TYPES, UplinkEventType
+from contract.uplink import UPLINK_EVENT_TYPES, UplinkEventType
 
 STORE_ID_PATTERN: Final = r"^[A-Za-z0-9_-]{1,32}$"
 EVENT_ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]{8,64}$"
 
-# What a hub may forward: defined once, with the hub, in smartstore/wire/uplink.py.
+# What a hub may forward: defined once, with the hub, in contract/uplink.py.
 EventType = UplinkEventType
 EVENT_TYPES: Final[tuple[str, ...]] = UPLINK_EVENT_TYPES
 

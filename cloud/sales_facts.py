@@ -20,7 +20,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from cloud.models import IngestedEvent, KitchenFact, SaleFact, table_of
-from smartstore.wire.uplink import (
+from contract.uplink import (
     ORDER_DONE,
     ORDER_LINE_VOIDED,
     ORDER_PLACED,
@@ -51,7 +51,7 @@ TICKET, READY = "ticket", "ready"
 FACT_TYPES = (ORDER_PLACED, ORDER_LINE_VOIDED, TICKET_PRINTED, ORDER_DONE)
 
 
-# The data is read with the contract's models (smartstore/wire/uplink.py), strictly: "2" is
+# The data is read with the contract's models (contract/uplink.py), strictly: "2" is
 # not a quantity and true is not 1; its bounds on a line keep every sum inside InfluxDB's
 # int64 fields.
 

@@ -34,7 +34,7 @@ from cloud.config import Settings
 from cloud.db import make_engine, make_sessions
 from cloud.models import IngestedEvent
 from cloud.sales_facts import MAX_EPOCH_S, PlacedOrder, VoidedLine, parse, placed_orders
-from smartstore.wire.uplink import ORDER_LINE_VOIDED, ORDER_PLACED
+from contract.uplink import ORDER_LINE_VOIDED, ORDER_PLACED
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from cloud.const import (
     EventType,
 )
 from cloud.models import IngestedEvent, Store
-from smartstore.wire.uplink import UplinkData, UplinkEnvelope, data_model
+from contract.uplink import UplinkData, UplinkEnvelope, data_model
 
 
 def _unstorable(value: Any) -> bool:

@@ -1,4 +1,4 @@
-"""Device types: their messages (in smartstore.wire) and simulators that speak the contract
+"""Device types: their messages (in contract) and simulators that speak the contract
 over a real broker."""
 
 from devices.base import SimDevice

@@ -12,9 +12,7 @@ from typing import Any, ClassVar
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from devices.loop import DeviceLoop
-from edge.mqtt import set_nodelay
-from smartstore.wire import (
+from contract import (
     Channel,
     Command,
     CommandReply,
@@ -27,7 +25,7 @@ from smartstore.wire import (
     encode,
     parse_payload,
 )
-from smartstore.wire.const import (
+from contract.const import (
     COMMANDS,
     QOS_ACK,
     QOS_CMD,
@@ -40,6 +38,8 @@ from smartstore.wire.const import (
     Presence,
     ReplyStatus,
 )
+from contract.mqtt import set_nodelay
+from devices.loop import DeviceLoop
 
 log = logging.getLogger(__name__)
 

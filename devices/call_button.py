@@ -3,9 +3,9 @@
 import time
 from typing import ClassVar
 
+from contract import CallButtonEvent, DeviceType, encode
+from contract.const import CallReason
 from devices.base import SimDevice
-from smartstore.wire import CallButtonEvent, DeviceType, encode
-from smartstore.wire.const import CallReason
 
 
 class CallButton(SimDevice):

@@ -5,6 +5,10 @@ import threading
 import time
 from collections.abc import Callable
 
+from contract import DeviceType
+from contract.const import CallReason
+from contract.inventory import Inventory
+from contract.menu import MenuFile
 from devices.base import AckHandler, SimDevice
 from devices.call_button import CallButton
 from devices.kiosk import Kiosk, random_lines
@@ -12,10 +16,6 @@ from devices.loop import DeviceLoop
 from devices.printer import PrinterBridge
 from devices.queue_screen import QueueScreen
 from devices.smart_table import SmartTable
-from edge.inventory import Inventory
-from smartstore.menu import MenuFile
-from smartstore.wire import DeviceType
-from smartstore.wire.const import CallReason
 
 SIMULATORS: dict[DeviceType, type[SimDevice]] = {
     DeviceType.CALL_BUTTON: CallButton,

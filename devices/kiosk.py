@@ -5,9 +5,9 @@ the hub answers; a resend finds the same order."""
 import random
 from typing import ClassVar
 
+from contract import DeviceType, KioskOrderEvent, KioskOrderLine, encode
+from contract.menu import MenuFile
 from devices.base import SimDevice
-from smartstore.menu import MenuFile
-from smartstore.wire import DeviceType, KioskOrderEvent, KioskOrderLine, encode
 
 
 class Kiosk(SimDevice):

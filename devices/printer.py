@@ -4,9 +4,9 @@ paper, cover and link along with its own heartbeat."""
 import random
 from typing import ClassVar
 
+from contract import DeviceType, PrinterTelemetry, Telemetry
+from contract.const import CoverState, PaperLevel
 from devices.base import SimDevice
-from smartstore.wire import DeviceType, PrinterTelemetry, Telemetry
-from smartstore.wire.const import CoverState, PaperLevel
 
 
 class PrinterBridge(SimDevice):

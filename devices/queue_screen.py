@@ -4,8 +4,8 @@ topic the hub keeps current) and whatever text staff send it."""
 import logging
 from typing import ClassVar
 
+from contract import DeviceType, ReadyBoard, WireError, parse_payload, ready_topic
 from devices.base import SimDevice
-from smartstore.wire import DeviceType, ReadyBoard, WireError, parse_payload, ready_topic
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,9 @@
 
 from typing import ClassVar
 
+from contract import DeviceType
+from contract.const import CallReason
 from devices.call_button import CallButton
-from smartstore.wire import DeviceType
-from smartstore.wire.const import CallReason
 
 
 class SmartTable(CallButton):

@@ -11,12 +11,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
+from contract.http import refuse_bad_input_clearly
 from edge.api import auth_routes, board_routes
 from edge.api.board_routes import STATIC
 from edge.config import Settings
 from edge.domains import DOMAINS
 from edge.runtime import HubRuntime
-from smartstore.http import refuse_bad_input_clearly
 
 
 class RevalidatedStatic(StaticFiles):

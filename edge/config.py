@@ -6,7 +6,7 @@ from typing import Literal, Self
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from smartstore.wire.const import ID_PATTERN
+from contract.const import ID_PATTERN
 
 # PINs anyone would try first; refused in production.
 WEAK_PINS = frozenset({"0000", "1111", "1234", "12345", "123456", "4321", "8888", "password"})

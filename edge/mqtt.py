@@ -1,7 +1,6 @@
 """The hub's MQTT connection: its Last Will, its subscriptions, and its publishes."""
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -10,7 +9,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from smartstore.wire import (
+from contract import (
     Channel,
     DeviceType,
     HubState,
@@ -19,16 +18,10 @@ from smartstore.wire import (
     hub_state_topic,
     subscriptions,
 )
-from smartstore.wire.const import QOS_ACK, QOS_EVENT, QOS_STATE, Presence
+from contract.const import QOS_ACK, QOS_EVENT, QOS_STATE, Presence
+from contract.mqtt import set_nodelay
 
 log = logging.getLogger(__name__)
-
-
-def set_nodelay(client: mqtt.Client) -> None:
-    """Without TCP_NODELAY, QoS 1 stalls on Nagle against delayed ACKs (18-30 msg/s here)."""
-    sock = client.socket()
-    if isinstance(sock, socket.socket):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 class HubMqtt:

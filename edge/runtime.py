@@ -9,12 +9,12 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import sessionmaker
 
+from contract.inventory import load_inventory
 from edge.config import Settings
 from edge.core.domain import Domain, HubContext
 from edge.core.ingest import Ingest, RejectCounter
 from edge.core.writer import StoreWriter
 from edge.db import Checkpointer, init_db, make_engine
-from edge.inventory import load_inventory
 from edge.mqtt import HubMqtt
 
 log = logging.getLogger(__name__)

@@ -8,4 +8,5 @@ esphome_env
 cd "$ROOT"
 echo "== ruff" && "$VENV/bin/ruff" check . && "$VENV/bin/ruff" format --check .
 echo "== mypy" && "$VENV/bin/mypy"
+echo "== layers" && "$VENV/bin/lint-imports" --no-cache
 echo "== pytest" && exec "$VENV/bin/pytest" "$@"

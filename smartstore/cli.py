@@ -72,8 +72,8 @@ def qr(
     ] = None,
 ) -> None:
     """Make a printable sheet of every table's QR code (with the table's name under it)."""
+    from contract.inventory import load_inventory
     from edge.config import Settings
-    from edge.inventory import load_inventory
     from edge.tables.qrsheet import render_sheet
     from edge.tables.service import qr_links
     from edge.tables.tokens import TokenSigner
@@ -118,9 +118,9 @@ def provision(
 ) -> None:
     """Make per-device MQTT credentials, the broker's password and ACL files, and (with
     --configs-dir) each device's config with its secret, ready to flash or install."""
-    from edge.broker import BrokerFiles
-    from edge.inventory import load_inventory
-    from edge.provision import ensure_secrets, write_broker_auth
+    from contract.inventory import load_inventory
+    from provisioning.broker import BrokerFiles
+    from provisioning.provision import ensure_secrets, write_broker_auth
 
     try:
         inv = load_inventory(inventory)
@@ -132,7 +132,7 @@ def provision(
     write_broker_auth(inv, accounts, files.passwd, files.acl)
     typer.echo(f"{len(accounts)} accounts; wrote {files.passwd} and {files.acl}")
     if configs_dir is not None:
-        from edge.firmware import write_device_configs
+        from provisioning.firmware import write_device_configs
 
         try:
             written = write_device_configs(inv, accounts, configs_dir, broker_host, broker_port)
@@ -151,9 +151,9 @@ def broker(
     bind: str = "0.0.0.0",  # noqa: S104 - devices reach the broker over the store LAN
 ) -> None:
     """Provision, write mosquitto's config, and run mosquitto in the foreground."""
-    from edge.broker import BrokerFiles, start_mosquitto
-    from edge.inventory import load_inventory
-    from edge.provision import ensure_secrets, write_broker_auth
+    from contract.inventory import load_inventory
+    from provisioning.broker import BrokerFiles, start_mosquitto
+    from provisioning.provision import ensure_secrets, write_broker_auth
 
     inv = load_inventory(inventory)
     files = BrokerFiles(broker_dir)
@@ -246,7 +246,7 @@ def inventory(
     printers: Count = 0,
 ) -> None:
     """Write a store inventory laid out from device counts (edit it to match the floor)."""
-    from edge.inventory import generate_inventory, save_inventory
+    from contract.inventory import generate_inventory, save_inventory
 
     try:
         inv = generate_inventory(
@@ -278,9 +278,9 @@ def simulate(
 ) -> None:
     """Run simulated devices over the real broker: every device in the inventory, or a store
     generated from counts (as `smartstore inventory` would write it)."""
+    from contract.inventory import generate_inventory, load_inventory
     from devices.fleet import Fleet
-    from edge.inventory import generate_inventory, load_inventory
-    from edge.provision import load_secrets
+    from provisioning.provision import load_secrets
 
     _logging(False)
     if inventory is not None:

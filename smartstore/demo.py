@@ -15,21 +15,21 @@ from cloud.config import Settings as CloudSettings
 from cloud.db import migrate
 from cloud.sales_influx import exporter_for
 from cloud.testing import CloudHandle, run_cloud_thread
+from contract import DeviceType
+from contract.inventory import Inventory, generate_inventory, load_inventory, save_inventory
+from contract.menu import load_menu
 from devices.fleet import Fleet
 from devices.virtual_printer import VirtualPrinter, decode_text
 from edge.app import StoreServer, server_config
-from edge.broker import BrokerFiles, free_port, start_mosquitto
 from edge.config import Settings
-from edge.inventory import Inventory, generate_inventory, load_inventory, save_inventory
-from edge.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
 from edge.tables.qrsheet import render_sheet
 from edge.tables.service import qr_links
 from edge.tables.tokens import TokenSigner
 from edge.telemetry.v1_bridge import InfluxV1Bridge
-from smartstore.menu import load_menu
+from provisioning.broker import BrokerFiles, free_port, start_mosquitto
+from provisioning.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
 from smartstore.samples import install_sample_menu
 from smartstore.services import InfluxServer, start_influxd
-from smartstore.wire import DeviceType
 
 log = logging.getLogger(__name__)
 DEMO_STORE = "DEMO"

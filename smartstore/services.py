@@ -1,5 +1,5 @@
-"""Throwaway instances of the real parts (InfluxDB here; mosquitto in edge.broker), started by
-the project itself for the demo, the tests and the benchmarks."""
+"""Throwaway instances of the real parts (InfluxDB here; mosquitto in provisioning.broker),
+started by the project itself for the demo, the tests and the benchmarks."""
 
 import json
 import shutil
@@ -10,7 +10,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from edge.broker import free_port, wait_for_port
+from provisioning.broker import free_port, wait_for_port
 
 
 @dataclass
@@ -76,7 +76,8 @@ bind-address = "127.0.0.1:{rpc_port}"
         encoding="utf-8",
     )
     with (directory / "influxd.log").open("ab") as log:
-        # Its own session, as mosquitto's (edge/broker.py): stopped after the hub, not by Ctrl-C.
+        # Its own session, as mosquitto's (provisioning/broker.py): stopped after the hub, not
+        # by Ctrl-C.
         proc = subprocess.Popen(
             [influxd_binary(), "-config", str(conf)],
             stdout=log,

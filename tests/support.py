@@ -16,15 +16,15 @@ from typing import Any, TypeVar
 import httpx
 import uvicorn
 
+from contract import Channel, DeviceType, device_topic
+from contract.inventory import DeviceSpec, Inventory, save_inventory
 from devices.fleet import Fleet
 from edge.app import server_config
-from edge.broker import BrokerFiles, free_port, start_mosquitto
 from edge.config import Settings
-from edge.inventory import DeviceSpec, Inventory, save_inventory
-from edge.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
+from provisioning.broker import BrokerFiles, free_port, start_mosquitto
+from provisioning.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
 from smartstore.samples import SAMPLE_MENU
 from smartstore.settings_env import as_environment
-from smartstore.wire import Channel, DeviceType, device_topic
 
 STAFF = "alice"
 PIN = "482913"

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import httpx
 
-from edge.inventory import Inventory
-from smartstore.wire import Channel
+from contract import Channel
+from contract.inventory import Inventory
 from tests.support import (
     Broker,
     Hub,

@@ -4,7 +4,7 @@ import json
 
 import httpx
 
-from smartstore.wire import Channel
+from contract import Channel
 from tests.support import Broker, Hub, wait_until
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from edge.inventory import save_inventory
+from contract.inventory import save_inventory
 from tests.support import (
     Broker,
     hub_settings,
@@ -129,7 +129,7 @@ def test_rotated_device_needs_its_new_password_at_the_broker(tmp_path: Path) -> 
 def test_simulate_runs_a_store_from_counts(tmp_path: Path) -> None:
     """`smartstore inventory` and `smartstore simulate --store ... counts` lay a store out
     alike, so the devices simulate with the credentials provisioned for that inventory."""
-    from edge.inventory import load_inventory
+    from contract.inventory import load_inventory
     from tests.support import hub_settings, run_hub_thread
 
     inventory = tmp_path / "inv.yaml"

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from cloud.testing import CloudHandle
-from smartstore.menu import WEEKDAYS
+from contract.menu import WEEKDAYS
 from smartstore.samples import SAMPLE_MENU
 from tests.ordering import KUNGPAO
 from tests.support import Broker, hub_settings, run_hub_thread, wait_until

@@ -30,14 +30,14 @@ from typing import Any
 import pytest
 import yaml
 
+from contract import DeviceType, PrinterTelemetry, Telemetry
+from contract.const import CoverState, PaperLevel
+from contract.inventory import DeviceSpec
 from edge.calls.models import Call
 from edge.devices.models import Alarm
-from edge.inventory import DeviceSpec
 from edge.telemetry import points
 from edge.telemetry.points import M_CALL_RESPONSES, M_CALLS, M_DEVICE_TELEMETRY, M_HUB_INGEST
 from smartstore.services import InfluxServer
-from smartstore.wire import DeviceType, PrinterTelemetry, Telemetry
-from smartstore.wire.const import CoverState, PaperLevel
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS = ROOT / "dashboards"

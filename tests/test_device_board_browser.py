@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
+from contract.const import PaperLevel
 from devices.printer import PrinterBridge
-from smartstore.wire.const import PaperLevel
 from tests.browser import log_in
 from tests.support import Broker, hub_settings, on_loop, run_hub_thread, running_fleet
 

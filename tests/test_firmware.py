@@ -14,17 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from edge.firmware import (
-    TEMPLATES_DIR,
-    config_filename,
-    node_name,
-    render_esphome,
-    render_json,
-    write_device_configs,
-)
-from edge.inventory import DeviceSpec, Inventory
-from edge.provision import ensure_secrets
-from smartstore.wire import (
+from contract import (
     CallButtonEvent,
     Channel,
     CommandReply,
@@ -36,7 +26,17 @@ from smartstore.wire import (
     parse_payload,
     telemetry_model,
 )
-from smartstore.wire.const import COMMANDS, EVENT_ID_PATTERN, ID_PATTERN, CallReason, Presence
+from contract.const import COMMANDS, EVENT_ID_PATTERN, ID_PATTERN, CallReason, Presence
+from contract.inventory import DeviceSpec, Inventory
+from provisioning.firmware import (
+    TEMPLATES_DIR,
+    config_filename,
+    node_name,
+    render_esphome,
+    render_json,
+    write_device_configs,
+)
+from provisioning.provision import ensure_secrets
 
 REPO = Path(__file__).resolve().parent.parent
 ESPHOME_VENV_BIN = REPO / ".venv-esphome" / "bin" / "esphome"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import httpx
 
+from contract import Channel, DeviceType
+from contract.const import PaperLevel
 from devices.printer import PrinterBridge
-from smartstore.wire import Channel, DeviceType
-from smartstore.wire.const import PaperLevel
 from tests.support import (
     Broker,
     Hub,

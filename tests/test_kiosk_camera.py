@@ -3,9 +3,9 @@ last resort) and orders with it over MQTT."""
 
 from pathlib import Path
 
+from contract import KioskOrderLine
 from devices.camera import read_codes
 from devices.kiosk import Kiosk
-from smartstore.wire import KioskOrderLine
 from tests.ordering import kitchen
 from tests.qr_images import FAMILIES, camera_like_images, no_code_images, sample_texts
 from tests.support import on_loop, running_fleet, wait_until

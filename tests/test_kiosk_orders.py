@@ -12,16 +12,16 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contract import Channel
+from contract.const import PaperLevel
+from contract.menu import load_menu
 from devices.virtual_printer import VirtualPrinter, decode_text
 from edge.config import Settings
 from edge.db import make_engine
 from edge.printing.models import PENDING, SENDING, SENT, PrintJob
 from edge.printing.spooler import build_ticket
 from edge.printing.tickets import Ticket, render
-from smartstore.menu import load_menu
 from smartstore.samples import SAMPLE_MENU
-from smartstore.wire import Channel
-from smartstore.wire.const import PaperLevel
 from tests.faults import HungPrinter, connecting_to, query
 from tests.ordering import KUNGPAO, kitchen
 from tests.support import (

@@ -342,6 +342,7 @@ def test_the_next_party_pays_its_own_bill_even_if_the_hub_clock_went_back(tmp_pa
     """A hub running hours fast takes a payment, then NTP sets its clock back and the table
     is opened for new guests: their bill is their orders, neither 'already paid' nor mixed
     with the last party's (a party is its orders by key, not 'everything since it opened')."""
+    from contract.menu import load_menu
     from edge.db import init_db, make_engine
     from edge.orders import service
     from edge.orders.models import Order
@@ -349,7 +350,6 @@ def test_the_next_party_pays_its_own_bill_even_if_the_hub_clock_went_back(tmp_pa
     from edge.printing.service import Routes
     from edge.tables import service as tables
     from edge.tables.models import DiningTable
-    from smartstore.menu import load_menu
     from smartstore.samples import SAMPLE_MENU
 
     menu = load_menu(SAMPLE_MENU)

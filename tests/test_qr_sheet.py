@@ -12,7 +12,7 @@ import numpy as np
 import pypdfium2 as pdfium
 from pyzbar.pyzbar import ZBarSymbol, decode
 
-from edge.inventory import TableSpec
+from contract.inventory import TableSpec
 from edge.tables import qrsheet
 from edge.tables.qrsheet import render_sheet
 from smartstore.settings_env import as_environment

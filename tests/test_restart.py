@@ -7,9 +7,9 @@ from pathlib import Path
 
 import httpx
 
+from contract import Channel
 from edge.db import init_db, make_engine
 from edge.devices.models import Device
-from smartstore.wire import Channel
 from tests.support import PIN, STAFF, Broker, hub_settings, run_hub_process, wait_until
 
 

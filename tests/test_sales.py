@@ -29,9 +29,9 @@ from cloud.db import alembic_config, make_engine, make_sessions, migrate
 from cloud.models import IngestedEvent
 from cloud.sales_influx import SalesExporter
 from cloud.testing import CloudHandle, PostgresServer, run_cloud_thread
+from contract.uplink import ORDER_LINE_VOIDED, ORDER_PLACED
 from edge.telemetry.v1_bridge import InfluxV1Bridge
 from smartstore.services import InfluxServer
-from smartstore.wire.uplink import ORDER_LINE_VOIDED, ORDER_PLACED
 from tests.support import wait_until
 
 BUCKET = "smartstore/autogen"

@@ -175,8 +175,8 @@ def test_hub_killed_with_a_batch_in_flight_loses_and_doubles_nothing(
 
 
 def test_device_alarms_reach_hq(broker: Broker, cloud: CloudHandle, tmp_path: Path) -> None:
+    from contract.const import PaperLevel
     from devices.printer import PrinterBridge
-    from smartstore.wire.const import PaperLevel
     from tests.support import on_loop, running_fleet
 
     token = cloud.register(broker.store)

@@ -1,4 +1,4 @@
-"""The hub -> cloud contract (smartstore/wire/uplink.py): one model per event, built by the hub,
+"""The hub -> cloud contract (contract/uplink.py): one model per event, built by the hub,
 read by the cloud with the same class; versions known, refused or (absent) read as 1."""
 
 import json
@@ -15,22 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloud.const import EVENT_TYPES, EventType
 from cloud.schemas import EventIn, IngestBatch
 from cloud.testing import CloudHandle
-from edge.calls import service as calls
-from edge.db import init_db, make_engine
-from edge.devices import service as devices
-from edge.devices.models import Device
-from edge.orders import service as orders
-from edge.orders.schemas import LineRequest
-from edge.printing import service as printing
-from edge.printing.models import PrintJob
-from edge.tables.models import DiningTable
-from edge.uplink import service as outbox
-from edge.uplink.models import OutboxEvent
-from edge.uplink.sender import CloudSender
-from smartstore import menu
-from smartstore.samples import SAMPLE_MENU
-from smartstore.wire import uplink
-from smartstore.wire.uplink import (
+from contract import menu, uplink
+from contract.uplink import (
     EVENT_MODELS,
     UPLINK_EVENT_TYPES,
     UPLINK_EVENTS,
@@ -58,6 +44,19 @@ from smartstore.wire.uplink import (
     UplinkEvent,
     parse_event,
 )
+from edge.calls import service as calls
+from edge.db import init_db, make_engine
+from edge.devices import service as devices
+from edge.devices.models import Device
+from edge.orders import service as orders
+from edge.orders.schemas import LineRequest
+from edge.printing import service as printing
+from edge.printing.models import PrintJob
+from edge.tables.models import DiningTable
+from edge.uplink import service as outbox
+from edge.uplink.models import OutboxEvent
+from edge.uplink.sender import CloudSender
+from smartstore.samples import SAMPLE_MENU
 from tests.support import wait_until
 
 INGEST = "/api/v1/ingest"

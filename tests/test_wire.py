@@ -2,7 +2,7 @@
 
 import pytest
 
-from smartstore.wire import (
+from contract import (
     CallButtonEvent,
     Channel,
     DeviceType,
@@ -104,7 +104,7 @@ def test_an_oversized_payload_is_refused_before_parsing() -> None:
 
 
 def test_generated_zones_go_past_z() -> None:
-    from edge.inventory import generate_inventory
+    from contract.inventory import generate_inventory
 
     inv = generate_inventory("S1", tables=300)
     zones = [d.zone for d in inv.devices]

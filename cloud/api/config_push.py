@@ -13,7 +13,7 @@ from cloud.api.errors import errors
 from cloud.api.hq import HQUserDep
 from cloud.const import STORE_ID_PATTERN
 from cloud.models import ConfigDocument, Store
-from smartstore.menu import WEEKDAYS, StoreConfig
+from contract.menu import WEEKDAYS, StoreConfig
 
 router = APIRouter(prefix="/api/v1", tags=["config"])
 

@@ -25,7 +25,7 @@ class FieldProblem(BaseModel):
 
 
 class InvalidInput(BaseModel):
-    """Parameters or body that do not match this document (smartstore.http's answer). FastAPI
+    """Parameters or body that do not match this document (contract.http's answer). FastAPI
     declares it itself as its HTTPValidationError, the same shape, on every route that takes
     input; a route that also refuses with a reason of its own declares it with this."""
 

@@ -22,7 +22,7 @@ from cloud.const import (
 from cloud.models import HQSession, HQUser, IngestedEvent, Store
 from cloud.passwords import check_password, hash_password
 from cloud.tokens import hash_token, new_token
-from smartstore.wire.uplink import CALL_ANSWERED, CALL_OPENED, DEVICE_ALARM, clock_ok
+from contract.uplink import CALL_ANSWERED, CALL_OPENED, DEVICE_ALARM, clock_ok
 
 router = APIRouter(prefix="/api/v1/hq", tags=["hq"])
 
@@ -201,7 +201,7 @@ class StoreHealth(BaseModel):
     last_seen_at: float | None
     config_version: int | None  # the configuration the store's hub runs
     # The hub's clock minus HQ's at its last batch; clock_ok is false past CLOCK_SKEW_WARN_S
-    # (smartstore.wire.uplink): its sales land in the wrong hours until its time is fixed.
+    # (contract.uplink): its sales land in the wrong hours until its time is fixed.
     clock_offset_s: float | None
     clock_ok: bool
     open_alarms: list[OpenAlarm]

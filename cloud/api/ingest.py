@@ -17,7 +17,7 @@ from cloud.const import MAX_BATCH_EVENTS, MAX_INGEST_BODY_BYTES
 from cloud.models import IngestedEvent, Store, table_of
 from cloud.sales_facts import Fact
 from cloud.schemas import EventIn, IngestBatch, IngestResult
-from smartstore.wire.uplink import CONFIG_APPLIED, ConfigApplied
+from contract.uplink import CONFIG_APPLIED, ConfigApplied
 
 log = logging.getLogger(__name__)
 

@@ -8,16 +8,16 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
+from contract import CallButtonEvent, EventAck, encode, parse_payload
+from contract.const import PRESS_SENDERS, AckStatus, Channel
+from contract.inventory import DeviceSpec
 from edge.calls import service
 from edge.calls.models import Call
 from edge.calls.schemas import CallPublic
 from edge.calls.service import Press
 from edge.core.domain import AfterCommit, Domain, MqttRoute
 from edge.core.ingest import checked
-from edge.inventory import DeviceSpec
 from edge.uplink.events import FactsCommitted
-from smartstore.wire import CallButtonEvent, EventAck, encode, parse_payload
-from smartstore.wire.const import PRESS_SENDERS, AckStatus, Channel
 
 
 def calls_message(calls: list[Call], event_ids: list[str] | None = None) -> dict[str, Any]:

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from contract import CallButtonEvent
+from contract.const import CallReason
+from contract.inventory import DeviceSpec
+from contract.uplink import CallAnswered, CallAnsweredEvent, CallOpened, CallOpenedEvent
 from edge.calls.models import Call, CallEvent
-from edge.inventory import DeviceSpec
 from edge.telemetry import points
 from edge.telemetry.buffer import buffer_points
 from edge.uplink import service as outbox
-from smartstore.wire import CallButtonEvent
-from smartstore.wire.const import CallReason
-from smartstore.wire.uplink import CallAnswered, CallAnsweredEvent, CallOpened, CallOpenedEvent
 
 
 @dataclass(frozen=True, slots=True)

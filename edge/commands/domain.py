@@ -6,15 +6,15 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
+from contract import CommandReply, parse_payload
+from contract.const import COMMANDS, Channel, DeviceType
+from contract.inventory import DeviceSpec
 from edge.commands import service
 from edge.commands.models import DeviceCommand
 from edge.commands.schemas import CommandPublic
 from edge.commands.service import ReplyReport
 from edge.core.domain import AfterCommit, Domain, MqttRoute
 from edge.core.ingest import checked
-from edge.inventory import DeviceSpec
-from smartstore.wire import CommandReply, parse_payload
-from smartstore.wire.const import COMMANDS, Channel, DeviceType
 
 
 def parse_reply(device: DeviceSpec, payload: bytes, now: float) -> ReplyReport:

@@ -2,11 +2,11 @@ import time
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from contract import Channel, Command, device_topic, encode
+from contract.const import QOS_CMD
 from edge.api.deps import CurrentStaff, HubDep, SessionDep
 from edge.commands import service as commands
 from edge.commands.schemas import CommandCreate, CommandPublic
-from smartstore.wire import Channel, Command, device_topic, encode
-from smartstore.wire.const import QOS_CMD
 
 router = APIRouter(prefix="/api", tags=["devices"])
 

@@ -1,7 +1,7 @@
 from pydantic import BaseModel, Field, StrictInt, StrictStr
 
+from contract.const import CommandName
 from edge.commands.models import DeviceCommand
-from smartstore.wire.const import CommandName
 
 
 class CommandCreate(BaseModel):

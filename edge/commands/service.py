@@ -6,16 +6,16 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from edge.commands.models import DeviceCommand
-from edge.inventory import DeviceSpec
-from smartstore.wire import CommandReply
-from smartstore.wire.const import (
+from contract import CommandReply
+from contract.const import (
     COMMANDS,
     DISPLAY_TEXT_MAX,
     LOCATE_SECONDS_MAX,
     CommandName,
     ReplyStatus,
 )
+from contract.inventory import DeviceSpec
+from edge.commands.models import DeviceCommand
 
 PENDING = "pending"
 TIMEOUT = "timeout"

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 from fastapi import APIRouter
 from sqlalchemy.orm import Session, sessionmaker
 
+from contract.const import Channel, DeviceType
+from contract.inventory import DeviceSpec, Inventory
 from edge.auth import RateLimiter, SessionSigner
 from edge.config import Settings
 from edge.core.bus import EventBus
-from edge.inventory import DeviceSpec, Inventory
 from edge.live import LiveHub
-from smartstore.wire.const import Channel, DeviceType
 
 if TYPE_CHECKING:
     from edge.core.ingest import RejectCounter
@@ -46,7 +46,7 @@ class MqttRoute:
     """Messages on `channel` from devices of `device_types` are this domain's.
 
     `parse(device, payload, received_at)` returns the item to deliver (None: nothing to do),
-    or raises `smartstore.wire.WireError` to have it refused and counted. The item goes to
+    or raises `contract.WireError` to have it refused and counted. The item goes to
     the store writer's next batch (its type must be in some domain's `writes`), or to `sink`
     when the domain handles it on a thread of its own.
     """

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from contract import Channel, RejectReason, WireError, parse_topic
+from contract.const import EVENT_ID_PATTERN, MAX_PAYLOAD_BYTES, DeviceType
+from contract.inventory import DeviceSpec, Inventory
+from contract.payloads import FromDevice
 from edge.core.domain import MqttRoute
-from edge.inventory import DeviceSpec, Inventory
-from smartstore.wire import Channel, RejectReason, WireError, parse_topic
-from smartstore.wire.const import EVENT_ID_PATTERN, MAX_PAYLOAD_BYTES, DeviceType
-from smartstore.wire.payloads import FromDevice
 
 log = logging.getLogger(__name__)
 

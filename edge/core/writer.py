@@ -16,12 +16,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from contract import EventAck, encode
+from contract.const import AckStatus
 from edge.core.domain import AfterCommit, Domain
 from edge.core.ingest import Rejected
 from edge.core.worker import Worker
 from edge.mqtt import HubMqtt
-from smartstore.wire import EventAck, encode
-from smartstore.wire.const import AckStatus
 
 log = logging.getLogger(__name__)
 

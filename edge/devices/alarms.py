@@ -2,8 +2,8 @@
 
 from enum import StrEnum
 
+from contract.const import CoverState, PaperLevel, Presence
 from edge.devices.models import Device
-from smartstore.wire.const import CoverState, PaperLevel, Presence
 
 # A battery device between wake-ups (edge.devices.service): its last report still stands, so
 # its battery alarm stays up while it sleeps instead of clearing and coming back every wake.

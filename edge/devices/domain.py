@@ -8,6 +8,9 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
+from contract import DeviceState, parse_payload, telemetry_model
+from contract.const import Channel, DeviceType
+from contract.inventory import DeviceSpec
 from edge.core.domain import AfterCommit, Domain, HubContext, MqttRoute
 from edge.core.ingest import checked
 from edge.devices import service
@@ -16,12 +19,9 @@ from edge.devices.events import DevicesChanged
 from edge.devices.models import Alarm, Device
 from edge.devices.schemas import AlarmPublic, DevicePublic
 from edge.devices.service import DeviceChanges, StateReport, TelemetryReport
-from edge.inventory import DeviceSpec
 from edge.telemetry import points
 from edge.telemetry.buffer import buffer_points
 from edge.uplink.events import FactsCommitted
-from smartstore.wire import DeviceState, parse_payload, telemetry_model
-from smartstore.wire.const import Channel, DeviceType
 
 # Routine telemetry (battery, rssi, last seen) reaches the boards at most this often;
 # presence and alarm changes go at once.

@@ -6,13 +6,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from contract import DeviceState, PrinterTelemetry, Telemetry
+from contract.const import DeviceType, Presence
+from contract.inventory import DeviceSpec, Inventory
+from contract.uplink import DeviceAlarm, DeviceAlarmEvent
 from edge.devices.alarms import ASLEEP, AlarmKind, wanted_alarms
 from edge.devices.models import Alarm, Device
-from edge.inventory import DeviceSpec, Inventory
 from edge.uplink import service as outbox
-from smartstore.wire import DeviceState, PrinterTelemetry, Telemetry
-from smartstore.wire.const import DeviceType, Presence
-from smartstore.wire.uplink import DeviceAlarm, DeviceAlarmEvent
 
 REASON_WILL = "will"  # the broker published the device's Last Will: the connection broke
 REASON_GOODBYE = "goodbye"  # the device said it was going offline

@@ -6,18 +6,18 @@ import queue
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from contract import EventAck, encode, parse_payload
+from contract.const import AckStatus, Channel, DeviceType
+from contract.inventory import DeviceSpec
+from contract.payloads import KioskOrderEvent
 from edge.core.domain import Domain, HubContext, MqttRoute, Startable
 from edge.core.ingest import checked
 from edge.core.worker import Worker
-from edge.inventory import DeviceSpec
 from edge.orders import service as orders
 from edge.orders.domain import OrdersDomain
 from edge.orders.errors import OrderError
 from edge.orders.schemas import LineRequest
 from edge.orders.service import Origin
-from smartstore.wire import EventAck, encode, parse_payload
-from smartstore.wire.const import AckStatus, Channel, DeviceType
-from smartstore.wire.payloads import KioskOrderEvent
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,9 @@ from fastapi import APIRouter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from contract.menu import MenuFile, StoreConfig, load_menu
+from contract.uplink import ConfigApplied as ConfigAppliedFact
+from contract.uplink import ConfigAppliedEvent
 from edge.core.domain import Domain, HubContext, Startable
 from edge.menu.models import AppliedConfig, SoldOut
 from edge.menu.service import MenuState
@@ -19,9 +22,6 @@ from edge.orders.errors import OrderError
 from edge.uplink import service as outbox
 from edge.uplink.config_pull import ConfigPuller
 from edge.uplink.events import FactsCommitted
-from smartstore.menu import MenuFile, StoreConfig, load_menu
-from smartstore.wire.uplink import ConfigApplied as ConfigAppliedFact
-from smartstore.wire.uplink import ConfigAppliedEvent
 
 log = logging.getLogger(__name__)
 

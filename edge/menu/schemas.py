@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from smartstore.menu import MAX_LINES, MAX_QTY, NOTE_MAX, MenuFile
+from contract.menu import MAX_LINES, MAX_QTY, NOTE_MAX, MenuFile
 
 MEDIA_PREFIX = "/media/"
 

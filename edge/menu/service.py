@@ -5,8 +5,8 @@ import threading
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from contract.menu import MenuFile
 from edge.menu.models import SoldOut
-from smartstore.menu import MenuFile
 
 
 class UnknownDish(LookupError):

@@ -4,9 +4,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.const import ID_PATTERN
+from contract.menu import MAX_LINES, NOTE_MAX
 from edge.orders.models import Order, OrderLine
-from smartstore.menu import MAX_LINES, NOTE_MAX
-from smartstore.wire.const import ID_PATTERN
 
 IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"
 DishId = Annotated[str, Field(max_length=64)]

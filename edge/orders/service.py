@@ -14,14 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from edge.orders.errors import OrderError
-from edge.orders.models import Order, OrderLine, Payment
-from edge.orders.schemas import LineRequest
-from edge.printing import service as printing
-from edge.tables.models import DiningTable
-from edge.uplink import service as outbox
-from smartstore.menu import MAX_LINES, MAX_QTY, MenuFile
-from smartstore.wire.uplink import (
+from contract.menu import MAX_LINES, MAX_QTY, MenuFile
+from contract.uplink import (
     OrderDone,
     OrderDoneEvent,
     OrderLineVoided,
@@ -32,6 +26,12 @@ from smartstore.wire.uplink import (
     PaymentRecordedEvent,
     PlacedLine,
 )
+from edge.orders.errors import OrderError
+from edge.orders.models import Order, OrderLine, Payment
+from edge.orders.schemas import LineRequest
+from edge.printing import service as printing
+from edge.tables.models import DiningTable
+from edge.uplink import service as outbox
 
 SOURCE_TABLE = "table"
 SOURCE_KIOSK = "kiosk"

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from edge.inventory import RECEIPT_STATION, Inventory
+from contract.const import DeviceType
+from contract.inventory import RECEIPT_STATION, Inventory
+from contract.uplink import TicketPrinted, TicketPrintedEvent
 from edge.orders.models import Order, OrderLine
 from edge.printing.models import PENDING, SENDING, SENT, PrintJob
 from edge.printing.tickets import TicketKind
 from edge.uplink import service as outbox
-from smartstore.wire.const import DeviceType
-from smartstore.wire.uplink import TicketPrinted, TicketPrintedEvent
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from contract.const import CoverState, PaperLevel
+from contract.menu import MenuFile
 from edge.core.bus import EventBus
 from edge.core.worker import Worker
 from edge.devices import service as devices
@@ -26,8 +28,6 @@ from edge.printing.service import PrinterAddress
 from edge.printing.tickets import Ticket, TicketKind, TicketLine, render
 from edge.printing.transport import PrinterUnreachable, PrintInterrupted, send
 from edge.tables.models import DiningTable
-from smartstore.menu import MenuFile
-from smartstore.wire.const import CoverState, PaperLevel
 
 log = logging.getLogger(__name__)
 

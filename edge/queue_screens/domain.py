@@ -3,13 +3,13 @@ screen reads (a screen that reconnects gets the current list at once)."""
 
 import time
 
+from contract import encode
+from contract.const import QOS_STATE
+from contract.payloads import ReadyBoard
+from contract.topics import ready_topic
 from edge.core.domain import Domain, HubContext
 from edge.orders import service as orders
 from edge.orders.events import OrderReady
-from smartstore.wire import encode
-from smartstore.wire.const import QOS_STATE
-from smartstore.wire.payloads import ReadyBoard
-from smartstore.wire.topics import ready_topic
 
 READY_SHOWN = 10  # numbers on a queue screen at once
 

@@ -6,12 +6,12 @@ import time
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from contract.uplink import clock_ok
 from edge.api.deps import CurrentStaff, HubDep, SessionDep
 from edge.telemetry import buffer
 from edge.telemetry.domain import TelemetryDomain
 from edge.uplink import service as outbox
 from edge.uplink.domain import UplinkDomain
-from smartstore.wire.uplink import clock_ok
 
 router = APIRouter(prefix="/api", tags=["hub"])
 

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from contract.inventory import Inventory
 from edge.db import make_engine
-from edge.inventory import Inventory
 from edge.tables.models import DiningTable
 from edge.tables.tokens import TableToken, TokenSigner
 

@@ -11,7 +11,7 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from smartstore.wire.const import ID_PATTERN
+from contract.const import ID_PATTERN
 
 _PURPOSE = b"smartstore table-qr v1"
 _SIG_BYTES = 12  # 96 bits: forging one by guessing is out of reach, and the code stays small

@@ -9,10 +9,10 @@ from typing import Final
 from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
 
+from contract import PrinterTelemetry, Telemetry
+from contract.inventory import DeviceSpec
 from edge.calls.models import Call
 from edge.devices.models import Alarm
-from edge.inventory import DeviceSpec
-from smartstore.wire import PrinterTelemetry, Telemetry
 
 M_DEVICE_TELEMETRY: Final = "device_telemetry"
 M_CALLS: Final = "calls"

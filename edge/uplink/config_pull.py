@@ -11,9 +11,9 @@ from collections.abc import Callable
 import httpx
 from pydantic import ValidationError
 
+from contract.menu import StoreConfig
 from edge.core.worker import Worker
 from edge.uplink.sender import cloud_client
-from smartstore.menu import StoreConfig
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ class OutboxEvent(Base):
     pk: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(64), unique=True)
     type: Mapped[str] = mapped_column(String(32))
-    # The event's schema version (smartstore/wire/uplink.py); NULL in rows written before
+    # The event's schema version (contract/uplink.py); NULL in rows written before
     # versions existed, which are sent without one and read as 1.
     v: Mapped[int | None] = mapped_column(default=None)
     occurred_at: Mapped[float]

@@ -12,9 +12,9 @@ import time
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from contract.uplink import clock_ok
 from edge.core.worker import Worker
 from edge.uplink import service
-from smartstore.wire.uplink import clock_ok
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The outbox. Transactions are never dropped: it grows while the cloud is away (a store makes
 a few thousand facts a day; a week offline is megabytes) and shrinks as the cloud confirms.
 
-What goes in is an event of the hub -> cloud contract (smartstore/wire/uplink.py), built with
+What goes in is an event of the hub -> cloud contract (contract/uplink.py), built with
 its model: the cloud checks it with the same model."""
 
 from collections.abc import Sequence
@@ -9,14 +9,14 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from edge.uplink.models import OutboxEvent
-from smartstore.wire.uplink import (
+from contract.uplink import (
     CALL_ANSWERED,
     CALL_OPENED,
     DEVICE_ALARM,
     EVENT_MODELS,
     AnyUplinkEvent,
 )
+from edge.uplink.models import OutboxEvent
 
 __all__ = [
     "CALL_ANSWERED",

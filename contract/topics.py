@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 
-from smartstore.wire.const import (
+from contract.const import (
     HUB_SEGMENT,
     ID_PATTERN,
     READY_SEGMENT,

@@ -3,8 +3,8 @@
 Firmware writers read docs/wire-contract.md; code imports from here.
 """
 
-from smartstore.wire.const import SCHEMA_VERSION, Channel, DeviceType, RejectReason
-from smartstore.wire.payloads import (
+from contract.const import SCHEMA_VERSION, Channel, DeviceType, RejectReason
+from contract.payloads import (
     CallButtonEvent,
     Command,
     CommandReply,
@@ -21,7 +21,7 @@ from smartstore.wire.payloads import (
     parse_payload,
     telemetry_model,
 )
-from smartstore.wire.topics import (
+from contract.topics import (
     Topic,
     device_topic,
     hub_state_topic,

@@ -5,7 +5,7 @@ from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from smartstore.wire.const import (
+from contract.const import (
     EVENT_ID_PATTERN,
     ID_PATTERN,
     KIOSK_NOTE_MAX,

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic_core import PydanticCustomError
 
-from smartstore.wire.const import EVENT_ID_PATTERN
+from contract.const import EVENT_ID_PATTERN
 
 UPLINK_VERSION: Final = 1  # the schema version the hub writes
 UPLINK_VERSIONS: Final = frozenset({1})  # the versions the cloud reads
 
 # A sane order line (HQ's sums stay inside InfluxDB's int64 fields); the hub's menu limits
-# (smartstore/menu.py) are far inside these.
+# (contract/menu.py) are far inside these.
 MAX_LINE_QTY: Final = 1_000_000
 MAX_UNIT_PRICE_FEN: Final = 10_000_000_000
 DISH_ID_MAX: Final = 64

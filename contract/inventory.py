@@ -1,7 +1,7 @@
 """The store's inventory: which devices exist, of what type, where they stand.
 
 Only devices listed here are accepted by the hub; the broker's password and ACL files are
-generated from the same file (edge.provision).
+generated from the same file (provisioning.provision).
 """
 
 from pathlib import Path
@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from smartstore.wire.const import ID_PATTERN, DeviceType
+from contract.const import ID_PATTERN, DeviceType
 
 
 class DeviceSpec(BaseModel):

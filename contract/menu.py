@@ -11,7 +11,7 @@ from typing import Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from smartstore.wire.const import ID_PATTERN
+from contract.const import ID_PATTERN
 
 MAX_PRICE_FEN = 10_000_000  # 100,000 yuan: a typo guard, not a business rule
 NOTE_MAX = 140

@@ -11,9 +11,9 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from edge.inventory import DeviceSpec, Inventory
-from smartstore.wire import Channel, device_topic, hub_state_topic, ready_topic
-from smartstore.wire.const import TOPIC_ROOT
+from contract import Channel, device_topic, hub_state_topic, ready_topic
+from contract.const import TOPIC_ROOT
+from contract.inventory import DeviceSpec, Inventory
 
 HUB_ACCOUNT = "hub"
 DEVICE_WRITES = (Channel.STATE, Channel.TELEMETRY, Channel.EVENT, Channel.REPLY)
