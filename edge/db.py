@@ -6,12 +6,17 @@ survives SIGKILL and power loss.
 
 import logging
 import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from alembic import command, util
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from edge.core.worker import Worker
 
 
 class Base(DeclarativeBase):
@@ -58,79 +63,150 @@ def make_engine(path: Path, *, for_writes: bool = False) -> Engine:
     return engine
 
 
-def init_db(engine: Engine) -> sessionmaker[Session]:
-    # Import the domain models so that their tables are registered on Base.metadata.
-    import edge.calls.models
-    import edge.commands.models
-    import edge.devices.models
-    import edge.menu.models
-    import edge.orders.models
-    import edge.printing.models
-    import edge.tables.models
-    import edge.telemetry.buffer
-    import edge.uplink.models  # noqa: F401
-
-    Base.metadata.create_all(engine)
-    _add_missing_columns(engine)
-    return sessionmaker(engine, expire_on_commit=False)
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The schema of the last release before migrations: a database without Alembic's version table
+# is adopted at this revision (see migrate()).
+BASELINE = "0001"
 
 
 class SchemaTooOld(RuntimeError):
-    pass
+    """A pre-migrations database that cannot be brought to the baseline in place."""
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """A hub updated in the field keeps its database: columns added since it was made are
-    added here when SQLite can (nullable, no constraint); anything else stops the hub with
-    what to do, rather than failing on the first query that needs the column."""
-    with engine.begin() as conn:
-        for table in Base.metadata.sorted_tables:
-            have = {row[1] for row in conn.exec_driver_sql(f'PRAGMA table_info("{table.name}")')}
-            for column in table.columns:
-                if column.name in have:
-                    continue
-                if not column.nullable or column.unique or column.primary_key:
-                    raise SchemaTooOld(
-                        f"the hub database lacks {table.name}.{column.name}, which cannot be "
-                        "added in place: move the database aside (the outbox drains first) "
-                        "and start again"
-                    )
-                kind = column.type.compile(dialect=engine.dialect)
-                conn.exec_driver_sql(
-                    f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer release than this one."""
+
+
+def init_db(engine: Engine) -> sessionmaker[Session]:
+    """Bring the database the engine points at to this release's schema; its sessions."""
+    database = engine.url.database
+    if not database:
+        raise ValueError("the hub's database is a file (an in-memory one cannot be migrated)")
+    migrate(Path(database))
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def _migration_engine(path: Path) -> Engine:
+    """Its own engine: one IMMEDIATE transaction around the whole upgrade (SQLite DDL is
+    transactional once the driver stops managing transactions: a failed migration changes
+    nothing), and foreign keys off while batch mode copies tables."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}")
+
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA foreign_keys=OFF")
+        cur.close()
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "connect", _autocommit_driver)
+    event.listen(engine, "begin", _begin_immediate)
+    return engine
+
+
+def _alembic(connection: Connection) -> Config:
+    """Alembic's configuration, in code: no alembic.ini, no dependence on the current folder
+    (an installed hub runs from its package)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(path: Path) -> None:
+    """`alembic upgrade head` on the hub's database, at every start. An empty file gets the
+    whole schema; a database made before migrations existed is adopted at BASELINE first; a
+    database migrated by a newer release is refused (this code would misread it)."""
+    engine = _migration_engine(path)
+    try:
+        with engine.begin() as conn:
+            config = _alembic(conn)
+            scripts = ScriptDirectory.from_config(config)
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current is not None:
+                try:
+                    scripts.get_revision(current)
+                except util.CommandError:
+                    raise SchemaTooNew(
+                        f"the hub database {path} is at schema revision {current!r}, which this "
+                        f"release does not know (newest here: {scripts.get_current_head()!r}): "
+                        "it was upgraded by a newer smartstore. Install that release (or a "
+                        "newer one) again; an older hub must not run on it."
+                    ) from None
+            elif set(inspect(conn).get_table_names()) - {"alembic_version"}:
+                _adopt(conn, path)
+                command.stamp(config, BASELINE)
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
+
+
+def _adopt(conn: Connection, path: Path) -> None:
+    """A hub updated in the field from before migrations keeps its database: tables and
+    columns the baseline has and it lacks are added when SQLite can (a new table; a nullable
+    column without constraints); anything else stops the hub with what to do."""
+    baseline = _baseline_schema()
+    have = set(inspect(conn).get_table_names())
+    for table in baseline.sorted_tables:
+        if table.name not in have:
+            table.create(conn)
+            log.warning("hub database: added table %s", table.name)
+            continue
+        columns = {c["name"] for c in inspect(conn).get_columns(table.name)}
+        for column in table.columns:
+            if column.name in columns:
+                continue
+            if not column.nullable or column.unique or column.primary_key:
+                raise SchemaTooOld(
+                    f"the hub database {path} lacks {table.name}.{column.name}, which cannot be "
+                    "added in place: move the database aside (after the outbox has drained) "
+                    "and start again"
                 )
-                log.warning("hub database: added column %s.%s", table.name, column.name)
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}')
+            log.warning("hub database: added column %s.%s", table.name, column.name)
+
+
+def _baseline_schema() -> MetaData:
+    """The tables as revision BASELINE makes them, read back from a scratch database: the
+    migrations stay the one description of the schema."""
+    scratch = create_engine("sqlite://")
+    try:
+        with scratch.begin() as conn:
+            command.upgrade(_alembic(conn), BASELINE)
+            schema = MetaData()
+            schema.reflect(conn)
+            schema.remove(schema.tables["alembic_version"])
+        return schema
+    finally:
+        scratch.dispose()
 
 
 log = logging.getLogger(__name__)
 
 
-class Checkpointer:
+class Checkpointer(Worker):
     """Moves committed pages from the WAL into the database file, beside the writers.
 
     PASSIVE checkpoints never wait for or block a writer; committed data is already durable
     in the WAL (synchronous=FULL), so this only keeps the WAL from growing without bound.
     """
 
+    name = "wal-checkpoint"
     EVERY_S = 1.0
 
     def __init__(self, path: Path) -> None:
+        super().__init__()
         self._path = path
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
+    def run(self) -> None:
         conn = sqlite3.connect(self._path, check_same_thread=False)
         try:
             conn.execute("PRAGMA busy_timeout=1000")
-            while not self._stop.wait(self.EVERY_S):
+            while not self.sleep(self.EVERY_S):
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error as exc:

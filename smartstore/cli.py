@@ -54,9 +54,17 @@ def hub(
 
     from edge.app import StoreServer, server_config
     from edge.config import Settings
+    from edge.db import SchemaTooNew, SchemaTooOld, migrate
 
     _logging(verbose)
     settings = _load_settings(Settings, env_file, "hub")
+    try:
+        # Before serving: a database this release cannot run on stops the hub with what to do,
+        # not with a traceback from the middle of the web server's start-up.
+        migrate(settings.db_path)
+    except (SchemaTooNew, SchemaTooOld) as exc:
+        typer.echo(f"smartstore hub: {exc}", err=True)
+        raise typer.Exit(2) from None
     StoreServer(server_config(settings, "debug" if verbose else "warning")).run()
 
 

@@ -72,6 +72,7 @@ def test_a_hub_database_from_before_gets_its_new_columns(tmp_path: Path) -> None
     engine.dispose()
     with sqlite3.connect(db) as conn:
         conn.execute("ALTER TABLE devices DROP COLUMN print_error")
+        conn.execute("DROP TABLE alembic_version")  # from before migrations
         conn.execute(
             "INSERT INTO devices (id, type, zone, table_name, station, state, state_reason)"
             " VALUES ('printer-01', 'printer', '', '', 'hot', 'online', '')"

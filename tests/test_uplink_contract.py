@@ -413,6 +413,7 @@ def test_a_legacy_outbox_row_drains_into_the_cloud(cloud: CloudHandle, tmp_path:
     legacy = {k: v for k, v in SAMPLES["call.opened"].model_dump(mode="json").items() if k != "v"}
     with sqlite3.connect(path) as db:  # the database as the previous version left it
         db.execute("ALTER TABLE outbox DROP COLUMN v")
+        db.execute("DROP TABLE alembic_version")  # it had no migrations yet
         db.execute(
             "INSERT INTO outbox (event_id, type, occurred_at, data) VALUES (?, ?, ?, ?)",
             (legacy["id"], legacy["type"], legacy["occurred_at"], json.dumps(legacy["data"])),
