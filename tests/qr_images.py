@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 import qrcode
+import zxingcpp
 from numpy.typing import NDArray
 
 Image = NDArray[np.uint8]
@@ -143,8 +144,14 @@ RECIPES: tuple[Recipe, ...] = (
 )
 
 
-def _qr_modules(text: str) -> NDArray[np.uint8]:
-    """The code as 0/255, one pixel per module, with a 4-module quiet zone."""
+def _qr_modules(text: str, micro: bool = False) -> NDArray[np.uint8]:
+    """The code as 0/255, one pixel per module, with a 4-module quiet zone. `micro`: a Micro QR
+    code (what segno prints for short texts such as a card number; it needs only 2 modules of
+    quiet zone, 4 do no harm), made by zxing-cpp's writer."""
+    if micro:
+        symbol = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.MicroQRCode)
+        dark = np.asarray(symbol.to_image(scale=1, add_quiet_zones=False)) < 128
+        return np.pad(np.where(dark, 0, 255).astype(np.uint8), 4, constant_values=255)
     qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
     qr.add_data(text)
     qr.make(fit=True)
@@ -194,13 +201,14 @@ def _card_corners(shot: Shot, side: float, center: tuple[float, float]) -> NDArr
     return corners
 
 
-def render(text: str, shot: Shot, seed: int) -> Image:
-    """One BGR 640x480 frame of the code for `text` taken as `shot` describes."""
+def render(text: str, shot: Shot, seed: int, *, micro: bool = False) -> Image:
+    """One BGR 640x480 frame of the code for `text` (a Micro QR code if `micro`) taken as
+    `shot` describes."""
     rng = np.random.default_rng(seed)
     w, h = FRAME_W * _SUPER, FRAME_H * _SUPER
     scene = _background(rng, w, h)
 
-    modules = _qr_modules(text)
+    modules = _qr_modules(text, micro)
     n = modules.shape[0]
     # The code sits on a white card (a phone screen or a printed coupon) one module wider
     # than the quiet zone.
@@ -253,14 +261,18 @@ def render(text: str, shot: Shot, seed: int) -> Image:
     return out
 
 
-def camera_like_images(texts: Sequence[str], seed: int) -> list[tuple[str, Image, str]]:
-    """(expected text, BGR frame, description) for every text under every recipe."""
+def camera_like_images(
+    texts: Sequence[str], seed: int, *, micro: bool = False
+) -> list[tuple[str, Image, str]]:
+    """(expected text, BGR frame, description) for every text under every recipe; the codes
+    are Micro QR if `micro` (short texts only: a Micro QR code holds at most 35 digits)."""
     rng = random.Random(seed)
     frames: list[tuple[str, Image, str]] = []
     for text in texts:
         for recipe in RECIPES:
             shot = recipe(rng)
-            frames.append((text, render(text, shot, rng.getrandbits(32)), shot.describe()))
+            image = render(text, shot, rng.getrandbits(32), micro=micro)
+            frames.append((text, image, shot.describe()))
     return frames
 
 
