@@ -1,5 +1,6 @@
 """What happens to calls. Functions take an open Session; the caller commits."""
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -111,6 +112,18 @@ def record_presses(session: Session, store: str, presses: Sequence[Press]) -> Pr
 
 
 QR_CALLER_PREFIX = "qr-"  # calls from a table's QR page stand where a device id would
+CALLER_MAX = 32  # calls.device_id
+
+
+def qr_caller(table_id: str) -> str:
+    """The caller id of a table's QR page: `qr-<table>`, within the 32 characters a device id
+    has. A longer one keeps its start (readable) and ends in a hash of the whole id, so two
+    tables whose ids share a long prefix never share an open call."""
+    caller = QR_CALLER_PREFIX + table_id
+    if len(caller) <= CALLER_MAX:
+        return caller
+    digest = hashlib.sha256(table_id.encode()).hexdigest()[:12]
+    return f"{caller[: CALLER_MAX - len(digest) - 1]}~{digest}"
 
 
 def call_from_table(
@@ -118,7 +131,7 @@ def call_from_table(
 ) -> Call:
     """A diner called from the table's page. Like a second press, calling again while a call
     is open adds to it; asking for the bill makes the open call a bill call."""
-    caller = (QR_CALLER_PREFIX + table_id)[:32]
+    caller = qr_caller(table_id)
     call = session.scalar(select(Call).where(Call.acked_at.is_(None), Call.device_id == caller))
     if call is not None:
         call.presses += 1
