@@ -53,6 +53,13 @@ class EventType(StrEnum):
 
 
 READY_SEGMENT: Final = "ready"  # store/{store}/hub/ready: retained numbers the screens show
+MENU_SEGMENT: Final = "menu"  # store/{store}/hub/menu: retained menu and sold-out marks for kiosks
+# The kiosk menu is one retained message from the hub. mosquitto disconnects a client that sends
+# a packet over BROKER_MAX_PACKET (the hub too), so the hub refuses to publish a larger one.
+KIOSK_MENU_MAX_BYTES: Final = 60_000
+# Kiosk orders go at QoS 0 (docs/wire-contract.md, KioskOrderEvent): the broker never parks a
+# copy for the hub while it is away, so an order the kiosk gave up on cannot arrive later.
+QOS_KIOSK_ORDER: Final = 0
 # A kiosk order is one MQTT message; its limits keep it under MAX_PAYLOAD_BYTES.
 KIOSK_ORDER_MAX_LINES: Final = 30
 KIOSK_NOTE_MAX: Final = 140

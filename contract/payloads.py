@@ -24,6 +24,7 @@ from contract.const import (
     RejectReason,
     ReplyStatus,
 )
+from contract.menu import MenuFile
 
 EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN)]
 DeviceId = Annotated[str, Field(pattern=ID_PATTERN)]
@@ -123,6 +124,16 @@ class ReadyBoard(_Payload):
     ts_ms: TimestampMs | None = None
 
 
+class KioskMenu(_Payload):
+    """Retained on store/{store}/hub/menu (hub -> kiosks): what a kiosk may sell right now.
+    Pictures are files the hub serves at /media/{dish.picture}. At most KIOSK_MENU_MAX_BYTES."""
+
+    menu: MenuFile
+    sold_out: list[str] = Field(default_factory=list, max_length=1000)
+    store_name: str = Field(default="", max_length=40)
+    ts_ms: TimestampMs | None = None
+
+
 class Command(_Payload):
     """Hub -> device on `cmd`. The device answers on `reply` with the same id."""
 
@@ -145,10 +156,13 @@ def telemetry_model(device_type: DeviceType) -> type[Telemetry]:
 P = TypeVar("P", bound=_Payload)
 
 
-def parse_payload(raw: bytes, model: type[P]) -> P:
-    """Decode one MQTT payload, or raise WireError with the reason the hub counts."""
-    if len(raw) > MAX_PAYLOAD_BYTES:
-        raise WireError(RejectReason.TOO_LARGE, f"{len(raw)} bytes > {MAX_PAYLOAD_BYTES}")
+def parse_payload(raw: bytes, model: type[P], max_bytes: int = MAX_PAYLOAD_BYTES) -> P:
+    """Decode one MQTT payload, or raise WireError with the reason the hub counts.
+
+    `max_bytes`: MAX_PAYLOAD_BYTES for everything a device sends; KIOSK_MENU_MAX_BYTES for
+    the one larger message the hub sends (KioskMenu)."""
+    if len(raw) > max_bytes:
+        raise WireError(RejectReason.TOO_LARGE, f"{len(raw)} bytes > {max_bytes}")
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from contract.const import (
     HUB_SEGMENT,
     ID_PATTERN,
+    MENU_SEGMENT,
     READY_SEGMENT,
     TOPIC_ROOT,
     Channel,
@@ -33,6 +34,11 @@ def hub_state_topic(store: str) -> str:
 
 def ready_topic(store: str) -> str:
     return f"{TOPIC_ROOT}/{store}/{HUB_SEGMENT}/{READY_SEGMENT}"
+
+
+def menu_topic(store: str) -> str:
+    """Retained by the hub: the menu and sold-out marks kiosks show (KioskMenu)."""
+    return f"{TOPIC_ROOT}/{store}/{HUB_SEGMENT}/{MENU_SEGMENT}"
 
 
 def subscriptions(store: str) -> list[str]:

@@ -1,5 +1,9 @@
-"""What every simulated device does: presence with a Last Will, telemetry, and events that
-are resent until the hub acknowledges them. Device types add their own messages."""
+"""What every device does on the wire: presence with a Last Will, telemetry, commands, and
+events that are resent until the hub acknowledges them. Device types add their own messages.
+
+The simulators (`smartstore simulate`, the fleet) and the device apps (devices/apps/: the
+kiosk and queue screen a store installs) both run on this class; an app gives its own client
+id, keepalive and firmware version from its config and reports real telemetry."""
 
 import logging
 import random
@@ -44,6 +48,7 @@ from devices.loop import DeviceLoop
 log = logging.getLogger(__name__)
 
 FIRMWARE = "sim-0.1.0"
+KEEPALIVE_S = 15
 RESEND_FIRST_S = 2.0
 RESEND_MAX_S = 30.0
 RECONNECT_S = 1.0
@@ -57,10 +62,14 @@ class Pending:
     first_sent: float
     next_send: float
     attempts: int
+    qos: int = QOS_EVENT
 
 
 class SimDevice:
     device_type: ClassVar[DeviceType]
+    # Longest wait between two sends of an unacknowledged event (a kiosk, with a diner
+    # waiting in front of it, uses a shorter one).
+    resend_max_s: ClassVar[float] = RESEND_MAX_S
 
     def __init__(
         self,
@@ -73,6 +82,9 @@ class SimDevice:
         *,
         telemetry_every_s: float = 30.0,
         on_ack: AckHandler | None = None,
+        client_id: str | None = None,
+        keepalive_s: int = KEEPALIVE_S,
+        firmware: str = FIRMWARE,
     ) -> None:
         self.loop = loop
         self.store = store
@@ -91,14 +103,18 @@ class SimDevice:
         self.reboots = 0
         self.commands: list[Command] = []
         self.battery_pct = random.uniform(60, 100)
+        self.firmware = firmware
         self._host = host
         self._port = port
+        self._keepalive_s = keepalive_s
         self._boot = secrets.token_hex(3)
         self._seq = 0
         self._started = time.monotonic()
         self._stopped = False
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=f"{store}-{device_id}", clean_session=True
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"{store}-{device_id}",
+            clean_session=True,
         )
         self.client.username_pw_set(device_id, password)
         self.client.will_set(
@@ -120,7 +136,7 @@ class SimDevice:
     # All of the following run on the loop's thread.
     def start(self) -> None:
         try:
-            self.client.connect(self._host, self._port, keepalive=15)
+            self.client.connect(self._host, self._port, keepalive=self._keepalive_s)
         except OSError as exc:
             log.warning("%s cannot reach the broker (%s); retrying", self.id, exc)
             self.loop.call_later(RECONNECT_S, self._reconnect)
@@ -141,10 +157,10 @@ class SimDevice:
             if sock is not None:
                 sock.close()
 
-    def send_event(self, payload: bytes, event_id: str) -> None:
+    def send_event(self, payload: bytes, event_id: str, qos: int = QOS_EVENT) -> None:
         now = time.monotonic()
-        self.pending[event_id] = Pending(payload, now, now + RESEND_FIRST_S, 1)
-        self.client.publish(self.topic(Channel.EVENT), payload, QOS_EVENT)
+        self.pending[event_id] = Pending(payload, now, now + RESEND_FIRST_S, 1, qos)
+        self.client.publish(self.topic(Channel.EVENT), payload, qos)
 
     def freeze(self) -> None:
         """Hang: send nothing more while keeping the connection (no Will fires)."""
@@ -170,6 +186,13 @@ class SimDevice:
 
     def handle_other(self, topic: str, payload: bytes) -> None:
         """A message on one of extra_subscriptions()."""
+
+    def handle_unmatched_ack(self, ack: EventAck) -> None:
+        """An ack for an event no longer pending: usually a late ack for a resend that was
+        already answered (ignore it); an app that stopped resending may want to know."""
+
+    def connection_changed(self, connected: bool) -> None:
+        """Called on the loop's thread after every connect and every loss of the broker."""
 
     def handle_command(self, command: Command) -> str | None:
         """Carry out a command; return an error text, or None when done. Types add theirs."""
@@ -199,7 +222,7 @@ class SimDevice:
             ts_ms=int(time.time() * 1000),
             battery_pct=round(self.battery_pct, 1),
             rssi_dbm=random.randint(-80, -40),
-            fw=FIRMWARE,
+            fw=self.firmware,
             uptime_s=int(time.monotonic() - self._started),
         )
 
@@ -224,9 +247,10 @@ class SimDevice:
         if self.connected:
             for p in self.pending.values():
                 if p.next_send <= now:
-                    self.client.publish(self.topic(Channel.EVENT), p.payload, QOS_EVENT)
+                    self.client.publish(self.topic(Channel.EVENT), p.payload, p.qos)
                     p.attempts += 1
-                    p.next_send = now + min(RESEND_FIRST_S * 2 ** (p.attempts - 1), RESEND_MAX_S)
+                    delay = min(RESEND_FIRST_S * 2 ** (p.attempts - 1), self.resend_max_s)
+                    p.next_send = now + delay
                     self.resent += 1
         self.loop.call_later(RESEND_FIRST_S / 2, self._resend_tick)
 
@@ -265,7 +289,9 @@ class SimDevice:
         )
         client.publish(
             self.topic(Channel.STATE),
-            encode(DeviceState(state=Presence.ONLINE, fw=FIRMWARE, ts_ms=int(time.time() * 1000))),
+            encode(
+                DeviceState(state=Presence.ONLINE, fw=self.firmware, ts_ms=int(time.time() * 1000))
+            ),
             QOS_STATE,
             retain=True,
         )
@@ -273,11 +299,13 @@ class SimDevice:
         # Anything unacknowledged goes again now rather than at its next resend time.
         for p in self.pending.values():
             p.next_send = 0.0
+        self.connection_changed(True)
 
     def _disconnected(self, _c: mqtt.Client, _ud: Any, _f: Any, _rc: Any, _p: Any) -> None:
         self.connected = False
         if not self._stopped:
             self.loop.call_later(RECONNECT_S, self._reconnect)
+        self.connection_changed(False)
 
     def _message(self, _c: mqtt.Client, _ud: Any, msg: mqtt.MQTTMessage) -> None:
         if self.frozen:
@@ -296,7 +324,8 @@ class SimDevice:
                 return
             pending = self.pending.pop(ack.id, None)
             if pending is None:
-                return  # an ack for a resend we already had answered
+                self.handle_unmatched_ack(ack)  # usually an ack for a resend already answered
+                return
             if ack.status is AckStatus.OK:
                 self.acked += 1
             else:

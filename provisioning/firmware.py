@@ -31,12 +31,22 @@ from typing import Final
 
 import yaml
 
-from contract import Channel, DeviceState, DeviceType, device_topic, encode, hub_state_topic
+from contract import (
+    Channel,
+    DeviceState,
+    DeviceType,
+    device_topic,
+    encode,
+    hub_state_topic,
+    menu_topic,
+    ready_topic,
+)
 from contract.const import (
     COMMANDS,
     QOS_ACK,
     QOS_CMD,
     QOS_EVENT,
+    QOS_KIOSK_ORDER,
     QOS_REPLY,
     QOS_STATE,
     QOS_TELEMETRY,
@@ -51,6 +61,9 @@ KEEPALIVE_S: Final = 15
 TELEMETRY_INTERVAL_S: Final = 30
 ESPHOME_TYPES: Final = frozenset({DeviceType.CALL_BUTTON, DeviceType.SMART_TABLE})
 SECRET_PLACEHOLDERS: Final = frozenset({"mqtt_password"})
+# Where a device app (kiosk) fetches dish pictures: the hub's web server, by default on the
+# broker's host (the hub and mosquitto share the Pi) at the hub's default port.
+HUB_HTTP_PORT: Final = 8000
 
 # ESPHome: node names are at most 31 characters of [a-z0-9_-]; '_' draws a warning.
 _NODE_NAME_MAX = 31
@@ -63,6 +76,7 @@ _YAML_PLACEHOLDER_LINE = re.compile(
     re.MULTILINE,
 )
 _BROKER_HOST = re.compile(r"^[A-Za-z0-9._:-]{1,253}$")
+_HUB_URL = re.compile(r"^https?://[A-Za-z0-9._:\[\]-]{1,253}(:[0-9]{1,5})?/?$")
 
 JsonValue = str | int | bool | list[str]
 
@@ -96,13 +110,23 @@ def node_name(device_id: str) -> str:
 
 
 def device_values(
-    store: str, device: DeviceSpec, broker_host: str, broker_port: int
+    store: str,
+    device: DeviceSpec,
+    broker_host: str,
+    broker_port: int,
+    hub_url: str | None = None,
 ) -> dict[str, JsonValue]:
-    """Everything a template may name except secrets."""
+    """Everything a template may name except secrets. `hub_url`: the hub's web server as the
+    device reaches it (dish pictures); default http://{broker_host}:8000."""
     if not _BROKER_HOST.fullmatch(broker_host):
         raise ValueError(f"broker host {broker_host!r} is not a host name or an IP address")
     if isinstance(broker_port, bool) or not 1 <= broker_port <= 65535:
         raise ValueError(f"broker port {broker_port!r} is not a TCP port")
+    if hub_url is None:
+        host = f"[{broker_host}]" if ":" in broker_host else broker_host
+        hub_url = f"http://{host}:{HUB_HTTP_PORT}"
+    if not _HUB_URL.fullmatch(hub_url):
+        raise ValueError(f"hub URL {hub_url!r} is not http(s)://host[:port]")
     offline = encode(DeviceState(state=Presence.OFFLINE)).decode()
     fw = firmware_version(device.type)
     if device.type in ESPHOME_TYPES:
@@ -127,12 +151,16 @@ def device_values(
         "birth_payload": birth,
         "will_payload": offline,
         "topic_hub_state": hub_state_topic(store),
+        "topic_menu": menu_topic(store),
+        "topic_ready": ready_topic(store),
+        "hub_url": hub_url.rstrip("/"),
         "qos_state": QOS_STATE,
         "qos_telemetry": QOS_TELEMETRY,
         "qos_event": QOS_EVENT,
         "qos_ack": QOS_ACK,
         "qos_cmd": QOS_CMD,
         "qos_reply": QOS_REPLY,
+        "qos_kiosk_order": QOS_KIOSK_ORDER,
         "commands": sorted(c.value for c in COMMANDS[device.type]),
     }
     for channel in Channel:
@@ -147,11 +175,12 @@ def render_device_config(
     broker_host: str,
     broker_port: int,
     templates_dir: Path = TEMPLATES_DIR,
+    hub_url: str | None = None,
 ) -> str:
     """The configuration file for one device, as text."""
     path = template_path(device.type, templates_dir)
     template = path.read_text(encoding="utf-8")
-    values = device_values(store, device, broker_host, broker_port)
+    values = device_values(store, device, broker_host, broker_port, hub_url)
     secrets = {"mqtt_password": password}
     if device.type in ESPHOME_TYPES:
         header = (
@@ -170,6 +199,7 @@ def write_device_configs(
     out_dir: Path,
     broker_host: str,
     broker_port: int,
+    hub_url: str | None = None,
 ) -> list[Path]:
     """One config file per device of the inventory in out_dir (mode 0600); their paths."""
     missing = [d.id for d in inventory.devices if d.id not in accounts]
@@ -178,7 +208,9 @@ def write_device_configs(
     rendered = [
         (
             out_dir / config_filename(d),
-            render_device_config(inventory.store, d, accounts[d.id], broker_host, broker_port),
+            render_device_config(
+                inventory.store, d, accounts[d.id], broker_host, broker_port, hub_url=hub_url
+            ),
         )
         for d in inventory.devices
     ]

@@ -11,8 +11,8 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from contract import Channel, device_topic, hub_state_topic, ready_topic
-from contract.const import TOPIC_ROOT
+from contract import Channel, device_topic, hub_state_topic, menu_topic, ready_topic
+from contract.const import TOPIC_ROOT, DeviceType
 from contract.inventory import DeviceSpec, Inventory
 
 HUB_ACCOUNT = "hub"
@@ -77,6 +77,9 @@ def _device_acl(store: str, d: DeviceSpec) -> list[str]:
     lines = [f"user {d.id}"]
     lines += [f"topic write {device_topic(store, d.type, d.id, c)}" for c in DEVICE_WRITES]
     lines += [f"topic read {device_topic(store, d.type, d.id, c)}" for c in DEVICE_READS]
+    if d.type is DeviceType.KIOSK:
+        # What the kiosk may sell: the hub's retained menu with its sold-out marks.
+        lines.append(f"topic read {menu_topic(store)}")
     return [*lines, ""]
 
 

@@ -3,7 +3,9 @@
 import contextlib
 import logging
 import signal
+import subprocess
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
@@ -123,6 +125,10 @@ def provision(
     ] = None,
     broker_host: Annotated[str, typer.Option(help="The broker as devices reach it.")] = "hub.local",
     broker_port: int = 1883,
+    hub_url: Annotated[
+        str | None,
+        typer.Option(help="The hub's web server as kiosks reach it [default: http://HOST:8000]."),
+    ] = None,
 ) -> None:
     """Make per-device MQTT credentials, the broker's password and ACL files, and (with
     --configs-dir) each device's config with its secret, ready to flash or install."""
@@ -143,7 +149,9 @@ def provision(
         from provisioning.firmware import write_device_configs
 
         try:
-            written = write_device_configs(inv, accounts, configs_dir, broker_host, broker_port)
+            written = write_device_configs(
+                inv, accounts, configs_dir, broker_host, broker_port, hub_url=hub_url
+            )
         except ValueError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
@@ -314,6 +322,66 @@ def simulate(
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     fleet.stop()
+
+
+@app.command("device-app")
+def device_app(
+    config: Annotated[
+        Path, typer.Option(help="The device's JSON config (`provision --configs-dir`).")
+    ],
+    local: Annotated[
+        Path | None,
+        typer.Option(help="This device's own settings (printer, camera, ports...), JSON."),
+    ] = None,
+    browser: Annotated[
+        bool, typer.Option(help="Also show the page full screen in Chromium (kiosk mode).")
+    ] = False,
+    chromium: Annotated[
+        str | None, typer.Option(help="Chromium's path (default: found on PATH).")
+    ] = None,
+    profile_dir: Annotated[
+        Path | None, typer.Option(help="Chromium's profile (default ~/.cache/smartstore/...).")
+    ] = None,
+    http_port: Annotated[
+        int | None, typer.Option(help="Serve the page on this port instead of the config's.")
+    ] = None,
+    verbose: bool = False,
+) -> None:
+    """Run a device app from its config: a kiosk or a queue screen, as one device on MQTT
+    with its page served on this machine (docs/device-apps.md)."""
+    from devices.apps import ConfigError, build_app, load_app_config
+    from devices.apps.browser import find_chromium, launch
+
+    _logging(verbose)
+    try:
+        settings = load_app_config(config, local)
+        if http_port is not None:
+            settings = settings.model_copy(update={"http_port": http_port})
+        exe = find_chromium() if browser and chromium is None else chromium
+    except (ConfigError, FileNotFoundError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    running = build_app(settings)
+    typer.echo(f"{settings.device_type.value} {settings.device_id}: page at {running.url}")
+    profile = (
+        profile_dir or Path.home() / ".cache" / "smartstore" / f"chromium-{settings.device_id}"
+    )
+    shown: list[subprocess.Popen[bytes]] = []
+
+    def open_browser() -> None:
+        while not running.server.started and not running.server.should_exit:
+            time.sleep(0.1)
+        if running.server.started:
+            shown.append(launch(running.url, profile, exe))
+
+    if browser:
+        threading.Thread(target=open_browser, daemon=True).start()
+    try:
+        running.run()
+    finally:
+        for proc in shown:
+            proc.terminate()
+            proc.wait(10)
 
 
 @app.command()

@@ -1,6 +1,7 @@
 """A whole demo store on one machine: mosquitto, InfluxDB (when installed), the hub, HQ's cloud,
-simulated devices (buttons diners press, kiosks that order), and kitchen printers in software
-that keep every ticket they print as text."""
+simulated devices (buttons diners press, kiosks that order), kitchen printers in software that
+keep every ticket they print as text, and the real device apps: one kiosk and one queue screen,
+each a page to open in a browser."""
 
 import json
 import logging
@@ -18,6 +19,7 @@ from cloud.testing import CloudHandle, run_cloud_thread
 from contract import DeviceType
 from contract.inventory import Inventory, generate_inventory, load_inventory, save_inventory
 from contract.menu import load_menu
+from devices.apps import DeviceApp, build_app, parse_app_config
 from devices.fleet import Fleet
 from devices.virtual_printer import VirtualPrinter, decode_text
 from edge.app import StoreServer, server_config
@@ -27,6 +29,7 @@ from edge.tables.service import qr_links
 from edge.tables.tokens import TokenSigner
 from edge.telemetry.v1_bridge import InfluxV1Bridge
 from provisioning.broker import BrokerFiles, free_port, start_mosquitto
+from provisioning.firmware import render_device_config
 from provisioning.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
 from smartstore.samples import install_sample_menu
 from smartstore.services import InfluxServer, start_influxd
@@ -51,6 +54,11 @@ def _hub_secrets(path: Path) -> dict[str, str]:
     path.chmod(0o600)
     return data
 
+
+_APP_LABELS = {
+    DeviceType.KIOSK: "Kiosk app 自助点餐机 (portrait 1080x1920)",
+    DeviceType.QUEUE_SCREEN: "Queue screen app 叫号屏 (1920x1080)",
+}
 
 DEMO_LAYOUT = {"tables": 8, "buttons": 12, "kiosks": 2, "screens": 2, "printers": 3}
 
@@ -103,6 +111,36 @@ def _keep_ticket(folder: Path, printer: str) -> Callable[[bytes], None]:
         log.info("printer %s printed a ticket: %s", printer, first.strip())
 
     return keep
+
+
+def _start_apps(
+    inventory: Inventory,
+    accounts: dict[str, str],
+    mqtt_port: int,
+    hub_url: str,
+    http_host: str,
+    slips: VirtualPrinter,
+) -> tuple[Inventory, list[DeviceApp]]:
+    """The first kiosk and the first queue screen as the real apps (configs rendered as
+    `provision` renders them, pages on free ports); the inventory left to the simulators."""
+    apps: list[DeviceApp] = []
+    taken: set[str] = set()
+    for kind in (DeviceType.KIOSK, DeviceType.QUEUE_SCREEN):
+        spec = next((d for d in inventory.devices if d.type is kind), None)
+        if spec is None:
+            continue
+        text = render_device_config(
+            inventory.store, spec, accounts[spec.id], "127.0.0.1", mqtt_port, hub_url=hub_url
+        )
+        values = {**json.loads(text), "http_host": http_host, "http_port": free_port()}
+        if kind is DeviceType.KIOSK:
+            values |= {"printer_host": "127.0.0.1", "printer_port": slips.port}
+        app = build_app(parse_app_config(values, f"the demo's {spec.id}"))
+        app.start()
+        apps.append(app)
+        taken.add(spec.id)
+    rest = [d for d in inventory.devices if d.id not in taken]
+    return inventory.model_copy(update={"devices": rest}), apps
 
 
 def run_demo(
@@ -162,20 +200,26 @@ def run_demo(
     settings = settings.model_copy(
         update={"cloud_url": hq.base_url, "cloud_token": SecretStr(store_token)}
     )
-    fleet = Fleet(inventory, accounts, "127.0.0.1", mqtt_port, telemetry_every_s=10)
+    shown_host = "127.0.0.1" if http_host in ("0.0.0.0", "") else http_host  # noqa: S104
+    base_url = f"http://{shown_host}:{http_port}"
+    slips_dir = data_dir / "printed" / "kiosk-slips"
+    slips_dir.mkdir(parents=True, exist_ok=True)
+    slips = VirtualPrinter(on_job=_keep_ticket(slips_dir, "kiosk-slips")).start()
+    simulated, apps = _start_apps(
+        inventory, accounts, mqtt_port, base_url, http_host or "127.0.0.1", slips
+    )
+    fleet = Fleet(simulated, accounts, "127.0.0.1", mqtt_port, telemetry_every_s=10)
     fleet.start()
     fleet.press_randomly(presses_per_min / 60)
     fleet.wander_printers(every_s=20)
     fleet.order_randomly(orders_per_min / 60, load_menu(menu_path))
-    shown_host = "127.0.0.1" if http_host in ("0.0.0.0", "") else http_host  # noqa: S104
-    base_url = f"http://{shown_host}:{http_port}"
     signer = TokenSigner(hub["secret_key"], inventory.store)
     links = qr_links(settings.db_path, inventory, signer)
     sheet = data_dir / "tables.pdf"
     render_sheet([(name, base_url + path) for name, path in links], sheet, settings.store_name)
     print(
         "\n"
-        f"  smartstore demo store {inventory.store}: {len(fleet.devices)} devices, "
+        f"  smartstore demo store {inventory.store}: {len(fleet.devices) + len(apps)} devices, "
         f"mosquitto on :{mqtt_port}"
         + (f", InfluxDB at {influx.url} (db smartstore)" if influx else "")
         + f", HQ cloud at {hq.base_url}"
@@ -185,7 +229,10 @@ def run_demo(
         f"  Orders & kitchen 订单: http://{shown_host}:{http_port}/orders\n"
         f"  A diner at table {links[0][0]} 扫码点餐: {base_url}{links[0][1]}\n"
         f"  Every table's QR code 桌台二维码: {sheet}\n"
-        f"  Tickets the kitchen printers printed 厨房小票: {data_dir / 'printed'}\n"
+        + "".join(
+            f"  {_APP_LABELS[a.config.device_type]} ({a.config.device_id}): {a.url}\n" for a in apps
+        )
+        + f"  Tickets the kitchen printers printed 厨房小票: {data_dir / 'printed'}\n"
         f"  Log in 登录:  name {DEMO_STAFF}   PIN {hub['pin']}\n"
         "  Ctrl-C stops the demo.\n",
         flush=True,
@@ -194,6 +241,9 @@ def run_demo(
         StoreServer(server_config(settings)).run()
     finally:
         fleet.stop()
+        for app in apps:
+            app.stop()
+        slips.stop()
         for printer in printers:
             printer.stop()
         if exporter is not None:

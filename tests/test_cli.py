@@ -45,6 +45,7 @@ def test_help_explains_every_command() -> None:
             "provision",
             "broker",
             "simulate",
+            "device-app",
             "qr",
             "cloud",
             "rebuild-report-rows",

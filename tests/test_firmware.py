@@ -23,7 +23,9 @@ from contract import (
     Telemetry,
     device_topic,
     hub_state_topic,
+    menu_topic,
     parse_payload,
+    ready_topic,
     telemetry_model,
 )
 from contract.const import COMMANDS, EVENT_ID_PATTERN, ID_PATTERN, CallReason, Presence
@@ -318,15 +320,31 @@ def test_json_configs_for_apps(generated: Generated) -> None:
         assert mqtt["password"] == generated.accounts[device.id]
         assert mqtt["client_id"] == f"{STORE}-{device.id}"
         assert (mqtt["host"], mqtt["port"], mqtt["keepalive_s"]) == ("10.20.0.2", 1883, 15)
-        assert config["topics"] == {
+        topics = {
             "state": _topic(device, Channel.STATE),
             "telemetry": _topic(device, Channel.TELEMETRY),
             "cmd": _topic(device, Channel.CMD),
             "reply": _topic(device, Channel.REPLY),
             "hub_state": hub_state_topic(STORE),
         }
-        assert config["qos"] == {"state": 1, "telemetry": 0, "cmd": 1, "reply": 1}
-        assert config["subscribe"] == [_topic(device, Channel.CMD), hub_state_topic(STORE)]
+        qos = {"state": 1, "telemetry": 0, "cmd": 1, "reply": 1}
+        subscribe = [_topic(device, Channel.CMD), hub_state_topic(STORE)]
+        if device.type is DeviceType.KIOSK:
+            # The kiosk app orders (events at QoS 0, acks) and reads the hub's menu.
+            topics |= {
+                "event": _topic(device, Channel.EVENT),
+                "ack": _topic(device, Channel.ACK),
+                "menu": menu_topic(STORE),
+            }
+            qos |= {"event": 0, "ack": 1}
+            subscribe = [_topic(device, Channel.ACK), *subscribe, menu_topic(STORE)]
+            assert config["hub_url"] == "http://10.20.0.2:8000"
+        elif device.type is DeviceType.QUEUE_SCREEN:
+            topics["ready"] = ready_topic(STORE)
+            subscribe.append(ready_topic(STORE))
+        assert config["topics"] == topics
+        assert config["qos"] == qos
+        assert config["subscribe"] == subscribe
         for key, presence in (
             ("will", Presence.OFFLINE),
             ("birth", Presence.ONLINE),

@@ -1,18 +1,22 @@
 """The kiosk domain: orders from self-order kiosks arrive as MQTT events, are placed like a
-diner's, and are answered on the kiosk's ack topic (the kiosk resends until answered)."""
+diner's, and are answered on the kiosk's ack topic (the kiosk resends until answered). The
+menu a kiosk shows is published here too: retained on store/{store}/hub/menu (KioskMenu),
+again whenever sold-out marks or HQ's configuration change."""
 
 import logging
 import queue
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from contract import EventAck, encode, parse_payload
-from contract.const import AckStatus, Channel, DeviceType
+from contract import EventAck, KioskMenu, encode, menu_topic, parse_payload
+from contract.const import KIOSK_MENU_MAX_BYTES, QOS_STATE, AckStatus, Channel, DeviceType
 from contract.inventory import DeviceSpec
 from contract.payloads import KioskOrderEvent
 from edge.core.domain import Domain, HubContext, MqttRoute, Startable
 from edge.core.ingest import checked
 from edge.core.worker import Worker
+from edge.menu.domain import ConfigApplied, MenuDomain, SoldOutChanged
 from edge.orders import service as orders
 from edge.orders.domain import OrdersDomain
 from edge.orders.errors import OrderError
@@ -91,6 +95,36 @@ class KioskDomain(Domain):
     def __init__(self, hub: HubContext) -> None:
         super().__init__(hub)
         self.intake = KioskIntake(hub, hub.get(OrdersDomain))
+        self._menu = hub.get(MenuDomain)
+        hub.bus.subscribe(SoldOutChanged, lambda _e: self.publish_menu())
+        hub.bus.subscribe(ConfigApplied, lambda _e: self.publish_menu())
+
+    def start(self) -> None:
+        super().start()
+        self.publish_menu()
+
+    def publish_menu(self) -> None:
+        """The retained kiosk menu; an empty retained message (none) while there is no menu
+        to sell from, so that kiosks do not keep offering an old one."""
+        topic = menu_topic(self.hub.store)
+        state = self._menu.state
+        payload = b""
+        if state is not None:
+            document = KioskMenu(
+                menu=state.menu,
+                sold_out=sorted(state.sold_out),
+                store_name=self.hub.settings.store_name,
+                ts_ms=int(time.time() * 1000),
+            )
+            payload = encode(document)
+            if len(payload) > KIOSK_MENU_MAX_BYTES:
+                log.error(
+                    "the kiosk menu is %d bytes, over %d: kiosks get none (shorten descriptions)",
+                    len(payload),
+                    KIOSK_MENU_MAX_BYTES,
+                )
+                payload = b""
+        self.hub.mqtt.publish(topic, payload, QOS_STATE, retain=True)
 
     def mqtt_routes(self) -> Sequence[MqttRoute]:
         return (

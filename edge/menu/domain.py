@@ -34,6 +34,13 @@ class ConfigApplied:
     config: StoreConfig
 
 
+@dataclass(frozen=True, slots=True)
+class SoldOutChanged:
+    """Staff changed the sold-out marks; `sold_out` is the whole set now."""
+
+    sold_out: frozenset[str]
+
+
 class MenuDomain(Domain):
     name = "menu"
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.responses import FileResponse
 
 from edge.api.deps import CurrentStaff, HubDep, domain_of
-from edge.menu.domain import MenuDomain
+from edge.menu.domain import MenuDomain, SoldOutChanged
 from edge.menu.schemas import menu_public
 from edge.menu.service import UnknownDish
 from edge.orders.schemas import SoldOutRequest
@@ -40,6 +40,7 @@ def set_sold_out(
     except UnknownDish:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这道菜 / no such dish") from None
     state.commit(sold_out)
+    hub.bus.publish(SoldOutChanged(sold_out))
     message = {"type": "menu", "sold_out": sorted(sold_out)}
     hub.board.publish(message)
     hub.diners.publish(message)
