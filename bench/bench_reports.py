@@ -38,7 +38,7 @@ import httpx
 import psycopg
 
 from bench.common import Verdict, markdown_table, met_cell, write_section, zero
-from cloud.testing import HQ_TEST_PASSWORD, run_cloud_process, start_postgres
+from smartstore.cloud_service import HQ_TEST_PASSWORD, run_cloud_process, start_postgres
 
 DAY = 1_790_000_000.0 - 1_790_000_000.0 % 86400  # a UTC midnight
 BATCH = 500

@@ -36,11 +36,11 @@ import httpx
 import psycopg
 
 from bench.common import Table, Verdict, at_least, at_most, write_section, zero
-from cloud.testing import run_cloud_process, start_postgres
 from contract.inventory import generate_inventory
 from contract.uplink import CallOpened, CallOpenedEvent
 from edge.db import init_db, make_engine
 from edge.uplink import service as outbox
+from smartstore.cloud_service import run_cloud_process, start_postgres
 from tests.support import PIN, STAFF, hub_settings, run_hub_process, start_broker
 
 BATCH = 500

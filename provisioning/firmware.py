@@ -23,7 +23,6 @@ written with mode 0600.
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -53,6 +52,7 @@ from contract.const import (
     Presence,
 )
 from contract.inventory import DeviceSpec, Inventory
+from provisioning.files import write_private
 
 TEMPLATES_DIR: Final = Path(__file__).resolve().parent.parent / "firmware_configs" / "templates"
 
@@ -216,7 +216,7 @@ def write_device_configs(
     ]
     out_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     for path, text in rendered:
-        _write_private(path, text)
+        write_private(path, text)
     return [path for path, _ in rendered]
 
 
@@ -296,12 +296,3 @@ def _esphome_value(name: str, value: JsonValue) -> str:
     if "$" in value or "<%" in value or "%>" in value:
         raise ValueError(f"{name}={value!r} would be changed by ESPHome's substitutions")
     return yaml_quoted(value)
-
-
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        os.fchmod(f.fileno(), 0o600)  # also when a .tmp was left over with other permissions
-        f.write(text)
-    os.replace(tmp, path)

@@ -5,7 +5,6 @@ existing secret; `rotate` replaces only the named accounts'.
 """
 
 import json
-import os
 import secrets
 import subprocess
 from collections.abc import Iterable
@@ -14,6 +13,7 @@ from pathlib import Path
 from contract import Channel, device_topic, hub_state_topic, menu_topic, ready_topic
 from contract.const import TOPIC_ROOT, DeviceType
 from contract.inventory import DeviceSpec, Inventory
+from provisioning.files import write_private
 
 HUB_ACCOUNT = "hub"
 DEVICE_WRITES = (Channel.STATE, Channel.TELEMETRY, Channel.EVENT, Channel.REPLY)
@@ -27,15 +27,6 @@ def load_secrets(path: Path) -> dict[str, str]:
     if not isinstance(data, dict):
         raise ValueError(f"{path} is not a JSON object of account -> password")
     return {str(k): str(v) for k, v in data.items()}
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def ensure_secrets(inventory: Inventory, path: Path, rotate: Iterable[str] = ()) -> dict[str, str]:
@@ -53,7 +44,7 @@ def ensure_secrets(inventory: Inventory, path: Path, rotate: Iterable[str] = ())
         for name in wanted
     }
     if result != current:
-        _write_private(path, json.dumps(result, indent=2))
+        write_private(path, json.dumps(result, indent=2))
     return result
 
 
@@ -87,6 +78,6 @@ def write_broker_auth(
     inventory: Inventory, accounts: dict[str, str], passwd: Path, acl: Path
 ) -> None:
     """Write mosquitto's password file (hashed by mosquitto_passwd) and ACL file."""
-    _write_private(passwd, "".join(f"{user}:{pw}\n" for user, pw in accounts.items()))
+    write_private(passwd, "".join(f"{user}:{pw}\n" for user, pw in accounts.items()))
     subprocess.run(["mosquitto_passwd", "-U", str(passwd)], check=True, capture_output=True)
-    _write_private(acl, acl_text(inventory))
+    write_private(acl, acl_text(inventory))

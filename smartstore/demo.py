@@ -15,7 +15,6 @@ from pydantic import SecretStr
 from cloud.config import Settings as CloudSettings
 from cloud.db import migrate
 from cloud.sales_influx import exporter_for
-from cloud.testing import CloudHandle, run_cloud_thread
 from contract import DeviceType
 from contract.inventory import Inventory, generate_inventory, load_inventory, save_inventory
 from contract.menu import load_menu
@@ -31,6 +30,7 @@ from edge.telemetry.v1_bridge import InfluxV1Bridge
 from provisioning.broker import BrokerFiles, free_port, start_mosquitto
 from provisioning.firmware import render_device_config
 from provisioning.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
+from smartstore.cloud_service import CloudHandle, run_cloud_thread
 from smartstore.samples import install_sample_menu
 from smartstore.services import InfluxServer, start_influxd
 

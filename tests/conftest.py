@@ -10,8 +10,8 @@ from pydantic import SecretStr
 
 from cloud.config import Settings as CloudSettings
 from cloud.db import migrate
-from cloud.testing import CloudHandle, PostgresServer, run_cloud_thread, start_postgres
 from edge.telemetry.v1_bridge import InfluxV1Bridge
+from smartstore.cloud_service import CloudHandle, PostgresServer, run_cloud_thread, start_postgres
 from smartstore.services import InfluxServer, start_influxd
 from tests.browser import chromium
 from tests.support import Broker, Hub, hub_settings, make_inventory, run_hub_thread, start_broker

@@ -184,7 +184,7 @@ def test_cloud_command_serves_with_several_workers_on_one_postgresql(
 
     import httpx
 
-    from cloud.testing import run_cloud_process
+    from smartstore.cloud_service import run_cloud_process
 
     cloud = run_cloud_process(cloud_db, tmp_path, workers=2)
     try:
@@ -252,7 +252,7 @@ def test_report_rows_are_made_again_for_events_an_old_cloud_stored(tmp_path: Pat
     from cloud.config import Settings as CloudSettings
     from cloud.db import make_engine, make_sessions, migrate
     from cloud.models import KitchenFact, SaleFact
-    from cloud.testing import run_cloud_thread
+    from smartstore.cloud_service import run_cloud_thread
 
     url = f"sqlite:///{tmp_path / 'cloud.sqlite3'}"
     migrate(url)
@@ -321,3 +321,31 @@ def test_the_hub_stops_cleanly_on_ctrl_c_and_sigterm(
     assert hub.proc.wait(30) == 0
     log = (tmp_path / "hub.log").read_text(errors="replace")
     assert "Traceback" not in log, log[-2000:]
+
+
+def test_provision_writes_every_secret_0600_even_over_a_readable_file(tmp_path: Path) -> None:
+    """The secrets file, mosquitto's password file and every rendered device config hold
+    passwords: 0600 from the first byte, also when an older file was left world-readable."""
+    inventory = tmp_path / "inventory.yaml"
+    save_inventory(make_inventory("S8"), inventory)
+    secrets_file, broker, configs = tmp_path / "mqtt.json", tmp_path / "b", tmp_path / "configs"
+    broker.mkdir()
+    configs.mkdir()
+    stale = [secrets_file, broker / "passwd", configs / "btn-001.yaml", configs / "kiosk-01.json"]
+    # A write that was interrupted leaves its temporary file behind, readable.
+    stale += [p.with_name(p.name + ".tmp") for p in stale]
+    for path in stale:
+        path.write_text("{}")
+        path.chmod(0o644)
+    args = ["provision", "--inventory", str(inventory), "--broker-dir", str(broker)]
+    args += ["--secrets-file", str(secrets_file), "--configs-dir", str(configs)]
+    result = run(*args)
+    assert result.returncode == 0, result.stderr
+    secrets = json.loads(secrets_file.read_text())
+    written = [secrets_file, broker / "passwd", *sorted(configs.iterdir())]
+    assert {p.name for p in configs.iterdir()} >= {"btn-001.yaml", "kiosk-01.json"}
+    for path in written:
+        assert oct(path.stat().st_mode & 0o777) == "0o600", path
+    # The rendered configs do carry a password (which is why they are private).
+    assert secrets["kiosk-01"] in (configs / "kiosk-01.json").read_text()
+    assert not list(tmp_path.rglob("*.tmp"))

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, create_engine, inspect, text
 
 from cloud.config import Settings
 from cloud.db import Base, alembic_config, migrate
-from cloud.testing import CloudHandle, run_cloud_thread
+from smartstore.cloud_service import CloudHandle, run_cloud_thread
 
 INGEST = "/api/v1/ingest"
 

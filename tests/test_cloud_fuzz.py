@@ -31,7 +31,7 @@ from pydantic import SecretStr
 from cloud.api.config_push import EXAMPLE as CONFIG_EXAMPLE
 from cloud.app import create_app
 from cloud.config import Settings
-from cloud.testing import HQ_TEST_PASSWORD, CloudHandle
+from smartstore.cloud_service import HQ_TEST_PASSWORD, CloudHandle
 from tests.test_sales import done, line, placed, printed, utc, voided
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"

@@ -9,8 +9,8 @@ from typing import Any
 
 import yaml
 
-from cloud.testing import CloudHandle
 from contract.menu import WEEKDAYS
+from smartstore.cloud_service import CloudHandle
 from smartstore.samples import SAMPLE_MENU
 from tests.ordering import KUNGPAO
 from tests.support import Broker, hub_settings, run_hub_thread, wait_until

@@ -4,7 +4,7 @@ import csv
 import io
 import time
 
-from cloud.testing import CloudHandle
+from smartstore.cloud_service import CloudHandle
 
 
 def ingest(cloud: CloudHandle, token: str, store: str, events: list[dict[str, object]]) -> None:

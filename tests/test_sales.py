@@ -28,9 +28,9 @@ from cloud.config import Settings as CloudSettings
 from cloud.db import alembic_config, make_engine, make_sessions, migrate
 from cloud.models import IngestedEvent
 from cloud.sales_influx import SalesExporter
-from cloud.testing import CloudHandle, PostgresServer, run_cloud_thread
 from contract.uplink import ORDER_LINE_VOIDED, ORDER_PLACED
 from edge.telemetry.v1_bridge import InfluxV1Bridge
+from smartstore.cloud_service import CloudHandle, PostgresServer, run_cloud_thread
 from smartstore.services import InfluxServer
 from tests.support import wait_until
 

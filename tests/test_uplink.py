@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
-from cloud.testing import CloudHandle, run_cloud_thread
+from smartstore.cloud_service import CloudHandle, run_cloud_thread
 from tests.browser import log_in
 from tests.faults import IngestGate, outbox_events
 from tests.ordering import KUNGPAO, TEA, kitchen

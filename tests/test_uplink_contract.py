@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.const import EVENT_TYPES, EventType
 from cloud.schemas import EventIn, IngestBatch
-from cloud.testing import CloudHandle
 from contract import menu, uplink
 from contract.uplink import (
     EVENT_MODELS,
@@ -56,6 +55,7 @@ from edge.tables.models import DiningTable
 from edge.uplink import service as outbox
 from edge.uplink.models import OutboxEvent
 from edge.uplink.sender import CloudSender
+from smartstore.cloud_service import CloudHandle
 from smartstore.samples import SAMPLE_MENU
 from tests.support import wait_until
 

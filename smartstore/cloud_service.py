@@ -4,7 +4,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -19,14 +18,9 @@ from psycopg import sql
 
 from cloud.app import create_app
 from cloud.config import Settings
+from provisioning.broker import free_port
 
 PG_USER = "postgres"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def postgres_bindir() -> Path:
