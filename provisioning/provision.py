@@ -43,7 +43,8 @@ def ensure_secrets(inventory: Inventory, path: Path, rotate: Iterable[str] = ())
         else secrets.token_urlsafe(18)
         for name in wanted
     }
-    if result != current:
+    # Rewritten when it changed, and when it was left readable by others (copied by hand).
+    if result != current or (path.exists() and path.stat().st_mode & 0o077):
         write_private(path, json.dumps(result, indent=2))
     return result
 

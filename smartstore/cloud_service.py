@@ -19,6 +19,7 @@ from psycopg import sql
 from cloud.app import create_app
 from cloud.config import Settings
 from provisioning.broker import free_port
+from provisioning.files import write_private
 
 PG_USER = "postgres"
 
@@ -257,8 +258,9 @@ def run_cloud_process(
     """Start `smartstore cloud --workers N` (it migrates, then serves) and wait for /health."""
     admin = secrets.token_urlsafe(32)
     env_file = directory / "cloud.env"
-    env_file.write_text(
-        f"SMARTSTORE_CLOUD_DATABASE_URL={database_url}\nSMARTSTORE_CLOUD_ADMIN_TOKEN={admin}\n"
+    write_private(
+        env_file,
+        f"SMARTSTORE_CLOUD_DATABASE_URL={database_url}\nSMARTSTORE_CLOUD_ADMIN_TOKEN={admin}\n",
     )
     port = free_port()
     command = [sys.executable, "-m", "smartstore.cli", "cloud", "--env-file", str(env_file)]

@@ -28,6 +28,7 @@ from edge.tables.service import qr_links
 from edge.tables.tokens import TokenSigner
 from edge.telemetry.v1_bridge import InfluxV1Bridge
 from provisioning.broker import BrokerFiles, free_port, start_mosquitto
+from provisioning.files import write_private
 from provisioning.firmware import render_device_config
 from provisioning.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
 from smartstore.cloud_service import CloudHandle, run_cloud_thread
@@ -49,9 +50,7 @@ def _hub_secrets(path: Path) -> dict[str, str]:
         "pin": f"{secrets.randbelow(10**6):06d}",
         "cloud_admin_token": secrets.token_urlsafe(32),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data), encoding="utf-8")
-    path.chmod(0o600)
+    write_private(path, json.dumps(data))
     return data
 
 

@@ -349,3 +349,8 @@ def test_provision_writes_every_secret_0600_even_over_a_readable_file(tmp_path: 
     # The rendered configs do carry a password (which is why they are private).
     assert secrets["kiosk-01"] in (configs / "kiosk-01.json").read_text()
     assert not list(tmp_path.rglob("*.tmp"))
+    # A complete secrets file someone made readable is made private again, unchanged.
+    secrets_file.chmod(0o644)
+    assert run(*args).returncode == 0
+    assert oct(secrets_file.stat().st_mode & 0o777) == "0o600"
+    assert json.loads(secrets_file.read_text()) == secrets
