@@ -36,10 +36,10 @@ def set_sold_out(
     state = menu.menu
     try:
         with hub.sessions.begin() as session:
-            sold_out = state.set_sold_out(session, dish, body.sold_out, staff, time.time())
+            mark = state.set_sold_out(session, dish, body.sold_out, staff, time.time())
     except UnknownDish:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这道菜 / no such dish") from None
-    state.commit(sold_out)
+    sold_out = state.commit(mark)
     hub.bus.publish(SoldOutChanged(sold_out))
     message = {"type": "menu", "sold_out": sorted(sold_out)}
     hub.board.publish(message)

@@ -1,6 +1,7 @@
 """The menu the hub serves: the loaded file plus the sold-out marks."""
 
 import threading
+from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -40,8 +41,9 @@ class MenuState:
 
     def set_sold_out(
         self, session: Session, dish_id: str, sold_out: bool, staff: str, now: float
-    ) -> frozenset[str]:
-        """In the caller's transaction; the in-memory set changes when `commit()` is called."""
+    ) -> "SoldOutMark":
+        """In the caller's transaction; the served set changes when `commit()` is called with
+        what this returns, after the transaction committed."""
         if self._menu.dish(dish_id) is None:
             raise UnknownDish(dish_id)
         if sold_out:
@@ -49,10 +51,18 @@ class MenuState:
                 session.add(SoldOut(dish_id=dish_id, since=now, by=staff))
         else:
             session.execute(delete(SoldOut).where(SoldOut.dish_id == dish_id))
-        with self._lock:
-            changed = self._sold_out | {dish_id} if sold_out else self._sold_out - {dish_id}
-        return changed
+        return SoldOutMark(dish_id, sold_out)
 
-    def commit(self, sold_out: frozenset[str]) -> None:
+    def commit(self, mark: "SoldOutMark") -> frozenset[str]:
+        """Serve one committed mark; the set now served. The one change is applied to the set
+        current under the lock: two staff marking two dishes at once both count."""
         with self._lock:
-            self._sold_out = sold_out
+            current = self._sold_out
+            self._sold_out = current | {mark.dish} if mark.sold_out else current - {mark.dish}
+            return self._sold_out
+
+
+@dataclass(frozen=True, slots=True)
+class SoldOutMark:
+    dish: str
+    sold_out: bool

@@ -165,7 +165,9 @@ def settle_sent(session: Session, job_id: int, now: float) -> PrintJob:
     job.status = SENT
     job.sent_at = now
     job.last_error = None
-    if job.order_id is not None and job.kind == TicketKind.KITCHEN.value and not job.reprint:
+    # Staff reprints are copies (their own job, reprint_of set); an original resent after a
+    # power cut or a broken send is still the ticket HQ times, once, when it finally went.
+    if job.order_id is not None and job.kind == TicketKind.KITCHEN.value and job.reprint_of is None:
         order = session.get(Order, job.order_id)
         assert order is not None
         # HQ's "time from order to kitchen ticket".

@@ -84,5 +84,11 @@ class RecordingLive(LiveHub):
         with self._lock:
             return [m for m, _ in self._messages]
 
+    @property
+    def keyed(self) -> list[tuple[dict[str, Any], str | None]]:
+        """(message, key) in order: a key is who hears it (a table's phones), None is all."""
+        with self._lock:
+            return list(self._messages)
+
     def of_type(self, kind: str) -> list[dict[str, Any]]:
         return [m for m in self.messages if m.get("type") == kind]

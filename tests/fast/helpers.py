@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from edge.core.domain import Domain, HubContext
 from edge.telemetry.buffer import PendingPoint
 from edge.uplink.models import OutboxEvent
 
@@ -51,3 +52,11 @@ def points(session: Session) -> list[str]:
 
 def count(session: Session, model: type[Any]) -> int:
     return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def build(hub: HubContext, *kinds: type[Domain]) -> None:
+    """Build these domains into `hub` as edge.runtime does (in this order, each seeing the
+    ones before it through hub.get), without starting them: no thread runs, no printer or
+    cloud is dialled. A test then reaches each one with hub.get(Kind)."""
+    for kind in kinds:
+        hub.domains.append(kind(hub))
