@@ -37,7 +37,8 @@ from bench.common import (
 )
 from bench.presses import press_rows, tally_presses
 from contract.inventory import demo_inventory
-from provisioning.broker import free_port, mosquitto_binary, wait_for_port
+from contract.net import free_port
+from provisioning.broker import mosquitto_binary, wait_for_port
 from tests.support import hub_settings, run_hub_process, start_broker
 
 # --- the simulated buttons (own process) -----------------------------------------------------

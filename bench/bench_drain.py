@@ -27,7 +27,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from bench.common import Verdict, markdown_table, met_cell, write_section, zero
 from contract.mqtt import set_nodelay
-from provisioning.broker import free_port, mosquitto_binary, wait_for_port
+from contract.net import free_port
+from provisioning.broker import mosquitto_binary, wait_for_port
 
 TOPIC = "store/DRAIN/call_button/btn-001/event"
 

@@ -116,9 +116,3 @@ def start_mosquitto(
         log = files.log.read_text(errors="replace") if files.log.exists() else ""
         raise RuntimeError(f"mosquitto did not start: {log[-2000:]}") from None
     return proc
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

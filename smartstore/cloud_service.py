@@ -18,7 +18,7 @@ from psycopg import sql
 
 from cloud.app import create_app
 from cloud.config import Settings
-from provisioning.broker import free_port
+from contract.net import free_port
 from provisioning.files import write_private
 
 PG_USER = "postgres"

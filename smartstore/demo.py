@@ -18,6 +18,7 @@ from cloud.sales_influx import exporter_for
 from contract import DeviceType
 from contract.inventory import Inventory, generate_inventory, load_inventory, save_inventory
 from contract.menu import load_menu
+from contract.net import free_port
 from devices.apps import DeviceApp, build_app, parse_app_config
 from devices.fleet import Fleet
 from devices.virtual_printer import VirtualPrinter, decode_text
@@ -27,7 +28,7 @@ from edge.tables.qrsheet import render_sheet
 from edge.tables.service import qr_links
 from edge.tables.tokens import TokenSigner
 from edge.telemetry.v1_bridge import InfluxV1Bridge
-from provisioning.broker import BrokerFiles, free_port, start_mosquitto
+from provisioning.broker import BrokerFiles, start_mosquitto
 from provisioning.files import write_private
 from provisioning.firmware import render_device_config
 from provisioning.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth

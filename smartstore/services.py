@@ -10,7 +10,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from provisioning.broker import free_port, wait_for_port
+from contract.net import free_port
+from provisioning.broker import wait_for_port
 
 
 @dataclass

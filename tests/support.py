@@ -18,10 +18,11 @@ import uvicorn
 
 from contract import Channel, DeviceType, device_topic
 from contract.inventory import DeviceSpec, Inventory, save_inventory
+from contract.net import free_port
 from devices.fleet import Fleet
 from edge.app import server_config
 from edge.config import Settings
-from provisioning.broker import BrokerFiles, free_port, start_mosquitto
+from provisioning.broker import BrokerFiles, start_mosquitto
 from provisioning.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
 from smartstore.samples import SAMPLE_MENU
 from smartstore.settings_env import as_environment

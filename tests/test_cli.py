@@ -333,8 +333,8 @@ def test_provision_writes_every_secret_0600_even_over_a_readable_file(tmp_path: 
     configs.mkdir()
     stale = [secrets_file, broker / "passwd", configs / "btn-001.yaml", configs / "kiosk-01.json"]
     # A write that was interrupted leaves its temporary file behind, readable.
-    stale += [p.with_name(p.name + ".tmp") for p in stale]
-    for path in stale:
+    leftovers = [p.with_name(p.name + ".tmp") for p in stale]
+    for path in [*stale, *leftovers]:
         path.write_text("{}")
         path.chmod(0o644)
     args = ["provision", "--inventory", str(inventory), "--broker-dir", str(broker)]
@@ -342,13 +342,20 @@ def test_provision_writes_every_secret_0600_even_over_a_readable_file(tmp_path: 
     result = run(*args)
     assert result.returncode == 0, result.stderr
     secrets = json.loads(secrets_file.read_text())
-    written = [secrets_file, broker / "passwd", *sorted(configs.iterdir())]
+    written = [
+        secrets_file,
+        broker / "passwd",
+        *(p for p in sorted(configs.iterdir()) if p not in leftovers),
+    ]
     assert {p.name for p in configs.iterdir()} >= {"btn-001.yaml", "kiosk-01.json"}
     for path in written:
         assert oct(path.stat().st_mode & 0o777) == "0o600", path
     # The rendered configs do carry a password (which is why they are private).
     assert secrets["kiosk-01"] in (configs / "kiosk-01.json").read_text()
-    assert not list(tmp_path.rglob("*.tmp"))
+    # No secret went through a file someone else could have open, and none is left half-done.
+    # (mosquitto_passwd -U uses passwd.tmp itself, and removes it.)
+    assert all(p.read_text() == "{}" for p in leftovers if p.exists())
+    assert not [p for p in tmp_path.rglob("*.tmp") if p not in leftovers]
     # A complete secrets file someone made readable is made private again, unchanged.
     secrets_file.chmod(0o644)
     assert run(*args).returncode == 0

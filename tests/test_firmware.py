@@ -33,6 +33,7 @@ from contract.inventory import DeviceSpec, Inventory
 from provisioning.firmware import (
     TEMPLATES_DIR,
     config_filename,
+    inline_packages,
     node_name,
     render_esphome,
     render_json,
@@ -159,9 +160,22 @@ def _substituted(node: Any, subs: dict[str, Any]) -> Any:
     return node
 
 
+def _merged(old: Any, new: Any) -> Any:
+    """ESPHome's merge of a package (old) and the file that lists it (new): maps merge key by
+    key, lists are the package's items then the file's, a null keeps the package's value."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return {**old, **{k: _merged(old.get(k), v) for k, v in new.items()}}
+    if isinstance(old, list) and isinstance(new, list):
+        return old + new
+    return old if new is None else new
+
+
 def _resolved_esphome(path: Path) -> dict[str, Any]:
     """The generated file as ESPHome would see it after substitution (by our own reading)."""
     data = _load_yaml(path)
+    # Its packages are inline (the file stands alone): merged under it, as ESPHome does.
+    for package in data.pop("packages", {}).values():
+        data = _merged(package, data)
     subs = data.pop("substitutions")
     assert isinstance(subs, dict)
     # The password is !literal: ESPHome does not substitute inside it, so neither do we.
@@ -303,6 +317,46 @@ def test_call_button_sleeps_and_keeps_its_counter(generated: Generated) -> None:
     boot = {g["id"]: g for g in config["globals"]}["boot_count"]
     assert boot["restore_value"] is True
     assert "deep_sleep" not in _resolved_esphome(generated.paths["Table_07"])
+
+
+def test_esphome_templates_share_one_package(generated: Generated) -> None:
+    """What every ESP32 device has (board, MQTT link, boot counter, replies) is written once,
+    in an ESPHome package; each rendered file carries it inline and needs nothing beside it."""
+    package = TEMPLATES_DIR.parent / "packages" / "esp32_device.yaml"
+    include = "packages:\n  - !include ../packages/esp32_device.yaml\n"
+    shared = _load_yaml(package)
+    assert {"esp32", "wifi", "mqtt", "globals", "script", "interval"} <= set(shared)
+    assert "@{" not in package.read_text(encoding="utf-8")
+    for device in DEVICES:
+        if device.type not in ESPHOME_TYPES:
+            continue
+        template = (TEMPLATES_DIR / f"{device.type.value}.yaml").read_text(encoding="utf-8")
+        assert include in template
+        assert "birth_message" not in template and "id: boot_count" not in template
+        # Inline, not an !include of a file that would have to travel with it.
+        assert _load_yaml(generated.paths[device.id])["packages"] == {"esp32_device": shared}
+
+
+@pytest.mark.parametrize(
+    ("package", "template", "error"),
+    [
+        ("mqtt:\n  password: @{mqtt_password}\n", None, "a secret belongs in the template"),
+        ("substitutions:\n  a: b\n", None, "substitutions: or packages:"),
+        ("wifi: {}\n", "packages:\n  - !include ../../p.yaml\n", "outside"),
+        ("wifi: {}\n", "packages:\n  p: !include ../packages/p.yaml\n", "may only list"),
+    ],
+)
+def test_package_mistakes_are_refused(
+    tmp_path: Path, package: str, template: str | None, error: str
+) -> None:
+    root = tmp_path / "firmware_configs"
+    (root / "templates").mkdir(parents=True)
+    (root / "packages").mkdir()
+    (root / "packages" / "p.yaml").write_text(package, encoding="utf-8")
+    (tmp_path / "p.yaml").write_text(package, encoding="utf-8")
+    template = template or "packages:\n  - !include ../packages/p.yaml\n"
+    with pytest.raises(ValueError, match=error):
+        inline_packages(template, root / "templates")
 
 
 def test_json_configs_for_apps(generated: Generated) -> None:

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Browser, expect
 
+from contract.net import free_port
 from devices.apps import QueueScreenApp
-from provisioning.broker import free_port
 from provisioning.firmware import render_device_config
 from tests.apps import app_config, keep_screenshot, running_app
 from tests.ordering import TEA, Kitchen, kitchen

@@ -13,7 +13,6 @@ messages reach the device through `DeviceLoop.call_soon_threadsafe`.
 
 import asyncio
 import logging
-import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -29,6 +28,7 @@ from starlette.responses import Response
 
 from contract import Command, HubState, Telemetry, WireError, hub_state_topic, parse_payload
 from contract.const import DISPLAY_TEXT_MAX, LOCATE_SECONDS_MAX, CommandName, Presence
+from contract.net import free_port
 from devices.apps.config import AppConfig
 from devices.apps.live import Live, Message
 from devices.base import SimDevice
@@ -207,13 +207,6 @@ class _Server(uvicorn.Server):
             captured = getattr(self, "_captured_signals", None)
             if isinstance(captured, list):
                 captured.clear()
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class DeviceApp:
