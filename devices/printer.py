@@ -1,5 +1,6 @@
-"""A printer bridge: a small computer beside an ESC/POS printer that reports the printer's
-paper, cover and link along with its own heartbeat."""
+"""A printer bridge on MQTT: a small computer beside an ESC/POS printer that reports the
+printer's paper, cover and link along with its own heartbeat. The simulator here makes them
+up (`wander`); the real bridge (devices/print_bridge.py) reads them from the printer."""
 
 import random
 from typing import ClassVar
@@ -14,9 +15,10 @@ class PrinterBridge(SimDevice):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.paper = PaperLevel.OK
-        self.cover = CoverState.CLOSED
-        self.printer_online = True
+        # None: not known (a printer bridge that cannot read its printer leaves them out).
+        self.paper: PaperLevel | None = PaperLevel.OK
+        self.cover: CoverState | None = CoverState.CLOSED
+        self.printer_online: bool | None = True
 
     def set_printer(
         self,
@@ -32,6 +34,16 @@ class PrinterBridge(SimDevice):
         self.printer_online = self.printer_online if online is None else online
         if report_now:
             self.report_now()
+
+    def printer_changed(
+        self, paper: PaperLevel | None, cover: CoverState | None, online: bool | None
+    ) -> None:
+        """Must run on the loop's thread: what is now known of the printer (None: unknown),
+        told at once when it changed."""
+        if (paper, cover, online) == (self.paper, self.cover, self.printer_online):
+            return
+        self.paper, self.cover, self.printer_online = paper, cover, online
+        self.report_now()
 
     def telemetry(self) -> Telemetry:
         base = super().telemetry()

@@ -1,10 +1,17 @@
-"""A network ESC/POS printer in software (raw TCP, as on port 9100), and a decoder of the bytes
-back to text: the demo's kitchen printers, and the tests' printers."""
+"""A network ESC/POS printer in software (raw TCP, as on port 9100) that answers status
+requests (DLE EOT) as a real one does, and a decoder of the bytes back to text: the demo's
+kitchen printers, and the tests' printers."""
 
 import contextlib
 import socket
 import threading
+from collections import deque
 from collections.abc import Callable
+
+from contract.const import CoverState, PaperLevel
+from contract.printer_status import PrinterStatus, RealtimeScanner, StatusRequest
+
+WIRE_KEPT = 10_000
 
 # Two-byte commands the renderer emits itself or through python-escpos's set() and cut(),
 # with the count of argument bytes that follow.
@@ -77,24 +84,54 @@ def decode_text(data: bytes) -> str:
 
 
 class VirtualPrinter:
-    """Each connection is one job; its bytes are kept (and handed to `on_job`) when the peer
-    closes."""
+    """A network printer: each connection is one job, its print data kept (and handed to
+    `on_job`) when the peer closes. It answers ESC/POS status requests (DLE EOT 1-4) the
+    moment they arrive, as the Epson reference says for its state (contract/printer_status.py):
+    paper ok, near end (LOW) or out, cover open or closed; `power_off()` stops it listening
+    (connections are refused) until `power_on()`. `answer_status=False`: a printer that
+    ignores status requests.
+
+    What came over the wire is kept: `requests` (every DLE EOT, in order), `wire` (each
+    connection's bytes, requests included); a connection that carried only requests is no job.
+    """
 
     def __init__(
         self,
         port: int = 0,
         host: str = "127.0.0.1",
         on_job: Callable[[bytes], None] | None = None,
+        answer_status: bool = True,
     ) -> None:
         self.port = port
         self.host = host
         self._on_job = on_job
+        self.answer_status = answer_status
+        self.paper = PaperLevel.OK
+        self.cover = CoverState.CLOSED
+        self.drawer_pin3_high = False
+        # Called with each piece of print data as it arrives (before any later request is
+        # answered): a test can let the paper run low mid-job.
+        self.on_data: Callable[[bytes], None] | None = None
         self.jobs: list[bytes] = []
+        # Bounded: a demo printer is asked every few seconds for days.
+        self.requests: deque[StatusRequest] = deque(maxlen=WIRE_KEPT)
+        self.wire: deque[bytes] = deque(maxlen=WIRE_KEPT)
+        self.most_connections = 0  # most connections open at once
         self._changed = threading.Condition()
-        self._stopping = False
+        self._down = False  # stopped or powered off: connections being cut are no jobs
         self._listener: socket.socket | None = None
         self._connections: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
+
+    @property
+    def status(self) -> PrinterStatus:
+        return PrinterStatus.of(self.paper, self.cover)
+
+    def set_state(self, paper: PaperLevel | None = None, cover: CoverState | None = None) -> None:
+        """Any thread: the paper roll and the cover, as a person in the kitchen changes them."""
+        with self._changed:
+            self.paper = paper or self.paper
+            self.cover = cover or self.cover
 
     def start(self) -> "VirtualPrinter":
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -103,25 +140,35 @@ class VirtualPrinter:
         listener.bind((self.host, self.port))
         listener.listen()
         self.port = listener.getsockname()[1]
-        self._listener = listener
+        with self._changed:
+            self._down = False
+            self._listener = listener
         self._spawn(self._accept_loop, listener)
         return self
 
-    def stop(self) -> None:
+    def power_on(self) -> "VirtualPrinter":
+        """Back on the same port, with the jobs and requests it had."""
+        return self.start()
+
+    def power_off(self) -> None:
+        """Stop listening (a connect is refused) and cut open connections."""
         with self._changed:
-            self._stopping = True
+            self._down = True
             sockets = [*self._connections]
-            if self._listener is not None:
-                sockets.append(self._listener)
+            listener, self._listener = self._listener, None
+            if listener is not None:
+                sockets.append(listener)
         for sock in sockets:
             # On Linux, shutdown() is what wakes a thread blocked in accept() or recv().
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
         for thread in self._threads:
             thread.join(timeout=5)
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
+        if listener is not None:
+            listener.close()
+
+    def stop(self) -> None:
+        self.power_off()
 
     def wait_jobs(self, n: int, timeout: float = 10.0) -> list[bytes]:
         with self._changed:
@@ -146,29 +193,53 @@ class VirtualPrinter:
             except OSError:
                 return
             with self._changed:
-                if self._stopping:
+                if self._down:
                     conn.close()
                     return
                 self._connections.add(conn)
+                self.most_connections = max(self.most_connections, len(self._connections))
             self._spawn(self._receive, conn)
 
     def _receive(self, conn: socket.socket) -> None:
-        chunks: list[bytes] = []
+        wire = bytearray()
+        data = bytearray()
+        scanner = RealtimeScanner()
         with conn:
             try:
                 while chunk := conn.recv(65536):
-                    chunks.append(chunk)
+                    wire += chunk
+                    for part in scanner.feed(chunk):
+                        if isinstance(part, StatusRequest):
+                            self._answer(conn, part)
+                        else:
+                            data += part
+                            if self.on_data is not None:
+                                self.on_data(part)
             except OSError:
                 return
             finally:
                 with self._changed:
                     self._connections.discard(conn)
+            data += scanner.flush()
             with self._changed:
-                # EOF caused by stop() is a cut-off job, not one the peer finished.
-                if self._stopping:
+                # EOF caused by stop() or power_off() is a cut-off job, not one the peer
+                # finished.
+                if self._down:
                     return
-                job = b"".join(chunks)
+                self.wire.append(bytes(wire))
+                if not data:
+                    return
+                job = bytes(data)
                 self.jobs.append(job)
                 self._changed.notify_all()
             if self._on_job is not None:
                 self._on_job(job)
+
+    def _answer(self, conn: socket.socket, request: StatusRequest) -> None:
+        with self._changed:
+            self.requests.append(request)
+            answer = self.status.answer(request, self.drawer_pin3_high)
+            self._changed.notify_all()
+            if not self.answer_status:
+                return
+        conn.sendall(bytes([answer]))

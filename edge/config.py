@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     sleepy_silent_after_s: float = Field(default=7200.0, gt=0)
     battery_low_pct: float = Field(default=20.0, ge=0, le=100)
     command_timeout_s: float = Field(default=10.0, gt=0)
+    # The spooler asks each idle printer its status (DLE EOT) this often; 0: only around jobs.
+    printer_status_every_s: float = Field(default=15.0, ge=0)
+    # A printer that takes the connection but does not answer within this is "unknown".
+    printer_status_timeout_s: float = Field(default=1.0, gt=0, le=5)
 
     @property
     def inventory_file(self) -> Path:

@@ -384,6 +384,31 @@ def device_app(
             proc.wait(10)
 
 
+@app.command("print-bridge")
+def print_bridge(
+    config: Annotated[
+        Path, typer.Option(help="The printer bridge's JSON config (`provision --configs-dir`).")
+    ],
+    local: Annotated[
+        Path | None,
+        typer.Option(help="This bridge's own settings (usb_device, listen_port...), JSON."),
+    ] = None,
+    verbose: bool = False,
+) -> None:
+    """Run a printer bridge: the USB printer beside it as a network printer for the hub
+    (tickets and status on TCP 9100), and a printer device on MQTT (firmware_configs/README.md)."""
+    from devices.apps import ConfigError
+    from devices.print_bridge import load_bridge_config, run
+
+    _logging(verbose)
+    try:
+        settings = load_bridge_config(config, local)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    raise typer.Exit(run(settings))
+
+
 @app.command()
 def demo(
     data_dir: DataDir = Path(".smartstore-demo"),

@@ -46,6 +46,7 @@ def test_help_explains_every_command() -> None:
             "broker",
             "simulate",
             "device-app",
+            "print-bridge",
             "qr",
             "cloud",
             "rebuild-report-rows",

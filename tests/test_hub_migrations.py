@@ -26,7 +26,7 @@ from tests.support import hub_settings, make_inventory, run_hub_thread, start_br
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hub-2af6df1.sqlite3"
 STORE = "FIX1"
-HEAD = "0002"
+HEAD = "0003"
 
 
 def rows(db: Path, sql: str) -> list[tuple[object, ...]]:
@@ -93,6 +93,8 @@ def test_a_database_of_the_release_before_migrations_upgrades_with_nothing_lost(
             if table == "outbox":
                 new = sorted((r[:-1] for r in new), key=repr)
                 assert all(r[-1] is None for r in after["outbox"])
+            if table == "devices":  # 0003: the printers' own answers (asked at start)
+                new = sorted((r[:-3] for r in new), key=repr)
             assert new == old, table
         # The hub runs on it: the old lunch shows, and new work is stored beside it.
         [waiting] = staff.get("/api/calls").json()

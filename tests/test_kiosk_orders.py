@@ -195,7 +195,8 @@ def test_hub_killed_between_committing_sending_and_the_first_byte_reprints_once(
         port = hung.port
         broker = start_broker(tmp_path / "mqtt", make_inventory(store, printer_ports={"hot": port}))
         cleanup.callback(broker.stop)
-        settings = hub_settings(broker, tmp_path / "hub")
+        # No idle status polls: the connect() caught below must be the job's own.
+        settings = hub_settings(broker, tmp_path / "hub", printer_status_every_s=0)
         hub = run_hub_process(settings, tmp_path / "hub.log")
         cleanup.callback(lambda: hub.kill())  # whichever hub runs by then
 

@@ -14,7 +14,7 @@ from contract.inventory import DeviceSpec
 from edge.core.domain import AfterCommit, Domain, HubContext, MqttRoute
 from edge.core.ingest import checked
 from edge.devices import service
-from edge.devices.alarms import LABELS
+from edge.devices.alarms import LABELS, printer_view
 from edge.devices.events import DevicesChanged
 from edge.devices.models import Alarm, Device
 from edge.devices.schemas import AlarmPublic, DevicePublic
@@ -52,8 +52,8 @@ def seen_message(devices: list[Device]) -> dict[str, Any]:
         "now": time.time(),
         "fields": list(SEEN_FIELDS),
         "rows": [
-            [d.id, d.last_seen, d.battery_pct, d.rssi_dbm, d.uptime_s, d.fw, d.paper, d.cover]
-            for d in devices
+            [d.id, d.last_seen, d.battery_pct, d.rssi_dbm, d.uptime_s, d.fw, p.paper, p.cover]
+            for d, p in ((d, printer_view(d)) for d in devices)
         ],
     }
 

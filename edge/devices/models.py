@@ -28,6 +28,12 @@ class Device(Base):
     printer_online: Mapped[bool | None] = mapped_column(default=None)
     # Set by the print spooler when the printer's TCP port refuses or fails a ticket.
     print_error: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The printer's own answers to the hub's DLE EOT questions on its port (edge/printing),
+    # beside what its bridge reports above; None until it answered. status_online is False
+    # when it said it is offline, or when its port refused the hub (powered off).
+    status_paper: Mapped[str | None] = mapped_column(String(8), default=None)
+    status_cover: Mapped[str | None] = mapped_column(String(8), default=None)
+    status_online: Mapped[bool | None] = mapped_column(default=None)
 
 
 class Alarm(Base):

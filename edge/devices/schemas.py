@@ -1,6 +1,6 @@
 from pydantic import BaseModel
 
-from edge.devices.alarms import LABELS, AlarmKind
+from edge.devices.alarms import LABELS, AlarmKind, printer_view
 from edge.devices.models import Alarm, Device
 
 
@@ -45,6 +45,9 @@ class DevicePublic(BaseModel):
 
     @classmethod
     def of(cls, d: Device, alarms: list[str]) -> "DevicePublic":
+        # A printer's paper, cover and link: the worse of its bridge's report and its own
+        # answer to the hub.
+        printer = printer_view(d)
         return cls(
             id=d.id,
             type=d.type,
@@ -59,8 +62,8 @@ class DevicePublic(BaseModel):
             rssi_dbm=d.rssi_dbm,
             fw=d.fw,
             uptime_s=d.uptime_s,
-            paper=d.paper,
-            cover=d.cover,
-            printer_online=d.printer_online,
+            paper=printer.paper,
+            cover=printer.cover,
+            printer_online=printer.online,
             alarms=sorted(alarms),
         )

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from contract import DeviceState, PrinterTelemetry, Telemetry
 from contract.const import DeviceType, Presence
 from contract.inventory import DeviceSpec, Inventory
+from contract.printer_status import PrinterStatus
 from contract.uplink import DeviceAlarm, DeviceAlarmEvent
 from edge.devices.alarms import ASLEEP, AlarmKind, wanted_alarms
 from edge.devices.models import Alarm, Device
@@ -136,6 +137,43 @@ def set_print_error(
     return changes
 
 
+def read_printer(
+    session: Session,
+    device_id: str,
+    answer: PrinterStatus | None,
+    reachable: bool,
+    battery_low_pct: float,
+    now: float,
+    print_error: str | None = None,
+) -> DeviceChanges:
+    """What the print spooler (edge/printing) found asking the printer itself: its `answer`;
+    or None with `reachable`: it took the connection and did not answer (unknown: only an
+    earlier "refused" is over); or None, not reachable: its port refused (powered off). And
+    the spooler's `print_error` (None: tickets go out). Raises or clears the printer's alarms;
+    a change only when something changed."""
+    changes = DeviceChanges()
+    row = session.get(Device, device_id)
+    if row is None:
+        return changes
+    new: tuple[str | None, str | None, bool | None]
+    if answer is not None:
+        # Offline because of its paper or cover is said by those: "offline" is for the rest.
+        new = (answer.paper.value, answer.cover.value, not answer.fault)
+    elif reachable:
+        online = None if row.status_online is False else row.status_online
+        new = (row.status_paper, row.status_cover, online)
+    else:
+        new = (None, None, False)  # off: nothing else can be known
+    error = print_error[:200] if print_error else None
+    if new == (row.status_paper, row.status_cover, row.status_online) and error == row.print_error:
+        return changes
+    row.status_paper, row.status_cover, row.status_online = new
+    row.print_error = error
+    changes.devices[row.id] = row
+    _reconcile(session, changes, battery_low_pct, now)
+    return changes
+
+
 def _apply_state(row: Device, report: StateReport) -> None:
     state = report.state
     row.last_seen = report.received_at
@@ -254,6 +292,7 @@ __all__ = [
     "devices_with_alarms",
     "list_devices",
     "mark_silent",
+    "read_printer",
     "set_print_error",
     "sync_inventory",
 ]

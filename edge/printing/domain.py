@@ -37,6 +37,9 @@ class PrintingDomain(Domain):
                     s.store_name,
                     s.battery_low_pct,
                     hub.bus,
+                    s.printer_status_every_s,
+                    s.printer_status_timeout_s,
+                    hub.store,
                 )
                 for address in self.routes.addresses.values()
             ]

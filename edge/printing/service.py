@@ -159,6 +159,16 @@ def claim(session: Session, job_id: int) -> PrintJob | None:
     return job
 
 
+def release(session: Session, job_id: int) -> PrintJob:
+    """A claimed job goes back unsent: the printer said it cannot print (paper out, cover
+    open) when asked on the job's connection, before any of the ticket left."""
+    job = session.get(PrintJob, job_id)
+    assert job is not None and job.status == SENDING
+    job.status = PENDING
+    job.attempts -= 1  # not an attempt: only a status question went out
+    return job
+
+
 def settle_sent(session: Session, job_id: int, now: float) -> PrintJob:
     job = session.get(PrintJob, job_id)
     assert job is not None

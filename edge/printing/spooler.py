@@ -1,8 +1,14 @@
-"""One thread per printer: takes its pending jobs in order and sends them over TCP.
+"""One thread per printer: takes its pending jobs in order and sends them over TCP. It is the
+only one that talks to its printer, so its status questions never interleave with a ticket.
 
-Waits (jobs stay pending, nothing is lost) while the printer's bridge reports paper out, the
-cover open or the printer off, and while its TCP port refuses; the board shows an alarm for
-each. A job is marked `sending` in a committed transaction before the first byte leaves.
+It asks the printer how it is (ESC/POS DLE EOT, contract/printer_status.py): before each job
+and right after it, on the job's own connection, and every `printer_status_every_s` while
+idle, on a connection of its own. Jobs wait (pending, nothing is lost) while the printer says
+paper out, cover open or offline (asked again every HELD_POLL_S), while its bridge reports the
+same over MQTT, and while its TCP port refuses (retried with backoff); the board shows an
+alarm for each. A printer that takes the connection but does not answer is unknown: it
+prints as before status existed, and no alarm changes. A job is marked `sending` in a
+committed transaction before the first byte (status questions included) leaves.
 """
 
 import logging
@@ -12,8 +18,9 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from contract.const import CoverState, PaperLevel
+from contract.const import CoverState, PaperLevel, Presence
 from contract.menu import MenuFile
+from contract.printer_status import PrinterStatus
 from edge.core.bus import EventBus
 from edge.core.worker import Worker
 from edge.devices import service as devices
@@ -26,21 +33,32 @@ from edge.printing.events import PrintJobsChanged
 from edge.printing.models import PrintJob
 from edge.printing.service import PrinterAddress
 from edge.printing.tickets import Ticket, TicketKind, TicketLine, render
-from edge.printing.transport import PrinterUnreachable, PrintInterrupted, send
+from edge.printing.transport import (
+    PrinterHungUp,
+    PrinterLink,
+    PrinterUnreachable,
+    PrintInterrupted,
+)
 from edge.tables.models import DiningTable
+from edge.telemetry import points
+from edge.telemetry.buffer import buffer_points
 
 log = logging.getLogger(__name__)
 
 IDLE_WAIT_S = 1.0
+HELD_POLL_S = 1.0  # a printer holding tickets (paper out...) is asked this often
 RETRY_FIRST_S = 0.5
 RETRY_MAX_S = 10.0
 SEND_TIMEOUT_S = 5.0
+STATUS_TIMEOUT_S = 1.0
 KIOSK_LABEL = "自助点餐 Kiosk"
 
 
 def printer_blocked(device: Device | None) -> str | None:
-    """Why the printer cannot take a ticket now, by its bridge's last report; None if it can."""
-    if device is None:
+    """Why the printer cannot take a ticket now, by its bridge's last report (MQTT); None if
+    it can. (What the printer answers the spooler itself is the worker's `hold`.) An offline
+    bridge's last report is stale, as for its alarms: the spooler asks the printer instead."""
+    if device is None or device.state == Presence.OFFLINE:
         return None
     if device.paper == PaperLevel.OUT:
         return "paper out"
@@ -89,7 +107,8 @@ def build_ticket(session: Session, menu: MenuFile, job: PrintJob, store_name: st
 
 
 class PrinterWorker(Worker):
-    join_timeout_s = SEND_TIMEOUT_S + 5
+    # A step may connect, ask, send and ask again, each bounded by SEND_TIMEOUT_S.
+    join_timeout_s = 3 * SEND_TIMEOUT_S + 5
 
     def __init__(
         self,
@@ -99,6 +118,9 @@ class PrinterWorker(Worker):
         store_name: str,
         battery_low_pct: float,
         bus: EventBus,
+        status_every_s: float = 15.0,
+        status_timeout_s: float = STATUS_TIMEOUT_S,
+        store: str = "",
     ) -> None:
         super().__init__()
         self.name = f"spool-{address.device_id}"
@@ -108,7 +130,13 @@ class PrinterWorker(Worker):
         self._store_name = store_name
         self._battery_low_pct = battery_low_pct
         self._bus = bus
+        self._status_every_s = status_every_s
+        self._status_timeout_s = status_timeout_s
+        self._store = store
         self._failures = 0
+        # Why the printer's own last answer says tickets must wait; None: they may go.
+        self.hold: str | None = None
+        self._next_poll = 0.0  # monotonic: the first idle poll right at start
 
     def run(self) -> None:
         while not self.stopping:
@@ -121,43 +149,145 @@ class PrinterWorker(Worker):
                 self.wait(delay)
 
     def _step(self) -> float:
-        """Print one job; return how long to wait before the next step (0: go on)."""
+        """Print one job, or ask the printer how it is; return how long to wait before the
+        next step (0: go on)."""
         printer = self.address.device_id
         with self._sessions.begin() as session:
             job = jobs.next_job(session, printer)
-            if job is None:
-                return IDLE_WAIT_S
-            blocked = printer_blocked(session.get(Device, printer))
-            if blocked is not None:
-                return IDLE_WAIT_S  # its bridge's alarm is on the board already
-            claimed = jobs.claim(session, job.id)
+            job_id = job.id if job is not None else None
+            reported = printer_blocked(session.get(Device, printer)) if job_id else None
+        if job_id is None:
+            return self._idle()
+        if reported is not None:
+            return IDLE_WAIT_S  # its bridge's alarm is on the board already
+        if self.hold is not None:
+            wait = self._next_poll - time.monotonic()
+            if wait > 0:
+                return min(wait, IDLE_WAIT_S)
+            self._poll(HELD_POLL_S)
+            if self.hold is not None:
+                return HELD_POLL_S  # still paper out, cover open...: its alarm is up
+        return self._print(job_id)
+
+    def _idle(self) -> float:
+        if self._status_every_s <= 0:
+            return IDLE_WAIT_S
+        wait = self._next_poll - time.monotonic()
+        if wait <= 0:
+            self._poll(self._status_every_s)
+            wait = self._next_poll - time.monotonic()
+        return max(min(wait, IDLE_WAIT_S), 0.01)
+
+    def _poll(self, every_s: float) -> None:
+        """Ask the printer how it is, on a connection of its own (no ticket is in flight)."""
+        a = self.address
+        answer, reachable = None, True
+        try:
+            with PrinterLink(a.host, a.port, SEND_TIMEOUT_S) as link:
+                answer = link.status(self._status_timeout_s)
+        except PrinterUnreachable:
+            reachable = False  # powered off, unplugged: its alarm says so
+        except PrinterHungUp:
+            pass  # took the connection and said nothing: unknown
+        self._next_poll = time.monotonic() + every_s
+        # Refused: the next job finds out for itself, with its own alarm and backoff.
+        self.hold = answer.blocked if answer is not None else None
+        with self._sessions.begin() as session:
+            changes = self._found(session, answer, reachable)
+        self._tell(None, changes)
+
+    def _print(self, job_id: int) -> float:
+        with self._sessions.begin() as session:
+            claimed = jobs.claim(session, job_id)
             assert claimed is not None
             data = render(build_ticket(session, self._menu(), claimed, self._store_name))
-            job_id, order_id = claimed.id, claimed.order_id
+            order_id = claimed.order_id
         # Committed as `sending`: from here a crash means "maybe printed".
+        a = self.address
         try:
-            send(self.address.host, self.address.port, data, SEND_TIMEOUT_S)
-        except (PrinterUnreachable, PrintInterrupted) as exc:
-            maybe = isinstance(exc, PrintInterrupted)
-            error = f"{'interrupted' if maybe else 'unreachable'}: {exc}"[:200]
-            with self._sessions.begin() as session:
-                jobs.settle_failed(session, job_id, error, maybe_printed=maybe)
-                changes = devices.set_print_error(
-                    session, printer, error, self._battery_low_pct, time.time()
-                )
-            self._tell(order_id, changes)
-            self._failures += 1
-            backoff = min(RETRY_FIRST_S * 2.0 ** (self._failures - 1), RETRY_MAX_S)
-            log.warning("printer %s: %s; retry in %.1fs", printer, error, backoff)
-            return backoff * random.uniform(0.8, 1.2)
+            link = PrinterLink(a.host, a.port, SEND_TIMEOUT_S)
+        except PrinterUnreachable as exc:
+            return self._failed(job_id, order_id, exc, maybe_printed=False, reachable=False)
+        with link:
+            try:
+                before = link.status(self._status_timeout_s)
+            except PrinterHungUp as exc:
+                return self._failed(job_id, order_id, exc, maybe_printed=False, reachable=True)
+            if before is not None and before.blocked is not None:
+                return self._held(job_id, before)
+            try:
+                link.send(data)
+                # A printer answers once it has the bytes before the question (a bridge: once
+                # it wrote them to its printer); a printer that did not answer before is not
+                # asked again.
+                after = link.status(SEND_TIMEOUT_S) if before is not None else None
+            except (PrintInterrupted, PrinterHungUp) as exc:
+                return self._failed(job_id, order_id, exc, maybe_printed=True, reachable=True)
         self._failures = 0
+        answer = after or before
+        self.hold = answer.blocked if answer is not None else None
         with self._sessions.begin() as session:
             jobs.settle_sent(session, job_id, time.time())
-            changes = devices.set_print_error(
-                session, printer, None, self._battery_low_pct, time.time()
-            )
+            changes = self._found(session, answer, True)
         self._tell(order_id, changes)
         return 0.0
+
+    def _held(self, job_id: int, answer: PrinterStatus) -> float:
+        """Asked on the job's connection, the printer said it cannot print: the job waits."""
+        printer = self.address.device_id
+        self.hold = answer.blocked
+        self._next_poll = time.monotonic() + HELD_POLL_S
+        with self._sessions.begin() as session:
+            jobs.release(session, job_id)
+            changes = self._found(session, answer, True)
+        self._tell(None, changes)
+        log.warning("printer %s: %s; its tickets wait", printer, self.hold)
+        return HELD_POLL_S
+
+    def _failed(
+        self,
+        job_id: int,
+        order_id: int | None,
+        exc: OSError,
+        maybe_printed: bool,
+        reachable: bool,
+    ) -> float:
+        printer = self.address.device_id
+        error = f"{'interrupted' if maybe_printed else 'unreachable'}: {exc}"[:200]
+        self.hold = None
+        with self._sessions.begin() as session:
+            jobs.settle_failed(session, job_id, error, maybe_printed=maybe_printed)
+            changes = self._found(session, None, reachable, error)
+        self._tell(order_id, changes)
+        self._failures += 1
+        backoff = min(RETRY_FIRST_S * 2.0 ** (self._failures - 1), RETRY_MAX_S)
+        log.warning("printer %s: %s; retry in %.1fs", printer, error, backoff)
+        return backoff * random.uniform(0.8, 1.2)
+
+    def _found(
+        self,
+        session: Session,
+        answer: PrinterStatus | None,
+        reachable: bool,
+        print_error: str | None = None,
+    ) -> DeviceChanges:
+        """What the spooler found, on the printer's device row, its alarms and their InfluxDB
+        points, in the caller's transaction."""
+        changes = devices.read_printer(
+            session,
+            self.address.device_id,
+            answer,
+            reachable,
+            self._battery_low_pct,
+            time.time(),
+            print_error=print_error,
+        )
+        buffer_points(
+            session,
+            [points.device_alarm(self._store, a, True) for a in changes.raised]
+            + [points.device_alarm(self._store, a, False) for a in changes.cleared],
+        )
+        return changes
 
     def _tell(self, order_id: int | None, changes: DeviceChanges) -> None:
         if order_id is not None:
