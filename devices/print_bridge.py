@@ -262,10 +262,8 @@ class PrinterPort:
     def answer(self, request: StatusRequest) -> int | None:
         """The answer to DLE EOT `request`: the printer's own, when it can answer (None if it
         did not); otherwise what the bridge knows."""
-        if not self.can_answer:
-            return self.known().answer(request)
-        if not self.begin():
-            return self.known().answer(request)
+        if not self.can_answer or not self.begin():
+            return self.known().answer(request)  # a printer it cannot reach: offline, error
         if self._silent:
             return None  # a late answer to the last one could be read as this one's
         sock = self.printer.device if isinstance(self.printer, Network) else None
@@ -278,7 +276,7 @@ class PrinterPort:
             return None
         except (OSError, EscposError) as exc:
             self._failed(f"asking the printer failed: {exc}")
-            return self.known().answer(request)
+            return None  # asked again, it is opened again (or found unreachable)
         finally:
             if isinstance(sock, socket.socket):
                 with contextlib.suppress(OSError):
@@ -288,8 +286,8 @@ class PrinterPort:
         return int(raw[-1])
 
     def known(self) -> PrinterStatus:
-        """What the bridge knows without asking the printer: whether its device file is
-        there and takes data, and what usblp says of the paper."""
+        """What the bridge knows without asking the printer: whether it can open it (its
+        device file is there and takes data), and what usblp says of the paper."""
         self._check_device()
         if not self.begin():
             return PrinterStatus.of(error=True)
@@ -323,7 +321,9 @@ class PrinterPort:
             self.close()  # another device at that path: open that one
 
     def _lp_status(self) -> int | None:
-        device = self.printer.device if isinstance(self.printer, File) else None
+        if not self._open or not isinstance(self.printer, File):
+            return None  # (a closed File's `device` would open it: make a plain file)
+        device = self.printer.device
         fileno = getattr(device, "fileno", None)
         return lp_port_status(fileno()) if callable(fileno) else None
 

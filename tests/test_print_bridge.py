@@ -151,26 +151,24 @@ def bridge_config(broker: Broker, **installed: Any) -> PrintBridgeConfig:
 
 @contextmanager
 def bridged_store(tmp_path: Path, store: str, **printer: Any) -> Iterator[BridgedStore]:
-    listen_port = free_port()
     bar, cold = VirtualPrinter().start(), VirtualPrinter().start()
-    inventory = make_inventory(
-        store, printer_ports={"hot": listen_port, "cold": cold.port, "bar": bar.port}
-    )
+    ports = {"hot": 9100, "cold": cold.port, "bar": bar.port}  # hot: the bridge's, below
     with contextlib.ExitStack() as cleanup:
         cleanup.callback(bar.stop)
         cleanup.callback(cold.stop)
-        broker = start_broker(tmp_path / "mqtt", inventory)
+        broker = start_broker(tmp_path / "mqtt", make_inventory(store, printer_ports=ports))
         cleanup.callback(broker.stop)
         config = bridge_config(
-            broker,
-            listen_host="127.0.0.1",
-            listen_port=listen_port,
-            status_interval_s=0.2,
-            **printer,
+            broker, listen_host="127.0.0.1", listen_port=0, status_interval_s=0.2, **printer
         )
         bridge = PrintBridge(config).start()
         cleanup.callback(bridge.stop)
-        hub = run_hub_thread(hub_settings(broker, tmp_path / "hub", printer_status_every_s=0.2))
+        # The inventory the hub reads has the bridge's address (its port known once it listens).
+        ports["hot"] = bridge.server.listen_port
+        inventory = make_inventory(store, printer_ports=ports)
+        hub = run_hub_thread(
+            hub_settings(broker, tmp_path / "hub", inventory, printer_status_every_s=0.2)
+        )
         cleanup.callback(hub.stop)
         yield BridgedStore(broker, hub, bridge, bar, hub.client(), hub.client(login=False))
 
@@ -262,7 +260,7 @@ def test_the_bridge_relays_status_to_a_printer_that_answers(tmp_path: Path, stor
             assert (s.job(order["id"], "hot")["status"], behind.jobs) == ("pending", [])
 
             behind.set_state(paper=PaperLevel.OK)
-            [ticket] = behind.wait_jobs(1)
+            ticket = behind.wait_jobs(1)[0]
             assert ticket == s.rendered(s.job(order["id"], "hot")["id"])
             # The hub's questions went through to the printer in place: before and after.
             [wire] = [w for w in behind.wire if strip_requests(w)[1]]

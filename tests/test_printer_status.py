@@ -307,3 +307,21 @@ def test_status_questions_never_come_in_the_middle_of_a_ticket(tmp_path: Path, s
             assert [data for _, data, _ in jobs] == printer.jobs  # whole, in order
             assert all((before, after) == ([1, 4], [1, 4]) for before, _, after in jobs)
         assert len(orders) == 6
+
+
+def test_a_printer_switched_off_with_tickets_waiting_has_one_alarm(
+    tmp_path: Path, store: str
+) -> None:
+    with kitchen(tmp_path, store, **FAST_POLL) as k:
+        bar = k.printers["bar"]
+        bar.power_off()
+        wait_until(lambda: alarms(k) == ["printer_offline"], what="printer offline")
+        # A ticket for it: now "unreachable, tickets waiting" says it all, in its place.
+        order = k.order(k.token(), [TEA], key()).json()
+        wait_until(lambda: alarms(k) == ["print_failed"], what="print_failed instead")
+        job = bar_job(k, order["id"])
+        assert job["status"] == "pending" and int(str(job["attempts"])) >= 1
+        bar.power_on()
+        [ticket] = k.tickets("bar", 1, timeout=20)
+        assert "菊花茶" in ticket and "REPRINT" not in ticket
+        wait_until(lambda: alarms(k) == [], what="both gone")
