@@ -20,7 +20,7 @@ from websockets.typing import Origin
 from contract import KioskMenu, menu_topic, parse_payload
 from contract.const import KIOSK_MENU_MAX_BYTES
 from devices.apps import ConfigError, KioskApp, parse_app_config
-from devices.apps.kiosk import NOT_PLACED
+from devices.apps.kiosk import NOT_PLACED, OrderState
 from devices.virtual_printer import VirtualPrinter, decode_text
 from tests.apps import app_config, keep_screenshot, running_app
 from tests.ordering import STATIONS, kitchen
@@ -213,6 +213,16 @@ def store_with_hub_process(tmp_path: Path, store: str) -> Iterator[Store]:
             p.stop()
 
 
+def wait_for_the_app_to_send(kiosk: KioskApp) -> None:
+    """The page shows "sending" as soon as it is tapped; the app sends only when the tap reaches
+    it. Killed before that, the hub's last will arrives first and the kiosk rightly refuses the
+    order (hub away): not what these tests are about."""
+    wait_until(
+        lambda: kiosk.current is not None and kiosk.current.state is OrderState.SENDING,
+        what="the kiosk app to send the order",
+    )
+
+
 def test_the_hub_dies_mid_order_and_the_order_arrives_once_when_it_is_back(
     browser: Browser, tmp_path: Path, store: str
 ) -> None:
@@ -227,6 +237,7 @@ def test_the_hub_dies_mid_order_and_the_order_arrives_once_when_it_is_back(
             s.freeze_then_kill_hub()
             page.locator("#place-order").click()
             expect(page.locator("#result-box")).to_have_attribute("data-state", "sending")
+            wait_for_the_app_to_send(app.device)
             s.kill_hub()
             expect(page.locator("#result-title")).to_have_text("正在等待门店主机…")
             s.restart_hub()
@@ -252,6 +263,8 @@ def test_the_hub_away_too_long_the_kiosk_says_not_placed_and_it_never_arrives(
             add_kungpao(page, "mild")
             s.freeze_then_kill_hub()
             page.locator("#place-order").click()
+            assert isinstance(app.device, KioskApp)
+            wait_for_the_app_to_send(app.device)
             s.kill_hub()
             expect(page.locator("#result-title")).to_have_text("未能下单", timeout=20_000)
             expect(page.locator("#order-message")).to_have_text(NOT_PLACED)
