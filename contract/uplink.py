@@ -21,6 +21,13 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter
 from pydantic_core import PydanticCustomError
 
 from contract.const import EVENT_ID_PATTERN
+from contract.members import (
+    CARD_NO_PATTERN,
+    COUPON_CODE_PATTERN,
+    MEMBER_ID_PATTERN,
+    PHONE_HASH_PATTERN,
+    EntryCause,
+)
 
 UPLINK_VERSION: Final = 1  # the schema version the hub writes
 UPLINK_VERSIONS: Final = frozenset({1})  # the versions the cloud reads
@@ -30,6 +37,7 @@ UPLINK_VERSIONS: Final = frozenset({1})  # the versions the cloud reads
 MAX_LINE_QTY: Final = 1_000_000
 MAX_UNIT_PRICE_FEN: Final = 10_000_000_000
 DISH_ID_MAX: Final = 64
+MAX_POINTS: Final = 100_000_000  # one entry; far above any bill's points
 
 EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN)]
 # Epoch seconds and durations on the hub's clock. Never bounded by the contract: a hub clock
@@ -143,6 +151,90 @@ class PaymentRecorded(UplinkData):
     orders: list[str]  # the orders' uids
     paid_at: Seconds
     by: str
+    # Added within v1 (hubs before members send none of these):
+    member: str | None = None  # the party's member, who earned on it
+    gross_fen: int | None = None  # the orders' total before the coupon and points
+    coupon: str | None = None
+    coupon_off_fen: int = 0
+    points_used: int = 0
+    points_off_fen: int = 0
+    points_earned: int = 0
+
+
+class PaymentRefunded(UplinkData):
+    """A manager refunded a paid bill: its sales, what it earned and what it spent reverse."""
+
+    payment: str
+    table: str
+    amount_fen: int  # what was paid, given back
+    refunded_at: Seconds
+    by: str
+    reason: str
+
+
+# --- members (docs/members.md). Phone numbers never travel: a keyed hash and a mask. ---
+
+
+class MemberJoined(UplinkData):
+    """A diner joined at this hub (the id is made here; HQ merges ids by phone hash)."""
+
+    member: str = Field(pattern=MEMBER_ID_PATTERN)
+    phone_hash: str = Field(pattern=PHONE_HASH_PATTERN)
+    phone_masked: str = Field(max_length=16)
+    birthday: str | None = Field(
+        default=None, pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
+    )
+    card_no: str | None = Field(default=None, pattern=CARD_NO_PATTERN)
+    consent: str = Field(max_length=16)  # the privacy statement's version agreed to
+    joined_at: Seconds
+
+
+class PointsEntry(UplinkData):
+    """One entry of a member's points ledger, made at this hub. The balance is the sum."""
+
+    entry: str = Field(min_length=8, max_length=48)  # its id, made where it happened
+    member: str = Field(pattern=MEMBER_ID_PATTERN)
+    points: int = Field(ge=-MAX_POINTS, le=MAX_POINTS)  # negative: spent or taken back
+    cause: Annotated[EntryCause, Field(strict=False)]  # its value, a string on the wire
+    ref: str = Field(max_length=64)  # the payment's uid, or "" for an adjustment
+    reason: str = Field(default="", max_length=200)  # an adjustment's reason
+    # Spent while HQ could not be asked, within the offline allowance.
+    offline: bool = False
+    at: Seconds
+    by: str = Field(max_length=64)  # the staff member, or "diner"/"system"
+
+
+class CouponIssued(UplinkData):
+    """A coupon given to a member at this hub (welcome, birthday): single use, its own code."""
+
+    coupon: str = Field(pattern=COUPON_CODE_PATTERN)
+    member: str = Field(pattern=MEMBER_ID_PATTERN)
+    template: str
+    source: str = Field(max_length=32)  # welcome | birthday | campaign ...
+    valid_from: Seconds
+    valid_until: Seconds
+    issued_at: Seconds
+
+
+class CouponRedeemed(UplinkData):
+    """A coupon paid part of a bill. The same code redeemed twice (two offline stores) is kept
+    once at HQ, by the hubs' clocks, and the other flagged."""
+
+    coupon: str = Field(pattern=COUPON_CODE_PATTERN)
+    member: str = Field(pattern=MEMBER_ID_PATTERN)
+    payment: str
+    off_fen: int = Field(ge=0)
+    offline: bool = False
+    at: Seconds
+
+
+class CouponReleased(UplinkData):
+    """A refund gave a redeemed coupon back to its member."""
+
+    coupon: str = Field(pattern=COUPON_CODE_PATTERN)
+    member: str = Field(pattern=MEMBER_ID_PATTERN)
+    payment: str
+    at: Seconds
 
 
 class ConfigApplied(UplinkData):
@@ -239,6 +331,48 @@ class PaymentRecordedEvent(UplinkEvent):
     data: PaymentRecorded
 
 
+class PaymentRefundedEvent(UplinkEvent):
+    """id `rf-<payment uid>`."""
+
+    type: Literal["payment.refunded"] = "payment.refunded"
+    data: PaymentRefunded
+
+
+class MemberJoinedEvent(UplinkEvent):
+    """id `mj-<member id>`."""
+
+    type: Literal["member.joined"] = "member.joined"
+    data: MemberJoined
+
+
+class PointsEntryEvent(UplinkEvent):
+    """id `pt-<entry id>`."""
+
+    type: Literal["member.points"] = "member.points"
+    data: PointsEntry
+
+
+class CouponIssuedEvent(UplinkEvent):
+    """id `ci-<coupon code>`."""
+
+    type: Literal["coupon.issued"] = "coupon.issued"
+    data: CouponIssued
+
+
+class CouponRedeemedEvent(UplinkEvent):
+    """id `cr-<coupon code>-<payment uid>`."""
+
+    type: Literal["coupon.redeemed"] = "coupon.redeemed"
+    data: CouponRedeemed
+
+
+class CouponReleasedEvent(UplinkEvent):
+    """id `cx-<coupon code>-<payment uid>`."""
+
+    type: Literal["coupon.released"] = "coupon.released"
+    data: CouponReleased
+
+
 class ConfigAppliedEvent(UplinkEvent):
     """id `cfg-<version>-<random>`: one per time the hub starts running a version."""
 
@@ -256,6 +390,12 @@ AnyUplinkEvent = Annotated[
     | OrderDoneEvent
     | TicketPrintedEvent
     | PaymentRecordedEvent
+    | PaymentRefundedEvent
+    | MemberJoinedEvent
+    | PointsEntryEvent
+    | CouponIssuedEvent
+    | CouponRedeemedEvent
+    | CouponReleasedEvent
     | ConfigAppliedEvent,
     Field(discriminator="type"),
 ]
@@ -286,6 +426,12 @@ ORDER_DONE: Final = _type_of(OrderDoneEvent)
 TICKET_PRINTED: Final = _type_of(TicketPrintedEvent)
 PAYMENT_RECORDED: Final = _type_of(PaymentRecordedEvent)
 CONFIG_APPLIED: Final = _type_of(ConfigAppliedEvent)
+PAYMENT_REFUNDED: Final = _type_of(PaymentRefundedEvent)
+MEMBER_JOINED: Final = _type_of(MemberJoinedEvent)
+MEMBER_POINTS: Final = _type_of(PointsEntryEvent)
+COUPON_ISSUED: Final = _type_of(CouponIssuedEvent)
+COUPON_REDEEMED: Final = _type_of(CouponRedeemedEvent)
+COUPON_RELEASED: Final = _type_of(CouponReleasedEvent)
 
 _EVENT_ADAPTER: Final[TypeAdapter[AnyUplinkEvent]] = TypeAdapter(AnyUplinkEvent)
 

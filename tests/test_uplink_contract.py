@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloud.const import EVENT_TYPES, EventType
 from cloud.schemas import EventIn, IngestBatch
 from contract import menu, uplink
+from contract.members import EntryCause
 from contract.uplink import (
     EVENT_MODELS,
     UPLINK_EVENT_TYPES,
@@ -26,8 +27,16 @@ from contract.uplink import (
     CallOpenedEvent,
     ConfigApplied,
     ConfigAppliedEvent,
+    CouponIssued,
+    CouponIssuedEvent,
+    CouponRedeemed,
+    CouponRedeemedEvent,
+    CouponReleased,
+    CouponReleasedEvent,
     DeviceAlarm,
     DeviceAlarmEvent,
+    MemberJoined,
+    MemberJoinedEvent,
     OrderDone,
     OrderDoneEvent,
     OrderLineVoided,
@@ -36,7 +45,11 @@ from contract.uplink import (
     OrderPlacedEvent,
     PaymentRecorded,
     PaymentRecordedEvent,
+    PaymentRefunded,
+    PaymentRefundedEvent,
     PlacedLine,
+    PointsEntry,
+    PointsEntryEvent,
     TicketPrinted,
     TicketPrintedEvent,
     UplinkData,
@@ -62,6 +75,7 @@ from tests.support import wait_until
 INGEST = "/api/v1/ingest"
 AT = 1_772_000_000.0
 UID = "0123456789abcdef0123456789abcdef"
+MEMBER = "mabcdefgh23456789"
 
 TEA = PlacedLine(
     dish="tea", name_zh="菊花茶", name_en="Tea", station="bar", qty=3, unit_price_fen=500
@@ -152,6 +166,69 @@ SAMPLES: dict[str, AnyUplinkEvent] = {
                 by="alice",
             ),
         ),
+        PaymentRefundedEvent(
+            id=f"rf-{UID}",
+            occurred_at=AT + 1200,
+            data=PaymentRefunded(
+                payment=UID,
+                table="A1",
+                amount_fen=1500,
+                refunded_at=AT + 1200,
+                by="carol",
+                reason="cold dish",
+            ),
+        ),
+        MemberJoinedEvent(
+            id=f"mj-{MEMBER}",
+            occurred_at=AT,
+            data=MemberJoined(
+                member=MEMBER,
+                phone_hash="ab" * 32,
+                phone_masked="138****8000",
+                birthday="02-29",
+                card_no=None,
+                consent="2026-11",
+                joined_at=AT,
+            ),
+        ),
+        PointsEntryEvent(
+            id=f"pt-e-{UID}",
+            occurred_at=AT + 900,
+            data=PointsEntry(
+                entry=f"e-{UID}",
+                member=MEMBER,
+                points=150,
+                cause=EntryCause.EARN,
+                ref=UID,
+                at=AT + 900,
+                by="alice",
+            ),
+        ),
+        CouponIssuedEvent(
+            id="ci-CABCDEFGH23",
+            occurred_at=AT,
+            data=CouponIssued(
+                coupon="CABCDEFGH23",
+                member=MEMBER,
+                template="welcome",
+                source="welcome",
+                valid_from=AT,
+                valid_until=AT + 30 * 86400,
+                issued_at=AT,
+            ),
+        ),
+        CouponRedeemedEvent(
+            id=f"cr-CABCDEFGH23-{UID}",
+            occurred_at=AT + 900,
+            data=CouponRedeemed(
+                coupon="CABCDEFGH23", member=MEMBER, payment=UID, off_fen=2000, at=AT + 900
+            ),
+        ),
+        CouponReleasedEvent(
+            id=f"cx-CABCDEFGH23-{UID}",
+            occurred_at=AT + 1200,
+            data=CouponReleased(coupon="CABCDEFGH23", member=MEMBER, payment=UID, at=AT + 1200),
+        ),
         ConfigAppliedEvent(
             id="cfg-12-0123456789ab", occurred_at=AT, data=ConfigApplied(version=12)
         ),
@@ -181,7 +258,7 @@ def test_each_model_round_trips_through_json(event_type: str) -> None:
 def test_names_are_written_once_in_the_models() -> None:
     """The constants, the registry, the cloud's list and its Literal all come from the
     models' `type` Literals."""
-    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 9
+    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 15
     for name, model in UPLINK_EVENTS.items():
         assert model.model_fields["type"].default == name
         assert issubclass(model.model_fields["data"].annotation, UplinkData)  # type: ignore[arg-type]
