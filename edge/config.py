@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     # Staff who may log in to the board: name -> PIN (JSON in the environment).
     staff: dict[str, SecretStr] = Field(default_factory=dict)
     secret_key: SecretStr = SecretStr("")
+    # Staff who may also do what changes money after the fact: refunds, points adjustments.
+    managers: list[str] = Field(default_factory=list)
+    # The chain's member key, the same at every hub and at HQ (SMARTSTORE_CLOUD_MEMBER_KEY):
+    # phone numbers are found by their hash under it. Empty: members are off in this store.
+    member_key: SecretStr = SecretStr("")
     session_hours: float = 12.0
     login_attempts_per_minute: int = 5
 
@@ -97,6 +102,10 @@ class Settings(BaseSettings):
             value = pin.get_secret_value()
             if self.mode == "production" and (len(value) < MIN_PIN_LEN or value in WEAK_PINS):
                 problems.append(f"the PIN of {name!r} is too weak")
+        if 0 < len(self.member_key.get_secret_value()) < MIN_SECRET_KEY_LEN:
+            problems.append(f"SMARTSTORE_MEMBER_KEY must be at least {MIN_SECRET_KEY_LEN} chars")
+        if unknown := [m for m in self.managers if m not in self.staff]:
+            problems.append(f"SMARTSTORE_MANAGERS names no staff member: {', '.join(unknown)}")
         if not self.mqtt_password.get_secret_value():
             problems.append("SMARTSTORE_MQTT_PASSWORD is required")
         if problems:

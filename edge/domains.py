@@ -4,12 +4,14 @@ Adding a domain: a folder with its models, service, routes and a `domain.py` hol
 `Domain` subclass, and one line here. See docs/architecture.md.
 """
 
+from edge.billing.domain import BillingDomain
 from edge.calls.domain import CallsDomain
 from edge.commands.domain import CommandsDomain
 from edge.core.domain import Domain
 from edge.devices.domain import DevicesDomain
 from edge.kiosk.domain import KioskDomain
 from edge.limits.domain import LimitsDomain
+from edge.members.domain import MembersDomain
 from edge.menu.domain import MenuDomain
 from edge.orders.domain import OrdersDomain
 from edge.printing.domain import PrintingDomain
@@ -31,6 +33,8 @@ DOMAINS: tuple[type[Domain], ...] = (
     TablesDomain,
     PrintingDomain,
     OrdersDomain,
+    MembersDomain,
+    BillingDomain,
     KioskDomain,
     QueueScreensDomain,
 )

@@ -30,6 +30,7 @@ from smartstore.settings_env import as_environment
 STAFF = "alice"
 PIN = "482913"
 SECRET = "s" * 40
+MEMBER_KEY = "m" * 40  # the chain's member key (the cloud harness uses the same)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
@@ -225,6 +226,8 @@ def hub_settings(
         "mqtt_password": broker.accounts[HUB_ACCOUNT],
         "staff": {STAFF: PIN, "bob": "739120"},
         "secret_key": SECRET,
+        "member_key": MEMBER_KEY,
+        "managers": [STAFF],  # alice manages; bob is a waiter
         "menu_path": SAMPLE_MENU,
     }
     values.update(kw)

@@ -23,8 +23,9 @@ from devices.apps import ConfigError, KioskApp, parse_app_config
 from devices.apps.kiosk import NOT_PLACED, OrderState
 from devices.virtual_printer import VirtualPrinter, decode_text
 from tests.apps import app_config, keep_screenshot, running_app
+from tests.members import join, table_tokens
 from tests.ordering import STATIONS, kitchen
-from tests.qr_images import camera_like_images, sample_texts
+from tests.qr_images import camera_like_images
 from tests.support import (
     PIN,
     STAFF,
@@ -67,14 +68,20 @@ def test_a_diner_orders_with_options_sold_out_changes_live_and_the_slip_prints(
     browser: Browser, tmp_path: Path, store: str
 ) -> None:
     slips = VirtualPrinter().start()
-    # What the kiosk's camera sees: a member's QR code held up to it, as frames on disk.
-    [(member, frame, _)] = camera_like_images(sample_texts(1, seed=5), seed=5)[:1]
-    frames = tmp_path / "camera"
-    frames.mkdir()
-    for n in range(3):
-        cv2.imwrite(str(frames / f"f_{n:03d}.png"), frame)
     try:
         with kitchen(tmp_path, store, store_name="小馆 Bistro") as k:
+            # A diner joined at a table; their phone shows the member code (signed, this
+            # minute's). What the kiosk's camera sees: that code held up to it, frames on disk.
+            phone, joined = join(
+                k.hub.base_url, next(iter(table_tokens(k.staff).values())), "13800138000"
+            )
+            phone.close()
+            member = joined["code"]
+            [(_, frame, _)] = camera_like_images([member], seed=5)[:1]
+            frames = tmp_path / "camera"
+            frames.mkdir()
+            for n in range(3):
+                cv2.imwrite(str(frames / f"f_{n:03d}.png"), frame)
             config = app_config(
                 k.broker,
                 "kiosk-01",
@@ -127,6 +134,9 @@ def test_a_diner_orders_with_options_sold_out_changes_live_and_the_slip_prints(
 
                 [order] = k.staff.get("/api/orders").json()["orders"]
                 assert (order["no"], order["total_fen"], order["member"]) == (no, 4100, member)
+                # At the counter, the order is the member's: they earn when it is paid.
+                bill = k.staff.get(f"/api/orders/{order['id']}/bill").json()
+                assert bill["member"]["phone"] == "138****8000"
                 [ticket] = k.tickets("hot", 1)
                 assert "宫保鸡丁" in ticket and "特辣 Extra hot" in ticket
                 [slip] = [decode_text(b) for b in slips.wait_jobs(1)]

@@ -2,13 +2,17 @@
 (zxing-cpp, devices/camera.py) and orders with it over MQTT."""
 
 from pathlib import Path
+from typing import Any
 
 from contract import KioskOrderLine
 from devices.camera import read_codes, zbar_plain
 from devices.kiosk import Kiosk
+from tests.members import join, table_tokens
 from tests.ordering import kitchen
-from tests.qr_images import FAMILIES, camera_like_images, no_code_images, sample_texts
+from tests.qr_images import FAMILIES, Image, camera_like_images, no_code_images, sample_texts
 from tests.support import on_loop, running_fleet, wait_until
+
+PHONE = "13800138000"
 
 
 def test_codes_are_read_from_camera_like_frames() -> None:
@@ -43,13 +47,36 @@ def test_micro_qr_member_cards_are_read_from_camera_like_frames() -> None:
     assert not any(zbar_plain(image) for _, image, _ in frames[:15])
 
 
-def test_a_kiosk_orders_with_the_member_code_it_scanned(tmp_path: Path, store: str) -> None:
-    [(text, frame, _)] = camera_like_images(sample_texts(1, seed=3), seed=3)[:1]
+def test_a_kiosk_orders_with_the_member_code_or_card_it_scanned(tmp_path: Path, store: str) -> None:
     with kitchen(tmp_path, store) as k, running_fleet(k.broker) as fleet:
+        phone, member = join(k.hub.base_url, next(iter(table_tokens(k.staff).values())), PHONE)
+        phone.close()
+        # The phone's member code (QR), and the member's printed card (its number, Micro QR).
+        [(_, code_frame, _)] = camera_like_images([member["code"]], seed=3)[:1]
+        [(_, card_frame, _)] = camera_like_images([member["card_no"]], seed=3, micro=True)[:1]
         kiosk = fleet.devices["kiosk-01"]
         assert isinstance(kiosk, Kiosk)
-        [member] = read_codes(frame)
-        on_loop(fleet, lambda: kiosk.order([KioskOrderLine(dish="beer", qty=2)], member=member))
-        orders = wait_until(lambda: k.staff.get("/api/orders").json()["orders"], what="the order")
-        assert orders[0]["member"] == text and orders[0]["total_fen"] == 3000
-        wait_until(lambda: kiosk.acked == 1, what="the kiosk's ack")
+
+        def order_with(frame: Image, n: int) -> dict[str, Any]:
+            [scanned] = read_codes(frame)
+            on_loop(
+                fleet, lambda: kiosk.order([KioskOrderLine(dish="beer", qty=2)], member=scanned)
+            )
+
+            def placed() -> list[dict[str, Any]]:
+                orders: list[dict[str, Any]] = k.staff.get("/api/orders").json()["orders"]
+                return orders if len(orders) == n else []
+
+            order: dict[str, Any] = wait_until(placed, what="the order")[-1]
+            assert order["member"] == scanned and order["total_fen"] == 3000
+            wait_until(lambda: kiosk.acked == n, what="the kiosk's ack")
+            return order
+
+        for n, frame in enumerate((code_frame, card_frame), start=1):
+            order = order_with(frame, n)
+            # At the counter the order is the member's: they earn when it is paid.
+            bill = k.staff.get(f"/api/orders/{order['id']}/bill").json()
+            assert bill["member"]["phone"] == "138****8000"
+        paid = k.staff.post(f"/api/orders/{order['id']}/pay", json={"method": "cash"})
+        assert paid.status_code == 200, paid.text
+        assert paid.json()["points_earned"] == 300  # 10% of 30 yuan

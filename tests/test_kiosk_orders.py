@@ -55,7 +55,6 @@ def test_a_kiosk_orders_over_mqtt_and_a_resend_is_the_same_order(
                 {"dish": "mapo", "qty": 1, "options": {"spice": "medium"}},
                 {"dish": "plum", "qty": 2, "price_fen": 1},
             ],
-            "member": "M:13800138000:ab12cd34",
         }
         topic = f"store/{store}/kiosk/kiosk-01/event"
         with k.broker.sub("kiosk-01", f"store/{store}/kiosk/kiosk-01/ack") as acks:
@@ -77,6 +76,21 @@ def test_a_kiosk_orders_over_mqtt_and_a_resend_is_the_same_order(
             wait_until(lambda: _acks(acks, str(bad["id"])), what="the refusal")
             [refused] = _acks(acks, str(bad["id"]))
             assert refused["status"] == "rejected" and refused["error"] == "unknown_dish"
+
+            # A member code that names no one (made up, or a screenshot from yesterday): the
+            # diner reads why, and nothing is placed.
+            forged = {
+                **order,
+                "id": f"kiosk-01-{secrets.token_hex(4)}-3",
+                "member": "SSM1:MABCDEFGH23456789:1:AAAAAAAAAAAAAAAA",
+            }
+            k.broker.pub("kiosk-01", topic, json.dumps(forged))
+            wait_until(lambda: _acks(acks, str(forged["id"])), what="the refusal")
+            [refused] = _acks(acks, str(forged["id"]))
+            assert refused["status"] == "rejected"
+            assert refused["error"] == "unknown_member_code"
+            assert isinstance(refused["data"], dict)
+            assert "会员码无效" in str(refused["data"]["message"])
         [hot] = k.tickets("hot", 1)
         assert "麻婆豆腐" in hot and "Kiosk" in hot
         [bar] = k.tickets("bar", 1)

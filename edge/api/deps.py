@@ -52,6 +52,17 @@ def current_staff(request: Request, hub: HubDep) -> str:
 CurrentStaff = Annotated[str, Depends(current_staff)]
 
 
+def current_manager(hub: HubDep, staff: CurrentStaff) -> str:
+    if staff not in hub.settings.managers:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "只有店长可以这样做 / only a manager may do this"
+        )
+    return staff
+
+
+CurrentManager = Annotated[str, Depends(current_manager)]
+
+
 def websocket_hub(websocket: WebSocket) -> HubContext:
     hub: HubContext = websocket.app.state.hub
     return hub

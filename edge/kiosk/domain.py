@@ -16,6 +16,7 @@ from contract.payloads import KioskOrderEvent
 from edge.core.domain import Domain, HubContext, MqttRoute, Startable
 from edge.core.ingest import checked
 from edge.core.worker import Worker
+from edge.members.domain import MembersDomain
 from edge.menu.domain import ConfigApplied, MenuDomain, SoldOutChanged
 from edge.orders import service as orders
 from edge.orders.domain import OrdersDomain
@@ -42,10 +43,11 @@ class KioskIntake(Worker):
 
     name = "kiosk-orders"
 
-    def __init__(self, hub: HubContext, desk: OrdersDomain) -> None:
+    def __init__(self, hub: HubContext, desk: OrdersDomain, members: MembersDomain) -> None:
         super().__init__()
         self._hub = hub
         self._desk = desk
+        self._members = members
         self._queue: queue.SimpleQueue[KioskOrder | None] = queue.SimpleQueue()
 
     def submit(self, item: KioskOrder) -> None:
@@ -62,12 +64,35 @@ class KioskIntake(Worker):
                 # Unanswered: the kiosk resends with the same id, and the key makes it one order.
                 log.exception("kiosk order %s failed", item.event.id)
 
+    def _member(self, code: str | None) -> tuple[str, str] | None:
+        """The member a scanned code names (id, masked phone); OrderError for a code that
+        names no one (expired, copied, mistyped): the diner scans again, nothing is placed."""
+        if not code:
+            return None
+        with self._hub.reads() as session:
+            found = self._members.resolve(session, code, time.time())
+            if found is None:
+                raise OrderError(
+                    422,
+                    "unknown_member_code",
+                    "会员码无效或已过期，请刷新会员码后重扫 / "
+                    "This member code is not valid (expired?): refresh it and scan again",
+                )
+            return found[0].id, found[0].phone_masked
+
     def _place(self, item: KioskOrder) -> None:
         event, device = item.event, item.device
-        origin = Origin(
-            orders.SOURCE_KIOSK, None, "", device_id=device.id, member_code=event.member
-        )
+        member = None
         try:
+            member = self._member(event.member)
+            origin = Origin(
+                orders.SOURCE_KIOSK,
+                None,
+                "",
+                device_id=device.id,
+                member_code=event.member,
+                member_id=member[0] if member is not None else None,
+            )
             lines = [
                 LineRequest(dish=x.dish, qty=x.qty, options=dict(x.options), note=x.note)
                 for x in event.lines
@@ -81,10 +106,17 @@ class KioskIntake(Worker):
                 data={"message": err.message},
             )
         else:
+            data: dict[str, str | int] = {
+                "order": public["id"],
+                "no": public["no"],
+                "total_fen": public["total_fen"],
+            }
+            if member is not None:  # the kiosk shows whose order earns ("138****8000")
+                data["member"] = member[1]
             ack = EventAck(
                 id=event.id,
                 status=AckStatus.OK,
-                data={"order": public["id"], "no": public["no"], "total_fen": public["total_fen"]},
+                data=data,
             )
         self._hub.mqtt.publish_ack(device.type, device.id, encode(ack))
 
@@ -94,7 +126,7 @@ class KioskDomain(Domain):
 
     def __init__(self, hub: HubContext) -> None:
         super().__init__(hub)
-        self.intake = KioskIntake(hub, hub.get(OrdersDomain))
+        self.intake = KioskIntake(hub, hub.get(OrdersDomain), hub.get(MembersDomain))
         self._menu = hub.get(MenuDomain)
         hub.bus.subscribe(SoldOutChanged, lambda _e: self.publish_menu())
         hub.bus.subscribe(ConfigApplied, lambda _e: self.publish_menu())

@@ -28,6 +28,7 @@ class Order(Base):
     total_fen: Mapped[int] = mapped_column(default=0)
     note: Mapped[str] = mapped_column(String(200), default="")
     member_code: Mapped[str | None] = mapped_column(String(128), default=None)
+    member_id: Mapped[str | None] = mapped_column(String(32), default=None)  # the code's member
     # The party it belongs to: its table's opened_at when it was placed. A party is its orders
     # by this key, not by time, so a hub clock set back cannot mix two parties' bills (NULL in
     # orders made before the column: those go by time, as they did).
@@ -85,3 +86,14 @@ class Payment(Base):
     by: Mapped[str] = mapped_column(String(64))
     # The party it paid for (its table's opened_at), as on its orders; NULL in older rows.
     party_opened_at: Mapped[float | None] = mapped_column(default=None)
+    # Members (0004): the bill before the coupon and points, and what the member did with it.
+    member_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    gross_fen: Mapped[int | None] = mapped_column(default=None)
+    coupon_code: Mapped[str | None] = mapped_column(String(16), default=None)
+    coupon_off_fen: Mapped[int] = mapped_column(default=0)
+    points_used: Mapped[int] = mapped_column(default=0)
+    points_off_fen: Mapped[int] = mapped_column(default=0)
+    points_earned: Mapped[int] = mapped_column(default=0)
+    points_balance: Mapped[int | None] = mapped_column(default=None)  # after this bill
+    refunded_at: Mapped[float | None] = mapped_column(default=None)
+    refunded_by: Mapped[str | None] = mapped_column(String(64), default=None)

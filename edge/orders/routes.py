@@ -3,12 +3,13 @@
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi import APIRouter, Cookie, Depends, HTTPException, Response, status
 
 from edge.api.deps import CurrentStaff, HubDep, domain_of
 from edge.calls import service as calls
 from edge.calls.domain import CallsDomain
 from edge.limits.domain import LimitsDomain
+from edge.members.domain import MEMBER_COOKIE, MembersDomain
 from edge.menu.domain import MenuDomain
 from edge.menu.schemas import menu_public
 from edge.orders import service as orders
@@ -32,6 +33,13 @@ def _table(hub: HubDep, tables: TablesDomain, token: str) -> tuple[str, str, str
         return t.id, t.name, t.zone, t.opened_at, t.is_open
 
 
+def member_id(hub: HubDep, cookie: str | None) -> str | None:
+    """The member signed in on this phone: their orders feed "your usual"."""
+    if not cookie:
+        return None
+    return hub.get(MembersDomain).session_signer.verify(cookie)
+
+
 @router.get("/api/diner/{token}/menu")
 def diner_menu(token: str, hub: HubDep, tables: Tables) -> dict[str, Any]:
     _, name, _, _, is_open = _table(hub, tables, token)
@@ -52,6 +60,7 @@ def diner_order(
     tables: Tables,
     limits: Limits,
     response: Response,
+    member_cookie: Annotated[str | None, Cookie(alias=MEMBER_COOKIE)] = None,
 ) -> dict[str, Any]:
     table_id, name, _, _, _ = _table(hub, tables, token)
     # A retry of a known key is never limited: the diner must learn the order went through.
@@ -60,7 +69,10 @@ def diner_order(
     if known is None:
         limits.take(limits.orders, table_id)
     public, created = desk.place(
-        Origin(orders.SOURCE_TABLE, table_id, name), body.key, body.lines, body.note
+        Origin(orders.SOURCE_TABLE, table_id, name, member_id=member_id(hub, member_cookie)),
+        body.key,
+        body.lines,
+        body.note,
     )
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return diner_view(public)

@@ -46,6 +46,9 @@ class PaymentRequest(BaseModel):
     # The bill the waiter saw and took: if the table ordered more since, the payment is refused
     # rather than recorded short.
     amount_fen: int | None = Field(default=None, ge=0, le=100_000_000)
+    # The party's member pays part of it with a coupon and/or points (edge/billing).
+    coupon: str | None = Field(default=None, max_length=16)
+    points: int = Field(default=0, ge=0, le=100_000_000)
 
 
 class SoldOutRequest(BaseModel):

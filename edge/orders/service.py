@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from contract.menu import MAX_LINES, MAX_QTY, MenuFile
@@ -24,6 +24,8 @@ from contract.uplink import (
     OrderPlacedEvent,
     PaymentRecorded,
     PaymentRecordedEvent,
+    PaymentRefunded,
+    PaymentRefundedEvent,
     PlacedLine,
 )
 from edge.orders.errors import OrderError
@@ -50,6 +52,7 @@ class Origin:
     table_name: str
     device_id: str | None = None
     member_code: str | None = None
+    member_id: str | None = None  # the member the code (or the table's signed-in diner) names
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +116,7 @@ def place_order(
         table_name=origin.table_name,
         device_id=origin.device_id,
         member_code=origin.member_code,
+        member_id=origin.member_id,
         created_at=now,
         total_fen=sum(x.unit_price_fen * x.qty for x in priced),
         note=_clean_note(note),
@@ -344,6 +348,110 @@ def ready_numbers(session: Session, day: str, limit: int) -> list[int]:
     return list(rows)
 
 
+@dataclass(frozen=True, slots=True)
+class Bill:
+    """What a party (or a kiosk order at the counter) owes now: every order still on it."""
+
+    table_id: str  # "" for a kiosk order
+    table_name: str
+    party_opened_at: float | None
+    orders: list[Order]
+    gross_fen: int  # voided lines are already off each order's total
+
+
+KIOSK_BILL = "自助 Kiosk"
+
+
+def party_bill(session: Session, table_id: str) -> Bill:
+    table = session.get(DiningTable, table_id)
+    if table is None:
+        raise OrderNotFound(table_id)
+    if session.scalar(select(_party_paid(table))):
+        raise OrderError(409, "already_paid", "这桌已结账 / This table has paid already")
+    rows = table_orders(session, table_id, table.opened_at)
+    return _bill(table.id, table.name, table.opened_at, rows)
+
+
+def order_bill(session: Session, uid: str) -> Bill:
+    """A kiosk order paid at the counter (a table's orders are paid as the table's bill)."""
+    order = by_uid(session, uid)
+    if order.table_id is not None:
+        raise OrderError(
+            409, "table_order", "桌台订单请在桌台结账 / A table's orders are paid as its bill"
+        )
+    # The uid is 32 hex digits: found in the JSON list's text, it is that order's payment.
+    paid = select(Payment.id).where(
+        Payment.table_id == "", func.instr(cast(Payment.order_uids, String), uid) > 0
+    )
+    if session.scalar(paid.exists().select()):
+        raise OrderError(409, "already_paid", "这单已结账 / This order has been paid already")
+    return _bill("", f"{KIOSK_BILL} {order.no}", None, [order])
+
+
+def _bill(table_id: str, name: str, opened_at: float | None, rows: list[Order]) -> Bill:
+    amount = sum(o.total_fen for o in rows)
+    if amount <= 0:
+        raise OrderError(409, "nothing_to_pay", "还没有消费 / Nothing to pay yet")
+    return Bill(table_id, name, opened_at, rows, amount)
+
+
+def record_payment(
+    session: Session,
+    bill: Bill,
+    method: str,
+    staff: str,
+    now: float,
+    expected_fen: int | None = None,
+    off_fen: int = 0,
+) -> Payment:
+    """The payment row (its fact for HQ is `enqueue_payment`, once the members domain has
+    added what the member did); a table closes."""
+    if expected_fen is not None and expected_fen != bill.gross_fen:
+        raise OrderError(
+            409,
+            "bill_changed",
+            "账单有变化，请核对后再收款 / The bill changed: check it, then take the payment",
+            amount_fen=bill.gross_fen,
+        )
+    payment = Payment(
+        table_id=bill.table_id,
+        table_name=bill.table_name,
+        amount_fen=bill.gross_fen - off_fen,
+        gross_fen=bill.gross_fen,
+        method=method,
+        order_uids=[o.uid for o in bill.orders],
+        paid_at=now,
+        by=staff,
+        party_opened_at=bill.party_opened_at,
+    )
+    session.add(payment)
+    if bill.table_id and (table := session.get(DiningTable, bill.table_id)) is not None:
+        table.is_open = False
+    session.flush()
+    return payment
+
+
+def enqueue_payment(session: Session, payment: Payment) -> None:
+    paid = PaymentRecorded(
+        payment=payment.uid,
+        table=payment.table_name,
+        amount_fen=payment.amount_fen,
+        method=payment.method,
+        orders=payment.order_uids,
+        paid_at=payment.paid_at,
+        by=payment.by,
+        member=payment.member_id,
+        gross_fen=payment.gross_fen,
+        coupon=payment.coupon_code,
+        coupon_off_fen=payment.coupon_off_fen,
+        points_used=payment.points_used,
+        points_off_fen=payment.points_off_fen,
+        points_earned=payment.points_earned,
+    )
+    event = PaymentRecordedEvent(id=f"pay-{payment.uid}", occurred_at=payment.paid_at, data=paid)
+    outbox.enqueue(session, [event])
+
+
 def settle_table(
     session: Session,
     table_id: str,
@@ -352,48 +460,46 @@ def settle_table(
     now: float,
     expected_fen: int | None = None,
 ) -> Payment:
-    """Staff took the table's payment: one payment for every order since the table opened,
-    recorded with its outbox row; the table closes (its QR code takes no more orders until
-    staff open it for the next party)."""
-    table = session.get(DiningTable, table_id)
-    if table is None:
-        raise OrderNotFound(table_id)
-    if session.scalar(select(_party_paid(table))):
-        raise OrderError(409, "already_paid", "这桌已结账 / This table has paid already")
-    rows = table_orders(session, table_id, table.opened_at)
-    amount = sum(o.total_fen for o in rows)  # voided lines are already off each total
-    if amount <= 0:
-        raise OrderError(409, "nothing_to_pay", "这桌还没有消费 / Nothing to pay at this table yet")
-    if expected_fen is not None and expected_fen != amount:
-        raise OrderError(
-            409,
-            "bill_changed",
-            "账单有变化，请核对后再收款 / The bill changed: check it, then take the payment",
-            amount_fen=amount,
-        )
-    payment = Payment(
-        table_id=table.id,
-        table_name=table.name,
-        amount_fen=amount,
-        method=method,
-        order_uids=[o.uid for o in rows],
-        paid_at=now,
-        by=staff,
-        party_opened_at=table.opened_at,
+    """Staff took the table's payment (no member, no discount): one payment for every order
+    since the table opened, recorded with its outbox row; the table closes (its QR code takes
+    no more orders until staff open it for the next party)."""
+    payment = record_payment(
+        session, party_bill(session, table_id), method, staff, now, expected_fen
     )
-    session.add(payment)
-    table.is_open = False
-    session.flush()
-    paid = PaymentRecorded(
+    enqueue_payment(session, payment)
+    return payment
+
+
+def payment_by_uid(session: Session, uid: str) -> Payment:
+    payment = session.scalar(select(Payment).where(Payment.uid == uid))
+    if payment is None:
+        raise OrderNotFound(uid)
+    return payment
+
+
+def refund_payment(session: Session, uid: str, staff: str, reason: str, now: float) -> Payment:
+    """A manager gives a paid bill back: recorded once (a second refund is refused), sent to
+    HQ; what the bill earned and spent is the members domain's to reverse, in this transaction."""
+    payment = payment_by_uid(session, uid)
+    if not reason.strip():
+        raise OrderError(422, "reason_required", "请写明退款原因 / Say why the bill is refunded")
+    done = session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.refunded_at.is_(None))
+        .values(refunded_at=now, refunded_by=staff)
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise OrderError(409, "already_refunded", "这笔已退款 / This bill was refunded already")
+    session.refresh(payment)
+    refunded = PaymentRefunded(
         payment=payment.uid,
-        table=table.name,
-        amount_fen=amount,
-        method=method,
-        orders=payment.order_uids,
-        paid_at=now,
+        table=payment.table_name,
+        amount_fen=payment.amount_fen,
+        refunded_at=now,
         by=staff,
+        reason=reason.strip()[:200],
     )
     outbox.enqueue(
-        session, [PaymentRecordedEvent(id=f"pay-{payment.uid}", occurred_at=now, data=paid)]
+        session, [PaymentRefundedEvent(id=f"rf-{payment.uid}", occurred_at=now, data=refunded)]
     )
     return payment

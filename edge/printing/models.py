@@ -23,6 +23,8 @@ class PrintJob(Base):
     station: Mapped[str] = mapped_column(String(32))
     printer_id: Mapped[str] = mapped_column(String(32))  # "" while no printer serves the station
     line_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    # A receipt printed when the bill is paid: its payment (the discounts and points on it).
+    payment_uid: Mapped[str | None] = mapped_column(String(32), default=None)
     status: Mapped[str] = mapped_column(String(8), default=PENDING)
     reprint: Mapped[bool] = mapped_column(default=False)
     reprint_of: Mapped[int | None] = mapped_column(default=None)

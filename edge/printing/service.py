@@ -93,9 +93,15 @@ def queue_void_ticket(
 
 
 def queue_receipt(
-    session: Session, routes: Routes, table_id: str, orders: Iterable[Order], now: float
+    session: Session,
+    routes: Routes,
+    table_id: str | None,
+    orders: Iterable[Order],
+    now: float,
+    payment_uid: str | None = None,
 ) -> PrintJob | None:
-    """The bill for a table's current party: every line still on its orders."""
+    """The bill for a table's current party (or a kiosk order): every line still on its
+    orders; with `payment_uid`, the paid receipt (coupon, points, what was paid)."""
     line_ids = [x.id for o in orders for x in o.lines if x.status == "ok"]
     if not line_ids:
         return None
@@ -105,6 +111,7 @@ def queue_receipt(
         station=RECEIPT_STATION,
         printer_id=routes.receipt_printer,
         line_ids=line_ids,
+        payment_uid=payment_uid,
         created_at=now,
     )
     session.add(job)

@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Callable
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from contract.const import CoverState, PaperLevel, Presence
@@ -27,12 +28,12 @@ from edge.devices import service as devices
 from edge.devices.events import DevicesChanged
 from edge.devices.models import Device
 from edge.devices.service import DeviceChanges
-from edge.orders.models import Order
+from edge.orders.models import Order, Payment
 from edge.printing import service as jobs
 from edge.printing.events import PrintJobsChanged
 from edge.printing.models import PrintJob
 from edge.printing.service import PrinterAddress
-from edge.printing.tickets import Ticket, TicketKind, TicketLine, render
+from edge.printing.tickets import Ticket, TicketKind, TicketLine, render, yuan
 from edge.printing.transport import (
     PrinterHungUp,
     PrinterLink,
@@ -103,7 +104,26 @@ def build_ticket(session: Session, menu: MenuFile, job: PrintJob, store_name: st
         kiosk=order is not None and order.table_id is None,
         total_fen=sum(x.unit_price_fen * x.qty for x in lines),
         store_name=store_name,
+        summary=_paid_summary(session, job.payment_uid) if job.payment_uid else (),
     )
+
+
+def _paid_summary(session: Session, payment_uid: str) -> tuple[tuple[str, str], ...]:
+    """A paid receipt's lines under the total, in Chinese and English."""
+    payment = session.scalar(select(Payment).where(Payment.uid == payment_uid))
+    if payment is None:
+        return ()
+    rows: list[tuple[str, str]] = []
+    if payment.coupon_off_fen:
+        rows.append((f"优惠券 Coupon {payment.coupon_code}", yuan(-payment.coupon_off_fen)))
+    if payment.points_used:
+        rows.append((f"积分抵扣 Points used {payment.points_used}", yuan(-payment.points_off_fen)))
+    rows.append(("实付 Paid", yuan(payment.amount_fen)))
+    if payment.member_id is not None:
+        rows.append(("本次积分 Points earned", f"+{payment.points_earned}"))
+        if payment.points_balance is not None:
+            rows.append(("积分余额 Points balance", str(payment.points_balance)))
+    return tuple(rows)
 
 
 class PrinterWorker(Worker):

@@ -49,6 +49,9 @@ class Ticket:
     kiosk: bool = False  # `table` names the kiosk the order came from
     total_fen: int = 0  # receipts
     store_name: str = ""
+    # A paid receipt's lines under the total: (bilingual label, value), e.g. the coupon, the
+    # points used and earned, what was paid and the member's new balance.
+    summary: tuple[tuple[str, str], ...] = ()
 
 
 _HEADERS = {
@@ -116,6 +119,10 @@ def _wrap(text: str, width: int) -> list[str]:
     if line.strip() or not lines:
         lines.append(line.rstrip())
     return lines
+
+
+def yuan(fen: int) -> str:
+    return _yuan(fen)
 
 
 def _yuan(fen: int) -> str:
@@ -222,6 +229,8 @@ def render(ticket: Ticket, columns: int = 48) -> bytes:
     page.block("-" * columns)
     if receipt:
         page.block(f"合计 Total: {_yuan(ticket.total_fen)} 元", _TALL, bold=True, align="right")
+        for label, value in ticket.summary:
+            page.amount_block(label, value, (1, 1), bold=False)
     if ticket.note:
         page.block(f"整单备注 Order note: {ticket.note}", bold=True)
     page.block(ticket.job_id, small=True, align="center")

@@ -1,5 +1,5 @@
 """Tables: the page behind each table's QR code and its live socket (diners); open, close,
-pay, and a new QR code for one table (staff)."""
+and a new QR code for one table (staff); the bill and its payment are edge/billing's."""
 
 import html
 import time
@@ -12,11 +12,9 @@ from edge.api.board_routes import PAGE_HEADERS, STATIC, WS_CLOSE_POLICY, forward
 from edge.api.deps import CurrentStaff, HubDep, domain_of, websocket_hub
 from edge.orders import service as orders
 from edge.orders.errors import OrderError
-from edge.orders.schemas import PaymentRequest
 from edge.tables import service as tables
 from edge.tables.domain import TablesDomain
 from edge.tables.models import DiningTable
-from edge.uplink.events import FactsCommitted
 
 router = APIRouter(tags=["tables"])
 
@@ -115,27 +113,3 @@ def close_table(table_id: str, hub: HubDep, domain: Tables, _staff: CurrentStaff
 @router.post("/api/tables/{table_id}/rotate-qr")
 def rotate_qr(table_id: str, hub: HubDep, domain: Tables, _staff: CurrentStaff) -> dict[str, Any]:
     return _change(hub, domain, table_id, "rotate")
-
-
-@router.post("/api/tables/{table_id}/pay")
-def pay(table_id: str, body: PaymentRequest, hub: HubDep, staff: CurrentStaff) -> dict[str, Any]:
-    """The table paid its bill: recorded (and sent to HQ), and the table closes. A table
-    closed before paying can still pay: closing stops orders, paying ends the party."""
-    try:
-        with hub.sessions.begin() as session:
-            payment = orders.settle_table(
-                session, table_id, body.method, staff, time.time(), body.amount_fen
-            )
-            public = {
-                "id": payment.uid,
-                "table": payment.table_name,
-                "amount_fen": payment.amount_fen,
-                "method": payment.method,
-                "orders": payment.order_uids,
-                "paid_at": payment.paid_at,
-            }
-    except orders.OrderNotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这张桌子 / no such table") from None
-    hub.bus.publish(FactsCommitted())
-    hub.diners.publish({"type": "table", "open": False}, key=table_id)
-    return public

@@ -81,6 +81,14 @@ def test_paying_records_the_bill_closes_the_table_and_tells_hq(store: StoreDb) -
             "orders": a1_orders,
             "paid_at": NOW + 600,
             "by": STAFF,
+            # No member at this table: nothing off, nothing earned.
+            "member": None,
+            "gross_fen": 6800,
+            "coupon": None,
+            "coupon_off_fen": 0,
+            "points_used": 0,
+            "points_off_fen": 0,
+            "points_earned": 0,
         }
     assert _due(store) == {"A2": 300}
 

@@ -1,0 +1,95 @@
+"""The bill and its payment over HTTP (staff): a table's, or a kiosk order's at the counter;
+refunds are a manager's."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel, Field
+
+from edge.api.deps import CurrentManager, CurrentStaff, domain_of
+from edge.billing.domain import BillingDomain, PayRequest
+from edge.orders import service as orders
+from edge.orders.schemas import PaymentRequest
+
+router = APIRouter(tags=["billing"])
+
+Billing = Annotated[BillingDomain, Depends(domain_of(BillingDomain))]
+
+
+class MemberCodeRequest(BaseModel):
+    code: str = Field(min_length=1, max_length=128)
+
+
+class RefundRequest(BaseModel):
+    reason: str = Field(max_length=200)
+
+
+def _pay(body: PaymentRequest) -> PayRequest:
+    return PayRequest(body.method, body.amount_fen, body.coupon or None, body.points)
+
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, what)
+
+
+@router.get("/api/tables/{table_id}/bill")
+def table_bill(table_id: str, billing: Billing, _staff: CurrentStaff) -> dict[str, Any]:
+    """What the party owes, its member, and the coupons and points they may use."""
+    try:
+        return billing.view(table_id=table_id)
+    except orders.OrderNotFound:
+        raise _not_found("没有这张桌子 / no such table") from None
+
+
+@router.post("/api/tables/{table_id}/pay")
+def pay_table(
+    table_id: str, body: PaymentRequest, billing: Billing, staff: CurrentStaff
+) -> dict[str, Any]:
+    """The table paid its bill: recorded (and sent to HQ) with its member's coupon and points,
+    the paid receipt printed, and the table closes. A table closed before paying can still
+    pay: closing stops orders, paying ends the party."""
+    try:
+        return billing.pay(_pay(body), staff, table_id=table_id)
+    except orders.OrderNotFound:
+        raise _not_found("没有这张桌子 / no such table") from None
+
+
+@router.post("/api/tables/{table_id}/member")
+def attach_member(
+    table_id: str, body: MemberCodeRequest, billing: Billing, _staff: CurrentStaff
+) -> dict[str, Any]:
+    """Staff scan the member's code (or card) at the bill: the party earns for that member."""
+    try:
+        return billing.attach(table_id, body.code)
+    except orders.OrderNotFound:
+        raise _not_found("没有这张桌子 / no such table") from None
+
+
+@router.get("/api/orders/{uid}/bill")
+def order_bill(uid: str, billing: Billing, _staff: CurrentStaff) -> dict[str, Any]:
+    """A kiosk order paid at the counter: what it owes, its member."""
+    try:
+        return billing.view(order_uid=uid)
+    except orders.OrderNotFound:
+        raise _not_found("没有这个订单 / no such order") from None
+
+
+@router.post("/api/orders/{uid}/pay")
+def pay_order(
+    uid: str, body: PaymentRequest, billing: Billing, staff: CurrentStaff
+) -> dict[str, Any]:
+    try:
+        return billing.pay(_pay(body), staff, order_uid=uid)
+    except orders.OrderNotFound:
+        raise _not_found("没有这个订单 / no such order") from None
+
+
+@router.post("/api/payments/{uid}/refund")
+def refund(
+    uid: str, body: RefundRequest, billing: Billing, manager: CurrentManager
+) -> dict[str, Any]:
+    """A manager gives a paid bill back: what it earned and spent reverses, once."""
+    try:
+        return billing.refund(uid, body.reason, manager)
+    except orders.OrderNotFound:
+        raise _not_found("没有这笔付款 / no such payment") from None

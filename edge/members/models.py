@@ -1,0 +1,83 @@
+"""The hub's replica of the chain's members, and its own ledger entries.
+
+The hub keeps only what it needs (docs/members.md): a member's id, the keyed hash of their
+phone number (to find them again), the mask staff see, level inputs and the balance HQ reported
+for everywhere else. Never the number itself.
+"""
+
+from typing import Any
+
+from sqlalchemy import JSON, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from edge.db import Base
+
+
+class Member(Base):
+    __tablename__ = "members"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    phone_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # None: erased
+    phone_masked: Mapped[str] = mapped_column(String(16), default="")
+    birthday: Mapped[str | None] = mapped_column(String(5), default=None)  # MM-DD
+    card_no: Mapped[str | None] = mapped_column(String(10), unique=True, default=None)
+    consent: Mapped[str] = mapped_column(String(16), default="")
+    joined_at: Mapped[float]
+    joined_here: Mapped[bool] = mapped_column(default=False)
+    # From HQ's last answer (contract.members.MemberLookup), None: never asked successfully.
+    hq_checked_at: Mapped[float | None] = mapped_column(default=None)
+    hq_balance_elsewhere: Mapped[int] = mapped_column(default=0)
+    hq_spend_elsewhere_fen: Mapped[int] = mapped_column(default=0)
+    erased: Mapped[bool] = mapped_column(default=False)
+    birthday_year: Mapped[int | None] = mapped_column(default=None)  # the last birthday coupon
+
+
+class PointsEntry(Base):
+    """One change of a member's points made at this hub; the balance is a sum (never stored)."""
+
+    __tablename__ = "member_points"
+
+    id: Mapped[str] = mapped_column(String(48), primary_key=True)  # made here; HQ dedups by it
+    member_id: Mapped[str] = mapped_column(String(32))
+    points: Mapped[int]
+    cause: Mapped[str] = mapped_column(String(12))  # contract.members.EntryCause
+    ref: Mapped[str] = mapped_column(String(64), default="")  # the payment's uid
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    offline: Mapped[bool] = mapped_column(default=False)
+    at: Mapped[float]
+    by: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_member_points_member", "member_id", "at"),)
+
+
+class Coupon(Base):
+    """A coupon a member holds: issued here (welcome, birthday) or by HQ (from a lookup)."""
+
+    __tablename__ = "member_coupons"
+
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(32), index=True)
+    terms: Mapped[dict[str, Any]] = mapped_column(JSON)  # contract.members.IssuedCoupon
+    source: Mapped[str] = mapped_column(String(32))
+    valid_from: Mapped[float]
+    valid_until: Mapped[float]
+    issued_at: Mapped[float]
+    # Single use: settled by `UPDATE … WHERE redeemed_payment IS NULL` (service.redeem_coupon).
+    redeemed_payment: Mapped[str | None] = mapped_column(String(32), default=None)
+    redeemed_at: Mapped[float | None] = mapped_column(default=None)
+    off_fen: Mapped[int | None] = mapped_column(default=None)
+
+
+class PartyMember(Base):
+    """The member a table's party earns for: the first to sign in on the table's page, or the
+    member staff attach at the bill."""
+
+    __tablename__ = "party_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    table_id: Mapped[str] = mapped_column(String(32))
+    party_opened_at: Mapped[float]
+    member_id: Mapped[str] = mapped_column(String(32))
+    at: Mapped[float]
+
+    __table_args__ = (UniqueConstraint("table_id", "party_opened_at", name="uq_party_member"),)
