@@ -1,7 +1,9 @@
 """Members at the hub through its real interfaces: diners' phones over HTTP, staff with their
 login, the kitchen printers' bytes; the real broker and SQLite under them."""
 
+import json
 import secrets
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -15,7 +17,17 @@ from contract.members import member_code
 from edge.members.domain import derived_key
 from tests.members import join, table_tokens
 from tests.ordering import KUNGPAO, TEA, kitchen
-from tests.support import SECRET, hub_settings, make_inventory, run_hub_thread, start_broker
+from tests.support import (
+    PIN,
+    SECRET,
+    STAFF,
+    hub_settings,
+    make_inventory,
+    run_hub_process,
+    run_hub_thread,
+    start_broker,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -297,3 +309,73 @@ def _closed_port() -> int:
     from contract.net import free_port
 
     return free_port()
+
+
+def test_a_hub_killed_while_bills_are_paid_keeps_each_payment_with_its_points_once(
+    tmp_path: Path, store: str
+) -> None:
+    """SIGKILL while tills take member payments: after the restart every payment the tills
+    were told about is there, each with exactly its own ledger entries and facts for HQ, and
+    no entry or fact exists without its payment (they commit together or not at all)."""
+    broker = start_broker(tmp_path / "mqtt", make_inventory(store, buttons=80))
+    settings = hub_settings(broker, tmp_path / "hub")
+    log = tmp_path / "hub.log"
+    hub = run_hub_process(settings, log)
+    try:
+        with httpx.Client(base_url=hub.base_url, timeout=10) as staff:
+            staff.post("/api/login", json={"name": STAFF, "pin": PIN}).raise_for_status()
+            tokens = table_tokens(staff)
+            tables = [f"A{n}" for n in range(1, 81)]
+            phone, member = join(hub.base_url, tokens["A1"], PHONE)
+            for t in tables:
+                _order(phone, tokens[t], [KUNGPAO])
+                staff.post(f"/api/tables/{t}/member", json={"code": member["card_no"]})
+            phone.close()
+            told: list[str] = []  # payments a till saw succeed
+
+            def till(chunk: list[str]) -> None:
+                with httpx.Client(base_url=hub.base_url, timeout=5) as c:
+                    c.post("/api/login", json={"name": STAFF, "pin": PIN})
+                    for t in chunk:
+                        try:
+                            r = c.post(f"/api/tables/{t}/pay", json={"method": "cash"})
+                        except httpx.HTTPError:
+                            return  # the hub died under this till
+                        if r.status_code == 200:
+                            told.append(r.json()["id"])
+
+            threads = [threading.Thread(target=till, args=(tables[i::3],)) for i in range(3)]
+            for th in threads:
+                th.start()
+            wait_until(lambda: len(told) >= 3, what="a few payments")
+            hub.kill()  # SIGKILL, mid-burst
+            for th in threads:
+                th.join(20)
+        assert 3 <= len(told) < len(tables), "the kill did not land mid-burst"
+        hub = run_hub_process(settings, log)
+        db = sqlite3.connect(settings.db_path)
+        try:
+            payments = dict(db.execute("SELECT uid, points_earned FROM payments").fetchall())
+            entries = db.execute("SELECT id, points, ref FROM member_points").fetchall()
+            facts = [
+                json.loads(data)
+                for (data,) in db.execute("SELECT data FROM outbox WHERE type = 'member.points'")
+            ]
+            paid_facts = db.execute(
+                "SELECT count(*) FROM outbox WHERE type = 'payment.recorded'"
+            ).fetchone()
+            assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        finally:
+            db.close()
+        assert set(told) <= set(payments)  # nothing a till was told about is lost
+        assert sorted(ref for _, _, ref in entries) == sorted(payments)  # one entry each
+        assert all(points == payments[ref] == 760 for _, points, ref in entries)
+        assert sorted(f["entry"] for f in facts) == sorted(e for e, _, _ in entries)
+        assert paid_facts == (len(payments),)
+        with httpx.Client(base_url=hub.base_url, timeout=10) as staff:
+            staff.post("/api/login", json={"name": STAFF, "pin": PIN}).raise_for_status()
+            due = {t["id"]: t["due_fen"] for t in staff.get("/api/tables").json()["tables"]}
+            assert sum(1 for t in tables if due[t] == 0) == len(payments)
+    finally:
+        hub.kill()
+        broker.stop()
