@@ -33,6 +33,7 @@ from provisioning.files import write_private
 from provisioning.firmware import render_device_config
 from provisioning.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
 from smartstore.cloud_service import CloudHandle, run_cloud_thread
+from smartstore.demo_diners import DemoDiners
 from smartstore.samples import install_sample_menu
 from smartstore.services import InfluxServer, start_influxd
 
@@ -44,12 +45,13 @@ DEMO_STAFF = "demo"
 def _hub_secrets(path: Path) -> dict[str, str]:
     if path.exists():
         data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-        if "cloud_admin_token" in data:
+        if "member_key" in data:
             return data
     data = {
         "secret_key": secrets.token_urlsafe(32),
         "pin": f"{secrets.randbelow(10**6):06d}",
         "cloud_admin_token": secrets.token_urlsafe(32),
+        "member_key": secrets.token_urlsafe(32),  # the chain's: the hub's and HQ's
     }
     write_private(path, json.dumps(data))
     return data
@@ -188,7 +190,9 @@ def run_demo(
         influx_url=influx_url,
         influx_bucket="smartstore/autogen",
         staff={DEMO_STAFF: hub["pin"]},  # type: ignore[dict-item]
+        managers=[DEMO_STAFF],
         secret_key=hub["secret_key"],  # type: ignore[arg-type]
+        member_key=hub["member_key"],  # type: ignore[arg-type]
         call_urgent_after_s=45,
         menu_path=menu_path,
         store_name="smartstore 演示店 Demo",
@@ -213,6 +217,7 @@ def run_demo(
     fleet.press_randomly(presses_per_min / 60)
     fleet.wander_printers(every_s=20)
     fleet.order_randomly(orders_per_min / 60, load_menu(menu_path))
+    diners = DemoDiners(base_url, DEMO_STAFF, hub["pin"]).start()
     signer = TokenSigner(hub["secret_key"], inventory.store)
     links = qr_links(settings.db_path, inventory, signer)
     sheet = data_dir / "tables.pdf"
@@ -228,6 +233,7 @@ def run_demo(
         f"  Device board 设备看板: http://{shown_host}:{http_port}/devices\n"
         f"  Orders & kitchen 订单: http://{shown_host}:{http_port}/orders\n"
         f"  A diner at table {links[0][0]} 扫码点餐: {base_url}{links[0][1]}\n"
+        "  Members 会员: simulated diners join, order and pay with coupons and points\n"
         f"  Every table's QR code 桌台二维码: {sheet}\n"
         + "".join(
             f"  {_APP_LABELS[a.config.device_type]} ({a.config.device_id}): {a.url}\n" for a in apps
@@ -240,6 +246,7 @@ def run_demo(
     try:
         StoreServer(server_config(settings)).run()
     finally:
+        diners.stop()
         fleet.stop()
         for app in apps:
             app.stop()
