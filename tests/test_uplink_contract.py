@@ -60,6 +60,9 @@ from edge.calls import service as calls
 from edge.db import init_db, make_engine
 from edge.devices import service as devices
 from edge.devices.models import Device
+from edge.members import bill as member_bill
+from edge.members import coupons as member_coupons
+from edge.members import ledger
 from edge.members import service as members
 from edge.orders import service as orders
 from edge.orders.schemas import LineRequest
@@ -382,22 +385,22 @@ def _hub_day(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as s:  # a diner joins (the welcome coupon) and signs in at A1
         member = members.join(s, config, "13800138000", "ab" * 32, "02-29", AT + 100)
         members.attach(s, "A1", AT - 600, member, AT + 100, replace=False)
-        members.adjust(s, member, 500, "goodwill", "carol", AT + 110)
+        ledger.adjust(s, member, 500, "goodwill", "carol", AT + 110)
     with sessions.begin() as s:  # the table pays with the coupon and 100 points
         bill = orders.party_bill(s, "A1")
         member = members.by_id(s, member.id)
-        [coupon] = members.usable_coupons(s, member.id, AT + 900)
-        discount = members.price_bill(
+        [coupon] = member_coupons.usable_coupons(s, member.id, AT + 900)
+        discount = member_bill.price_bill(
             s, config, "S1", member, bill.gross_fen, {}, coupon.code, 100, True, AT + 900
         )
         payment = orders.record_payment(
             s, bill, "wechat", "alice", AT + 900, bill.gross_fen, discount.off_fen
         )
-        members.record_paid(s, config, discount, payment, AT + 900)
+        member_bill.record_paid(s, config, discount, payment, AT + 900)
         orders.enqueue_payment(s, payment)
     with sessions.begin() as s:  # and a manager refunds it
         refunded = orders.refund_payment(s, payment.uid, "carol", "cold dish", AT + 1200)
-        members.reverse_paid(s, refunded, "carol", AT + 1200)
+        member_bill.reverse_paid(s, refunded, "carol", AT + 1200)
     with sessions.begin() as s:
         call = calls.call_from_table(s, "S1", "A1", "一号桌", "", "water", AT + 10)
     with sessions.begin() as s:

@@ -12,6 +12,9 @@ from sqlalchemy.orm import Session
 
 from contract.members import coupon_off_fen
 from edge.core.domain import Domain, HubContext
+from edge.members import bill as member_bill
+from edge.members import coupons as member_coupons
+from edge.members import ledger
 from edge.members import service as members
 from edge.members.domain import HQ_FRESH_S, MembersDomain, coupon_public
 from edge.members.models import Member
@@ -80,23 +83,26 @@ class BillingDomain(Domain):
             }
             member = session.get(Member, member_id) if member_id is not None else None
             if member is not None:
-                prices = members.dish_prices(bill.orders)
+                prices = member_bill.dish_prices(bill.orders)
                 coupons = []
-                for c in members.usable_coupons(session, member.id, now):
+                for c in member_coupons.usable_coupons(session, member.id, now):
                     public = coupon_public(c)
                     off = coupon_off_fen(
-                        members.coupon_terms(c).terms(), bill.gross_fen, prices, self.hub.store
+                        member_coupons.coupon_terms(c).terms(),
+                        bill.gross_fen,
+                        prices,
+                        self.hub.store,
                     )
                     public["off_fen"] = off if isinstance(off, int) else 0
                     public["refused"] = None if isinstance(off, int) else off
                     coupons.append(public)
-                level = config.level(members.level_id(session, config, member, now))
+                level = config.level(ledger.level_id(session, config, member, now))
                 result["member"] = {
                     "id": member.id,
                     "phone": member.phone_masked,
                     "level": {"id": level.id, "name_zh": level.name_zh, "name_en": level.name_en},
-                    "points": members.balance(session, member),
-                    "spendable": members.spendable(session, config, member, online, now),
+                    "points": ledger.balance(session, member),
+                    "spendable": ledger.spendable(session, config, member, online, now),
                     "max_points": config.max_redeem_points(bill.gross_fen),
                     "point_value_fen": config.point_value_fen,
                     "online": online,
@@ -127,13 +133,13 @@ class BillingDomain(Domain):
         with self.hub.sessions.begin() as session:
             bill = self._bill(session, table_id, order_uid)
             member = session.get(Member, member_id) if member_id is not None else None
-            discount = members.price_bill(
+            discount = member_bill.price_bill(
                 session,
                 config,
                 self.hub.store,
                 member,
                 bill.gross_fen,
-                members.dish_prices(bill.orders),
+                member_bill.dish_prices(bill.orders),
                 request.coupon,
                 request.points,
                 online,
@@ -142,9 +148,9 @@ class BillingDomain(Domain):
             payment = orders.record_payment(
                 session, bill, request.method, staff, now, request.expected_fen, discount.off_fen
             )
-            members.record_paid(session, config, discount, payment, now)
+            member_bill.record_paid(session, config, discount, payment, now)
             if member is not None:
-                payment.points_balance = members.balance(session, member)
+                payment.points_balance = ledger.balance(session, member)
             orders.enqueue_payment(session, payment)
             printer = None
             if member is not None:
@@ -190,7 +196,7 @@ class BillingDomain(Domain):
         now = time.time()
         with self.hub.sessions.begin() as session:
             payment = orders.refund_payment(session, uid, manager, reason, now)
-            members.reverse_paid(session, payment, manager, now)
+            member_bill.reverse_paid(session, payment, manager, now)
             public = payment_public(payment)
         self.hub.bus.publish(FactsCommitted())
         self.hub.board.publish({"type": "refunded", "payment": public})

@@ -25,7 +25,9 @@ from contract.members import (
 )
 from edge.auth import RateLimiter, SessionSigner
 from edge.core.domain import Domain, HubContext
-from edge.members import service
+from edge.members import coupons as member_coupons
+from edge.members import errors as member_errors
+from edge.members import ledger, service
 from edge.members.hq import HqAway, HqMembers
 from edge.members.models import Coupon, Member
 from edge.menu.domain import MenuDomain
@@ -167,10 +169,10 @@ class MembersDomain(Domain):
         number = service.check_phone(phone)
         day = service.parse_birthday(birthday)
         if self.find_by_phone(number) is not None:
-            raise service.already_member()
+            raise member_errors.already_member()
         with self.hub.sessions.begin() as session:
             member = service.join(session, self.config, number, self.hash_phone(number), day, now)
-            service.birthday_coupon(session, self.config, member, now)
+            member_coupons.birthday_coupon(session, self.config, member, now)
             session.flush()
             session.expunge(member)
         self.hub.bus.publish(FactsCommitted())
@@ -295,21 +297,23 @@ class MembersDomain(Domain):
 
     def view(self, session: Session, member: Member, now: float) -> dict[str, Any]:
         config = self.config
-        level = config.level(service.level_id(session, config, member, now))
+        level = config.level(ledger.level_id(session, config, member, now))
         return {
             "id": member.id,
             "phone": member.phone_masked,
             "card_no": member.card_no,
             "birthday": member.birthday,
             "level": {"id": level.id, "name_zh": level.name_zh, "name_en": level.name_en},
-            "points": service.balance(session, member),
+            "points": ledger.balance(session, member),
             "point_value_fen": config.point_value_fen,
             "code": self.code_for(member.id, now),
             "code_valid_s": 60 - int(now) % 60,
-            "coupons": [coupon_public(c) for c in service.usable_coupons(session, member.id, now)],
+            "coupons": [
+                coupon_public(c) for c in member_coupons.usable_coupons(session, member.id, now)
+            ],
             "history": [
                 {"points": e.points, "cause": e.cause, "at": e.at}
-                for e in service.history(session, member.id)
+                for e in ledger.history(session, member.id)
             ],
             "usual": service.usual(session, member.id),
             "offline": member.hq_checked_at is None or now - member.hq_checked_at > HQ_FRESH_S * 10,
@@ -317,7 +321,7 @@ class MembersDomain(Domain):
 
 
 def coupon_public(c: Coupon) -> dict[str, Any]:
-    terms = service.coupon_terms(c)
+    terms = member_coupons.coupon_terms(c)
     return {
         "code": c.code,
         "name_zh": terms.name_zh,

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Cookie, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from edge.api.deps import CurrentManager, CurrentStaff, HubDep, domain_of
-from edge.members import service
+from edge.members import coupons as member_coupons
+from edge.members import errors as member_errors
+from edge.members import ledger, service
 from edge.members.code_image import qr_svg
 from edge.members.domain import MEMBER_COOKIE, MEMBER_SESSION_S, MembersDomain
 from edge.menu.domain import MenuDomain
@@ -76,7 +78,7 @@ def my_membership(
         with hub.sessions.begin() as session:
             member = service.by_id(session, member_id)
             service.attach(session, table_id, opened_at, member, now, replace=False)
-            service.birthday_coupon(session, members.config, member, now)
+            member_coupons.birthday_coupon(session, members.config, member, now)
     with hub.reads() as session:
         view = (
             members.view(session, service.by_id(session, member_id), now)
@@ -222,9 +224,9 @@ def adjust(
     try:
         with hub.sessions.begin() as session:
             member = service.by_id(session, member_id)
-            entry = service.adjust(session, member, body.points, body.reason, manager, now)
-            result = {"entry": entry.id, "points": service.balance(session, member)}
-    except service.MemberNotFound:
+            entry = ledger.adjust(session, member, body.points, body.reason, manager, now)
+            result = {"entry": entry.id, "points": ledger.balance(session, member)}
+    except member_errors.MemberNotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "没有这个会员 / no such member") from None
     hub.bus.publish(FactsCommitted())
     return result

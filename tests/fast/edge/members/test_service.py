@@ -19,6 +19,9 @@ from contract.members import (
     read_member_code,
 )
 from contract.menu import MenuFile
+from edge.members import bill as member_bill
+from edge.members import coupons as member_coupons
+from edge.members import ledger
 from edge.members import service as members
 from edge.members.models import Coupon, Member
 from edge.orders import service as orders
@@ -52,16 +55,16 @@ def _member(s: Session) -> Member:
 
 def _price(
     db: StoreDb, coupon: str | None = None, points: int = 0, online: bool = True
-) -> members.BillDiscount:
+) -> member_bill.BillDiscount:
     with db.reads() as s:
         bill = orders.party_bill(s, "A1")
-        return members.price_bill(
+        return member_bill.price_bill(
             s,
             CONFIG,
             "S1",
             _member(s),
             bill.gross_fen,
-            members.dish_prices(bill.orders),
+            member_bill.dish_prices(bill.orders),
             coupon,
             points,
             online,
@@ -78,32 +81,32 @@ def _refused(db: StoreDb, **kw: object) -> str:
 
 def _grant(db: StoreDb, points: int) -> None:
     with db.sessions.begin() as s:
-        members.adjust(s, _member(s), points, "test", STAFF, NOW)
+        ledger.adjust(s, _member(s), points, "test", STAFF, NOW)
 
 
 def _pay(db: StoreDb, coupon: str | None = None, points: int = 0, online: bool = True) -> str:
     with db.sessions.begin() as s:
         bill = orders.party_bill(s, "A1")
-        discount = members.price_bill(
+        discount = member_bill.price_bill(
             s,
             CONFIG,
             "S1",
             _member(s),
             bill.gross_fen,
-            members.dish_prices(bill.orders),
+            member_bill.dish_prices(bill.orders),
             coupon,
             points,
             online,
             NOW,
         )
         payment = orders.record_payment(s, bill, "cash", STAFF, NOW, None, discount.off_fen)
-        members.record_paid(s, CONFIG, discount, payment, NOW)
+        member_bill.record_paid(s, CONFIG, discount, payment, NOW)
         return payment.uid
 
 
 def _welcome(db: StoreDb) -> str:
     with db.reads() as s:
-        [c] = members.usable_coupons(s, _member(s).id, NOW)
+        [c] = member_coupons.usable_coupons(s, _member(s).id, NOW)
         return c.code
 
 
@@ -175,13 +178,13 @@ def test_offline_a_member_spends_what_the_hub_knew_at_most_the_day_allowance(
 ) -> None:
     _grant(store, 3000)
     with store.reads() as s:
-        assert members.spendable(s, CONFIG, _member(s), False, NOW) == 2000
-        assert members.spendable(s, CONFIG, _member(s), True, NOW) == 3000
+        assert ledger.spendable(s, CONFIG, _member(s), False, NOW) == 2000
+        assert ledger.spendable(s, CONFIG, _member(s), True, NOW) == 3000
     _pay(store, points=600, online=False)  # 600 <= 10% of 6800
     with store.reads() as s:
         m = _member(s)
-        assert members.spendable(s, CONFIG, m, False, NOW) == 1400  # 2000 - 600 today
-        assert members.balance(s, m) == 3000 - 600 + (6800 - 600) // 10
+        assert ledger.spendable(s, CONFIG, m, False, NOW) == 1400  # 2000 - 600 today
+        assert ledger.balance(s, m) == 3000 - 600 + (6800 - 600) // 10
         [fact] = [f for f in outbox(s) if f.type == "member.points" and f.data["cause"] == "redeem"]
         assert fact.data["offline"] is True
 
@@ -189,30 +192,30 @@ def test_offline_a_member_spends_what_the_hub_knew_at_most_the_day_allowance(
 def test_earning_is_on_what_was_paid_and_a_refund_reverses_it_once(store: StoreDb) -> None:
     uid = _pay(store, _welcome(store))
     with store.reads() as s:
-        assert members.balance(s, _member(s)) == (6800 - 2000) // 10
+        assert ledger.balance(s, _member(s)) == (6800 - 2000) // 10
     with store.sessions.begin() as s:
         refunded = orders.refund_payment(s, uid, STAFF, "cold", NOW + 60)
-        members.reverse_paid(s, refunded, STAFF, NOW + 60)
+        member_bill.reverse_paid(s, refunded, STAFF, NOW + 60)
     with store.sessions.begin() as s, pytest.raises(OrderError) as caught:
         orders.refund_payment(s, uid, STAFF, "again", NOW + 61)
     assert caught.value.code == "already_refunded"
     with store.reads() as s:
         m = _member(s)
-        assert members.balance(s, m) == 0
-        assert len(members.usable_coupons(s, m.id, NOW)) == 1  # the coupon is back
-        assert members.spend_12m(s, m, NOW) == 0  # a refunded bill is no spend
+        assert ledger.balance(s, m) == 0
+        assert len(member_coupons.usable_coupons(s, m.id, NOW)) == 1  # the coupon is back
+        assert ledger.spend_12m(s, m, NOW) == 0  # a refunded bill is no spend
 
 
 def test_levels_follow_twelve_months_of_spend_here_and_elsewhere(store: StoreDb) -> None:
     with store.sessions.begin() as s:
         m = _member(s)
-        assert members.level_id(s, CONFIG, m, NOW) == "normal"
+        assert ledger.level_id(s, CONFIG, m, NOW) == "normal"
         m.hq_spend_elsewhere_fen = 200_000 - 6800
     _pay(store)
     with store.reads() as s:
         m = _member(s)
-        assert members.level_id(s, CONFIG, m, NOW) == "silver"
-        assert members.level_id(s, CONFIG, m, NOW + 366 * 86400) == "normal"  # a year later
+        assert ledger.level_id(s, CONFIG, m, NOW) == "silver"
+        assert ledger.level_id(s, CONFIG, m, NOW + 366 * 86400) == "normal"  # a year later
         assert CONFIG.points_earned(10_000, "gold") == 1500
 
 
@@ -231,8 +234,8 @@ def test_hq_answers_make_the_replica_follow_and_an_erasure_removes_personal_data
             coupons=[terms],
         )
         members.apply_lookup(s, m, found, NOW)
-        assert members.balance(s, m) == 700
-        assert {c.code for c in members.usable_coupons(s, m.id, NOW)} >= {"CBBBBBBBBBB"}
+        assert ledger.balance(s, m) == 700
+        assert {c.code for c in member_coupons.usable_coupons(s, m.id, NOW)} >= {"CBBBBBBBBBB"}
         members.apply_lookup(s, m, found.model_copy(update={"erased": True}), NOW)
         assert (m.phone_hash, m.phone_masked, m.birthday, m.card_no) == (None, "", None, None)
 
@@ -241,8 +244,8 @@ def test_the_birthday_coupon_comes_once_a_year_in_the_birthday_month(store: Stor
     july = time.mktime((2027, 7, 3, 12, 0, 0, 0, 0, -1))
     with store.sessions.begin() as s:
         m = _member(s)
-        members.birthday_coupon(s, CONFIG, m, july)
-        members.birthday_coupon(s, CONFIG, m, july + 86400)
+        member_coupons.birthday_coupon(s, CONFIG, m, july)
+        member_coupons.birthday_coupon(s, CONFIG, m, july + 86400)
         sources = [c.source for c in s.scalars(select(Coupon).where(Coupon.member_id == m.id))]
     assert sorted(sources) == ["birthday", "welcome"]
 

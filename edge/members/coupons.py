@@ -1,0 +1,99 @@
+"""Coupons a member holds: issued here (welcome, birthday) or by HQ; single use."""
+
+import time
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from contract.members import (
+    CouponTemplate,
+    IssuedCoupon,
+    MembersConfig,
+    new_coupon_code,
+)
+from contract.uplink import (
+    CouponIssued,
+    CouponIssuedEvent,
+)
+from edge.members.models import Coupon, Member
+from edge.uplink import service as outbox
+
+DAY_S = 86_400.0
+YEAR_S = 365 * DAY_S
+
+
+# --- coupons -----------------------------------------------------------------------------
+
+
+def issue_coupon(
+    session: Session, member: Member, template: CouponTemplate, source: str, now: float
+) -> Coupon | None:
+    """One coupon from `template`, unless the member already holds as many unused as the
+    template allows (None then)."""
+    held = session.scalar(
+        select(func.count())
+        .select_from(Coupon)
+        .where(
+            Coupon.member_id == member.id,
+            Coupon.redeemed_payment.is_(None),
+            Coupon.valid_until > now,
+            func.json_extract(Coupon.terms, "$.template") == template.id,
+        )
+    )
+    if (held or 0) >= template.per_member_limit:
+        return None
+    until = now + template.valid_days * DAY_S
+    issued = IssuedCoupon.issue(template, new_coupon_code(), now, until)
+    coupon = Coupon(
+        code=issued.code,
+        member_id=member.id,
+        terms=issued.model_dump(mode="json"),
+        source=source,
+        valid_from=now,
+        valid_until=until,
+        issued_at=now,
+    )
+    session.add(coupon)
+    fact = CouponIssued(
+        coupon=coupon.code,
+        member=member.id,
+        template=template.id,
+        source=source,
+        valid_from=now,
+        valid_until=until,
+        issued_at=now,
+    )
+    outbox.enqueue(session, [CouponIssuedEvent(id=f"ci-{coupon.code}", occurred_at=now, data=fact)])
+    return coupon
+
+
+def birthday_coupon(session: Session, config: MembersConfig, member: Member, now: float) -> None:
+    """Once a year, in the birthday's month, when the member is seen."""
+    if config.birthday_coupon is None or member.birthday is None:
+        return
+    local = time.localtime(now)
+    if member.birthday[:2] != f"{local.tm_mon:02d}" or member.birthday_year == local.tm_year:
+        return
+    template = config.coupon(config.birthday_coupon)
+    assert template is not None
+    member.birthday_year = local.tm_year
+    issue_coupon(session, member, template, "birthday", now)
+
+
+def usable_coupons(session: Session, member_id: str, now: float) -> list[Coupon]:
+    return list(
+        session.scalars(
+            select(Coupon)
+            .where(
+                Coupon.member_id == member_id,
+                Coupon.redeemed_payment.is_(None),
+                Coupon.valid_from <= now,
+                Coupon.valid_until > now,
+            )
+            .order_by(Coupon.valid_until)
+        )
+    )
+
+
+def coupon_terms(coupon: Coupon) -> IssuedCoupon:
+    return IssuedCoupon.model_validate(coupon.terms)
