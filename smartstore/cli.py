@@ -501,6 +501,65 @@ def print_bridge(
     raise typer.Exit(run(settings))
 
 
+@app.command("install-hub")
+def install_hub(
+    store: Annotated[str, typer.Option(help="The store's id, as in its inventory.")],
+    inventory: Annotated[Path, typer.Option(help="The store inventory (YAML), copied.")],
+    release: Annotated[
+        Path | None,
+        typer.Option(help="The release to run [default: the one this command runs from]."),
+    ] = None,
+    root: Annotated[
+        Path, typer.Option(help="Install under this prefix (tests); `/` also manages systemd.")
+    ] = Path("/"),
+    http_port: int = 8000,
+    mqtt_port: int = 1883,
+    staff: Annotated[
+        str, typer.Option(help="The first staff login (its PIN is made).")
+    ] = "manager",
+    store_name: str = "",
+    public_url: Annotated[str, typer.Option(help="How diners' phones reach the hub.")] = "",
+    start: Annotated[bool, typer.Option(help="Enable and (re)start the services.")] = True,
+) -> None:
+    """Install (or upgrade to) a hub release on this Pi: system user, /etc/smartstore,
+    /var/lib/smartstore, systemd units for the broker and the hub (docs/install.md). Run
+    again: changes nothing; with a newer release: migrates (backed up first) and switches."""
+    import sys
+
+    from smartstore.install import (
+        HubOptions,
+        InstallError,
+        Layout,
+        NoServices,
+        Services,
+        Systemd,
+        install,
+    )
+
+    layout = Layout(root)
+    services: Services = Systemd() if root == Path("/") else NoServices()
+    options = HubOptions(
+        store=store,
+        inventory_file=inventory,
+        http_port=http_port,
+        mqtt_port=mqtt_port,
+        staff=staff,
+        store_name=store_name,
+        public_url=public_url,
+    )
+    try:
+        report = install(layout, options, release or Path(sys.prefix), services, start=start)
+    except (InstallError, ValueError) as exc:
+        typer.echo(f"smartstore install-hub: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for path in report.changed:
+        typer.echo(f"changed {path}")
+    for note in report.notes:
+        typer.echo(note)
+    if not report.changed:
+        typer.echo("nothing changed")
+
+
 @app.command()
 def demo(
     data_dir: DataDir = Path(".smartstore-demo"),

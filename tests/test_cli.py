@@ -54,6 +54,7 @@ def test_help_explains_every_command() -> None:
             "migrate",
             "backup",
             "restore",
+            "install-hub",
         ]
     )
     assert "│ hub                  Run the store hub" in r.stdout

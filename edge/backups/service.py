@@ -24,6 +24,9 @@ NIGHTLY_PREFIX = "hub-"
 PRE_UPGRADE_PREFIX = "pre-upgrade-"
 SUFFIX = ".sqlite3"
 STAMP = "%Y%m%dT%H%M%SZ"
+# One of these is in every hub database: Alembic's table, or (made before migrations existed)
+# the devices table.
+HUB_TABLES = frozenset({"alembic_version", "devices"})
 
 
 class BackupError(RuntimeError):
@@ -43,8 +46,8 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def check(path: Path) -> None:
-    """Refuse a file that is not a whole hub database (SQLite's integrity check, and the
-    migrations' version table a hub database always has)."""
+    """Refuse a file that is not a whole hub database (SQLite's integrity check, and a table
+    every hub database has had: the migrations' version, or devices from before them)."""
     if not path.is_file():
         raise BackupError(f"{path} does not exist")
     try:
@@ -58,8 +61,8 @@ def check(path: Path) -> None:
         raise BackupError(f"{path} is not an SQLite database: {exc}") from None
     if verdict != [("ok",)]:
         raise BackupError(f"{path} is damaged: {verdict[:5]}")
-    if "alembic_version" not in tables:
-        raise BackupError(f"{path} is not a hub database (no alembic_version table)")
+    if not tables & HUB_TABLES:
+        raise BackupError(f"{path} is not a hub database (no {' or '.join(sorted(HUB_TABLES))})")
 
 
 def backup_database(db: Path, dest: Path) -> Path:
