@@ -476,6 +476,7 @@ def _broker_auth(
     for path in (files.passwd, files.acl):
         if path.stat().st_mode & 0o7777 != 0o640:
             os.chmod(path, 0o640)
+            report.changed.append(path)
         _own(path, None, BROKER_USER)
 
 
