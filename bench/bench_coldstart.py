@@ -218,6 +218,7 @@ def main() -> None:
             t = time.monotonic()
             size = seed(seeded, inventory, args.days, args.orders_per_day, args.calls_per_day)
             print(f"seeded {size / 1e6:.1f} MB in {time.monotonic() - t:.0f} s", flush=True)
+            load = os.getloadavg()[0]  # a shared machine: others' work slows a start
             runs = []
             for i in range(args.runs):
                 r = measure(broker, seeded, work, i)
@@ -244,7 +245,8 @@ each with its kitchen tickets, printed, and done) and {calls:,} calls (answered)
 {size / 1e6:.1f} MB — copied fresh for each run. From `smartstore hub` started (the broker
 already up, as its unit starts first after a power cut): a button's press stored and
 acknowledged (the button repeats the same id every 50 ms until the ack, as devices resend),
-and a table's diner page served (polled every 50 ms). Medians of {args.runs} runs.
+and a table's diner page served (polled every 50 ms). Medians of {args.runs} runs; the
+machine's load average was {load:.1f} when they began (others' tests share its cores).
 
 {table.markdown()}
 
