@@ -497,10 +497,24 @@ def _switch(layout: Layout, release: Path) -> None:
     os.replace(tmp, layout.current)
 
 
-def _smartstore(release: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _as_hub_user(layout: Layout) -> list[str]:
+    """Run as the hub's user what opens its database: SQLite makes its -wal, -shm and lock
+    files as whoever opens it, and root-owned ones would lock the hub out of its own data."""
+    if layout.root != Path("/") or os.geteuid() != 0:
+        return []
+    try:
+        pwd.getpwnam(HUB_USER)
+    except KeyError:
+        return []
+    return ["runuser", "-u", HUB_USER, "--"]
+
+
+def _smartstore(layout: Layout, release: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The release's own command line: its own migrations, not the installer's."""
     return subprocess.run(
-        [str(release / "bin" / "smartstore"), *args], capture_output=True, text=True
+        [*_as_hub_user(layout), str(release / "bin" / "smartstore"), *args],
+        capture_output=True,
+        text=True,
     )
 
 
@@ -508,7 +522,7 @@ def check_release(layout: Layout, release: Path) -> str | None:
     """Whether `release` can run on the database: its migrations on a copy. A message if not."""
     if not layout.db.exists():
         return None
-    checked = _smartstore(release, "migrate", "--db", str(layout.db), "--check")
+    checked = _smartstore(layout, release, "migrate", "--db", str(layout.db), "--check")
     if checked.returncode != 0:
         return (checked.stderr or checked.stdout).strip()[-3000:]
     return None
@@ -524,8 +538,10 @@ def activate(layout: Layout, release: Path, services: Services, report: Report) 
     if layout.db.exists():
         services.stop_hub()
         made = take_pre_upgrade(layout.db, layout.backups, release.name)
+        for path in (layout.backups, made):  # made by root here; the hub's from now on
+            _own(path, HUB_USER, HUB_USER)
         report.notes.append(f"database backed up to {made}")
-        migrated = _smartstore(release, "migrate", "--db", str(layout.db))
+        migrated = _smartstore(layout, release, "migrate", "--db", str(layout.db))
         if migrated.returncode != 0:
             if was_running:
                 services.start(restart=False)
