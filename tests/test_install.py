@@ -13,6 +13,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -20,8 +21,10 @@ import pytest
 from alembic.script import ScriptDirectory
 
 from contract.inventory import save_inventory
+from contract.net import free_port
 from edge.config import Settings
 from edge.db import MIGRATIONS, revision
+from provisioning.broker import service_config_text, wait_for_port
 from smartstore.install import (
     BROKER_UNIT,
     HUB_UNIT,
@@ -315,3 +318,57 @@ def test_an_upgrade_migrates_after_a_backup_and_a_failing_one_leaves_the_old_hub
 def tables(db: Path) -> set[str]:
     with sqlite3.connect(db) as conn:
         return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def test_the_installed_broker_runs_as_its_user_and_lets_the_hub_in(tmp_path: Path) -> None:
+    """mosquitto, as the broker unit runs it (user mosquitto, the service config), reads the
+    password and ACL files the installer wrote and takes the hub's account from secrets.env."""
+    # Somewhere user mosquitto may walk through (pytest's folders are root's alone).
+    base = Path(tempfile.mkdtemp(prefix="ss-broker-", dir="/tmp"))
+    try:
+        base.chmod(0o755)
+        layout = Layout(base / "root")
+        release = make_release(layout, "0.1.0")
+        inventory = tmp_path / "inventory.yaml"
+        save_inventory(make_inventory(STORE), inventory)
+        assert run_install(layout.root, inventory, release).returncode == 0
+        for d in [layout.root, *layout.broker.directory.relative_to(layout.root).parents]:
+            (layout.root / d).chmod(0o755)
+        persistence = base / "persistence"
+        persistence.mkdir()
+        shutil.chown(persistence, "mosquitto", "mosquitto")
+        port = free_port()
+        conf = base / "mosquitto.conf"
+        conf.write_text(service_config_text(layout.broker, port, "127.0.0.1", persistence))
+        proc = subprocess.Popen(
+            ["runuser", "-u", "mosquitto", "--", "/usr/sbin/mosquitto", "-c", str(conf)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_for_port("127.0.0.1", port)
+            env_files = (layout.etc / "hub.env", layout.etc / "secrets.env")
+            secrets = Settings(_env_file=env_files)  # type: ignore[call-arg]
+            hub = ["-h", "127.0.0.1", "-p", str(port), "-u", "hub"]
+            password = secrets.mqtt_password.get_secret_value()
+            topic = f"store/{STORE}/hub/state"
+            ok = subprocess.run(
+                ["mosquitto_pub", *hub, "-P", password, "-t", topic, "-m", "{}"],
+                capture_output=True,
+                text=True,
+                timeout=15,
+            )
+            assert ok.returncode == 0, ok.stderr
+            refused = subprocess.run(
+                ["mosquitto_pub", *hub, "-P", "not-the-password", "-t", "x", "-m", "{}"],
+                capture_output=True,
+                text=True,
+                timeout=15,
+            )
+            assert refused.returncode != 0
+        finally:
+            proc.terminate()
+            _out, err = proc.communicate(timeout=10)
+        assert "Error" not in err, err
+    finally:
+        shutil.rmtree(base)
