@@ -2,6 +2,7 @@
 
 import asyncio
 import gc
+import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -15,6 +16,7 @@ from contract.http import refuse_bad_input_clearly
 from edge.api import auth_routes, board_routes
 from edge.api.board_routes import STATIC
 from edge.config import Settings
+from edge.core import systemd
 from edge.domains import DOMAINS
 from edge.runtime import HubRuntime
 
@@ -77,6 +79,17 @@ class StoreServer(uvicorn.Server):
     """uvicorn's server, minus its habit of raising Ctrl-C again after an orderly shutdown:
     that KeyboardInterrupt lands while the app's lifespan task still waits and prints a
     traceback after a clean stop. Ctrl-C or SIGTERM: the hub shuts down and run() returns."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # Serving now (the lifespan ran: database migrated, domains and workers started, the
+        # port bound): systemd (Type=notify) may start what waits for the hub.
+        if self.started and not self.should_exit:
+            systemd.notify(systemd.READY)
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        systemd.notify(systemd.STOPPING)
+        await super().shutdown(sockets)
 
     @contextmanager
     def capture_signals(self) -> Iterator[None]:

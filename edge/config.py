@@ -1,5 +1,6 @@
 """The hub's settings: one object, from SMARTSTORE_* environment variables or an env file."""
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal, Self
 
@@ -12,6 +13,9 @@ from contract.const import ID_PATTERN
 WEAK_PINS = frozenset({"0000", "1111", "1234", "12345", "123456", "4321", "8888", "password"})
 MIN_SECRET_KEY_LEN = 32
 MIN_PIN_LEN = 4
+# Inside SMARTSTORE_DATA_DIR: the database, and the nightly backups unless told otherwise.
+DB_FILE = "hub.sqlite3"
+BACKUPS_DIR = "backups"
 
 
 class Settings(BaseSettings):
@@ -79,6 +83,16 @@ class Settings(BaseSettings):
     # A printer that takes the connection but does not answer within this is "unknown".
     printer_status_timeout_s: float = Field(default=1.0, gt=0, le=5)
 
+    # Nightly backups of the database (SQLite's online backup API): where, how many are kept,
+    # and when (local time: a restaurant's quiet hour, usually after closing).
+    backup_dir: Path | None = None
+    backup_keep: int = Field(default=7, ge=1, le=366)
+    backup_at: dt.time = dt.time(3, 30)
+
+    @property
+    def backups_dir(self) -> Path:
+        return self.backup_dir or self.data_dir / BACKUPS_DIR
+
     @property
     def inventory_file(self) -> Path:
         return self.inventory_path or self.data_dir / "inventory.yaml"
@@ -89,7 +103,7 @@ class Settings(BaseSettings):
 
     @property
     def db_path(self) -> Path:
-        return self.data_dir / "hub.sqlite3"
+        return self.data_dir / DB_FILE
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:

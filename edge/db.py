@@ -4,8 +4,12 @@ A commit returns only after the WAL is on disk (synchronous=FULL), so an acknowl
 survives SIGKILL and power loss.
 """
 
+import contextlib
+import fcntl
 import logging
+import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +81,31 @@ class SchemaTooNew(RuntimeError):
     """The database was migrated by a newer release than this one."""
 
 
+class DatabaseInUse(RuntimeError):
+    """Another process (a running hub, a restore) holds the database."""
+
+
+@contextlib.contextmanager
+def exclusive_use(path: Path) -> Iterator[None]:
+    """Hold the database for this process: a running hub holds it from before its migrations
+    until it exits, so a restore (or a second hub on the same file) is refused rather than
+    pulling the file from under it. An advisory lock on a file beside the database: the kernel
+    drops it when the process dies, even by SIGKILL or power loss, so it never goes stale."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.with_name(f"{path.name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatabaseInUse(
+                f"{path} is in use by another process (a running hub? stop it first: "
+                "systemctl stop smartstore-hub)"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
 def init_db(engine: Engine) -> sessionmaker[Session]:
     """Bring the database the engine points at to this release's schema; its sessions."""
     database = engine.url.database
@@ -142,6 +171,20 @@ def migrate(path: Path) -> None:
             command.upgrade(config, "head")
     finally:
         engine.dispose()
+
+
+def revision(path: Path) -> str | None:
+    """The schema revision the database at `path` is at (None: none yet)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        if not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
+        ).fetchone():
+            return None
+        row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        return str(row[0]) if row else None
+    finally:
+        conn.close()
 
 
 def _adopt(conn: Connection, path: Path) -> None:

@@ -4,6 +4,7 @@ Adding a domain: a folder with its models, service, routes and a `domain.py` hol
 `Domain` subclass, and one line here. See docs/architecture.md.
 """
 
+from edge.backups.domain import BackupsDomain
 from edge.billing.domain import BillingDomain
 from edge.calls.domain import CallsDomain
 from edge.commands.domain import CommandsDomain
@@ -37,4 +38,5 @@ DOMAINS: tuple[type[Domain], ...] = (
     BillingDomain,
     KioskDomain,
     QueueScreensDomain,
+    BackupsDomain,
 )

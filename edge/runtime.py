@@ -13,6 +13,7 @@ from contract.inventory import load_inventory
 from edge.config import Settings
 from edge.core.domain import Domain, HubContext
 from edge.core.ingest import Ingest, RejectCounter
+from edge.core.systemd import WatchdogFeeder
 from edge.core.writer import StoreWriter
 from edge.db import Checkpointer, init_db, make_engine
 from edge.mqtt import HubMqtt
@@ -53,6 +54,8 @@ class HubRuntime:
             self.hub.domains.append(kind(self.hub))
         self.writer = StoreWriter(sessions, self.mqtt, self.hub.domains)
         self.hub.writer_backlog = self.writer.backlog
+        # Under systemd (WatchdogSec=), pings only while the writer stores what arrives.
+        self.watchdog = WatchdogFeeder(self.writer.healthy)
         self.ingest = Ingest(
             settings.store_id,
             inventory,
@@ -70,6 +73,7 @@ class HubRuntime:
         for domain in self.hub.domains:
             domain.start()
         self.mqtt.start()
+        self.watchdog.start()
         log.info(
             "hub for store %s: %d devices, %d domains, db %s",
             self.settings.store_id,
@@ -79,6 +83,7 @@ class HubRuntime:
         )
 
     def stop(self) -> None:
+        self.watchdog.stop()
         self.mqtt.stop()  # no new input
         self.writer.stop()  # what arrived is written
         for domain in reversed(self.hub.domains):

@@ -30,6 +30,7 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
+from importlib.resources import files
 from pathlib import Path
 from typing import Final
 
@@ -59,7 +60,9 @@ from contract.const import (
 from contract.inventory import DeviceSpec, Inventory
 from provisioning.files import write_private
 
-TEMPLATES_DIR: Final = Path(__file__).resolve().parent.parent / "firmware_configs" / "templates"
+# Package data (pyproject.toml), found through the import system: the same files in a checkout
+# and in an installed wheel, which has no firmware_configs/ beside provisioning/.
+TEMPLATES_DIR: Final = Path(str(files("firmware_configs") / "templates"))
 
 FIRMWARE_VERSION: Final = "1.0.0"
 KEEPALIVE_S: Final = 15

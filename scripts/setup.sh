@@ -53,8 +53,10 @@ RUNTIME_PACKAGES=(python3 python3-venv mosquitto mosquitto-clients influxdb libz
 # What the tests add: Chromium for the board,
 # docker-compose (only to validate docker-compose.yml; no engine runs here), PostgreSQL for
 # the HQ service's tests (they start their own server: cloud/testing.py), faketime to run a
-# hub whose clock is off (a Pi without a real-time clock after a power cut).
-TEST_PACKAGES=(chromium docker-compose postgresql faketime)
+# hub whose clock is off (a Pi without a real-time clock after a power cut), systemd for
+# systemd-analyze (verifies the hub's units; nothing is started by it: a container's PID 1
+# stays what it was).
+TEST_PACKAGES=(chromium docker-compose postgresql faketime systemd)
 
 # Debian's package starts system-wide services; the project runs its own instances on free
 # ports, so these are not needed (and are left alone if an operator runs them on purpose).

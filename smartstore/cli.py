@@ -56,18 +56,110 @@ def hub(
 
     from edge.app import StoreServer, server_config
     from edge.config import Settings
-    from edge.db import SchemaTooNew, SchemaTooOld, migrate
+    from edge.db import DatabaseInUse, SchemaTooNew, SchemaTooOld, exclusive_use, migrate
 
     _logging(verbose)
     settings = _load_settings(Settings, env_file, "hub")
     try:
-        # Before serving: a database this release cannot run on stops the hub with what to do,
-        # not with a traceback from the middle of the web server's start-up.
-        migrate(settings.db_path)
-    except (SchemaTooNew, SchemaTooOld) as exc:
+        # Held until the hub exits: `smartstore restore` and a second hub are refused.
+        with exclusive_use(settings.db_path):
+            # Before serving: a database this release cannot run on stops the hub with what
+            # to do, not with a traceback from the middle of the web server's start-up.
+            migrate(settings.db_path)
+            StoreServer(server_config(settings, "debug" if verbose else "warning")).run()
+    except (SchemaTooNew, SchemaTooOld, DatabaseInUse) as exc:
         typer.echo(f"smartstore hub: {exc}", err=True)
         raise typer.Exit(2) from None
-    StoreServer(server_config(settings, "debug" if verbose else "warning")).run()
+
+
+HubDataDir = Annotated[
+    Path,
+    typer.Option(help="The hub's data directory (SMARTSTORE_DATA_DIR), holding hub.sqlite3."),
+]
+
+
+@app.command("migrate")
+def migrate_command(
+    db: Annotated[Path, typer.Option(help="The hub database (hub.sqlite3).")],
+    check: Annotated[
+        bool,
+        typer.Option(help="Migrate a copy only (taken with SQLite's backup API): does it work?"),
+    ] = False,
+) -> None:
+    """Bring a hub database to this release's schema (the hub does it at every start; an
+    upgrade does it first, on a copy with --check, so a failing migration stops the upgrade
+    while the old release keeps running)."""
+    import tempfile
+
+    from edge.backups.service import BackupError, backup_database
+    from edge.db import DatabaseInUse, SchemaTooNew, SchemaTooOld, exclusive_use, migrate, revision
+
+    if not db.is_file():
+        typer.echo(f"no database at {db}", err=True)
+        raise typer.Exit(2)
+    before = revision(db)
+    try:
+        if check:
+            with tempfile.TemporaryDirectory(prefix="smartstore-migrate-") as scratch:
+                copy = backup_database(db, Path(scratch) / db.name)
+                migrate(copy)
+                after = revision(copy)
+            typer.echo(f"{db}: a copy migrates from {before} to {after}; {db} is unchanged")
+            return
+        with exclusive_use(db):
+            migrate(db)
+    except (SchemaTooNew, SchemaTooOld, DatabaseInUse, BackupError) as exc:
+        typer.echo(f"smartstore migrate: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except Exception as exc:
+        # A migration that fails is rolled back whole (edge.db.migrate: one transaction).
+        typer.echo(
+            f"smartstore migrate: the migration failed, {db} is unchanged: {exc!r}", err=True
+        )
+        raise typer.Exit(1) from None
+    typer.echo(f"{db}: schema {before} -> {revision(db)}")
+
+
+@app.command()
+def backup(
+    data_dir: HubDataDir,
+    backup_dir: Annotated[
+        Path | None, typer.Option(help="SMARTSTORE_BACKUP_DIR [default: DATA_DIR/backups].")
+    ] = None,
+    keep: Annotated[int, typer.Option(min=1, help="SMARTSTORE_BACKUP_KEEP.")] = 7,
+) -> None:
+    """Back the hub's database up now, as the nightly backup does (safe while the hub runs)."""
+    from edge.backups.service import BackupError, take_nightly
+    from edge.config import BACKUPS_DIR, DB_FILE
+
+    try:
+        made = take_nightly(data_dir / DB_FILE, backup_dir or data_dir / BACKUPS_DIR, keep)
+    except BackupError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"backed up to {made}")
+
+
+@app.command()
+def restore(
+    backup_file: Annotated[Path, typer.Argument(metavar="BACKUP", help="A backup to put back.")],
+    data_dir: HubDataDir,
+) -> None:
+    """Put a backup back as the hub's database (stop the hub first). The current database is
+    kept beside it, renamed, never deleted."""
+    from edge.backups.service import BackupError
+    from edge.backups.service import restore as put_back
+    from edge.config import DB_FILE
+    from edge.db import DatabaseInUse
+
+    try:
+        done = put_back(backup_file, data_dir / DB_FILE)
+    except (BackupError, DatabaseInUse) as exc:
+        typer.echo(f"smartstore restore: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if done.aside is not None:
+        typer.echo(f"the database it replaced is kept as {done.aside}")
+    typer.echo(f"restored {backup_file} to {done.database}; start the hub (it migrates it)")
 
 
 @app.command()
@@ -407,6 +499,65 @@ def print_bridge(
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     raise typer.Exit(run(settings))
+
+
+@app.command("install-hub")
+def install_hub(
+    store: Annotated[str, typer.Option(help="The store's id, as in its inventory.")],
+    inventory: Annotated[Path, typer.Option(help="The store inventory (YAML), copied.")],
+    release: Annotated[
+        Path | None,
+        typer.Option(help="The release to run [default: the one this command runs from]."),
+    ] = None,
+    root: Annotated[
+        Path, typer.Option(help="Install under this prefix (tests); `/` also manages systemd.")
+    ] = Path("/"),
+    http_port: int = 8000,
+    mqtt_port: int = 1883,
+    staff: Annotated[
+        str, typer.Option(help="The first staff login (its PIN is made).")
+    ] = "manager",
+    store_name: str = "",
+    public_url: Annotated[str, typer.Option(help="How diners' phones reach the hub.")] = "",
+    start: Annotated[bool, typer.Option(help="Enable and (re)start the services.")] = True,
+) -> None:
+    """Install (or upgrade to) a hub release on this Pi: system user, /etc/smartstore,
+    /var/lib/smartstore, systemd units for the broker and the hub (docs/install.md). Run
+    again: changes nothing; with a newer release: migrates (backed up first) and switches."""
+    import sys
+
+    from smartstore.install import (
+        HubOptions,
+        InstallError,
+        Layout,
+        NoServices,
+        Services,
+        Systemd,
+        install,
+    )
+
+    layout = Layout(root)
+    services: Services = Systemd() if root == Path("/") else NoServices()
+    options = HubOptions(
+        store=store,
+        inventory_file=inventory,
+        http_port=http_port,
+        mqtt_port=mqtt_port,
+        staff=staff,
+        store_name=store_name,
+        public_url=public_url,
+    )
+    try:
+        report = install(layout, options, release or Path(sys.prefix), services, start=start)
+    except (InstallError, ValueError) as exc:
+        typer.echo(f"smartstore install-hub: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for path in report.changed:
+        typer.echo(f"changed {path}")
+    for note in report.notes:
+        typer.echo(note)
+    if not report.changed:
+        typer.echo("nothing changed")
 
 
 @app.command()

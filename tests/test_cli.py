@@ -51,6 +51,10 @@ def test_help_explains_every_command() -> None:
             "cloud",
             "rebuild-report-rows",
             "demo",
+            "migrate",
+            "backup",
+            "restore",
+            "install-hub",
         ]
     )
     assert "│ hub                  Run the store hub" in r.stdout

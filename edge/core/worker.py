@@ -27,6 +27,11 @@ class Worker:
         return True
 
     @property
+    def alive(self) -> bool:
+        """Started and its thread still running."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
     def stopping(self) -> bool:
         return self._stop.is_set()
 

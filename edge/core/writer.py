@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 1000
 REPORT_CHUNK = 200
 TICK_S = 0.5
+# A round (even an idle one: the tick) ends at least every TICK_S plus one batch's write. A
+# writer that has not finished one for this long is stuck (a lock never released, a disk that
+# no longer answers): the watchdog stops vouching for the hub (edge/core/systemd.py).
+STALLED_AFTER_S = 30.0
 
 
 class StoreWriter(Worker):
@@ -50,6 +54,7 @@ class StoreWriter(Worker):
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._next_tick = 0.0
         self._heartbeats: deque[Any] = deque()
+        self._round_done = time.monotonic()
 
     def submit(self, item: object) -> None:
         if not isinstance(item, Rejected) and type(item) not in self._owner:
@@ -62,6 +67,10 @@ class StoreWriter(Worker):
     def backlog(self) -> int:
         """Reports received and not yet written."""
         return self._queue.qsize() + len(self._heartbeats)
+
+    def healthy(self) -> bool:
+        """Running, and its last round ended recently: what it is given gets written."""
+        return self.alive and time.monotonic() - self._round_done < STALLED_AFTER_S
 
     def run(self) -> None:
         # Presses (a diner waits) go first, in their own transaction; heartbeats (nobody
@@ -90,6 +99,7 @@ class StoreWriter(Worker):
             # An idle round still writes once: the tick (escalation, silence, timeouts).
             for batch in [b for b in (urgent, chunk) if b] or [[]]:
                 self._safe_write(batch)
+            self._round_done = time.monotonic()
 
     def _safe_write(self, batch: list[Any]) -> None:
         try:

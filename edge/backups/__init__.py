@@ -1,0 +1,1 @@
+"""Nightly online backups of the hub's database, and putting one back."""
