@@ -131,6 +131,10 @@ def test_a_diner_orders_with_options_sold_out_changes_live_and_the_slip_prints(
                 no = int(page.locator("#order-no").inner_text())
                 expect(page.locator("#order-total")).to_contain_text("¥41.00")
                 expect(page.locator("#order-slip")).to_have_text("Please take your slip")
+                # The hub found the member the camera read: the diner is told they will earn.
+                expect(page.locator("#order-message")).to_contain_text(
+                    "Member 138****8000: points are added when you pay"
+                )
 
                 [order] = k.staff.get("/api/orders").json()["orders"]
                 assert (order["no"], order["total_fen"], order["member"]) == (no, 4100, member)

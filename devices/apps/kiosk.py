@@ -129,6 +129,7 @@ class CurrentOrder:
     message: str | None = None
     late: bool = False  # the hub answered after the diner was told it failed
     printed: bool | None = None  # None: no printer, or not yet
+    member_phone: str | None = None  # the member the hub found for the scanned code (masked)
 
 
 class KioskApp(AppDevice, Kiosk):
@@ -314,6 +315,8 @@ class KioskApp(AppDevice, Kiosk):
             no, total = data.get("no"), data.get("total_fen")
             current.no = no if isinstance(no, int) else None
             current.total_fen = total if isinstance(total, int) else None
+            phone = data.get("member")
+            current.member_phone = phone if isinstance(phone, str) else None
             self._set_member(None)  # used: the next diner starts without it
             if self.kiosk.printer_host is not None and current.no is not None:
                 self._print_slip(current)
@@ -356,6 +359,7 @@ class KioskApp(AppDevice, Kiosk):
             "message": c.message,
             "late": c.late,
             "printed": c.printed,
+            "member_phone": c.member_phone,
             "waited_s": round(time.monotonic() - c.started, 1) if c.started else 0,
         }
 

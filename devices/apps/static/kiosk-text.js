@@ -9,6 +9,7 @@ export const TEXT = {
     late: "订单已在延迟后送达", done: "完成", back: "返回修改", ok: "好的",
     notPlaced: "未能下单", rejected: "订单未被接受", member: "会员码", forget: "移除",
     away: "请到前台点餐", empty: "购物车是空的", catAll: "全部",
+    memberEarns: "会员 {phone}：付款后累计积分",
   },
   en: {
     startOver: "Start over", cart: "Cart", total: "Total", place: "Place order", cancel: "Cancel",
@@ -20,6 +21,7 @@ export const TEXT = {
     done: "Done", back: "Back to my order", ok: "OK", notPlaced: "Order not placed",
     rejected: "Order not accepted", member: "Member code", forget: "Remove",
     away: "Please order at the counter", empty: "Your cart is empty", catAll: "All",
+    memberEarns: "Member {phone}: points are added when you pay",
   },
 };
 

@@ -202,6 +202,7 @@ function renderResult() {
     title = t("yourNo");
     message = o.late ? t("late") : t("watch");
     slip = o.printed === true ? t("slipTake") : o.printed === false ? t("slipFailed") : "";
+    if (o.member_phone) message = `${message} ${t("memberEarns").replace("{phone}", o.member_phone)}`;
     button = ["done", reset];
   } else if (state === "rejected") {
     title = t("rejected");
