@@ -104,6 +104,9 @@ class BillingDomain(Domain):
                     "points": ledger.balance(session, member),
                     "spendable": ledger.spendable(session, config, member, online, now),
                     "max_points": config.max_redeem_points(bill.gross_fen),
+                    # Points pay at most this % of what is left after the coupon (the dialog
+                    # works out the limit for the coupon chosen).
+                    "redeem_cap_pct": config.redeem_cap_pct,
                     "point_value_fen": config.point_value_fen,
                     "online": online,
                     "coupons": coupons,

@@ -8,6 +8,7 @@ import { msg } from "./ui.js";
 import { loadMenu } from "./menu.js";
 import { loadOrders } from "./orders.js";
 import { sendPending } from "./cart.js";
+import { loadMember, memberLive, pollSignIn } from "./member.js";
 
 const setLive = (up) => $("live").classList.toggle("up", up);
 
@@ -20,6 +21,7 @@ function onMessage(m) {
     setTableOpen(m.open !== false);
     loadMenu(); // a new QR code for this table ends this page: the menu call says so
   } else if (m.type === "config") loadMenu(); // a new menu
+  else if (m.type === "sign_in" || m.type === "paid") memberLive(m);
 }
 
 const feed = liveFeed(`/ws/diner/${encodeURIComponent(TOKEN)}`, {
@@ -31,6 +33,8 @@ const feed = liveFeed(`/ws/diner/${encodeURIComponent(TOKEN)}`, {
     if (again) loadMenu(); // missed while away: sold-out marks, table closed
     loadOrders();
     if (state.pending && !state.sending) sendPending();
+    if (state.signIn) pollSignIn(); // a waiter may have decided while away (or before a reload)
+    if (again && state.member) loadMember();
   },
   onMessage,
   onClose(ev) {

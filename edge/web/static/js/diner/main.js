@@ -9,6 +9,7 @@ import { showInvalid } from "./ui.js";
 import { loadMenu } from "./menu.js";
 import { renderCart, sendPending } from "./cart.js";
 import "./orders.js";
+import "./member.js";
 import { connect } from "./live.js";
 
 async function firstLoad() {

@@ -7,11 +7,14 @@ export const TOKEN = decodeURIComponent((location.pathname.split("/t/")[1] || ""
 export const API = `/api/diner/${encodeURIComponent(TOKEN)}`;
 const CART_KEY = `smartstore.cart.${TOKEN}`;
 const PENDING_KEY = `smartstore.pending.${TOKEN}`;
+const SIGN_IN_KEY = `smartstore.signin.${TOKEN}`;
 
 let storedCart = saved.get(CART_KEY);
 if (!storedCart || !Array.isArray(storedCart.lines)) storedCart = { lines: [], note: "" };
 let storedPending = saved.get(PENDING_KEY);
 if (!storedPending || !storedPending.key || !storedPending.body) storedPending = null;
+let storedSignIn = saved.get(SIGN_IN_KEY);
+if (!storedSignIn || typeof storedSignIn.id !== "string") storedSignIn = null;
 
 const s = {
   menu: null, // the hub's menu for this table, as last loaded
@@ -24,6 +27,8 @@ const s = {
   sending: false,
   invalid: false, // the QR code is not (or no longer) valid: the page is over
   orders: new Map(), // id -> OrderPublic
+  member: null, // the hub's answer for this phone: {enabled, member (null: not signed in), popular, privacy}
+  signIn: storedSignIn, // {id}: asked to sign in, a waiter has not decided yet
 };
 
 // Read anywhere (state.cart), written only by the functions below.
@@ -33,7 +38,7 @@ Object.freeze(state);
 
 // ---- changes announced ----
 // "cart" (lines, note, pending, sending), "dishes" (the dishes whose sold-out mark changed),
-// "table" (open, wasOpen), "orders", "invalid".
+// "table" (open, wasOpen), "orders", "invalid", "member" (the membership or the sign-in request).
 const subscribers = new Map();
 export function on(topic, fn) {
   if (!subscribers.has(topic)) subscribers.set(topic, []);
@@ -235,4 +240,18 @@ export function replaceOrders(list) {
   s.orders.clear();
   for (const o of list) s.orders.set(o.id, o);
   emit("orders");
+}
+
+// ---- the member on this phone ----
+
+export function setMember(data) {
+  s.member = data;
+  emit("member");
+}
+
+// A sign-in request to follow until a waiter decides (kept: a reload goes on asking); null: over.
+export function setSignIn(req) {
+  s.signIn = req;
+  saved.set(SIGN_IN_KEY, req);
+  emit("member");
 }

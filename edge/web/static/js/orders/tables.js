@@ -1,10 +1,9 @@
-// The tables: open, close, a new QR code, and the payment (the waiter confirms the amount due
-// and how the party paid; refused if the table ordered more meanwhile).
+// The tables: open, close, a new QR code, and the payment (pay.js: the bill with its member,
+// the amount due and how the party paid; refused if the table ordered more meanwhile).
 import { $, h } from "../dom.js";
 import { money } from "../i18n.js";
 import { api, msg } from "./hub.js";
-
-const METHODS = { cash: "现金 Cash", card: "刷卡 Card", wechat: "微信 WeChat", alipay: "支付宝 Alipay", waived: "免单 Waived" };
+import { METHODS, askPayment } from "./pay.js";
 
 export async function loadTables() {
   const data = await api("GET", "/api/tables");
@@ -57,30 +56,17 @@ function renderTable(t) {
   li.querySelector(".close").disabled = !t.open;
 }
 
-// The waiter confirms the amount and picks how the table paid; "" when they cancel.
-function askPayment(name, due) {
-  const dialog = $("pay-dialog");
-  $("pay-title").textContent = `${name} 结账 Paid`;
-  $("pay-amount").textContent = money(due);
-  return new Promise((resolve) => {
-    dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true });
-    dialog.returnValue = "";
-    dialog.showModal();
-  });
-}
-
 async function payTable(li, button) {
   const name = li.dataset.table;
-  const due = Number(li.dataset.due);
-  const method = await askPayment(name, due);
-  if (!METHODS[method]) return;
   button.disabled = true;
-  const paid = await api("POST", `/api/tables/${encodeURIComponent(li.dataset.id || name)}/pay`, {
-    method,
-    amount_fen: due, // what the waiter just confirmed: refused if the table ordered more since
-  });
+  const paid = await askPayment({ id: li.dataset.id || name, name });
   loadTables();
-  if (paid) msg(`${name} 已结账 Paid ${money(paid.amount_fen)} · ${METHODS[paid.method]}`, "ok");
+  if (!paid) return;
+  const parts = [`${name} 已结账 Paid ${money(paid.amount_fen)} · ${METHODS[paid.method] || paid.method}`];
+  if (paid.coupon_off_fen) parts.push(`券 Coupon −${money(paid.coupon_off_fen)}`);
+  if (paid.points_used) parts.push(`积分 Points ${paid.points_used} −${money(paid.points_off_fen)}`);
+  if (paid.member) parts.push(`会员得 Member earned ${paid.points_earned || 0}`);
+  msg(parts.join(" · "), "ok");
 }
 
 async function tableAction(li, action, button) {
