@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from cloud.models import DishHour, SaleFact, SaleHour, table_of
 
 HOUR_S = 3600
-# The kinds of sale_facts (cloud/sales_facts.py names them; repeated here so that this module
-# stands below it).
+# The kinds of sale_facts rows this module sums (cloud/sales_facts.py writes them and adds
+# "bad", an unreadable order, which counts nowhere).
 ORDER, LINE, VOID, PAY = "order", "line", "void", "payment"
 
 
