@@ -136,6 +136,7 @@ def build() -> dashboard.Dashboard:
                 "Top dishes by hour",
                 "The five dishes sold most each hour (quantity net of voids).",
                 [Q(TOP_DISHES_PER_HOUR, table=True)],
+                by_time=True,
             )
         )
         .with_panel(
@@ -164,6 +165,7 @@ def build() -> dashboard.Dashboard:
                 [Q(VISITS_PER_DAY, table=True)],
                 units={"average_bill": YUAN},
                 width=24,
+                by_time=True,
             ).time_from("30d")
         )
     )

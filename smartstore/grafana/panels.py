@@ -122,8 +122,11 @@ def rows(
     units: dict[str, str] | None = None,
     width: int = 12,
     height: int = 9,
+    by_time: bool = False,
 ) -> table.Panel:
-    """A table of InfluxQL `table` results; several targets are merged on their tags."""
+    """A table of InfluxQL `table` results; several targets are merged on their tags. The
+    Time column is hidden unless the rows are per hour or day (`by_time`): a query without
+    GROUP BY time() answers the range's start there, which means nothing to HQ."""
     panel = (
         table.Panel()
         .title(title)
@@ -133,10 +136,11 @@ def rows(
         .span(width)
         .height(height)
         .filterable(True)
-        .with_transformation(
+    )
+    if not by_time:
+        panel = panel.with_transformation(
             DataTransformerConfig(id_val="organize", options={"excludeByName": {"Time": True}})
         )
-    )
     if len(targets) > 1:
         panel = panel.with_transformation(DataTransformerConfig(id_val="merge", options={}))
     for name, unit in (units or {}).items():
