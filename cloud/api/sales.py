@@ -25,7 +25,7 @@ from cloud.api.hq import HQUserDep
 from cloud.api.reports import csv_response, json_or_csv, percentile
 from cloud.const import STORE_ID_PATTERN
 from cloud.models import DishHour, KitchenFact, SaleFact, SaleHour, Store
-from cloud.sales_facts import READY, TICKET
+from cloud.sales_facts import MAX_EPOCH_S, READY, TICKET
 from cloud.sales_rollups import HOUR_S, LINE, ORDER, PAY, VOID
 
 router = APIRouter(prefix="/api/v1/hq", tags=["hq"], responses=errors(401))
@@ -105,14 +105,19 @@ VISITS = Measure(
 )
 
 
+NO_FACTS_FROM = ceil(MAX_EPOCH_S / HOUR_S) * HOUR_S
+
+
 def _split(
     lo: float, hi: float | None, whole_hours: bool
 ) -> tuple[list[tuple[float, float | None]], tuple[int, int | None] | None]:
     """[lo, hi) as the facts' ranges and the rollups' whole hours [a, b) (None: no rollup)."""
     if not whole_hours:
         return [(lo, hi)], None
-    a = ceil(lo / HOUR_S) * HOUR_S
-    b = None if hi is None else floor(hi / HOUR_S) * HOUR_S
+    # No fact is at or after NO_FACTS_FROM (MAX_EPOCH_S): hours past it would be integers
+    # too large for the database, and hold nothing anyway.
+    a = ceil(min(lo, NO_FACTS_FROM) / HOUR_S) * HOUR_S
+    b = None if hi is None else floor(min(hi, NO_FACTS_FROM) / HOUR_S) * HOUR_S
     if b is not None and a >= b:
         return [(lo, hi)], None
     facts: list[tuple[float, float | None]] = [(lo, float(a))] if lo < a else []
