@@ -8,12 +8,15 @@ the rollups and once from the facts alone, and the answers must be equal row for
 rollups must also be exactly what a rebuild from the facts makes (the migration's backfill).
 """
 
+import csv
+import io
 import random
 import secrets
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from alembic import command
 from pydantic import BaseModel, SecretStr
@@ -225,3 +228,47 @@ def test_migration_0006_backfills_payments_and_rollups(loaded: sessionmaker[Sess
     assert "payment" not in kinds  # 0005's facts know no payments
     migrate(url)
     assert answers() == before
+
+
+def test_daily_metrics_over_http_as_json_and_csv(cloud: CloudHandle) -> None:
+    """Two bills either side of midnight in Shanghai (one UTC day): two Shanghai days. The CSV
+    holds the JSON's rows and columns; without an HQ login, 401."""
+    token = cloud.register("D1")
+    late = datetime(2024, 3, 1, 15, 50, tzinfo=UTC).timestamp()  # 23:50 in Shanghai
+    ingest(
+        cloud,
+        token,
+        "D1",
+        [
+            paid("bill-0001", late, 12000, []),
+            paid("bill-0002", late + 1200, 3000, []),
+            paid("bill-0003", late + 1300, 0, []),
+        ],
+    )
+    hq = cloud.hq()
+    params = {"tz": "Asia/Shanghai"}
+    rows = hq.get("/api/v1/hq/daily", params=params).json()
+    assert rows == [
+        {
+            "store": "D1",
+            "day": "2024-03-01",
+            "visits": 1,
+            "paid_fen": 12000,
+            "average_bill_fen": 12000,
+        },
+        # a waived bill (0 fen) is a visit too
+        {
+            "store": "D1",
+            "day": "2024-03-02",
+            "visits": 2,
+            "paid_fen": 3000,
+            "average_bill_fen": 1500,
+        },
+    ]
+    r = hq.get("/api/v1/hq/daily", params={**params, "format": "csv"})
+    assert r.status_code == 200
+    assert r.headers["content-disposition"] == 'attachment; filename="daily-metrics.csv"'
+    table = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert [{k: int(v) if v.isdigit() else v for k, v in row.items()} for row in table] == rows
+    with httpx.Client(base_url=cloud.base_url) as anonymous:
+        assert anonymous.get("/api/v1/hq/daily").status_code == 401
