@@ -33,3 +33,13 @@ STORE_ONLINE_WITHIN_S: Final = 180
 
 EVENTS_PAGE_DEFAULT: Final = 100
 EVENTS_PAGE_MAX: Final = 1000
+
+# InfluxDB: the measurements HQ writes for Grafana (docs/influxdb-schema.md, "Written by
+# HQ"); the hubs write the others (edge/telemetry/points.py). dashboards/ reads both.
+M_SALES: Final = "sales"  # one point per order line and per void (cloud/sales_influx.py)
+M_ORDERS: Final = "orders"  # one point per order placed
+M_PAYMENTS: Final = "payments"  # one point per bill paid: the daily visits and average bill
+M_HUB_STATUS: Final = "hub_status"  # each store's hub as HQ sees it (cloud/fleet_influx.py)
+# How often HQ writes each store's hub_status: the hub-offline alert fires within this of
+# its threshold.
+HUB_STATUS_EVERY_S: Final = 30.0

@@ -47,6 +47,10 @@ class Store(Base):
     config_version: Mapped[int | None] = mapped_column(Integer)
     # The hub's clock minus HQ's, seconds, as of its last batch (positive: the hub is ahead).
     clock_offset_s: Mapped[float | None] = mapped_column(Double)
+    # How long the oldest event of its last batch had waited in the hub's outbox (the batch's
+    # sent_at minus that event's time, both on the hub's clock); 0 after an empty batch (the
+    # heartbeat of an empty outbox); NULL until a hub that says sent_at sends a batch.
+    backlog_age_s: Mapped[float | None] = mapped_column(Double)
 
 
 class HQUser(Base):
@@ -146,3 +150,40 @@ class KitchenFact(Base):
     kind: Mapped[str] = mapped_column(String(8))
     at: Mapped[float] = mapped_column(Double)  # the event's time (hub clock)
     seconds: Mapped[float] = mapped_column(Double)
+
+
+class SaleHour(Base):
+    """One store's sales facts summed per UTC hour (cloud/sales_rollups.py): what the reports
+    read for whole hours, so a month of a chain is a few hundred thousand rows, not tens of
+    millions. Kept in the same transaction as the facts; the facts stay the source."""
+
+    __tablename__ = "sale_hours"
+    __table_args__ = (Index("ix_sale_hours_hour", "hour_s"),)
+
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"), primary_key=True)
+    hour_s: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # epoch of the UTC hour
+    facts: Mapped[int] = mapped_column(BigInteger)  # order, line and void facts: 0 = no row
+    orders: Mapped[int] = mapped_column(BigInteger)
+    qty: Mapped[int] = mapped_column(BigInteger)  # items net of voids
+    revenue_fen: Mapped[int] = mapped_column(BigInteger)
+    visits: Mapped[int] = mapped_column(BigInteger)  # payment facts (paid bills)
+    paid_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class DishHour(Base):
+    """One store's dish per UTC hour: quantity and revenue net of voids, and the names of the
+    newest order line in that hour (what the dish reports show)."""
+
+    __tablename__ = "dish_hours"
+    __table_args__ = (Index("ix_dish_hours_hour", "hour_s"),)
+
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"), primary_key=True)
+    hour_s: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    dish: Mapped[str] = mapped_column(String(64), primary_key=True)
+    facts: Mapped[int] = mapped_column(BigInteger)  # line and void facts: 0 = no row
+    qty: Mapped[int] = mapped_column(BigInteger)
+    revenue_fen: Mapped[int] = mapped_column(BigInteger)
+    # The newest line's names and time; NULL while the hour holds only voids.
+    name_zh: Mapped[str | None] = mapped_column(Text)
+    name_en: Mapped[str | None] = mapped_column(Text)
+    name_at: Mapped[float | None] = mapped_column(Double)

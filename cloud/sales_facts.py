@@ -19,14 +19,18 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from cloud.models import IngestedEvent, KitchenFact, SaleFact, table_of
+from cloud import sales_rollups
+from cloud.models import DishHour, IngestedEvent, KitchenFact, SaleFact, SaleHour, table_of
+from cloud.sales_rollups import LINE, ORDER, PAY, VOID, Changes
 from contract.uplink import (
     ORDER_DONE,
     ORDER_LINE_VOIDED,
     ORDER_PLACED,
+    PAYMENT_RECORDED,
     TICKET_PRINTED,
     OrderDone,
     OrderLineVoided,
+    PaymentRecorded,
     PlacedLine,
     TicketPrinted,
     UplinkData,
@@ -46,9 +50,11 @@ def _chunks(keys: Iterable[str]) -> Iterator[list[str]]:
         yield ordered[start : start + LOOKUP_CHUNK]
 
 
-ORDER, LINE, VOID, BAD = "order", "line", "void", "bad"
+# order | line | void | payment (a paid bill: a visit) come from sales_rollups, which sums
+# them; bad is an unreadable order, counted nowhere.
+BAD = "bad"
 TICKET, READY = "ticket", "ready"
-FACT_TYPES = (ORDER_PLACED, ORDER_LINE_VOIDED, TICKET_PRINTED, ORDER_DONE)
+FACT_TYPES = (ORDER_PLACED, ORDER_LINE_VOIDED, TICKET_PRINTED, ORDER_DONE, PAYMENT_RECORDED)
 
 
 # The data is read with the contract's models (contract/uplink.py), strictly: "2" is
@@ -102,10 +108,13 @@ def _row(store_id: str, uid: str, kind: str, at: float, **values: Any) -> dict[s
     }
 
 
-def record(session: Session, store_id: str, events: Iterable[Fact]) -> None:
+def record(
+    session: Session, store_id: str, events: Iterable[Fact], *, rollups: bool = True
+) -> None:
     """The facts of events stored just now (never of a duplicate: ingest is idempotent, so
-    each event is recorded once). A few statements per batch, whatever its size: ingest's
-    throughput is the hub's drain time after an outage."""
+    each event is recorded once), and their part of the hourly rollups (`rollups`: False only
+    for migrations older than the rollups). A few statements per batch, whatever its size:
+    ingest's throughput is the hub's drain time after an outage."""
     events = [e for e in events if e.type in FACT_TYPES and 0 <= e.occurred_at < MAX_EPOCH_S]
     rows: list[dict[str, Any]] = []
     timings: list[dict[str, Any]] = []
@@ -138,6 +147,9 @@ def record(session: Session, store_id: str, events: Iterable[Fact]) -> None:
             timings.append(_timing(store_id, TICKET, e.occurred_at, t.latency_s))
         elif e.type == ORDER_DONE and (d := parse(OrderDone, e.data)) and d.ready_s >= 0:
             timings.append(_timing(store_id, READY, e.occurred_at, d.ready_s))
+        elif e.type == PAYMENT_RECORDED and (p := parse(PaymentRecorded, e.data)):
+            # The bill's total at the payment's time (the daily metrics' visits, average bill).
+            rows.append(_row(store_id, p.payment, PAY, e.occurred_at, revenue_fen=p.amount_fen))
 
     voids = [
         (e.occurred_at, v)
@@ -161,9 +173,13 @@ def record(session: Session, store_id: str, events: Iterable[Fact]) -> None:
                 revenue_fen=-void.qty * void.unit_price_fen,
             )
         )
-    _settle_early_voids(session, store_id, orders)
+    changes = Changes()
+    _settle_early_voids(session, store_id, orders, changes)
     _insert(session, SaleFact, rows)
     _insert(session, KitchenFact, timings)
+    if rollups:
+        changes.add(rows)
+        sales_rollups.apply(session, changes)
 
 
 def _insert(session: Session, model: type[SaleFact] | type[KitchenFact], rows: list[Any]) -> None:
@@ -192,9 +208,12 @@ def _known_orders(session: Session, store_id: str, uids: set[str]) -> dict[str, 
     return known
 
 
-def _settle_early_voids(session: Session, store_id: str, orders: dict[str, float | None]) -> None:
+def _settle_early_voids(
+    session: Session, store_id: str, orders: dict[str, float | None], changes: Changes
+) -> None:
     """Voids that arrived before their order (counted at their own time) move to the order's
-    time now, or go when the order is unreadable. Rare: one query finds them."""
+    time now, or go when the order is unreadable; `changes` takes the rollups' part. Rare: one
+    query finds them."""
     for chunk in _chunks(orders):
         early = set(
             session.scalars(
@@ -210,6 +229,10 @@ def _settle_early_voids(session: Session, store_id: str, orders: dict[str, float
         for uid in early:
             mine = (SaleFact.store_id == store_id) & (SaleFact.order_uid == uid)
             at = orders[uid]
+            moved = sales_rollups.fact_rows(session, mine, SaleFact.kind == VOID)
+            changes.add(moved, sign=-1)
+            if at is not None:
+                changes.add([{**r, "at": at, "at_s": floor(at)} for r in moved])
             if at is None:
                 session.execute(delete(SaleFact).where(mine, SaleFact.kind == VOID))
             else:
@@ -220,11 +243,28 @@ def _settle_early_voids(session: Session, store_id: str, orders: dict[str, float
                 )
 
 
-def rebuild(session: Session, batch: int = 5000) -> int:
-    """Every fact again from the stored events (for a database that had events before the
-    facts existed); returns the events read."""
+def rebuild(
+    session: Session,
+    batch: int = 5000,
+    *,
+    types: tuple[str, ...] = FACT_TYPES,
+    rollups: bool = True,
+) -> int:
+    """Every fact (of events of `types`) and rollup again from the stored events (for a
+    database that had events before the facts existed); returns the events read. Migrations
+    pass what they knew of, so that a later one can add its own."""
     session.execute(delete(SaleFact))
     session.execute(delete(KitchenFact))
+    if rollups:
+        session.execute(delete(SaleHour))  # record() adds them again with the facts
+        session.execute(delete(DishHour))
+    return record_stored(session, types, batch, rollups=rollups)
+
+
+def record_stored(
+    session: Session, types: tuple[str, ...], batch: int = 5000, *, rollups: bool = True
+) -> int:
+    """The facts of the stored events of `types`, in id order per store; the events read."""
     seen = 0
     for store_id in session.scalars(select(IngestedEvent.store_id).distinct()):
         last = 0
@@ -239,7 +279,7 @@ def rebuild(session: Session, batch: int = 5000) -> int:
                 )
                 .where(
                     IngestedEvent.store_id == store_id,
-                    IngestedEvent.type.in_(FACT_TYPES),
+                    IngestedEvent.type.in_(types),
                     IngestedEvent.id > last,
                 )
                 .order_by(IngestedEvent.id)
@@ -250,7 +290,10 @@ def rebuild(session: Session, batch: int = 5000) -> int:
             last = rows[-1].id
             seen += len(rows)
             record(
-                session, store_id, [Fact(r.event_id, r.type, r.occurred_at, r.data) for r in rows]
+                session,
+                store_id,
+                [Fact(r.event_id, r.type, r.occurred_at, r.data) for r in rows],
+                rollups=rollups,
             )
     return seen
 

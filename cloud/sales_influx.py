@@ -1,10 +1,13 @@
 # mypy: disallow-untyped-calls=False
 # (influxdb-client's Point and client have no type hints: see the same override of
 # edge.telemetry in pyproject.toml.)
-"""Sales into InfluxDB for Grafana: measurement `sales` (docs/hq-reports.md).
+"""Sales into InfluxDB for Grafana: measurements `sales`, `orders` and `payments`
+(docs/influxdb-schema.md, "Written by HQ"; docs/hq-reports.md).
 
-A thread reads `order.placed` and `order.line_voided` from ingested_events in id order after a
-watermark and writes one point per line with influxdb-client's synchronous API.
+A thread reads `order.placed`, `order.line_voided` and `payment.recorded` from ingested_events
+in id order after a watermark and writes one point per line and void (`sales`), per order
+(`orders`: the chain dashboard's orders and average order) and per bill paid (`payments`: the
+daily visits and average bill) with influxdb-client's synchronous API.
 
 The watermark lives in memory only: HQ's schema has no generic place for it, and a table would
 need a migration. On every start the exporter goes back `lookback_s` (by HQ's receive time) and
@@ -20,7 +23,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from itertools import takewhile
-from typing import Any, Final
+from typing import Any
 
 from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write.point import Point
@@ -31,14 +34,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.config import Settings
+from cloud.const import M_ORDERS, M_PAYMENTS, M_SALES
 from cloud.db import make_engine, make_sessions
 from cloud.models import IngestedEvent
 from cloud.sales_facts import MAX_EPOCH_S, PlacedOrder, VoidedLine, parse, placed_orders
-from contract.uplink import ORDER_LINE_VOIDED, ORDER_PLACED
+from contract.uplink import ORDER_LINE_VOIDED, ORDER_PLACED, PAYMENT_RECORDED, PaymentRecorded
 
 log = logging.getLogger(__name__)
 
-M_SALES: Final = "sales"
+EXPORTED = (ORDER_PLACED, ORDER_LINE_VOIDED, PAYMENT_RECORDED)
 LOOKBACK_S = 7 * 86400
 # PostgreSQL hands out ids when rows are inserted, not when they commit: a batch still being
 # committed can hold lower ids than rows already visible. Rows are exported only once they were
@@ -69,8 +73,8 @@ def _ns(epoch_s: float) -> int:
 
 
 def _void_slot(event_id: str) -> int:
-    """Below the microsecond, so that two voids at the same instant keep two points: the line id
-    from `ov-<order>-<line id>`, or a stable hash of the event id."""
+    """Below the microsecond, so that two voids (orders, payments) at the same instant keep two
+    points: the line id from `ov-<order>-<line id>`, or a stable hash of the event id."""
     tail = event_id.rsplit("-", 1)[-1]
     return int(tail) % 1000 if tail.isdigit() else zlib.crc32(event_id.encode()) % 1000
 
@@ -106,11 +110,38 @@ def sales_points(
             if order is None:
                 continue
             base = _ns(e.occurred_at)
+            total = sum(x.qty * x.unit_price_fen for x in order.lines)
+            lines.append(
+                str(
+                    Point(M_ORDERS)
+                    .tag("store", e.store)
+                    .tag("source", order.source or UNKNOWN)
+                    .field("count", 1)
+                    .field("total_fen", total)
+                    .time(base + _void_slot(e.event_id), WritePrecision.NS)
+                    .to_line_protocol()
+                )
+            )
             for i, x in enumerate(order.lines):
                 revenue = x.qty * x.unit_price_fen
                 lines.append(
                     _point(e.store, x.dish, x.station, order.source, x.qty, revenue, base + i)
                 )
+        elif e.type == PAYMENT_RECORDED:
+            payment = parse(PaymentRecorded, e.data)
+            if payment is None:
+                continue
+            lines.append(
+                str(
+                    Point(M_PAYMENTS)
+                    .tag("store", e.store)
+                    .tag("method", payment.method or UNKNOWN)
+                    .field("count", 1)
+                    .field("amount_fen", payment.amount_fen)
+                    .time(_ns(e.occurred_at) + _void_slot(e.event_id), WritePrecision.NS)
+                    .to_line_protocol()
+                )
+            )
         elif (void := parse(VoidedLine, e.data)) is not None:
             key = (e.store, void.order)
             placed = orders[key][1] if key in orders else None
@@ -234,7 +265,7 @@ class SalesExporter:
                 )
                 .where(
                     IngestedEvent.id > self.watermark,
-                    IngestedEvent.type.in_([ORDER_PLACED, ORDER_LINE_VOIDED]),
+                    IngestedEvent.type.in_(EXPORTED),
                 )
                 .order_by(IngestedEvent.id)
                 .limit(self._batch_size)

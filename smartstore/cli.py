@@ -290,6 +290,7 @@ def cloud(
 
     from cloud.config import Settings as CloudSettings
     from cloud.db import migrate
+    from cloud.fleet_influx import fleet_exporter_for
     from cloud.sales_influx import exporter_for
     from smartstore.settings_env import as_environment
 
@@ -298,10 +299,12 @@ def cloud(
     migrate(settings.database_url)
     # The workers are new processes: they read their settings from the environment.
     os.environ.update(as_environment(settings))
-    # One sales exporter beside the workers, not one in each.
-    exporter = exporter_for(settings)
+    # One sales and one fleet exporter beside the workers, not one in each.
+    exporter, fleet = exporter_for(settings), fleet_exporter_for(settings)
     if exporter is not None:
         exporter.start()
+    if fleet is not None:
+        fleet.start()
     try:
         uvicorn.run(
             "cloud.app:app_from_environment",
@@ -312,6 +315,8 @@ def cloud(
             log_level="warning",
         )
     finally:
+        if fleet is not None:
+            fleet.stop()
         if exporter is not None:
             exporter.stop()
 

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from cloud.config import Settings as CloudSettings
 from cloud.db import migrate
+from cloud.fleet_influx import fleet_exporter_for
 from cloud.sales_influx import exporter_for
 from contract import DeviceType
 from contract.inventory import Inventory, generate_inventory, load_inventory, save_inventory
@@ -198,9 +199,11 @@ def run_demo(
         store_name="smartstore 演示店 Demo",
     )
     hq, store_token = _start_cloud(data_dir, inventory.store, hub["cloud_admin_token"], influx_url)
-    exporter = exporter_for(hq.settings)
+    exporter, hubs = exporter_for(hq.settings), fleet_exporter_for(hq.settings)
     if exporter is not None:
         exporter.start()
+    if hubs is not None:
+        hubs.start()
     settings = settings.model_copy(
         update={"cloud_url": hq.base_url, "cloud_token": SecretStr(store_token)}
     )
@@ -253,6 +256,8 @@ def run_demo(
         slips.stop()
         for printer in printers:
             printer.stop()
+        if hubs is not None:
+            hubs.stop()
         if exporter is not None:
             exporter.stop()
         hq.stop()

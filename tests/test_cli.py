@@ -256,7 +256,7 @@ def test_report_rows_are_made_again_for_events_an_old_cloud_stored(tmp_path: Pat
 
     from cloud.config import Settings as CloudSettings
     from cloud.db import make_engine, make_sessions, migrate
-    from cloud.models import KitchenFact, SaleFact
+    from cloud.models import DishHour, KitchenFact, SaleFact, SaleHour
     from smartstore.cloud_service import run_cloud_thread
 
     url = f"sqlite:///{tmp_path / 'cloud.sqlite3'}"
@@ -288,8 +288,8 @@ def test_report_rows_are_made_again_for_events_an_old_cloud_stored(tmp_path: Pat
         assert r.status_code == 200, r.text
         engine = make_engine(url)
         with make_sessions(engine).begin() as session:  # what an old cloud would have left
-            session.execute(delete(SaleFact))
-            session.execute(delete(KitchenFact))
+            for model in (SaleFact, KitchenFact, SaleHour, DishHour):
+                session.execute(delete(model))
         engine.dispose()
         reports = hq.hq()
         assert reports.get("/api/v1/hq/sales").json() == []

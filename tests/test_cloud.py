@@ -349,6 +349,8 @@ def _check_migrations(url: str) -> None:
         "config_documents",
         "sale_facts",
         "kitchen_facts",
+        "sale_hours",
+        "dish_hours",
     }
     assert version == head
     assert diff == []  # the migrations build exactly what the models declare

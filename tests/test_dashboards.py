@@ -5,7 +5,8 @@ daemon here), so nothing in this file loads a dashboard into Grafana or renders 
 checked instead:
 
 - every dashboard JSON parses, has a uid, and every InfluxQL query in it names only the
-  measurements, tags and fields that edge/telemetry/points.py really writes;
+  measurements, tags and fields that edge/telemetry/points.py (the hubs) and
+  cloud/sales_influx.py and cloud/fleet_influx.py (HQ) really write;
 - every panel query, with Grafana's macros substituted the way Grafana would, runs without an
   error on the real InfluxDB 1.6.7 (session fixture `influxdb`) over points built by the real
   functions of edge/telemetry/points.py, and the main panels return what was written;
@@ -30,6 +31,12 @@ from typing import Any
 import pytest
 import yaml
 
+from cloud import const as cloud_const
+from cloud.db import Base as CloudBase
+from cloud.db import make_engine, make_sessions
+from cloud.fleet_influx import status_points
+from cloud.models import Store
+from cloud.sales_influx import SalesEvent, sales_points
 from contract import DeviceType, PrinterTelemetry, Telemetry
 from contract.const import CoverState, PaperLevel
 from contract.inventory import DeviceSpec
@@ -120,8 +127,64 @@ def _call(
 
 
 def measurement_names() -> set[str]:
-    """Every M_* constant of edge.telemetry.points."""
-    return {v for k, v in vars(points).items() if k.startswith("M_") and isinstance(v, str)}
+    """Every M_* constant of edge.telemetry.points (the hubs) and cloud.const (HQ)."""
+    return {
+        v
+        for module in (points, cloud_const)
+        for k, v in vars(module).items()
+        if k.startswith("M_") and isinstance(v, str)
+    }
+
+
+def hq_lines(now: float) -> list[str]:
+    """What HQ writes, every optional field filled in: an order, a void, a payment, and a
+    store's hub status."""
+    order = {
+        "order": "o1",
+        "source": "table",
+        "lines": [
+            {
+                "dish": "tea",
+                "name_zh": "茶",
+                "name_en": "Tea",
+                "station": "bar",
+                "qty": 2,
+                "unit_price_fen": 500,
+            }
+        ],
+    }
+    void = {"order": "o1", "dish": "tea", "qty": 1, "unit_price_fen": 500, "by": "alice"}
+    payment = {
+        "payment": "p1",
+        "table": "A1",
+        "amount_fen": 500,
+        "method": "cash",
+        "orders": ["o1"],
+        "paid_at": now,
+        "by": "alice",
+    }
+    events = [
+        SalesEvent(1, "S1", "op-o1", "order.placed", now, now, order),
+        SalesEvent(2, "S1", "ov-o1-1", "order.line_voided", now, now, void),
+        SalesEvent(3, "S1", "pay-p1", "payment.recorded", now, now, payment),
+    ]
+    engine = make_engine("sqlite://")
+    CloudBase.metadata.create_all(engine)
+    with make_sessions(engine)() as session:
+        session.add(
+            Store(
+                id="S1",
+                name="S1",
+                created_at=now,
+                last_seen_at=now,
+                clock_offset_s=0.5,
+                backlog_age_s=0.0,
+            )
+        )
+        session.commit()
+        status = status_points(session, now)
+    engine.dispose()
+    return [*sales_points(events, {}), *status]
 
 
 def points_schema() -> Schema:
@@ -144,6 +207,7 @@ def points_schema() -> Schema:
         points.call_opened("S1", _call(1, "btn-001", now)),
         points.call_answered("S1", _call(1, "btn-001", now, response_s=5.0, urgent_after_s=1.0)),
         points.hub_ingest("S1", "bad_json", 1, now),
+        *hq_lines(now),
     ]
     schema: Schema = {}
     for line in lines:
@@ -222,6 +286,7 @@ _KEYWORDS = frozenset(
         *("LIMIT", "SLIMIT", "OFFSET", "SHOW", "TAG", "VALUES", "WITH", "KEY"),
         *("SUM", "COUNT", "MEAN", "MEDIAN", "MIN", "MAX", "LAST", "FIRST", "PERCENTILE"),
         *("SPREAD", "STDDEV", "DISTINCT", "DIFFERENCE", "DERIVATIVE", "NON_NEGATIVE_DERIVATIVE"),
+        *("TOP", "BOTTOM"),
     }
 )
 _GROUP_ITEM = r'(?:time\([^)]*\)|"[^"]+")'
@@ -273,7 +338,8 @@ def schema_problems(query: str, schema: Schema) -> list[str]:
     bare = re.sub(r"'(?:[^'\\]|\\.)*'", " ", query)  # string literals
     bare = re.sub(r"/(?:[^/\\]|\\.)*/", " ", bare)  # regex literals
     bare = re.sub(r'"[^"]*"', " ", bare)  # quoted identifiers, checked above
-    bare = re.sub(r"\$\{?\w+\}?", " ", bare)  # Grafana variables and macros
+    # Grafana variables and macros (${__from}ms: Grafana's epoch milliseconds)
+    bare = re.sub(r"\$\{?\w+\}?(?:ms\b)?", " ", bare)
     bare = re.sub(r"\b\d+(?:\.\d+)?(?:ns|u|µ|ms|s|m|h|d|w)?\b", " ", bare)  # numbers, durations
     words = re.findall(r"[A-Za-z_]\w*", bare)
     problems += [f"unquoted identifier {w!r}" for w in words if w.upper() not in _KEYWORDS]
@@ -296,7 +362,8 @@ def test_the_name_check_catches_wrong_names() -> None:
 
 
 def test_there_is_a_dashboard() -> None:
-    assert DASHBOARDS / "store-service.json" in dashboard_files()
+    for name in ("store-service.json", "chain-today.json", "fleet.json"):
+        assert DASHBOARDS / name in dashboard_files()
 
 
 @pytest.mark.parametrize("path", dashboard_files(), ids=lambda p: p.name)
@@ -347,7 +414,8 @@ def write_lines(influxdb: InfluxServer, lines: Sequence[str]) -> None:
         data="\n".join(lines).encode(),
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=10) as resp:  # noqa: S310
+    # Generous: a busy CI machine has been seen to take over 10 s for one write.
+    with urllib.request.urlopen(request, timeout=60) as resp:  # noqa: S310
         assert resp.status == 204
 
 
@@ -384,12 +452,27 @@ def seeded(influxdb: InfluxServer) -> Seeded:
     return Seeded(influxdb, (a, b))
 
 
-def interpolate(query: str, panel: Mapping[str, Any], stores: Sequence[str]) -> str:
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _duration_s(text: str) -> int:
+    assert re.fullmatch(r"\d+[smhdw]", text), f"{text!r} is not an InfluxQL duration"
+    return int(text[:-1]) * _SECONDS[text[-1]]
+
+
+def interpolate(
+    query: str, panel: Mapping[str, Any], stores: Sequence[str], now: float | None = None
+) -> str:
     """What Grafana sends for `query`: the panel's time range (its own `timeFrom` if it has one,
-    else the last hour), a 1m interval, and $store as a multi-value selection of `stores`."""
-    since = str(panel.get("timeFrom") or "1h")
-    assert re.fullmatch(r"\d+[smhdw]", since), f"timeFrom {since!r} is not an InfluxQL duration"
-    q = query.replace("$timeFilter", f"time > now() - {since}")
+    else the last hour, ending `now`, moved back by its `timeShift`) as Grafana writes
+    $timeFilter and ${__from}/${__to} for InfluxDB (epoch milliseconds), a 1m interval, and
+    $store as a multi-value selection of `stores`."""
+    to = time.time() if now is None else now
+    to -= _duration_s(str(panel.get("timeShift") or "0s"))
+    since = to - _duration_s(str(panel.get("timeFrom") or "1h"))
+    start_ms, end_ms = round(since * 1000), round(to * 1000)
+    q = query.replace("$timeFilter", f"time >= {start_ms}ms and time <= {end_ms}ms")
+    q = q.replace("${__from}", str(start_ms)).replace("${__to}", str(end_ms))
     q = q.replace("$__interval", "1m")
     q = q.replace("$store", "(" + "|".join(re.escape(s) for s in stores) + ")")
     leftover = re.search(r"\$\{?\w+", q)

@@ -165,3 +165,42 @@ def test_a_store_whose_clock_is_off_is_flagged(cloud: CloudHandle) -> None:
         "/api/v1/ingest", json={"store": "S1", "events": [], "sent_at": "yesterday"}
     )
     assert bad.status_code == 422
+
+
+def test_the_outbox_backlog_age_is_the_oldest_event_of_the_last_batch(
+    cloud: CloudHandle,
+) -> None:
+    """Read on the hub's own clock (sent_at minus the oldest event's time): a hub two hours
+    ahead whose oldest queued event waited 700 s shows 700 s, and an empty batch (a hub with
+    nothing queued) shows 0."""
+    token = cloud.register("S1")
+    sent_at = time.time() + 7200
+    events = [
+        {
+            "id": f"S1-call-{n:04d}",
+            "type": "call.opened",
+            "occurred_at": sent_at - age,
+            "data": {
+                "call": f"c{n}",
+                "device": "btn-001",
+                "zone": "A",
+                "table": "A1",
+                "reason": "service",
+                "opened_at": sent_at - age,
+            },
+        }
+        for n, age in ((1, 700.0), (2, 30.0))
+    ]
+
+    def backlog() -> float | None:
+        fleet = cloud.hq().get("/api/v1/hq/fleet").json()
+        age: float | None = fleet["stores"][0]["backlog_age_s"]
+        return age
+
+    assert backlog() is None  # never heard from
+    batch = {"store": "S1", "events": events, "sent_at": sent_at}
+    assert cloud.client(token).post("/api/v1/ingest", json=batch).status_code == 200
+    assert backlog() == 700.0
+    batch = {"store": "S1", "events": [], "sent_at": sent_at + 5}
+    assert cloud.client(token).post("/api/v1/ingest", json=batch).status_code == 200
+    assert backlog() == 0.0

@@ -204,6 +204,9 @@ class StoreHealth(BaseModel):
     # (contract.uplink): its sales land in the wrong hours until its time is fixed.
     clock_offset_s: float | None
     clock_ok: bool
+    # How long the oldest event of the hub's last batch had waited in its outbox (0: the hub
+    # had nothing queued); None until its hub says when it sends.
+    backlog_age_s: float | None
     open_alarms: list[OpenAlarm]
 
 
@@ -252,6 +255,7 @@ def fleet_health(session: SessionDep, _user: HQUserDep) -> FleetHealth:
             config_version=s.config_version,
             clock_offset_s=s.clock_offset_s,
             clock_ok=clock_ok(s.clock_offset_s),
+            backlog_age_s=s.backlog_age_s,
             open_alarms=sorted(open_by_store[s.id], key=lambda a: a.since),
         )
         for s in session.scalars(select(Store).where(Store.revoked_at.is_(None)).order_by(Store.id))

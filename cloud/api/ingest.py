@@ -222,6 +222,10 @@ def ingest(store: CurrentStore, batch: Batch, session: SessionDep) -> IngestResu
     store.last_seen_at = now  # an empty batch is the hub's heartbeat
     if batch.sent_at is not None:
         store.clock_offset_s = round(batch.sent_at - now, 1)
+        # The hub sends its outbox oldest first, so the batch's oldest event is the head of its
+        # backlog: how long it waited, on the hub's own clock (no offset to correct).
+        oldest = min((e.occurred_at for e in batch.events), default=batch.sent_at)
+        store.backlog_age_s = round(max(0.0, batch.sent_at - oldest), 1)
     stored = _store_events(session, store.id, list(unique.values()))
     return IngestResult(
         stored=[i for i in unique if i in stored],

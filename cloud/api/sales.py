@@ -7,7 +7,7 @@ fen. An event whose data does not match the contract is left out of every report
 
 import functools
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from math import ceil, floor
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from cloud.api.deps import SessionDep
@@ -24,12 +24,13 @@ from cloud.api.errors import InvalidInput, Refusal, errors
 from cloud.api.hq import HQUserDep
 from cloud.api.reports import csv_response, json_or_csv, percentile
 from cloud.const import STORE_ID_PATTERN
-from cloud.models import KitchenFact, SaleFact, Store
-from cloud.sales_facts import LINE, ORDER, READY, TICKET, VOID
+from cloud.models import DishHour, KitchenFact, SaleFact, SaleHour, Store
+from cloud.sales_facts import MAX_EPOCH_S, READY, TICKET
+from cloud.sales_rollups import HOUR_S, LINE, ORDER, PAY, VOID
 
 router = APIRouter(prefix="/api/v1/hq", tags=["hq"], responses=errors(401))
 
-DAY_S, HOUR_S = 86400, 3600
+DAY_S = 86400
 
 
 def offset_segments(lo: float, hi: float, tz: ZoneInfo) -> list[tuple[float, float, int]]:
@@ -64,58 +65,230 @@ def _local(bucket: int, size: int) -> datetime:
     return datetime.fromtimestamp(bucket * size, UTC)
 
 
-def _buckets(
-    session: Session,
-    columns: list[Any],
-    kinds: tuple[str, ...],
-    size: int,
-    tz: ZoneInfo,
-    where: list[ColumnElement[bool]],
-) -> Iterator[tuple[datetime, Any]]:
-    """(local start of the day or hour, row) for the facts in `where`, grouped by `columns` and
-    the local day or hour: one GROUP BY per stretch of constant UTC offset."""
-    where = [*where, SaleFact.kind.in_(kinds)]
-    bounds: Any = session.execute(
-        select(func.min(SaleFact.at), func.max(SaleFact.at)).where(*where)
-    ).one()
-    lo, hi = bounds
-    if lo is None:
-        return
-    for start, end, off in offset_segments(lo, hi, tz):
-        # Integer division truncates towards zero in SQL: shifted by a whole day so that the
-        # first hours of 1970 west of Greenwich (a Pi with no time yet) still round down.
-        bucket = ((SaleFact.at_s + off + DAY_S) // size - DAY_S // size).label("bucket")
-        query = (
-            select(
-                bucket,
-                *columns,
-                func.count(),
-                func.sum(SaleFact.qty),
-                func.sum(SaleFact.revenue_fen),
+@dataclass(frozen=True)
+class Measure:
+    """What a report sums, from the facts or from an hourly rollup, the same either way:
+    `values` name the rollup's columns and give the facts' expression for each; a group is
+    answered when a fact of `kinds` is in it (a rollup row whose `present` is above 0)."""
+
+    rollup: type[SaleHour] | type[DishHour]
+    kinds: tuple[str, ...]
+    present: str
+    values: tuple[tuple[str, Any], ...]
+
+
+def _sum_if(column: Any, *kinds: str) -> Any:
+    return func.sum(case((SaleFact.kind.in_(kinds), column), else_=0))
+
+
+SALES = Measure(
+    SaleHour,
+    (ORDER, LINE, VOID),
+    "facts",
+    (
+        ("orders", _sum_if(1, ORDER)),
+        ("qty", func.sum(SaleFact.qty)),
+        ("revenue_fen", func.sum(SaleFact.revenue_fen)),
+    ),
+)
+DISHES = Measure(
+    DishHour,
+    (LINE, VOID),
+    "facts",
+    (("qty", func.sum(SaleFact.qty)), ("revenue_fen", func.sum(SaleFact.revenue_fen))),
+)
+VISITS = Measure(
+    SaleHour,
+    (PAY,),
+    "visits",
+    (("visits", func.count()), ("paid_fen", func.sum(SaleFact.revenue_fen))),
+)
+
+
+NO_FACTS_FROM = ceil(MAX_EPOCH_S / HOUR_S) * HOUR_S
+
+
+def _split(
+    lo: float, hi: float | None, whole_hours: bool
+) -> tuple[list[tuple[float, float | None]], tuple[int, int | None] | None]:
+    """[lo, hi) as the facts' ranges and the rollups' whole hours [a, b) (None: no rollup)."""
+    if not whole_hours:
+        return [(lo, hi)], None
+    # No fact is at or after NO_FACTS_FROM (MAX_EPOCH_S): hours past it would be integers
+    # too large for the database, and hold nothing anyway.
+    a = ceil(min(lo, NO_FACTS_FROM) / HOUR_S) * HOUR_S
+    b = None if hi is None else floor(min(hi, NO_FACTS_FROM) / HOUR_S) * HOUR_S
+    if b is not None and a >= b:
+        return [(lo, hi)], None
+    facts: list[tuple[float, float | None]] = [(lo, float(a))] if lo < a else []
+    if b is not None and hi is not None and b < hi:
+        facts.append((float(b), hi))
+    return facts, (a, b)
+
+
+def _fact_range(lo: float, hi: float | None) -> list[ColumnElement[bool]]:
+    where = [SaleFact.at >= lo]
+    if hi is not None:
+        where.append(SaleFact.at < hi)
+    return where
+
+
+def _hour_range(
+    model: type[SaleHour] | type[DishHour], a: int, b: int | None
+) -> list[ColumnElement[bool]]:
+    where = [model.hour_s >= a]
+    if b is not None:
+        where.append(model.hour_s < b)
+    return where
+
+
+class Reader:
+    """A report's window read from the hourly rollups for its whole hours and from the facts
+    for the rest (`rollups` False: all from the facts, what the tests compare against)."""
+
+    def __init__(self, session: Session, window: "Window", rollups: bool) -> None:
+        self.session, self.window, self.rollups = session, window, rollups
+
+    def _store(self, model: Any) -> list[ColumnElement[bool]]:
+        return [] if self.window.store is None else [model.store_id == self.window.store]
+
+    def _pieces(
+        self, lo: float, hi: float | None, whole_hours: bool
+    ) -> tuple[list[tuple[float, float | None]], tuple[int, int | None] | None]:
+        lo = max(lo, self.window.since)
+        until = self.window.until
+        hi = until if hi is None else (hi if until is None else min(hi, until))
+        if hi is not None and lo >= hi:
+            return [], None
+        return _split(lo, hi, whole_hours and self.rollups)
+
+    def bounds(self, m: Measure) -> tuple[float, float] | None:
+        """The first and last second holding data of `m` in the window."""
+        facts, hours = self._pieces(self.window.since, None, True)
+        found: list[float] = []
+        for lo, hi in facts:
+            row: Any = self.session.execute(
+                select(func.min(SaleFact.at), func.max(SaleFact.at)).where(
+                    *_fact_range(lo, hi), *self._store(SaleFact), SaleFact.kind.in_(m.kinds)
+                )
+            ).one()
+            found += [v for v in row if v is not None]
+        if hours is not None:
+            r = m.rollup
+            row = self.session.execute(
+                select(func.min(r.hour_s), func.max(r.hour_s)).where(
+                    *_hour_range(r, *hours), *self._store(r), getattr(r, m.present) > 0
+                )
+            ).one()
+            if row[0] is not None:
+                found += [float(row[0]), float(row[1] + HOUR_S - 1)]
+        return (min(found), max(found)) if found else None
+
+    def groups(
+        self,
+        m: Measure,
+        keys: tuple[str, ...],
+        lo: float,
+        hi: float | None,
+        bucket: Callable[[Any], Any] | None = None,
+    ) -> Iterator[tuple[Any, ...]]:
+        """(bucket?, *keys, *values) summed over [lo, hi) of the window, in pieces: the same
+        group may come from several pieces (callers add them up)."""
+        facts, hours = self._pieces(lo, hi, True)
+        for a, b in facts:
+            by = [bucket(SaleFact.at_s)] if bucket is not None else []
+            key = [getattr(SaleFact, k) for k in keys]
+            query = (
+                select(*by, *key, *(expr for _, expr in m.values))
+                .where(*_fact_range(a, b), *self._store(SaleFact), SaleFact.kind.in_(m.kinds))
+                .group_by(*by, *key)
             )
-            .where(*where, SaleFact.at >= start, SaleFact.at < end)
-            .group_by(bucket, *columns)
-        )
-        for row in session.execute(query):
-            yield _local(row[0], size), row
+            yield from self.session.execute(query)
+        if hours is not None:
+            r = m.rollup
+            by = [bucket(r.hour_s)] if bucket is not None else []
+            key = [getattr(r, k) for k in keys]
+            query = (
+                select(*by, *key, *(func.sum(getattr(r, c)) for c, _ in m.values))
+                .where(*_hour_range(r, *hours), *self._store(r), getattr(r, m.present) > 0)
+                .group_by(*by, *key)
+            )
+            yield from self.session.execute(query)
+
+    def buckets(
+        self, m: Measure, keys: tuple[str, ...], size: int, tz: ZoneInfo
+    ) -> Iterator[tuple[datetime, Any]]:
+        """(local start of the day or hour, row of *keys, *values) per local day or hour of
+        `tz`: one GROUP BY per stretch of constant UTC offset and source. A zone whose offset
+        is not whole hours (Asia/Kathmandu) reads that stretch from the facts."""
+        bounds = self.bounds(m)
+        if bounds is None:
+            return
+        for start, end, off in offset_segments(bounds[0], bounds[1], tz):
+
+            def bucket(at_s: Any, off: int = off) -> Any:
+                # Integer division truncates towards zero in SQL: shifted by a whole day so
+                # that the first hours of 1970 west of Greenwich (a Pi with no time yet) still
+                # round down.
+                return ((at_s + off + DAY_S) // size - DAY_S // size).label("bucket")
+
+            if off % HOUR_S:
+                facts_only = Reader(self.session, self.window, rollups=False)
+                rows = facts_only.groups(m, keys, start, end, bucket)
+            else:
+                rows = self.groups(m, keys, start, end, bucket)
+            for row in rows:
+                yield _local(row[0], size), row[1:]
+
+    def totals(self, m: Measure, keys: tuple[str, ...]) -> dict[tuple[Any, ...], list[int]]:
+        """*keys -> the values summed over the whole window."""
+        totals: dict[tuple[Any, ...], list[int]] = {}
+        for row in self.groups(m, keys, self.window.since, None):
+            total = totals.setdefault(tuple(row[: len(keys)]), [0] * len(m.values))
+            for i, v in enumerate(row[len(keys) :]):
+                total[i] += int(v or 0)
+        return totals
+
+    def dish_names(self) -> "Names":
+        """dish -> (name_zh, name_en) as its newest order line in the window named it."""
+        newest: dict[str, tuple[float, str | None, str | None]] = {}
+        facts, hours = self._pieces(self.window.since, None, True)
+        queries: list[Select[Any, Any, Any, Any]] = [
+            select(SaleFact.dish, SaleFact.name_zh, SaleFact.name_en, func.max(SaleFact.at))
+            .where(*_fact_range(a, b), *self._store(SaleFact), SaleFact.kind == LINE)
+            .group_by(SaleFact.dish, SaleFact.name_zh, SaleFact.name_en)
+            for a, b in facts
+        ]
+        if hours is not None:
+            queries.append(
+                select(
+                    DishHour.dish, DishHour.name_zh, DishHour.name_en, func.max(DishHour.name_at)
+                )
+                .where(
+                    *_hour_range(DishHour, *hours),
+                    *self._store(DishHour),
+                    DishHour.name_at.is_not(None),
+                )
+                .group_by(DishHour.dish, DishHour.name_zh, DishHour.name_en)
+            )
+        for query in queries:
+            for dish, zh, en, at in self.session.execute(query):
+                dish = str(dish)
+                if dish not in newest or at >= newest[dish][0]:
+                    newest[dish] = (at, zh, en)
+        return {dish: (zh, en) for dish, (_, zh, en) in newest.items()}
+
+
+def use_rollups() -> bool:
+    """The reports read the rollups; a dependency so that nothing in the API can turn it off
+    (the tests call the report functions with False to compare)."""
+    return True
+
+
+Rollups = Annotated[bool, Depends(use_rollups)]
 
 
 Names = dict[str, tuple[str | None, str | None]]
-
-
-def dish_names(session: Session, where: list[ColumnElement[bool]]) -> Names:
-    """dish -> (name_zh, name_en) as its newest order in the window named it."""
-    newest: dict[str, tuple[float, str | None, str | None]] = {}
-    query = (
-        select(SaleFact.dish, SaleFact.name_zh, SaleFact.name_en, func.max(SaleFact.at))
-        .where(*where, SaleFact.kind == LINE)
-        .group_by(SaleFact.dish, SaleFact.name_zh, SaleFact.name_en)
-    )
-    for dish, zh, en, at in session.execute(query):
-        dish = str(dish)
-        if dish not in newest or at >= newest[dish][0]:
-            newest[dish] = (at, zh, en)
-    return {dish: (zh, en) for dish, (_, zh, en) in newest.items()}
 
 
 @functools.cache
@@ -163,7 +336,7 @@ class Window:
     until: float | None
     store: str | None
 
-    def where(self, model: type[SaleFact] | type[KitchenFact]) -> list[ColumnElement[bool]]:
+    def where(self, model: type[KitchenFact]) -> list[ColumnElement[bool]]:
         where = [model.at >= self.since]
         if self.until is not None:
             where.append(model.at < self.until)
@@ -194,6 +367,7 @@ def sales_report(
     session: SessionDep,
     _user: HQUserDep,
     window: ReportWindow,
+    rollups: Rollups,
     by: Annotated[Literal["day", "hour"], Query()] = "day",
     tz: Tz = "UTC",
     format: Format = "json",
@@ -201,18 +375,13 @@ def sales_report(
     """Per store and day (or hour) in `tz`: orders placed, items and revenue net of voids."""
     zi = zone(tz)
     size, fmt = (DAY_S, "%Y-%m-%d") if by == "day" else (HOUR_S, "%Y-%m-%d %H:00")
-    where = window.where(SaleFact)
     totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
-    columns = [SaleFact.store_id, SaleFact.kind]
-    for start, (_, store_id, kind, n, qty, revenue) in _buckets(
-        session, columns, (ORDER, LINE, VOID), size, zi, where
-    ):
+    reader = Reader(session, window, rollups)
+    for start, (store_id, orders, qty, revenue) in reader.buckets(SALES, ("store_id",), size, zi):
         t = totals[(store_id, start.strftime(fmt))]
-        if kind == ORDER:
-            t[0] += n
-        else:
-            t[1] += qty
-            t[2] += revenue
+        t[0] += int(orders)
+        t[1] += int(qty)
+        t[2] += int(revenue)
     rows = [
         SalesRow(store=s, period=p, orders=o, items=i, revenue_fen=r)
         for (s, p), (o, i, r) in sorted(totals.items())
@@ -254,20 +423,19 @@ def dishes_per_hour(
     session: SessionDep,
     _user: HQUserDep,
     window: ReportWindow,
+    rollups: Rollups,
     tz: Tz = "UTC",
     format: Format = "json",
 ) -> list[DishHourRow] | Response:
     """Per hour in `tz` and dish, all stores together (or one): quantity, revenue and rank."""
     zi = zone(tz)
-    where = window.where(SaleFact)
+    reader = Reader(session, window, rollups)
     by_hour: dict[str, dict[str, _DishTotal]] = defaultdict(lambda: defaultdict(_DishTotal))
-    for start, (_, dish, _n, qty, revenue) in _buckets(
-        session, [SaleFact.dish], (LINE, VOID), HOUR_S, zi, where
-    ):
+    for start, (dish, qty, revenue) in reader.buckets(DISHES, ("dish",), HOUR_S, zi):
         total = by_hour[start.strftime("%Y-%m-%d %H:00")][dish]
-        total.qty += qty
-        total.revenue_fen += revenue
-    names = dish_names(session, where)
+        total.qty += int(qty)
+        total.revenue_fen += int(revenue)
+    names = reader.dish_names()
     rows = [
         DishHourRow(
             hour=hour,
@@ -300,19 +468,16 @@ def dish_ranking(
     session: SessionDep,
     _user: HQUserDep,
     window: ReportWindow,
+    rollups: Rollups,
     format: Format = "json",
 ) -> list[DishRankRow] | Response:
     """Dishes over the whole window, best seller first."""
-    where = window.where(SaleFact)
-    totals: dict[str, _DishTotal] = {}
-    query = (
-        select(SaleFact.dish, func.sum(SaleFact.qty), func.sum(SaleFact.revenue_fen))
-        .where(*where, SaleFact.kind.in_((LINE, VOID)))
-        .group_by(SaleFact.dish)
-    )
-    for dish, qty, revenue in session.execute(query):
-        totals[str(dish)] = _DishTotal(qty, revenue)
-    names = dish_names(session, where)
+    reader = Reader(session, window, rollups)
+    totals = {
+        str(dish): _DishTotal(qty, revenue)
+        for (dish,), (qty, revenue) in reader.totals(DISHES, ("dish",)).items()
+    }
+    names = reader.dish_names()
     rows = [
         DishRankRow(
             rank=rank,
@@ -374,17 +539,15 @@ def kitchen_speed(
     session: SessionDep,
     _user: HQUserDep,
     window: ReportWindow,
+    rollups: Rollups,
     format: Format = "json",
 ) -> list[KitchenRow] | Response:
     """Per store: orders placed, kitchen tickets printed, order-to-ticket and order-to-ready
     times."""
     orders: dict[str, int] = defaultdict(int)
-    counted = (
-        select(SaleFact.store_id, func.count())
-        .where(*window.where(SaleFact), SaleFact.kind == ORDER)
-        .group_by(SaleFact.store_id)
-    )
-    for store_id, n in session.execute(counted):
+    for (store_id,), (n, _, _) in (
+        Reader(session, window, rollups).totals(SALES, ("store_id",)).items()
+    ):
         orders[store_id] = n
     timings = _timing_stats(session, window.where(KitchenFact))
     none: Stats = (0, None, None)
@@ -404,4 +567,42 @@ def kitchen_speed(
     ]
     if format == "csv":
         return csv_response(rows, KitchenRow, "kitchen.csv")
+    return rows
+
+
+class DailyRow(BaseModel):
+    """A store's day: visits are paid bills (payments recorded, waived bills included, at 0);
+    the average bill is what they paid over the visits, to the nearest fen. New and returning
+    members and the coupon use rate come with members."""
+
+    store: str
+    day: str
+    visits: int
+    paid_fen: int
+    average_bill_fen: int
+
+
+@router.get("/daily", response_model=None, responses={**json_or_csv(DailyRow), **ZONE_REFUSED})
+def daily_metrics(
+    session: SessionDep,
+    _user: HQUserDep,
+    window: ReportWindow,
+    rollups: Rollups,
+    tz: Tz = "UTC",
+    format: Format = "json",
+) -> list[DailyRow] | Response:
+    """Per store and day in `tz`: visits (paid bills), what they paid and the average bill."""
+    zi = zone(tz)
+    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+    reader = Reader(session, window, rollups)
+    for start, (store_id, visits, paid) in reader.buckets(VISITS, ("store_id",), DAY_S, zi):
+        t = totals[(store_id, start.strftime("%Y-%m-%d"))]
+        t[0] += int(visits)
+        t[1] += int(paid)
+    rows = [
+        DailyRow(store=s, day=d, visits=v, paid_fen=p, average_bill_fen=round(p / v) if v else 0)
+        for (s, d), (v, p) in sorted(totals.items())
+    ]
+    if format == "csv":
+        return csv_response(rows, DailyRow, "daily-metrics.csv")
     return rows
