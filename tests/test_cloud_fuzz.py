@@ -26,12 +26,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import SecretStr
 
 from cloud.api.config_push import EXAMPLE as CONFIG_EXAMPLE
 from cloud.app import create_app
-from cloud.config import Settings
-from smartstore.cloud_service import HQ_TEST_PASSWORD, CloudHandle
+from smartstore.cloud_service import HQ_TEST_PASSWORD, CloudHandle, cloud_settings
 from tests.test_sales import done, line, placed, printed, utc, voided
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
@@ -120,7 +118,7 @@ def schemathesis_toml() -> str:
 
 def document() -> dict[str, Any]:
     """The cloud's OpenAPI document (made without a database: it does not need one)."""
-    settings = Settings(database_url="sqlite://", admin_token=SecretStr("x" * 32))
+    settings = cloud_settings("sqlite://")
     return create_app(settings).openapi()
 
 
