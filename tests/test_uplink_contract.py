@@ -274,6 +274,12 @@ def test_names_are_written_once_in_the_models() -> None:
         uplink.TICKET_PRINTED: TicketPrintedEvent,
         uplink.PAYMENT_RECORDED: PaymentRecordedEvent,
         uplink.CONFIG_APPLIED: ConfigAppliedEvent,
+        uplink.PAYMENT_REFUNDED: PaymentRefundedEvent,
+        uplink.MEMBER_JOINED: MemberJoinedEvent,
+        uplink.MEMBER_POINTS: PointsEntryEvent,
+        uplink.COUPON_ISSUED: CouponIssuedEvent,
+        uplink.COUPON_REDEEMED: CouponRedeemedEvent,
+        uplink.COUPON_RELEASED: CouponReleasedEvent,
     }
     assert constants == dict(UPLINK_EVENTS)
     assert (outbox.CALL_OPENED, outbox.CALL_ANSWERED) == ("call.opened", "call.answered")

@@ -79,13 +79,13 @@ def liability(
 
     for store, points in session.execute(
         select(PointsEntry.store_id, func.sum(PointsEntry.points)).group_by(PointsEntry.store_id)
-    ).tuples():
+    ):
         row(store).points_net = int(points)
     coupons = session.execute(
         select(Coupon.issued_store, Coupon.kind, Coupon.value_fen, Coupon.cap_fen, func.count())
         .where(Coupon.redeemed_at.is_(None), Coupon.valid_until > now)
         .group_by(Coupon.issued_store, Coupon.kind, Coupon.value_fen, Coupon.cap_fen)
-    ).tuples()
+    )
     for store, kind, value, cap, n in coupons:
         r = row(store)
         r.coupons_outstanding += n

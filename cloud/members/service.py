@@ -54,11 +54,8 @@ def resolve_many(session: Session, member_ids: Iterable[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        found.update(
-            session.execute(
-                select(MemberId.id, MemberId.member).where(MemberId.id.in_(chunk))
-            ).tuples()
-        )
+        query = select(MemberId.id, MemberId.member).where(MemberId.id.in_(chunk))
+        found.update((i, m) for i, m in session.execute(query))
     return found
 
 
@@ -84,7 +81,7 @@ def balances_by_store(session: Session, member: str) -> dict[str | None, int]:
         .where(PointsEntry.member_id.in_(ids_of(member)))
         .group_by(PointsEntry.store_id)
     )
-    return {store: int(points) for store, points in session.execute(query).tuples()}
+    return {store: int(points) for store, points in session.execute(query)}
 
 
 def spend_12m(session: Session, member: str, now: float, not_store: str | None = None) -> int:
@@ -240,15 +237,14 @@ def flag_overdrafts(session: Session, members: set[str], new_entries: Sequence[s
     else (their ids merged) for their latest negative entry. Never a silent negative."""
     if not members:
         return
-    negative = dict(
-        session.execute(
-            select(MemberId.member, func.sum(PointsEntry.points))
-            .join(PointsEntry, PointsEntry.member_id == MemberId.id)
-            .where(MemberId.member.in_(sorted(members)))
-            .group_by(MemberId.member)
-            .having(func.sum(PointsEntry.points) < 0)
-        ).tuples()
+    query = (
+        select(MemberId.member, func.sum(PointsEntry.points))
+        .join(PointsEntry, PointsEntry.member_id == MemberId.id)
+        .where(MemberId.member.in_(sorted(members)))
+        .group_by(MemberId.member)
+        .having(func.sum(PointsEntry.points) < 0)
     )
+    negative = {member: int(total) for member, total in session.execute(query)}
     if not negative:
         return
     fresh = set(new_entries)
