@@ -79,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(sales.router)
     app.include_router(config_push.router)
     app.include_router(member_lookup.router)
+    app.include_router(members.search_router)
     app.include_router(members.router)
     app.include_router(coupons.router)
     app.include_router(liability.router)

@@ -42,6 +42,7 @@ from smartstore.cloud_service import CloudHandle, cloud_settings, run_cloud_thre
 
 LOOKUP = "/api/v1/members/lookup"
 MEMBERS = "/api/v1/hq/members"
+SEARCH = "/api/v1/hq/member-search"
 PHONE = "13800138000"
 OTHER_PHONE = "+86 139-0013-9000"
 NOW = time.time()
@@ -372,11 +373,11 @@ def test_erasure_removes_personal_data_and_keeps_the_ledger(
     s1.send(joined(key, m1, PHONE, card="1234567890"), points(m1, 70))
     s2.send(joined(key, m2, PHONE, T0 + 1, card="5555555555"), points(m2, 30))
     hq = cloud.hq()
-    found = hq.post(f"{MEMBERS}/search", json={"phone": "138 0013 8000"})
+    found = hq.post(SEARCH, json={"phone": "138 0013 8000"})
     assert found.status_code == 200 and found.json()["member"] == m1
     assert found.json()["phone_masked"] == "138****8000"
     assert PHONE not in found.text
-    assert hq.post(f"{MEMBERS}/search", json={"phone": "12345"}).status_code == 422
+    assert hq.post(SEARCH, json={"phone": "12345"}).status_code == 422
 
     r = hq.delete(f"{MEMBERS}/{m2}")  # any id of the member
     assert r.status_code == 200 and r.json()["member"] == m1
@@ -386,7 +387,7 @@ def test_erasure_removes_personal_data_and_keeps_the_ledger(
     assert answer["balance_elsewhere"] == 30  # the ledger stays
     assert s1.lookup(phone_hash=phone_hash(key, PHONE)).status_code == 404
     assert s1.lookup(card_no="5555555555").status_code == 404
-    assert hq.post(f"{MEMBERS}/search", json={"phone": PHONE}).status_code == 404
+    assert hq.post(SEARCH, json={"phone": PHONE}).status_code == 404
     detail = hq.get(f"{MEMBERS}/{m1}").json()
     assert detail["balance"] == 100 and detail["erased"] is True
     # Nor do the events the hubs sent keep it.

@@ -33,6 +33,9 @@ from cloud.members.schemas import (
 from contract.members import MEMBER_ID_PATTERN, BadPhone, phone_hash
 
 router = APIRouter(prefix="/api/v1/hq/members", tags=["hq", "members"], responses=errors(401))
+# Not under /members/: /members/search would also be a /members/{member} to every client that
+# reads the paths (and to the Allow header of a 405).
+search_router = APIRouter(prefix="/api/v1/hq", tags=["hq", "members"], responses=errors(401))
 
 MemberPath = Annotated[str, Path(pattern=MEMBER_ID_PATTERN, description="any id of the member")]
 
@@ -84,7 +87,7 @@ PHONE_REFUSED: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/search", responses={**errors(400), **NO_MEMBER, **PHONE_REFUSED})
+@search_router.post("/member-search", responses={**errors(400), **NO_MEMBER, **PHONE_REFUSED})
 def find_by_phone(
     body: MemberSearch, session: SessionDep, settings: SettingsDep, _user: HQUserDep
 ) -> MemberPublic:

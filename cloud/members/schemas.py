@@ -3,7 +3,7 @@ never go out: answers show the mask only."""
 
 from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cloud.const import MAX_COUPON_RECIPIENTS
 from cloud.members.models import PointsEntry
@@ -104,6 +104,26 @@ class CouponIssueCreate(BaseModel):
     """Coupons for members by id or phone: the terms given here, or a template of the newest
     chain-wide configuration (`template_id`). Each member gets one, within the template's
     per-member limit of unused ones."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"template_id": "welcome", "phones": ["13800138000"]},
+                {
+                    "template": {
+                        "id": "autumn",
+                        "name_zh": "秋季满100减30",
+                        "name_en": "Autumn: 30 off 100",
+                        "kind": "amount_off",
+                        "value_fen": 3000,
+                        "min_spend_fen": 10000,
+                        "valid_days": 14,
+                    },
+                    "members": ["mabcdefgh23456789"],
+                },
+            ]
+        }
+    )
 
     template: CouponTemplate | None = None
     template_id: str | None = Field(default=None, pattern=ID_PATTERN)
