@@ -32,7 +32,6 @@ from cloud.members.models import (
     PointsEntry,
 )
 from cloud.members.service import FLAGGED, HONOURED, KEPT, PENDING
-from cloud.models import table_of
 from cloud.sales_facts import Fact, parse
 from contract.members import CouponKind
 from contract.uplink import (
@@ -84,7 +83,7 @@ def record(
     entries = [
         p for e in events if e.type == MEMBER_POINTS and (p := parse(PointsEntryData, e.data))
     ]
-    fresh = _entries(session, store, entries, now)
+    _entries(session, store, entries, now)
     for e in events:
         if e.type == COUPON_ISSUED and (issued := parse(CouponIssued, e.data)):
             _issued(session, store, issued, policy)
@@ -100,11 +99,14 @@ def record(
                 .where(MemberSpend.store_id == store, MemberSpend.payment == refund.payment)
                 .values(refunded_at=refund.refunded_at)
             )
-    # Whose balance may have changed: the members of the new entries, and those who got an
-    # id now (entries that came before their member.joined count from now on).
-    touched = {d.member for d in entries if d.entry in fresh} | {j.member for j in joined}
-    members = set(service.resolve_many(session, touched).values())
-    service.flag_overdrafts(session, members, sorted(fresh))
+    # Whose balance may have gone below zero: the members of new negative entries, and those
+    # who got an id now (entries that came before their member.joined count from now on). A
+    # positive entry cannot make a balance negative; one that was stays flagged already.
+    negative = [d for d in entries if d.points < 0]
+    touched = {d.member for d in negative} | {j.member for j in joined}
+    if touched:
+        members = set(service.resolve_many(session, touched).values())
+        service.flag_overdrafts(session, members, [d.entry for d in negative])
 
 
 def _join(session: Session, store: str, d: MemberJoined) -> None:
@@ -140,10 +142,10 @@ def _join(session: Session, store: str, d: MemberJoined) -> None:
     session.execute(service.insert_ignore(session, MemberId, ["id"]), alias)
 
 
-def _entries(session: Session, store: str, entries: list[PointsEntryData], now: float) -> set[str]:
-    """Insert the entries; returns the ids of those new to HQ."""
-    if not entries:
-        return set()
+def _entries(session: Session, store: str, entries: list[PointsEntryData], now: float) -> None:
+    """Insert the entries; one already there (forwarded before under another event id) stays
+    as it was. A plain executemany (psycopg pipelines it, one prepared statement): RETURNING
+    would make it one huge VALUES statement per batch, parsed again every time."""
     rows = [
         {
             "entry": d.entry,
@@ -161,10 +163,8 @@ def _entries(session: Session, store: str, entries: list[PointsEntryData], now: 
         # Sorted: concurrent batches take their locks on the unique index in the same order.
         for d in sorted(entries, key=lambda d: d.entry)
     ]
-    statement = service.insert_ignore(session, PointsEntry, ["entry"]).returning(
-        table_of(PointsEntry).c.entry
-    )
-    return set(session.scalars(statement, rows))
+    if rows:
+        session.execute(service.insert_ignore(session, PointsEntry, ["entry"]), rows)
 
 
 def _issued(session: Session, store: str, d: CouponIssued, policy: DoubleRedeemPolicy) -> None:
@@ -290,8 +290,7 @@ def _second_use(
     honour = policy == DOUBLE_REDEEM_HONOUR
     r.outcome = HONOURED if honour else FLAGGED
     member = service.resolve(session, r.member_id) or r.member_id
-    service.add_risk(
-        session,
+    risk = service.risk_row(
         f"{DOUBLE_REDEEM}:{r.event_key}",
         DOUBLE_REDEEM,
         member,
@@ -308,6 +307,7 @@ def _second_use(
         },
         level=INFO if honour else RISK,
     )
+    service.add_risks(session, [risk])
 
 
 def _released(session: Session, store: str, d: CouponReleased) -> None:

@@ -164,16 +164,19 @@ def find(
     if phone_hash is not None:
         return session.scalar(select(Member).where(Member.phone_hash == phone_hash))
     if card_no is not None:
-        owner = session.scalar(
-            select(MemberId.member)
+        return session.scalar(
+            select(Member)
+            .join(MemberId, MemberId.member == Member.id)
             .where(MemberId.card_no == card_no)
             .order_by(MemberId.joined_at)
             .limit(1)
         )
-        return session.get(Member, owner) if owner is not None else None
     if member_id is not None:
-        owner = resolve(session, member_id)
-        return session.get(Member, owner) if owner is not None else None
+        return session.scalar(
+            select(Member)
+            .join(MemberId, MemberId.member == Member.id)
+            .where(MemberId.id == member_id)
+        )
     return None
 
 
@@ -209,17 +212,15 @@ def members_config(session: Session, store: str | None = None) -> MembersConfig:
 # --- risks ----------------------------------------------------------------------------------
 
 
-def add_risk(
-    session: Session,
+def risk_row(
     key: str,
     kind: str,
     member: str,
     store: str | None,
     detail: dict[str, Any],
     level: str = RISK,
-) -> None:
-    """A risk item, once per key (a re-evaluation or a retried batch adds nothing)."""
-    row = {
+) -> dict[str, Any]:
+    return {
         "key": key,
         "kind": kind,
         "level": level,
@@ -228,13 +229,21 @@ def add_risk(
         "detail": detail,
         "created_at": time.time(),
     }
-    session.execute(insert_ignore(session, RiskItem, ["key"]), [row])
 
 
-def flag_overdrafts(session: Session, members: set[str], new_entries: Sequence[str]) -> None:
+def add_risks(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Risk items, each once per key (a re-evaluation or a retried batch adds nothing)."""
+    if rows:
+        session.execute(insert_ignore(session, RiskItem, ["key"]), rows)
+
+
+def flag_overdrafts(session: Session, members: set[str], batch_entries: Sequence[str]) -> None:
     """Every member of `members` whose balance is below zero gets an overdraft risk item for
-    each of `new_entries` that is theirs and negative; a member made negative by something
-    else (their ids merged) for their latest negative entry. Never a silent negative."""
+    each of `batch_entries` that is theirs and negative; a member made negative by something
+    else (their ids merged) for their latest negative entry. Never a silent negative.
+
+    A few statements whatever the batch: the negative balances in one GROUP BY, the batch's
+    negative entries of those members in one query, the items in one insert."""
     if not members:
         return
     query = (
@@ -247,17 +256,32 @@ def flag_overdrafts(session: Session, members: set[str], new_entries: Sequence[s
     negative = {member: int(total) for member, total in session.execute(query)}
     if not negative:
         return
-    fresh = set(new_entries)
-    for member, total in sorted(negative.items()):
-        entries = session.scalars(
-            select(PointsEntry)
-            .where(PointsEntry.member_id.in_(ids_of(member)), PointsEntry.points < 0)
-            .order_by(PointsEntry.at.desc(), PointsEntry.id.desc())
-        ).all()
-        culprits = [e for e in entries if e.entry in fresh] or entries[:1]
-        for e in culprits:
-            add_risk(
-                session,
+    culprits: dict[str, list[PointsEntry]] = {m: [] for m in negative}
+    if batch_entries:
+        rows = session.execute(
+            select(MemberId.member, PointsEntry)
+            .join(PointsEntry, PointsEntry.member_id == MemberId.id)
+            .where(
+                MemberId.member.in_(sorted(negative)),
+                PointsEntry.entry.in_(sorted(batch_entries)),
+                PointsEntry.points < 0,
+            )
+        )
+        for member, entry in rows:
+            culprits[member].append(entry)
+    for member, found in culprits.items():
+        if not found:  # made negative by a merge: its latest negative entry (rare)
+            latest = session.scalar(
+                select(PointsEntry)
+                .where(PointsEntry.member_id.in_(ids_of(member)), PointsEntry.points < 0)
+                .order_by(PointsEntry.at.desc(), PointsEntry.id.desc())
+                .limit(1)
+            )
+            found += [latest] if latest is not None else []
+    add_risks(
+        session,
+        [
+            risk_row(
                 f"{OVERDRAFT}:{e.entry}",
                 OVERDRAFT,
                 member,
@@ -265,13 +289,17 @@ def flag_overdrafts(session: Session, members: set[str], new_entries: Sequence[s
                 {
                     "entry": e.entry,
                     "points": e.points,
-                    "balance": int(total),
+                    "balance": negative[member],
                     "offline": e.offline,
                     "cause": e.cause,
                     "ref": e.ref,
                     "at": e.at,
                 },
             )
+            for member in sorted(culprits)
+            for e in culprits[member]
+        ],
+    )
 
 
 # --- what HQ does itself ----------------------------------------------------------------
