@@ -7,11 +7,13 @@ coupon without a risk item, spend reversed by refunds, personal data gone after 
 liability that adds up by hand.
 """
 
+import concurrent.futures
 import csv
 import io
 import json
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +23,7 @@ import pytest
 from pydantic import SecretStr
 
 from cloud.db import migrate
-from contract.members import EntryCause, mask_phone, phone_hash
+from contract.members import EntryCause, mask_phone, new_coupon_code, phone_hash
 from contract.uplink import (
     CouponIssued,
     CouponIssuedEvent,
@@ -324,6 +326,42 @@ def test_a_coupon_used_twice_keeps_the_earliest_and_flags_the_other(cloud: Cloud
         (code, "welcome", 2000, 5000)  # the terms of the template the store's config has
     ]
     assert len(risks(hq, kind="double_redeem")) == 1  # the second use stays on record
+
+
+def test_stores_racing_for_the_same_coupons_keep_the_earliest_use_of_each(
+    cloud: CloudHandle,
+) -> None:
+    """Two stores' batches redeem the same 40 coupons at the same moment, in opposite orders:
+    the database settles each code once (the earliest use by the hubs' clocks), and neither
+    batch fails."""
+    s1, s2 = Hub(cloud, "S1"), Hub(cloud, "S2")
+    m = new_id()
+    codes = sorted({new_coupon_code() for _ in range(40)})
+    s1.send(joined(cloud.member_key, m, PHONE), *(issued(c, m) for c in codes))
+    # S1 used the even ones first, S2 the odd ones.
+    first = {c: "S1" if n % 2 == 0 else "S2" for n, c in enumerate(codes)}
+    batches = {
+        hub: [
+            redeemed(c, m, f"pay-{hub.store}-{n:04d}", T0 + (100 if first[c] == hub.store else 200))
+            for n, c in enumerate(codes)
+        ]
+        for hub in (s1, s2)
+    }
+    batches[s2].reverse()
+    barrier = threading.Barrier(2)
+
+    def post(hub: Hub) -> dict[str, Any]:
+        barrier.wait()
+        return hub.send(*batches[hub])
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(post, (s1, s2)))
+    assert all(len(a["stored"]) == len(codes) for a in answers)
+    flagged = {r["detail"]["coupon"]: r for r in risks(cloud.hq(), kind="double_redeem")}
+    assert sorted(flagged) == codes
+    for code, risk in flagged.items():
+        later = "S2" if first[code] == "S1" else "S1"
+        assert (risk["store"], risk["detail"]["kept_store"]) == (later, first[code])
 
 
 @pytest.fixture

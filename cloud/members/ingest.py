@@ -55,6 +55,7 @@ from contract.uplink import (
 
 log = logging.getLogger(__name__)
 
+COUPON_TYPES = frozenset({COUPON_ISSUED, COUPON_REDEEMED, COUPON_RELEASED})
 MEMBER_TYPES = frozenset(
     {
         MEMBER_JOINED,
@@ -84,14 +85,20 @@ def record(
         p for e in events if e.type == MEMBER_POINTS and (p := parse(PointsEntryData, e.data))
     ]
     _entries(session, store, entries, now)
-    for e in events:
+    # Coupons by code (stably: a code's events keep the hub's order): two stores' batches that
+    # touch the same coupons lock their rows in the same order, and never deadlock.
+    coupon_events = sorted(
+        (e for e in events if e.type in COUPON_TYPES), key=lambda e: str(e.data.get("coupon"))
+    )
+    for e in coupon_events:
         if e.type == COUPON_ISSUED and (issued := parse(CouponIssued, e.data)):
             _issued(session, store, issued, policy)
         elif e.type == COUPON_REDEEMED and (redeemed := parse(CouponRedeemed, e.data)):
             _redeemed(session, store, e.event_id, redeemed, policy, now)
         elif e.type == COUPON_RELEASED and (released := parse(CouponReleased, e.data)):
             _released(session, store, released)
-        elif e.type == PAYMENT_RECORDED and (paid := parse(PaymentRecorded, e.data)):
+    for e in events:
+        if e.type == PAYMENT_RECORDED and (paid := parse(PaymentRecorded, e.data)):
             _paid(session, store, paid)
         elif e.type == PAYMENT_REFUNDED and (refund := parse(PaymentRefunded, e.data)):
             session.execute(
