@@ -424,7 +424,9 @@ def erase(session: Session, member: Member, now: float) -> None:
     """The member's personal data goes (phone hash and mask, birthday, cards), here and in the
     member.joined events HQ stored; the ledger, spend and coupons stay, under the member's
     ids, which identify nobody without the personal data."""
-    ids = list(session.scalars(ids_of(member.id)))
+    ids = session.execute(
+        select(MemberId.id, MemberId.store_id).where(MemberId.member == member.id)
+    ).all()
     member.phone_hash = None
     member.phone_masked = None
     member.birthday = None
@@ -432,11 +434,15 @@ def erase(session: Session, member: Member, now: float) -> None:
     if member.erased_at is None:
         member.erased_at = now
     session.execute(update(MemberId).where(MemberId.member == member.id).values(card_no=None))
-    for start in range(0, len(ids), 500):
-        chunk = [f"mj-{i}" for i in ids[start : start + 500]]
-        for event in session.scalars(
+    # Each id's member.joined came from the store that made the id: found by the events'
+    # unique (store, event id) index, not by a scan of every event HQ has.
+    for member_id, store in ids:
+        event = session.scalar(
             select(IngestedEvent).where(
-                IngestedEvent.type == MEMBER_JOINED, IngestedEvent.event_id.in_(chunk)
+                IngestedEvent.store_id == store,
+                IngestedEvent.event_id == f"mj-{member_id}",
+                IngestedEvent.type == MEMBER_JOINED,
             )
-        ):
-            event.data = {"member": event.data.get("member"), "erased": True}
+        )
+        if event is not None:
+            event.data = {"member": member_id, "erased": True}
