@@ -31,6 +31,9 @@ HQ_LOGIN_FAILURES_PER_MINUTE: Final = 5
 # at least every minute when there is nothing else to send).
 STORE_ONLINE_WITHIN_S: Final = 180
 
+# A config document's scope for every store (a store runs the newest for it or for all).
+ALL_STORES: Final = "*"
+
 EVENTS_PAGE_DEFAULT: Final = 100
 EVENTS_PAGE_MAX: Final = 1000
 
@@ -62,3 +65,10 @@ OVERDRAFT: Final = "overdraft"
 DOUBLE_REDEEM: Final = "double_redeem"
 RISK: Final = "risk"
 INFO: Final = "info"
+# A coupon redemption's outcome at HQ (cloud/members/models.py CouponRedemption).
+KEPT: Final = "kept"
+FLAGGED: Final = "flagged"
+HONOURED: Final = "honoured"
+PENDING: Final = "pending"
+# Ids looked up per query (bounded IN lists).
+ID_CHUNK: Final = 500

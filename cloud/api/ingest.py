@@ -18,7 +18,7 @@ from cloud.members import ingest as members
 from cloud.models import IngestedEvent, Store, table_of
 from cloud.sales_facts import Fact
 from cloud.schemas import EventIn, IngestBatch, IngestResult
-from contract.uplink import CONFIG_APPLIED, ConfigApplied
+from contract.uplink import CONFIG_APPLIED, ConfigApplied, UplinkData
 
 log = logging.getLogger(__name__)
 
@@ -146,11 +146,16 @@ def _store_events(
         if store is not None and (store.config_version or 0) < max(versions):
             store.config_version = max(versions)
             session.flush()
-    facts = [Fact(e.id, e.type, e.occurred_at, e.data) for e in fresh]
+    facts = [Fact(e.id, e.type, e.occurred_at, e.data, _typed(e)) for e in fresh]
     sales_facts.record(session, store_id, facts)
     members.record(session, store_id, facts, policy)
     session.commit()
     return stored
+
+
+def _typed(event: EventIn) -> UplinkData | None:
+    checked = event.checked_data
+    return None if isinstance(checked, ValidationError) else checked
 
 
 def _config_version(event: EventIn) -> int | None:

@@ -21,7 +21,17 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from cloud.const import DOUBLE_REDEEM, DOUBLE_REDEEM_HONOUR, INFO, RISK, DoubleRedeemPolicy
+from cloud.const import (
+    DOUBLE_REDEEM,
+    DOUBLE_REDEEM_HONOUR,
+    FLAGGED,
+    HONOURED,
+    INFO,
+    KEPT,
+    PENDING,
+    RISK,
+    DoubleRedeemPolicy,
+)
 from cloud.members import service
 from cloud.members.models import (
     Coupon,
@@ -31,8 +41,7 @@ from cloud.members.models import (
     MemberSpend,
     PointsEntry,
 )
-from cloud.members.service import FLAGGED, HONOURED, KEPT, PENDING
-from cloud.sales_facts import Fact, parse
+from cloud.sales_facts import Fact, M, parse
 from contract.members import CouponKind
 from contract.uplink import (
     COUPON_ISSUED,
@@ -78,12 +87,10 @@ def record(
     if not events:
         return
     now = time.time()
-    joined = [j for e in events if e.type == MEMBER_JOINED and (j := parse(MemberJoined, e.data))]
+    joined = [j for e in events if e.type == MEMBER_JOINED and (j := _read(e, MemberJoined))]
     for j in joined:
         _join(session, store, j)
-    entries = [
-        p for e in events if e.type == MEMBER_POINTS and (p := parse(PointsEntryData, e.data))
-    ]
+    entries = [p for e in events if e.type == MEMBER_POINTS and (p := _read(e, PointsEntryData))]
     _entries(session, store, entries, now)
     # Coupons by code (stably: a code's events keep the hub's order): two stores' batches that
     # touch the same coupons lock their rows in the same order, and never deadlock.
@@ -91,16 +98,16 @@ def record(
         (e for e in events if e.type in COUPON_TYPES), key=lambda e: str(e.data.get("coupon"))
     )
     for e in coupon_events:
-        if e.type == COUPON_ISSUED and (issued := parse(CouponIssued, e.data)):
+        if e.type == COUPON_ISSUED and (issued := _read(e, CouponIssued)):
             _issued(session, store, issued, policy)
-        elif e.type == COUPON_REDEEMED and (redeemed := parse(CouponRedeemed, e.data)):
+        elif e.type == COUPON_REDEEMED and (redeemed := _read(e, CouponRedeemed)):
             _redeemed(session, store, e.event_id, redeemed, policy, now)
-        elif e.type == COUPON_RELEASED and (released := parse(CouponReleased, e.data)):
+        elif e.type == COUPON_RELEASED and (released := _read(e, CouponReleased)):
             _released(session, store, released)
     for e in events:
-        if e.type == PAYMENT_RECORDED and (paid := parse(PaymentRecorded, e.data)):
+        if e.type == PAYMENT_RECORDED and (paid := _read(e, PaymentRecorded)):
             _paid(session, store, paid)
-        elif e.type == PAYMENT_REFUNDED and (refund := parse(PaymentRefunded, e.data)):
+        elif e.type == PAYMENT_REFUNDED and (refund := _read(e, PaymentRefunded)):
             session.execute(
                 update(MemberSpend)
                 .where(MemberSpend.store_id == store, MemberSpend.payment == refund.payment)
@@ -114,6 +121,14 @@ def record(
     if touched:
         members = set(service.resolve_many(session, touched).values())
         service.flag_overdrafts(session, members, [d.entry for d in negative])
+
+
+def _read(event: Fact, model: type[M]) -> M | None:
+    """The event's data as `model`: as ingest read it already, else read now (None when it
+    does not match the contract)."""
+    if isinstance(event.typed, model):
+        return event.typed
+    return parse(model, event.data) if event.typed is None else None
 
 
 def _join(session: Session, store: str, d: MemberJoined) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from cloud.const import HQ_ENTRY_PREFIX, OVERDRAFT, RISK, SPEND_WINDOW_S
+from cloud.const import ALL_STORES, HQ_ENTRY_PREFIX, ID_CHUNK, OVERDRAFT, RISK, SPEND_WINDOW_S
 from cloud.members.models import Coupon, Member, MemberId, MemberSpend, PointsEntry, RiskItem
 from cloud.models import ConfigDocument, IngestedEvent, Store, table_of
 from contract.members import (
@@ -27,10 +27,6 @@ from contract.members import (
     new_coupon_code,
 )
 from contract.uplink import MEMBER_JOINED
-
-ALL_STORES = "*"  # a config document's scope for every store (cloud/api/config_push.py)
-# A coupon redemption's outcome at HQ (cloud/members/models.py CouponRedemption).
-KEPT, FLAGGED, HONOURED, PENDING = "kept", "flagged", "honoured", "pending"
 
 
 def insert_ignore(session: Session, model: Any, key: list[str]) -> Any:
@@ -52,8 +48,8 @@ def resolve_many(session: Session, member_ids: Iterable[str]) -> dict[str, str]:
     """id -> member, for the ids HQ knows."""
     wanted = sorted(set(member_ids))
     found: dict[str, str] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
+    for start in range(0, len(wanted), ID_CHUNK):
+        chunk = wanted[start : start + ID_CHUNK]
         query = select(MemberId.id, MemberId.member).where(MemberId.id.in_(chunk))
         found.update((i, m) for i, m in session.execute(query))
     return found
