@@ -88,7 +88,9 @@ def record(
         return
     now = time.time()
     joined = [j for e in events if e.type == MEMBER_JOINED and (j := _read(e, MemberJoined))]
-    for j in joined:
+    # By phone hash (stably): batches joining the same phones take their locks on the unique
+    # hash in the same order.
+    for j in sorted(joined, key=lambda j: j.phone_hash):
         _join(session, store, j)
     entries = [p for e in events if e.type == MEMBER_POINTS and (p := _read(e, PointsEntryData))]
     _entries(session, store, entries, now)
