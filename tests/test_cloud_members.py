@@ -16,6 +16,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -608,3 +609,36 @@ def test_the_member_key_is_a_production_secret() -> None:
     with pytest.raises(ValueError, match="SMARTSTORE_CLOUD_MEMBER_KEY"):
         cloud_settings("sqlite://", member_key=SecretStr("short"))
     assert "member_key=SecretStr('**********')" in repr(cloud_settings("sqlite://"))
+
+
+@pytest.fixture
+def sqlite_cloud(tmp_path: Path) -> Iterator[CloudHandle]:
+    """HQ on SQLite, as the demo runs it."""
+    url = f"sqlite:///{tmp_path / 'cloud.sqlite3'}"
+    migrate(url)
+    handle = run_cloud_thread(cloud_settings(url))
+    yield handle
+    handle.stop()
+
+
+def test_the_same_rules_hold_on_sqlite(sqlite_cloud: CloudHandle) -> None:
+    """The demo's HQ: a merge, an overdraft, a coupon used twice, an adjustment, the liability."""
+    cloud = sqlite_cloud
+    s1, s2, m, _ = double_redemption(cloud)
+    m2 = new_id()
+    s2.send(joined(cloud.member_key, m2, PHONE, T0 + 5), points(m2, 40), points(m, 10))
+    s1.send(points(m, -80, EntryCause.REDEEM, offline=True, entry="e-overdrawn-lite"))
+    assert s2.member(member=m2)["balance_elsewhere"] == -80
+    hq = cloud.hq()
+    assert sorted((r["kind"], r["store"]) for r in risks(hq)) == [
+        ("double_redeem", "S2"),
+        ("overdraft", "S1"),
+    ]
+    r = hq.post(
+        f"{MEMBERS}/{m}/adjustments",
+        json={"points": 100, "reason": "sqlite"},
+        headers={"Idempotency-Key": "lite-1"},
+    )
+    assert r.status_code == 201, r.text
+    liability = hq.get("/api/v1/hq/liability").json()
+    assert (liability["points_outstanding"], liability["coupons_outstanding"]) == (70, 0)
