@@ -435,7 +435,7 @@ view (`GET /api/v1/hq/members/{{id}}`: balance by store, spend, level, coupons),
 
 The 20 ms target is judged on the balance query, the database's part of every answer that
 shows a balance. The HTTP figures are what a caller waits for a whole answer (the store's
-token checked, the member found, ids, spend, balance and coupons, each a query, and the JSON):
+token checked, the member found, their ids, both sums in one query, their coupons; the JSON):
 on this 2-core machine about 4 ms of that is CPU in SQLAlchemy and pydantic, so their tail
 follows whatever else runs here (load average while timing: {load}).
 

@@ -22,8 +22,8 @@ from cloud.const import IDEMPOTENCY_KEY_MAX, LEDGER_PAGE_DEFAULT, LEDGER_PAGE_MA
 from cloud.members import service
 from cloud.members.models import Member, MemberId, PointsEntry
 from cloud.members.schemas import (
-    LedgerPage,
-    MemberErased,
+    ErasurePublic,
+    LedgerPublic,
     MemberPublic,
     MemberSearch,
     PointsAdjustmentCreate,
@@ -117,7 +117,7 @@ def read_member(member: MemberPath, session: SessionDep, _user: HQUserDep) -> Me
     response_model=None,
     responses={
         200: {
-            "model": LedgerPage,
+            "model": LedgerPublic,
             "description": "A page of the ledger, newest first: JSON, or CSV with format=csv",
             "content": {"text/csv": {"schema": {"type": "string"}}},
         },
@@ -131,7 +131,7 @@ def ledger(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=LEDGER_PAGE_MAX)] = LEDGER_PAGE_DEFAULT,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
-) -> LedgerPage | Response:
+) -> LedgerPublic | Response:
     """The member's entries across stores and HQ, newest first by the time they happened."""
     found = member_or_404(session, member)
     mine = PointsEntry.member_id.in_(service.ids_of(found.id))
@@ -148,7 +148,7 @@ def ledger(
     entries = [PointsEntryPublic.of(e) for e in rows]
     if format == "csv":
         return csv_response(entries, PointsEntryPublic, f"ledger-{found.id}.csv")
-    return LedgerPage(
+    return LedgerPublic(
         member=found.id, balance=int(balance), total=int(total), offset=offset, entries=entries
     )
 
@@ -192,7 +192,7 @@ def adjust_points(
 
 
 @router.delete("/{member}", responses=NO_MEMBER)
-def erase_member(member: MemberPath, session: SessionDep, _user: HQUserDep) -> MemberErased:
+def erase_member(member: MemberPath, session: SessionDep, _user: HQUserDep) -> ErasurePublic:
     """On the member's request: their personal data goes (phone hash and mask, birthday,
     cards), from the member and from the events their hubs sent. The ledger and coupons stay
     under ids that no longer identify anyone; hubs asking are told `erased: true`."""
@@ -200,4 +200,4 @@ def erase_member(member: MemberPath, session: SessionDep, _user: HQUserDep) -> M
     service.erase(session, found, time.time())
     session.commit()
     assert found.erased_at is not None
-    return MemberErased(member=found.id, erased_at=found.erased_at)
+    return ErasurePublic(member=found.id, erased_at=found.erased_at)

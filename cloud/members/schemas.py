@@ -76,7 +76,7 @@ class PointsEntryPublic(BaseModel):
         )
 
 
-class LedgerPage(BaseModel):
+class LedgerPublic(BaseModel):
     member: str
     balance: int  # over the whole ledger, not this page
     total: int  # entries in the whole ledger
@@ -95,7 +95,7 @@ class PointsAdjustmentCreate(BaseModel):
         return self
 
 
-class MemberErased(BaseModel):
+class ErasurePublic(BaseModel):
     member: str
     erased_at: float
 

@@ -60,14 +60,18 @@ def ids_of(member: str) -> Select[str]:
     return select(MemberId.id).where(MemberId.member == member)
 
 
-def balance(session: Session, member: str, not_store: str | None = None) -> int:
-    """The sum of the member's entries (those not from `not_store`, when given)."""
+def _balance(member: str, not_store: str | None) -> Select[Any]:
     query = select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
         PointsEntry.member_id.in_(ids_of(member))
     )
     if not_store is not None:
         query = query.where(or_(PointsEntry.store_id.is_(None), PointsEntry.store_id != not_store))
-    return int(session.scalar(query) or 0)
+    return query
+
+
+def balance(session: Session, member: str, not_store: str | None = None) -> int:
+    """The sum of the member's entries (those not from `not_store`, when given)."""
+    return int(session.scalar(_balance(member, not_store)) or 0)
 
 
 def balances_by_store(session: Session, member: str) -> dict[str | None, int]:
@@ -80,8 +84,7 @@ def balances_by_store(session: Session, member: str) -> dict[str | None, int]:
     return {store: int(points) for store, points in session.execute(query)}
 
 
-def spend_12m(session: Session, member: str, now: float, not_store: str | None = None) -> int:
-    """Paid bills of the member over the last 12 months (by the hubs' clocks), net of refunds."""
+def _spend_12m(member: str, now: float, not_store: str | None) -> Select[Any]:
     query = select(func.coalesce(func.sum(MemberSpend.amount_fen), 0)).where(
         MemberSpend.member_id.in_(ids_of(member)),
         MemberSpend.refunded_at.is_(None),
@@ -89,7 +92,12 @@ def spend_12m(session: Session, member: str, now: float, not_store: str | None =
     )
     if not_store is not None:
         query = query.where(MemberSpend.store_id != not_store)
-    return int(session.scalar(query) or 0)
+    return query
+
+
+def spend_12m(session: Session, member: str, now: float, not_store: str | None = None) -> int:
+    """Paid bills of the member over the last 12 months (by the hubs' clocks), net of refunds."""
+    return int(session.scalar(_spend_12m(member, now, not_store)) or 0)
 
 
 def issued(coupon: Coupon) -> IssuedCoupon:
@@ -136,14 +144,21 @@ def lookup(session: Session, member: Member, store: str, now: float) -> MemberLo
         )
     )
     ids = [member.id, *(i for i in ids if i != member.id)]  # HQ's first
+    # Both sums in one round trip: the lookup is on the hub's path while a diner waits.
+    points, spend = session.execute(
+        select(
+            _balance(member.id, store).scalar_subquery(),
+            _spend_12m(member.id, now, store).scalar_subquery(),
+        )
+    ).one()
     return MemberLookup(
         member=member.id,
         ids=ids,
         phone_masked=member.phone_masked or "",
         birthday=member.birthday,
         card_no=member.card_no,
-        spend_12m_elsewhere_fen=spend_12m(session, member.id, now, not_store=store),
-        balance_elsewhere=balance(session, member.id, not_store=store),
+        spend_12m_elsewhere_fen=int(spend),
+        balance_elsewhere=int(points),
         coupons=[issued(c) for c in usable_coupons(session, member.id, now, store)],
         erased=member.erased_at is not None,
     )
