@@ -338,43 +338,44 @@ def adjust(
     """An HQ adjustment (cause `adjust`): once per Idempotency-Key. Never below zero: HQ's own
     adjustments do not overdraw (a hub's offline ones are flagged instead)."""
     entry_id = hq_entry_id(idempotency_key)
-    existing = session.scalar(select(PointsEntry).where(PointsEntry.entry == entry_id))
-    if existing is not None:
-        same = resolve(session, existing.member_id) == member.id and (
-            existing.points,
-            existing.reason,
-        ) == (points, reason)
-        if not same:
-            raise AdjustmentConflict("this Idempotency-Key was used for another adjustment")
-        return Adjusted(existing, created=False)
     # The member's row locked (PostgreSQL): two adjustments of one member go one at a time, so
-    # each sees the other's entry when it checks the balance.
+    # each sees the other's entry, when it looks for its key and when it checks the balance.
     session.execute(select(Member.id).where(Member.id == member.id).with_for_update())
-    if points < 0 and balance(session, member.id) + points < 0:
-        raise AdjustmentConflict(
-            f"the balance is {balance(session, member.id)}: taking {-points} would make it negative"
-        )
-    now = time.time()
-    row = {
-        "entry": entry_id,
-        "member_id": member.id,
-        "store_id": None,
-        "points": points,
-        "cause": "adjust",
-        "ref": "",
-        "reason": reason,
-        "offline": False,
-        "at": now,
-        "by": by,
-        "received_at": now,
-    }
-    stored = session.execute(
-        insert_ignore(session, PointsEntry, ["entry"]).returning(table_of(PointsEntry).c.entry),
-        [row],
-    )
-    created = bool(list(stored))
+    created = False
     entry = session.scalar(select(PointsEntry).where(PointsEntry.entry == entry_id))
-    assert entry is not None
+    if entry is None:
+        now_balance = balance(session, member.id) if points < 0 else 0
+        if points < 0 and now_balance + points < 0:
+            raise AdjustmentConflict(
+                f"the balance is {now_balance}: taking {-points} would make it negative"
+            )
+        now = time.time()
+        row = {
+            "entry": entry_id,
+            "member_id": member.id,
+            "store_id": None,
+            "points": points,
+            "cause": "adjust",
+            "ref": "",
+            "reason": reason,
+            "offline": False,
+            "at": now,
+            "by": by,
+            "received_at": now,
+        }
+        statement = insert_ignore(session, PointsEntry, ["entry"])
+        created = bool(
+            list(session.execute(statement.returning(table_of(PointsEntry).c.entry), [row]))
+        )
+        entry = session.scalar(select(PointsEntry).where(PointsEntry.entry == entry_id))
+        assert entry is not None
+    # The same key again (a retried POST, or one racing with it for another member): the same
+    # adjustment, or a conflict.
+    if not created and (
+        resolve(session, entry.member_id) != member.id
+        or (entry.points, entry.reason) != (points, reason)
+    ):
+        raise AdjustmentConflict("this Idempotency-Key was used for another adjustment")
     return Adjusted(entry, created)
 
 
