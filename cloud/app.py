@@ -13,7 +13,18 @@ from fastapi.exception_handlers import http_exception_handler
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
-from cloud.api import config_push, hq, ingest, sales, stores
+from cloud.api import (
+    config_push,
+    coupons,
+    hq,
+    ingest,
+    liability,
+    member_lookup,
+    members,
+    risks,
+    sales,
+    stores,
+)
 from cloud.config import Settings
 from cloud.db import make_engine, make_sessions
 from contract.http import refuse_bad_input_clearly
@@ -67,6 +78,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(hq.router)
     app.include_router(sales.router)
     app.include_router(config_push.router)
+    app.include_router(member_lookup.router)
+    app.include_router(members.search_router)
+    app.include_router(members.router)
+    app.include_router(coupons.router)
+    app.include_router(liability.router)
+    app.include_router(risks.router)
 
     @app.get("/health")
     def health() -> dict[str, bool]:

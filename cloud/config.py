@@ -5,7 +5,12 @@ from typing import Self
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from cloud.const import MIN_ADMIN_TOKEN_LEN
+from cloud.const import (
+    DOUBLE_REDEEM_FLAG,
+    MIN_ADMIN_TOKEN_LEN,
+    MIN_MEMBER_KEY_LEN,
+    DoubleRedeemPolicy,
+)
 
 
 class Settings(BaseSettings):
@@ -15,6 +20,12 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./cloud.sqlite3"
     # Bearer token of HQ's administrators: registers stores, issues and revokes their tokens.
     admin_token: SecretStr
+    # The chain's member key: phone numbers are known only as HMAC-SHA256 under it
+    # (contract.members.phone_hash). Every hub of the chain has the same key; changing it
+    # orphans every member's phone hash, so it is set once.
+    member_key: SecretStr
+    # A coupon redeemed twice while stores were offline: flagged as a risk, or honoured.
+    double_redeem_policy: DoubleRedeemPolicy = DOUBLE_REDEEM_FLAG
     # Sales metrics for Grafana (cloud/sales_influx.py); empty URL: not exported.
     influx_url: str = ""
     influx_token: SecretStr = SecretStr("")
@@ -23,9 +34,17 @@ class Settings(BaseSettings):
     sales_lookback_s: float = 7 * 86400
 
     @model_validator(mode="after")
-    def _refuse_weak_admin_token(self) -> Self:
+    def _refuse_weak_secrets(self) -> Self:
         if len(self.admin_token.get_secret_value()) < MIN_ADMIN_TOKEN_LEN:
             raise ValueError(
                 f"SMARTSTORE_CLOUD_ADMIN_TOKEN must be at least {MIN_ADMIN_TOKEN_LEN} chars"
             )
+        if len(self.member_key.get_secret_value()) < MIN_MEMBER_KEY_LEN:
+            raise ValueError(
+                f"SMARTSTORE_CLOUD_MEMBER_KEY must be at least {MIN_MEMBER_KEY_LEN} chars"
+            )
         return self
+
+    def member_key_bytes(self) -> bytes:
+        """The key as contract.members.phone_hash takes it (the hubs encode theirs alike)."""
+        return self.member_key.get_secret_value().encode()

@@ -1,6 +1,6 @@
 """Every pattern, event type and limit of the HQ ingest contract, in one place."""
 
-from typing import Final
+from typing import Final, Literal
 
 from contract.uplink import UPLINK_EVENT_TYPES, UplinkEventType
 
@@ -31,6 +31,9 @@ HQ_LOGIN_FAILURES_PER_MINUTE: Final = 5
 # at least every minute when there is nothing else to send).
 STORE_ONLINE_WITHIN_S: Final = 180
 
+# A config document's scope for every store (a store runs the newest for it or for all).
+ALL_STORES: Final = "*"
+
 EVENTS_PAGE_DEFAULT: Final = 100
 EVENTS_PAGE_MAX: Final = 1000
 
@@ -43,3 +46,39 @@ M_HUB_STATUS: Final = "hub_status"  # each store's hub as HQ sees it (cloud/flee
 # How often HQ writes each store's hub_status: the hub-offline alert fires within this of
 # its threshold.
 HUB_STATUS_EVERY_S: Final = 30.0
+
+# --- members (docs/members-hq.md) ---
+# The chain's member key (SMARTSTORE_CLOUD_MEMBER_KEY) keys the phone hashes hubs and HQ make:
+# as long as the admin token, so nobody can try every key against a leaked hash.
+MIN_MEMBER_KEY_LEN: Final = 32
+# What a coupon redeemed twice (two stores offline) does at HQ: `flag` keeps the earliest by
+# the hubs' clocks and puts the other on the risk list; `honour` keeps it as information only.
+DoubleRedeemPolicy = Literal["flag", "honour"]
+DOUBLE_REDEEM_FLAG: Final = "flag"
+DOUBLE_REDEEM_HONOUR: Final = "honour"
+# Paid bills over this window make a member's level (contract.members.Level.min_spend_fen).
+SPEND_WINDOW_S: Final = 365 * 86400
+LEDGER_PAGE_DEFAULT: Final = 100
+LEDGER_PAGE_MAX: Final = 1000
+RISKS_PAGE_MAX: Final = 1000
+# One coupon issue reaches at most this many members (a campaign larger than this is several
+# requests: each is one transaction).
+MAX_COUPON_RECIPIENTS: Final = 1000
+IDEMPOTENCY_KEY_MAX: Final = 200
+# Entries HQ makes itself (adjustments): their id's prefix, so a hub's never collides.
+HQ_ENTRY_PREFIX: Final = "hq-"
+# The member risk list (cloud/members/models.py RiskItem): what an item is about, and whether
+# it is a risk or, by policy, information only.
+RiskKind = Literal["overdraft", "double_redeem"]
+RiskLevel = Literal["risk", "info"]
+OVERDRAFT: Final = "overdraft"
+DOUBLE_REDEEM: Final = "double_redeem"
+RISK: Final = "risk"
+INFO: Final = "info"
+# A coupon redemption's outcome at HQ (cloud/members/models.py CouponRedemption).
+KEPT: Final = "kept"
+FLAGGED: Final = "flagged"
+HONOURED: Final = "honoured"
+PENDING: Final = "pending"
+# Ids looked up per query (bounded IN lists).
+ID_CHUNK: Final = 500

@@ -93,6 +93,9 @@ class Fact:
     type: str
     occurred_at: float
     data: dict[str, Any]
+    # The data as the contract's model, when ingest has read it so (None: not read, or it
+    # does not match the contract).
+    typed: UplinkData | None = None
 
 
 def _row(store_id: str, uid: str, kind: str, at: float, **values: Any) -> dict[str, Any]:

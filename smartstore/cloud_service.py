@@ -10,11 +10,13 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
 import uvicorn
 from psycopg import sql
+from pydantic import SecretStr
 
 from cloud.app import create_app
 from cloud.config import Settings
@@ -157,6 +159,15 @@ def start_postgres(
 HQ_TEST_PASSWORD = "correct horse battery"  # noqa: S105 - only ever a test database's user
 
 
+def cloud_settings(database_url: str, **values: Any) -> Settings:
+    """HQ's settings for a test or the demo: a fresh admin token and chain member key (as long
+    as production requires) unless `values` gives them. The hubs of a test or demo chain take
+    the member key from here too (CloudHandle.member_key)."""
+    values.setdefault("admin_token", SecretStr(secrets.token_urlsafe(32)))
+    values.setdefault("member_key", SecretStr(secrets.token_urlsafe(32)))
+    return Settings(database_url=database_url, **values)
+
+
 @dataclass
 class CloudHandle:
     settings: Settings
@@ -165,6 +176,11 @@ class CloudHandle:
     _server: uvicorn.Server = field(repr=False)
     _thread: threading.Thread = field(repr=False)
     _clients: list[httpx.Client] = field(default_factory=list, repr=False)
+
+    @property
+    def member_key(self) -> bytes:
+        """The chain's member key, as a hub of this HQ uses it (contract.members.phone_hash)."""
+        return self.settings.member_key_bytes()
 
     def client(self, token: str | None = None) -> httpx.Client:
         """An HTTP client, closed by stop(); with a bearer token when given one."""
@@ -237,6 +253,7 @@ class CloudProcess:
     proc: subprocess.Popen[bytes]
     base_url: str
     admin_token: str
+    member_key: str
 
     def register(self, store_id: str) -> str:
         r = httpx.post(
@@ -256,11 +273,12 @@ def run_cloud_process(
     database_url: str, directory: Path, workers: int = 2, timeout: float = 60.0
 ) -> CloudProcess:
     """Start `smartstore cloud --workers N` (it migrates, then serves) and wait for /health."""
-    admin = secrets.token_urlsafe(32)
+    admin, member_key = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     env_file = directory / "cloud.env"
     write_private(
         env_file,
-        f"SMARTSTORE_CLOUD_DATABASE_URL={database_url}\nSMARTSTORE_CLOUD_ADMIN_TOKEN={admin}\n",
+        f"SMARTSTORE_CLOUD_DATABASE_URL={database_url}\nSMARTSTORE_CLOUD_ADMIN_TOKEN={admin}\n"
+        f"SMARTSTORE_CLOUD_MEMBER_KEY={member_key}\n",
     )
     port = free_port()
     command = [sys.executable, "-m", "smartstore.cli", "cloud", "--env-file", str(env_file)]
@@ -274,7 +292,7 @@ def run_cloud_process(
     while True:
         try:
             if httpx.get(f"{base_url}/health", timeout=1).status_code == 200:
-                return CloudProcess(proc, base_url, admin)
+                return CloudProcess(proc, base_url, admin, member_key)
         except httpx.HTTPError:
             pass
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from cloud.config import Settings as CloudSettings
 from cloud.db import migrate
 from cloud.fleet_influx import fleet_exporter_for
 from cloud.sales_influx import exporter_for
@@ -33,7 +32,7 @@ from provisioning.broker import BrokerFiles, start_mosquitto
 from provisioning.files import write_private
 from provisioning.firmware import render_device_config
 from provisioning.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
-from smartstore.cloud_service import CloudHandle, run_cloud_thread
+from smartstore.cloud_service import CloudHandle, cloud_settings, run_cloud_thread
 from smartstore.demo_diners import DemoDiners
 from smartstore.samples import install_sample_menu
 from smartstore.services import InfluxServer, start_influxd
@@ -46,13 +45,17 @@ DEMO_STAFF = "demo"
 def _hub_secrets(path: Path) -> dict[str, str]:
     if path.exists():
         data: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
-        if "member_key" in data:
+        if "cloud_admin_token" in data:
+            if "member_key" not in data:  # made before members: the chain's key, kept from now on
+                data["member_key"] = secrets.token_urlsafe(32)
+                write_private(path, json.dumps(data))
             return data
     data = {
         "secret_key": secrets.token_urlsafe(32),
         "pin": f"{secrets.randbelow(10**6):06d}",
         "cloud_admin_token": secrets.token_urlsafe(32),
-        "member_key": secrets.token_urlsafe(32),  # the chain's: the hub's and HQ's
+        # The chain's member key (phone hashes): HQ's and the hub's, the same for every run.
+        "member_key": secrets.token_urlsafe(32),
     }
     write_private(path, json.dumps(data))
     return data
@@ -67,13 +70,14 @@ DEMO_LAYOUT = {"tables": 8, "buttons": 12, "kiosks": 2, "screens": 2, "printers"
 
 
 def _start_cloud(
-    data_dir: Path, store: str, admin_token: str, influx_url: str
+    data_dir: Path, store: str, admin_token: str, member_key: str, influx_url: str
 ) -> tuple[CloudHandle, str]:
     """HQ's service on the embedded default (SQLite), with the demo store registered; returns
     the running service and the store's token."""
-    settings = CloudSettings(
-        database_url=f"sqlite:///{data_dir / 'cloud.sqlite3'}",
+    settings = cloud_settings(
+        f"sqlite:///{data_dir / 'cloud.sqlite3'}",
         admin_token=SecretStr(admin_token),
+        member_key=SecretStr(member_key),
         influx_url=influx_url,
         influx_bucket="smartstore/autogen",
     )
@@ -198,7 +202,9 @@ def run_demo(
         menu_path=menu_path,
         store_name="smartstore 演示店 Demo",
     )
-    hq, store_token = _start_cloud(data_dir, inventory.store, hub["cloud_admin_token"], influx_url)
+    hq, store_token = _start_cloud(
+        data_dir, inventory.store, hub["cloud_admin_token"], hub["member_key"], influx_url
+    )
     exporter, hubs = exporter_for(hq.settings), fleet_exporter_for(hq.settings)
     if exporter is not None:
         exporter.start()

@@ -6,12 +6,16 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
-from pydantic import SecretStr
 
-from cloud.config import Settings as CloudSettings
 from cloud.db import migrate
 from edge.telemetry.v1_bridge import InfluxV1Bridge
-from smartstore.cloud_service import CloudHandle, PostgresServer, run_cloud_thread, start_postgres
+from smartstore.cloud_service import (
+    CloudHandle,
+    PostgresServer,
+    cloud_settings,
+    run_cloud_thread,
+    start_postgres,
+)
 from smartstore.services import InfluxServer, start_influxd
 from tests.browser import chromium
 from tests.support import Broker, Hub, hub_settings, make_inventory, run_hub_thread, start_broker
@@ -85,9 +89,7 @@ def cloud_db(postgres_server: PostgresServer) -> Iterator[str]:
 def cloud(cloud_db: str) -> Iterator[CloudHandle]:
     """The HQ service on a freshly migrated PostgreSQL database, in a thread."""
     migrate(cloud_db)
-    handle = run_cloud_thread(
-        CloudSettings(database_url=cloud_db, admin_token=SecretStr(secrets.token_urlsafe(32)))
-    )
+    handle = run_cloud_thread(cloud_settings(cloud_db))
     yield handle
     handle.stop()
 

@@ -235,7 +235,11 @@ def test_settings_survive_the_trip_through_the_environment(
         cloud_token=SecretStr("t" * 20),
         call_urgent_after_s=2.5,
     )
-    cloud = CloudSettings(database_url="sqlite:///x.db", admin_token=SecretStr("a" * 40))
+    cloud = CloudSettings(
+        database_url="sqlite:///x.db",
+        admin_token=SecretStr("a" * 40),
+        member_key=SecretStr("m" * 40),
+    )
     for settings in (hub, cloud):
         for key, value in as_environment(settings).items():
             monkeypatch.setenv(key, value)
@@ -261,7 +265,11 @@ def test_report_rows_are_made_again_for_events_an_old_cloud_stored(tmp_path: Pat
 
     url = f"sqlite:///{tmp_path / 'cloud.sqlite3'}"
     migrate(url)
-    settings = CloudSettings(database_url=url, admin_token=SecretStr(secrets.token_urlsafe(32)))
+    settings = CloudSettings(
+        database_url=url,
+        admin_token=SecretStr(secrets.token_urlsafe(32)),
+        member_key=SecretStr(secrets.token_urlsafe(32)),
+    )
     hq = run_cloud_thread(settings)
     try:
         token = hq.register("OLD1")
@@ -298,6 +306,7 @@ def test_report_rows_are_made_again_for_events_an_old_cloud_stored(tmp_path: Pat
         env.write_text(
             f"SMARTSTORE_CLOUD_DATABASE_URL={url}\n"
             f"SMARTSTORE_CLOUD_ADMIN_TOKEN={settings.admin_token.get_secret_value()}\n"
+            f"SMARTSTORE_CLOUD_MEMBER_KEY={settings.member_key.get_secret_value()}\n"
         )
         done = run("rebuild-report-rows", "--env-file", str(env))
         assert done.returncode == 0, done.stderr

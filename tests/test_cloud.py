@@ -15,12 +15,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from pydantic import SecretStr
 from sqlalchemy import Connection, create_engine, inspect, text
 
-from cloud.config import Settings
 from cloud.db import Base, alembic_config, migrate
-from smartstore.cloud_service import CloudHandle, run_cloud_thread
+from smartstore.cloud_service import CloudHandle, cloud_settings, run_cloud_thread
 
 INGEST = "/api/v1/ingest"
 
@@ -351,6 +349,13 @@ def _check_migrations(url: str) -> None:
         "kitchen_facts",
         "sale_hours",
         "dish_hours",
+        "members",
+        "member_ids",
+        "points_entries",
+        "coupons",
+        "coupon_redemptions",
+        "member_spend",
+        "risk_items",
     }
     assert version == head
     assert diff == []  # the migrations build exactly what the models declare
@@ -370,9 +375,7 @@ def test_migrations_on_sqlite(tmp_path: Path) -> None:
 def test_the_same_service_runs_on_sqlite(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'cloud.sqlite3'}"
     migrate(url)
-    cloud = run_cloud_thread(
-        Settings(database_url=url, admin_token=SecretStr(secrets.token_urlsafe(32)))
-    )
+    cloud = run_cloud_thread(cloud_settings(url))
     try:
         hub = cloud.client(cloud.register("S1"))
         at = 1_700_000_000.25

@@ -26,17 +26,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import SecretStr
 
 from cloud.api.config_push import EXAMPLE as CONFIG_EXAMPLE
 from cloud.app import create_app
-from cloud.config import Settings
-from smartstore.cloud_service import HQ_TEST_PASSWORD, CloudHandle
+from contract.members import phone_hash
+from smartstore.cloud_service import HQ_TEST_PASSWORD, CloudHandle, cloud_settings
+from tests.test_cloud_members import joined, points
 from tests.test_sales import done, line, placed, printed, utc, voided
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 STORE = "S1"
 HQ_USER = "lin"
+# Members the hub sends HQ before the run, so lookups and HQ's member operations find some.
+MEMBERS = ["mfuzzmember00001", "mfuzzmember00002"]
+ERASABLE = ["mfuzzerasable001", "mfuzzerasable002"]
+PHONE, CARD = "13800138000", "1234567890"
 
 # Schemathesis' configuration: the credentials come from the environment (SMARTSTORE_FUZZ_*),
 # the dictionaries it names from DICTIONARIES below.
@@ -62,6 +66,17 @@ negative_data_rejection.expected-statuses = [
 include-name-regex = "^(GET /api/v1/hq/(sales|dishes|daily)|POST /api/v1/(hq/config|ingest))$"
 checks.positive_data_acceptance.enabled = false
 
+[[operations]]
+# Members, likewise: a lookup by exactly one key, a phone that is not a mobile number, a
+# coupon template given twice or not at all.
+include-name-regex = "^(GET /api/v1/members/lookup|POST /api/v1/hq/(member-search|coupons))$"
+checks.positive_data_acceptance.enabled = false
+
+[[operations]]
+# An adjustment that would make a balance negative (409).
+include-name = "POST /api/v1/hq/members/{member}/adjustments"
+checks.positive_data_acceptance.enabled = false
+
 [auth.openapi.AdminToken]
 bearer = "${SMARTSTORE_FUZZ_ADMIN_TOKEN}"
 
@@ -78,6 +93,17 @@ extract_selector = "/token"
 "query.store" = { dictionary = "stores", probability = 0.3 }
 "query.tz" = { dictionary = "zones", probability = 0.6 }
 "header.if-none-match" = { dictionary = "config_versions", probability = 0.5 }
+"path.member" = { dictionary = "members", probability = 0.5 }
+"query.member" = { dictionary = "members", probability = 0.5 }
+"query.phone_hash" = { dictionary = "phone_hashes", probability = 0.5 }
+"query.card_no" = { dictionary = "cards", probability = 0.5 }
+"body.phone" = { dictionary = "phones", probability = 0.5 }
+"body.template_id" = { dictionary = "coupon_templates", probability = 0.5 }
+
+[[operations]]
+# Erasure has members of its own: erased, the others could no longer be found by phone.
+include-name = "DELETE /api/v1/hq/members/{member}"
+parameters."path.member" = { dictionary = "erasable", probability = 0.8 }
 
 [[operations]]
 include-name = "POST /api/v1/ingest"
@@ -108,19 +134,26 @@ DICTIONARIES = {
     "config_versions": [f'"{version}"' for version in range(1, 31)],
     "hq_users": [HQ_USER],
     "hq_passwords": [HQ_TEST_PASSWORD],
+    "members": MEMBERS,
+    "erasable": ERASABLE,
+    "phones": [PHONE],
+    "cards": [CARD],
+    "coupon_templates": ["welcome", "birthday"],
 }
 
 
-def schemathesis_toml() -> str:
+def schemathesis_toml(member_key: bytes = b"") -> str:
+    # The phone's hash is the cloud's own (its member key is made per run).
+    dictionaries = {**DICTIONARIES, "phone_hashes": [phone_hash(member_key, PHONE)]}
     listed = (
-        f"[dictionaries.{name}]\nvalues = {json.dumps(v)}\n" for name, v in DICTIONARIES.items()
+        f"[dictionaries.{name}]\nvalues = {json.dumps(v)}\n" for name, v in dictionaries.items()
     )
     return CONFIG + "\n" + "\n".join(listed)
 
 
 def document() -> dict[str, Any]:
     """The cloud's OpenAPI document (made without a database: it does not need one)."""
-    settings = Settings(database_url="sqlite://", admin_token=SecretStr("x" * 32))
+    settings = cloud_settings("sqlite://")
     return create_app(settings).openapi()
 
 
@@ -156,7 +189,7 @@ def fuzz(
 ) -> dict[str, Counter[int]]:
     """Run Schemathesis on `selected`; returns each operation's statuses, from the HAR."""
     config = tmp_path / "schemathesis.toml"
-    config.write_text(schemathesis_toml())
+    config.write_text(schemathesis_toml(cloud.member_key))
     har = tmp_path / "run.har"
     env = {
         **os.environ,
@@ -230,9 +263,22 @@ def sales(store: httpx.Client) -> None:
     assert r.status_code == 200 and len(r.json()["stored"]) == len(events), r.text
 
 
+def members(store: httpx.Client, key: bytes) -> None:
+    """Members (two ids of one phone, and two to erase), with points: what lookups find."""
+    phones = [PHONE, PHONE, "13900139000", "13700137000"]
+    events = [
+        joined(key, m, phone, card=CARD if m == MEMBERS[0] else None)
+        for m, phone in zip(MEMBERS + ERASABLE, phones, strict=True)
+    ]
+    events += [points(m, 1000) for m in MEMBERS + ERASABLE]
+    r = store.post("/api/v1/ingest", json={"store": STORE, "events": events})
+    assert r.status_code == 200 and len(r.json()["stored"]) == len(events), r.text
+
+
 def test_hub_and_hq_api_past_their_logins(cloud: CloudHandle, tmp_path: Path) -> None:
     store_token = cloud.register(STORE)
     sales(cloud.client(store_token))
+    members(cloud.client(store_token), cloud.member_key)
     hq = cloud.hq(HQ_USER)  # the user Schemathesis logs in as
     r = hq.post("/api/v1/hq/config", json=CONFIG_EXAMPLE)  # so a hub has one to pull (version 1)
     assert r.status_code == 201 and r.json()["version"] == 1, r.text

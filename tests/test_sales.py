@@ -19,18 +19,17 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from alembic import command
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.api import reports
-from cloud.config import Settings as CloudSettings
 from cloud.db import alembic_config, make_engine, make_sessions, migrate
 from cloud.models import IngestedEvent
 from cloud.sales_influx import SalesExporter
 from contract.uplink import ORDER_LINE_VOIDED, ORDER_PLACED
 from edge.telemetry.v1_bridge import InfluxV1Bridge
-from smartstore.cloud_service import CloudHandle, PostgresServer, run_cloud_thread
+from smartstore.cloud_service import CloudHandle, PostgresServer, cloud_settings, run_cloud_thread
 from smartstore.services import InfluxServer
 from tests.support import wait_until
 
@@ -164,9 +163,7 @@ def hq_database(
 def hq(hq_database: str) -> Iterator[httpx.Client]:
     """One HQ with two stores' evening, for every report test: they only read."""
     url = hq_database
-    cloud = run_cloud_thread(
-        CloudSettings(database_url=url, admin_token=SecretStr(secrets.token_urlsafe(32)))
-    )
+    cloud = run_cloud_thread(cloud_settings(url))
     try:
         s1, s2 = cloud.register("S1"), cloud.register("S2")
         ingest(

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from alembic import command
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,10 +32,9 @@ from cloud.api.sales import (
     kitchen_speed,
     sales_report,
 )
-from cloud.config import Settings as CloudSettings
 from cloud.db import alembic_config, make_engine, make_sessions, migrate
 from cloud.models import DishHour, SaleFact, SaleHour
-from smartstore.cloud_service import CloudHandle, PostgresServer, run_cloud_thread
+from smartstore.cloud_service import CloudHandle, PostgresServer, cloud_settings, run_cloud_thread
 from tests.test_sales import MENU, ingest, line, placed, voided
 
 START = datetime(2024, 3, 9, 0, tzinfo=UTC).timestamp()  # New York changes its clocks on the 10th
@@ -100,9 +99,7 @@ def loaded(
     else:
         url = postgres_server.create_database(f"t_{secrets.token_hex(6)}")
     migrate(url)
-    cloud: CloudHandle = run_cloud_thread(
-        CloudSettings(database_url=url, admin_token=SecretStr(secrets.token_urlsafe(32)))
-    )
+    cloud: CloudHandle = run_cloud_thread(cloud_settings(url))
     try:
         for store in STORES:
             token = cloud.register(store)

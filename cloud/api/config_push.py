@@ -11,13 +11,11 @@ from sqlalchemy import or_, select
 from cloud.api.deps import CurrentStore, SessionDep
 from cloud.api.errors import errors
 from cloud.api.hq import HQUserDep
-from cloud.const import STORE_ID_PATTERN
+from cloud.const import ALL_STORES, STORE_ID_PATTERN
 from cloud.models import ConfigDocument, Store
 from contract.menu import WEEKDAYS, StoreConfig
 
 router = APIRouter(prefix="/api/v1", tags=["config"])
-
-ALL_STORES = "*"
 
 
 # A whole document a store accepts, shown in the OpenAPI document (and sent by its fuzzer): a

@@ -11,13 +11,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from cloud import sales_facts
-from cloud.api.deps import CurrentStore, SessionDep
+from cloud.api.deps import CurrentStore, SessionDep, SettingsDep
 from cloud.api.errors import BatchRefused, errors
-from cloud.const import MAX_BATCH_EVENTS, MAX_INGEST_BODY_BYTES
+from cloud.const import MAX_BATCH_EVENTS, MAX_INGEST_BODY_BYTES, DoubleRedeemPolicy
+from cloud.members import ingest as members
 from cloud.models import IngestedEvent, Store, table_of
 from cloud.sales_facts import Fact
 from cloud.schemas import EventIn, IngestBatch, IngestResult
-from contract.uplink import CONFIG_APPLIED, ConfigApplied
+from contract.uplink import CONFIG_APPLIED, ConfigApplied, UplinkData
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,9 @@ async def read_batch(request: Request, store: CurrentStore) -> IngestBatch:
 Batch = Annotated[IngestBatch, Depends(read_batch)]
 
 
-def _store_events(session: Session, store_id: str, events: list[EventIn]) -> set[str]:
+def _store_events(
+    session: Session, store_id: str, events: list[EventIn], policy: DoubleRedeemPolicy
+) -> set[str]:
     """Insert what is new, in one statement and one transaction; returns the ids inserted."""
     if not events:
         session.commit()  # a heartbeat: the store's last_seen_at
@@ -133,20 +136,26 @@ def _store_events(session: Session, store_id: str, events: list[EventIn]) -> set
     # running it.
     stored = set(session.scalars(statement, rows))
     # What the reports count, in the same transaction: a fact exists exactly when its event does.
-    sales_facts.record(
-        session,
-        store_id,
-        [Fact(e.id, e.type, e.occurred_at, e.data) for e in events if e.id in stored],
-    )
     fresh = [e for e in events if e.id in stored]
     _warn_off_contract(store_id, fresh)
+    # Before the member facts: a coupon issued in this batch takes its terms from the
+    # configuration the store runs.
     versions = [v for e in fresh if (v := _config_version(e)) is not None]
     if versions:
         store = session.get(Store, store_id)
         if store is not None and (store.config_version or 0) < max(versions):
             store.config_version = max(versions)
+            session.flush()
+    facts = [Fact(e.id, e.type, e.occurred_at, e.data, _typed(e)) for e in fresh]
+    sales_facts.record(session, store_id, facts)
+    members.record(session, store_id, facts, policy)
     session.commit()
     return stored
+
+
+def _typed(event: EventIn) -> UplinkData | None:
+    checked = event.checked_data
+    return None if isinstance(checked, ValidationError) else checked
 
 
 def _config_version(event: EventIn) -> int | None:
@@ -210,7 +219,9 @@ def _inline_schema(model: type[IngestBatch]) -> dict[str, Any]:
         }
     },
 )
-def ingest(store: CurrentStore, batch: Batch, session: SessionDep) -> IngestResult:
+def ingest(
+    store: CurrentStore, batch: Batch, session: SessionDep, settings: SettingsDep
+) -> IngestResult:
     if batch.store != store.id:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, f"this token is for store {store.id!r}, not {batch.store!r}"
@@ -226,7 +237,7 @@ def ingest(store: CurrentStore, batch: Batch, session: SessionDep) -> IngestResu
         # backlog: how long it waited, on the hub's own clock (no offset to correct).
         oldest = min((e.occurred_at for e in batch.events), default=batch.sent_at)
         store.backlog_age_s = round(max(0.0, batch.sent_at - oldest), 1)
-    stored = _store_events(session, store.id, list(unique.values()))
+    stored = _store_events(session, store.id, list(unique.values()), settings.double_redeem_policy)
     return IngestResult(
         stored=[i for i in unique if i in stored],
         duplicates=[i for i in unique if i not in stored],

@@ -2,7 +2,9 @@
 
 from alembic import context
 
-import cloud.models  # noqa: F401 - registers the tables on Base.metadata
+# Both register their tables on Base.metadata.
+import cloud.members.models
+import cloud.models  # noqa: F401
 from cloud.db import Base, make_engine
 
 config = context.config

@@ -1,0 +1,374 @@
+"""What the hubs' member events do at HQ, written with the events (cloud/api/ingest.py calls
+`record` in the same transaction, for the events stored just now: a retried batch does nothing
+twice). docs/members-hq.md has the rules; in short:
+
+- `member.joined`: a new member, or, when the phone hash is known (a hub offline made its own
+  id for a known phone), one more id of that member. The first id HQ gets is the member's.
+- `member.points`: the entry, under the id it names; it counts for the member as soon as that
+  id is known, whichever arrives first. A member below zero after the batch is flagged.
+- `coupon.issued`: the coupon, its terms copied from the configuration its store runs.
+- `coupon.redeemed`: a conditional update keeps the earliest redemption of a code by the hubs'
+  clocks; any other is a double redemption (flagged, or honoured by policy).
+- `coupon.released`: a refund gives the coupon back. `payment.recorded` with a member: their
+  spend; `payment.refunded`: that spend reversed.
+"""
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from cloud.const import (
+    DOUBLE_REDEEM,
+    DOUBLE_REDEEM_HONOUR,
+    FLAGGED,
+    HONOURED,
+    INFO,
+    KEPT,
+    PENDING,
+    RISK,
+    DoubleRedeemPolicy,
+)
+from cloud.members import service
+from cloud.members.models import (
+    Coupon,
+    CouponRedemption,
+    Member,
+    MemberId,
+    MemberSpend,
+    PointsEntry,
+)
+from cloud.sales_facts import Fact, M, parse
+from contract.members import CouponKind
+from contract.uplink import (
+    COUPON_ISSUED,
+    COUPON_REDEEMED,
+    COUPON_RELEASED,
+    MEMBER_JOINED,
+    MEMBER_POINTS,
+    PAYMENT_RECORDED,
+    PAYMENT_REFUNDED,
+    CouponIssued,
+    CouponRedeemed,
+    CouponReleased,
+    MemberJoined,
+    PaymentRecorded,
+    PaymentRefunded,
+)
+from contract.uplink import (
+    PointsEntry as PointsEntryData,
+)
+
+log = logging.getLogger(__name__)
+
+COUPON_TYPES = frozenset({COUPON_ISSUED, COUPON_REDEEMED, COUPON_RELEASED})
+MEMBER_TYPES = frozenset(
+    {
+        MEMBER_JOINED,
+        MEMBER_POINTS,
+        COUPON_ISSUED,
+        COUPON_REDEEMED,
+        COUPON_RELEASED,
+        PAYMENT_RECORDED,
+        PAYMENT_REFUNDED,
+    }
+)
+
+
+def record(
+    session: Session, store: str, events: Iterable[Fact], policy: DoubleRedeemPolicy
+) -> None:
+    """The member facts of events stored just now, in the caller's transaction. Events whose
+    data does not match the contract are left out (ingest stored them and logged it)."""
+    events = [e for e in events if e.type in MEMBER_TYPES]
+    if not events:
+        return
+    now = time.time()
+    joined = [j for e in events if e.type == MEMBER_JOINED and (j := _read(e, MemberJoined))]
+    # By phone hash (stably): batches joining the same phones take their locks on the unique
+    # hash in the same order.
+    for j in sorted(joined, key=lambda j: j.phone_hash):
+        _join(session, store, j)
+    entries = [p for e in events if e.type == MEMBER_POINTS and (p := _read(e, PointsEntryData))]
+    _entries(session, store, entries, now)
+    # Coupons by code (stably: a code's events keep the hub's order): two stores' batches that
+    # touch the same coupons lock their rows in the same order, and never deadlock.
+    coupon_events = sorted(
+        (e for e in events if e.type in COUPON_TYPES), key=lambda e: str(e.data.get("coupon"))
+    )
+    for e in coupon_events:
+        if e.type == COUPON_ISSUED and (issued := _read(e, CouponIssued)):
+            _issued(session, store, issued, policy)
+        elif e.type == COUPON_REDEEMED and (redeemed := _read(e, CouponRedeemed)):
+            _redeemed(session, store, e.event_id, redeemed, policy, now)
+        elif e.type == COUPON_RELEASED and (released := _read(e, CouponReleased)):
+            _released(session, store, released)
+    for e in events:
+        if e.type == PAYMENT_RECORDED and (paid := _read(e, PaymentRecorded)):
+            _paid(session, store, paid)
+        elif e.type == PAYMENT_REFUNDED and (refund := _read(e, PaymentRefunded)):
+            session.execute(
+                update(MemberSpend)
+                .where(MemberSpend.store_id == store, MemberSpend.payment == refund.payment)
+                .values(refunded_at=refund.refunded_at)
+            )
+    # Whose balance may have gone below zero: the members of new negative entries, and those
+    # who got an id now (entries that came before their member.joined count from now on). A
+    # positive entry cannot make a balance negative; one that was stays flagged already.
+    negative = [d for d in entries if d.points < 0]
+    touched = {d.member for d in negative} | {j.member for j in joined}
+    if touched:
+        members = set(service.resolve_many(session, touched).values())
+        service.flag_overdrafts(session, members, [d.entry for d in negative])
+
+
+def _read(event: Fact, model: type[M]) -> M | None:
+    """The event's data as `model`: as ingest read it already, else read now (None when it
+    does not match the contract)."""
+    if isinstance(event.typed, model):
+        return event.typed
+    return parse(model, event.data) if event.typed is None else None
+
+
+def _join(session: Session, store: str, d: MemberJoined) -> None:
+    if service.resolve(session, d.member) is not None:
+        return  # an id HQ knows (its event again from another path): nothing new
+    row = {
+        "id": d.member,
+        "phone_hash": d.phone_hash,
+        "phone_masked": d.phone_masked,
+        "birthday": d.birthday,
+        "card_no": d.card_no,
+        "consent": d.consent,
+        "joined_at": d.joined_at,
+        "joined_store": store,
+        "erased_at": None,
+    }
+    # The phone's first id becomes the member; a concurrent batch with the same phone waits on
+    # the unique phone hash and then finds the member the other made.
+    session.execute(service.insert_ignore(session, Member, ["phone_hash"]), row)
+    owner = session.scalar(select(Member).where(Member.phone_hash == d.phone_hash))
+    assert owner is not None
+    if owner.id != d.member:
+        # What the first hub did not know (it may not have asked), the later one may have.
+        owner.birthday = owner.birthday or d.birthday
+        owner.card_no = owner.card_no or d.card_no
+    alias = {
+        "id": d.member,
+        "member": owner.id,
+        "store_id": store,
+        "card_no": d.card_no,
+        "joined_at": d.joined_at,
+    }
+    session.execute(service.insert_ignore(session, MemberId, ["id"]), alias)
+
+
+def _entries(session: Session, store: str, entries: list[PointsEntryData], now: float) -> None:
+    """Insert the entries; one already there (forwarded before under another event id) stays
+    as it was. A plain executemany (psycopg pipelines it, one prepared statement): RETURNING
+    would make it one huge VALUES statement per batch, parsed again every time."""
+    rows = [
+        {
+            "entry": d.entry,
+            "member_id": d.member,
+            "store_id": store,
+            "points": d.points,
+            "cause": d.cause.value,
+            "ref": d.ref,
+            "reason": d.reason,
+            "offline": d.offline,
+            "at": d.at,
+            "by": d.by,
+            "received_at": now,
+        }
+        # Sorted: concurrent batches take their locks on the unique index in the same order.
+        for d in sorted(entries, key=lambda d: d.entry)
+    ]
+    if rows:
+        session.execute(service.insert_ignore(session, PointsEntry, ["entry"]), rows)
+
+
+def _issued(session: Session, store: str, d: CouponIssued, policy: DoubleRedeemPolicy) -> None:
+    template = service.members_config(session, store).coupon(d.template)
+    if template is not None:
+        terms = service.terms_columns(template, d.valid_from, d.valid_until)
+    else:
+        # The hub used a template its configuration no longer has (or HQ never had): the
+        # coupon is kept all the same (its redemptions need it), valued at nothing, and said.
+        log.warning("store %s: coupon %s of unknown template %r", store, d.coupon, d.template)
+        terms = {
+            "name_zh": d.template[:30],
+            "name_en": d.template[:60],
+            "kind": CouponKind.AMOUNT_OFF.value,
+            "value_fen": 0,
+            "percent": 0,
+            "cap_fen": None,
+            "dish": None,
+            "min_spend_fen": 0,
+            "stores": None,
+            "valid_from": d.valid_from,
+            "valid_until": d.valid_until,
+        }
+    row = {
+        **terms,
+        "code": d.coupon,
+        "member_id": d.member,
+        "template": d.template,
+        "source": d.source,
+        "issued_store": store,
+        "issued_at": d.issued_at,
+    }
+    session.execute(service.insert_ignore(session, Coupon, ["code"]), row)
+    # Redemptions that came before the coupon (another store's hub was quicker): settled now,
+    # earliest first.
+    pending = session.scalars(
+        select(CouponRedemption)
+        .where(CouponRedemption.code == d.coupon, CouponRedemption.outcome == PENDING)
+        .order_by(CouponRedemption.at, CouponRedemption.store_id, CouponRedemption.payment)
+    ).all()
+    for redemption in pending:
+        _settle(session, redemption, policy)
+
+
+def _redeemed(
+    session: Session,
+    store: str,
+    event_id: str,
+    d: CouponRedeemed,
+    policy: DoubleRedeemPolicy,
+    now: float,
+) -> None:
+    redemption = CouponRedemption(
+        event_key=f"{store}/{event_id}",
+        code=d.coupon,
+        member_id=d.member,
+        store_id=store,
+        payment=d.payment,
+        off_fen=d.off_fen,
+        offline=d.offline,
+        at=d.at,
+        outcome=PENDING,
+        released_at=None,
+        received_at=now,
+    )
+    session.add(redemption)
+    session.flush()
+    _settle(session, redemption, policy)
+
+
+def _settle(session: Session, r: CouponRedemption, policy: DoubleRedeemPolicy) -> None:
+    """Keep `r` on its coupon if it is the earliest use (by the hubs' clocks; ties by store and
+    payment) — one conditional UPDATE, so two stores' batches racing for a code are settled by
+    the database's row lock — and mark the use it displaced, or `r` itself, a second use."""
+    earlier_kept = tuple_(
+        Coupon.redeemed_at, Coupon.redeemed_store, Coupon.redeemed_payment
+    ) <= tuple_(r.at, r.store_id, r.payment)
+    kept = cast(
+        CursorResult[Any],
+        session.execute(
+            update(Coupon)
+            .where(Coupon.code == r.code, (Coupon.redeemed_at.is_(None)) | ~earlier_kept)
+            .values(
+                redeemed_at=r.at,
+                redeemed_store=r.store_id,
+                redeemed_payment=r.payment,
+                redeemed_off_fen=r.off_fen,
+            )
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    if kept.rowcount:
+        displaced = session.scalars(
+            select(CouponRedemption).where(
+                CouponRedemption.code == r.code,
+                CouponRedemption.outcome == KEPT,
+                CouponRedemption.released_at.is_(None),
+                CouponRedemption.id != r.id,
+            )
+        ).all()
+        r.outcome = KEPT
+        for other in displaced:
+            _second_use(session, other, r, policy)
+        return
+    if session.get(Coupon, r.code) is None:
+        return  # HQ has not got the coupon yet: settled when its coupon.issued arrives
+    first = session.scalar(
+        select(CouponRedemption).where(
+            CouponRedemption.code == r.code,
+            CouponRedemption.outcome == KEPT,
+            CouponRedemption.released_at.is_(None),
+        )
+    )
+    _second_use(session, r, first, policy)
+
+
+def _second_use(
+    session: Session,
+    r: CouponRedemption,
+    first: CouponRedemption | None,
+    policy: DoubleRedeemPolicy,
+) -> None:
+    honour = policy == DOUBLE_REDEEM_HONOUR
+    r.outcome = HONOURED if honour else FLAGGED
+    member = service.resolve(session, r.member_id) or r.member_id
+    risk = service.risk_row(
+        f"{DOUBLE_REDEEM}:{r.event_key}",
+        DOUBLE_REDEEM,
+        member,
+        r.store_id,
+        {
+            "coupon": r.code,
+            "payment": r.payment,
+            "off_fen": r.off_fen,
+            "at": r.at,
+            "offline": r.offline,
+            "kept_store": first.store_id if first else None,
+            "kept_payment": first.payment if first else None,
+            "kept_at": first.at if first else None,
+        },
+        level=INFO if honour else RISK,
+    )
+    service.add_risks(session, [risk])
+
+
+def _released(session: Session, store: str, d: CouponReleased) -> None:
+    mine = (
+        (CouponRedemption.code == d.coupon)
+        & (CouponRedemption.store_id == store)
+        & (CouponRedemption.payment == d.payment)
+    )
+    session.execute(update(CouponRedemption).where(mine).values(released_at=d.at))
+    # The coupon is usable again only if the use given back is the one HQ kept.
+    session.execute(
+        update(Coupon)
+        .where(
+            Coupon.code == d.coupon,
+            Coupon.redeemed_store == store,
+            Coupon.redeemed_payment == d.payment,
+        )
+        .values(
+            redeemed_at=None,
+            redeemed_store=None,
+            redeemed_payment=None,
+            redeemed_off_fen=None,
+            released_at=d.at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _paid(session: Session, store: str, d: PaymentRecorded) -> None:
+    if d.member is None:
+        return
+    row: dict[str, Any] = {
+        "member_id": d.member,
+        "store_id": store,
+        "payment": d.payment,
+        "amount_fen": d.amount_fen,
+        "paid_at": d.paid_at,
+        "refunded_at": None,
+    }
+    session.execute(service.insert_ignore(session, MemberSpend, ["store_id", "payment"]), row)
