@@ -209,6 +209,14 @@ def new_coupon_code() -> str:
     return "C" + "".join(secrets.choice(_B32.upper()) for _ in range(10))
 
 
+def derived_coupon_code(key: bytes, purpose: str) -> str:
+    """A coupon code every hub of the chain makes alike for the same purpose (the welcome coupon
+    of a phone, a member's birthday coupon of a year): made twice at two stores, it is one
+    coupon at HQ, and a second use is caught as a double redemption, not paid twice."""
+    mac = hmac.new(key, f"coupon:{purpose}".encode(), hashlib.sha256).digest()
+    return "C" + base64.b32encode(mac[:10]).decode()[:10]
+
+
 def new_card_no() -> str:
     """A printed member card's number: short, so a generator prints it as Micro QR."""
     return "".join(secrets.choice("0123456789") for _ in range(10))
@@ -238,7 +246,11 @@ def member_code(key: bytes, member: str, now: float) -> str:
 def read_member_code(key: bytes, code: str, now: float) -> MemberCode | None:
     """The member of a valid code made this minute or the last; None for anything else."""
     parts = code.strip().split(":")
-    if len(parts) != 4 or parts[0] != MEMBER_CODE_PREFIX or not parts[2].isdigit():
+    # ASCII only: "²".isdigit() is true but int() refuses it, and compare_digest refuses
+    # non-ASCII text; a crafted code must be "no one", never an exception.
+    if len(parts) != 4 or parts[0] != MEMBER_CODE_PREFIX or not code.isascii():
+        return None
+    if not parts[2].isdigit():
         return None
     member, minute = parts[1].lower(), int(parts[2])
     if not re.match(MEMBER_ID_PATTERN, member):
@@ -253,6 +265,11 @@ def read_member_code(key: bytes, code: str, now: float) -> MemberCode | None:
 
 def looks_like_member_code(code: str) -> bool:
     return code.startswith(MEMBER_CODE_PREFIX + ":")
+
+
+def looks_like_card(code: str) -> bool:
+    """A printed member card's static number (as opposed to a phone's signed member code)."""
+    return re.fullmatch(CARD_NO_PATTERN, code.strip()) is not None
 
 
 # --- discounts: one rule for tables and kiosks ------------------------------------------------
@@ -357,3 +374,6 @@ class MemberLookup(BaseModel):
     # Coupons the member holds that HQ does not know to be used (issued anywhere).
     coupons: list[IssuedCoupon] = Field(default_factory=list)
     erased: bool = False  # HQ deleted the member's personal data on their request
+    # Coupons of the member HQ knows to be used (at any store): a hub holding a copy of one
+    # (a welcome or birthday coupon issued at several stores, or one of HQ's) retires it.
+    used_coupons: list[str] = Field(default_factory=list)

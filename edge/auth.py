@@ -25,6 +25,8 @@ class SessionSigner:
 
     def verify(self, token: str, now: float | None = None) -> str | None:
         """The staff name in a valid, unexpired token; otherwise None."""
+        if not token.isascii():  # compare_digest refuses other text: a forged cookie is no one
+            return None
         try:
             name, expires, mac = token.split(".")
             if not hmac.compare_digest(mac, self._mac(f"{name}.{expires}")):

@@ -77,6 +77,19 @@ def test_a_kiosk_orders_with_the_member_code_or_card_it_scanned(tmp_path: Path, 
             # At the counter the order is the member's: they earn when it is paid.
             bill = k.staff.get(f"/api/orders/{order['id']}/bill").json()
             assert bill["member"]["phone"] == "138****8000"
-        paid = k.staff.post(f"/api/orders/{order['id']}/pay", json={"method": "cash"})
+        # The last order came by the printed card: it earns, but spends only when staff
+        # confirm the person is the member (anyone who saw the number can print it).
+        grant = {"points": 500, "reason": "card test"}
+        k.staff.post(f"/api/members/{member['id']}/adjust", json=grant).raise_for_status()
+        assert bill["member"]["by_card"] is True
+        spend = {"method": "cash", "points": 100}
+        refused = k.staff.post(f"/api/orders/{order['id']}/pay", json=spend)
+        assert (refused.status_code, refused.json()["detail"]["code"]) == (409, "card_needs_staff")
+        paid = k.staff.post(
+            f"/api/orders/{order['id']}/pay", json={**spend, "card_confirmed": True}
+        )
         assert paid.status_code == 200, paid.text
-        assert paid.json()["points_earned"] == 300  # 10% of 30 yuan
+        assert paid.json()["points_earned"] == 290  # 10% of the 29 yuan paid
+        # A crafted code is "not valid", never a server error.
+        crafted = k.staff.post("/api/tables/A1/member", json={"code": "SSM1:MABCDEFGHIJ:²:X"})
+        assert crafted.status_code == 404

@@ -161,6 +161,15 @@ def lookup(session: Session, member: Member, store: str, now: float) -> MemberLo
         balance_elsewhere=int(points),
         coupons=[issued(c) for c in usable_coupons(session, member.id, now, store)],
         erased=member.erased_at is not None,
+        used_coupons=list(
+            session.scalars(
+                select(Coupon.code).where(
+                    Coupon.member_id.in_(ids_of(member.id)),
+                    Coupon.redeemed_at.is_not(None),
+                    Coupon.valid_until > now,  # an expired copy cannot be used anyway
+                )
+            )
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from contract.members import coupon_off_fen
+from contract.members import coupon_off_fen, looks_like_card
 from edge.core.domain import Domain, HubContext
 from edge.members import bill as member_bill
 from edge.members import coupons as member_coupons
@@ -27,6 +27,8 @@ from edge.printing.domain import PrintingDomain
 from edge.tables.models import DiningTable
 from edge.uplink.events import FactsCommitted
 
+WAIVED = "waived"  # orders/schemas.py PaymentRequest: a bill let off, nothing paid
+
 
 @dataclass(frozen=True, slots=True)
 class PayRequest:
@@ -34,6 +36,7 @@ class PayRequest:
     expected_fen: int | None
     coupon: str | None
     points: int
+    card_confirmed: bool = False  # staff checked the person is the card's member
 
 
 class BillingDomain(Domain):
@@ -110,6 +113,10 @@ class BillingDomain(Domain):
                     "point_value_fen": config.point_value_fen,
                     "online": online,
                     "coupons": coupons,
+                    # A kiosk order by a printed card: spending needs staff to confirm it is
+                    # the member (card_confirmed in the payment).
+                    "by_card": not bill.table_id
+                    and looks_like_card(bill.orders[0].member_code or ""),
                 }
             return result
 
@@ -135,7 +142,17 @@ class BillingDomain(Domain):
         now = time.time()
         with self.hub.sessions.begin() as session:
             bill = self._bill(session, table_id, order_uid)
-            member = session.get(Member, member_id) if member_id is not None else None
+            member = self._member_of(session, bill)
+            if (member.id if member is not None else None) != member_id:
+                # Staff changed the party's member while HQ was asked: pay for the one shown.
+                raise OrderError(
+                    409,
+                    "member_changed",
+                    "这桌的会员刚刚变了，请核对后再收款 / "
+                    "The table's member just changed: check the bill, then take the payment",
+                )
+            if member is not None and (request.coupon or request.points):
+                self._check_spending(request, bill)
             discount = member_bill.price_bill(
                 session,
                 config,
@@ -174,25 +191,50 @@ class BillingDomain(Domain):
         self.hub.bus.publish(FactsCommitted())
         if bill.table_id:
             self.hub.diners.publish({"type": "table", "open": False}, key=bill.table_id)
-            self.hub.diners.publish({"type": "paid", "payment": public}, key=bill.table_id)
+            # The table's phones learn it is paid, and the member's own page what they earned;
+            # never the balance or the coupon (every phone at the table gets this).
+            diner = {k: public[k] for k in ("id", "amount_fen", "member", "points_earned")}
+            self.hub.diners.publish({"type": "paid", "payment": diner}, key=bill.table_id)
         self.hub.board.publish({"type": "paid", "payment": public})
         return public
 
+    def _check_spending(self, request: PayRequest, bill: Bill) -> None:
+        """A waived bill takes no coupon or points (nothing is paid); a kiosk order whose member
+        came from a printed card (a static number anyone who saw it can print) spends only
+        when staff confirm the person is the member."""
+        if request.method == WAIVED:
+            raise OrderError(
+                422,
+                "waived_no_discount",
+                "免单不能再用券或积分 / A waived bill takes no coupon or points",
+            )
+        code = bill.orders[0].member_code if not bill.table_id else None
+        if code is not None and looks_like_card(code) and not request.card_confirmed:
+            raise OrderError(
+                409,
+                "card_needs_staff",
+                "会员卡消费积分或用券需店员核实本人 / "
+                "Spending from a member card needs staff to confirm it is the member",
+            )
+
     def attach(self, table_id: str, code: str) -> dict[str, Any]:
-        """Staff scan (or type) a member's code or card number at the bill: the party's member."""
+        """Staff scan (or type) a member's code or card number at the bill: the party's member
+        (staff are there: that is the confirmation a card needs to spend)."""
         now = time.time()
+        found = self.members.identify(code, now)  # before the transaction: HQ may be asked
+        if found is None:
+            raise OrderError(
+                404,
+                "unknown_member_code",
+                "会员码无效或已过期，请刷新后再扫 / This member code is not valid (expired?)",
+            )
         with self.hub.sessions.begin() as session:
             table = session.get(DiningTable, table_id)
             if table is None:
                 raise orders.OrderNotFound(table_id)
-            found = self.members.resolve(session, code, now)
-            if found is None:
-                raise OrderError(
-                    404,
-                    "unknown_member_code",
-                    "会员码无效或已过期，请刷新后再扫 / This member code is not valid (expired?)",
-                )
-            member = members.attach(session, table.id, table.opened_at, found[0], now, True)
+            member = members.attach(
+                session, table.id, table.opened_at, members.by_id(session, found[0]), now, True
+            )
             return {"member": member.id, "phone": member.phone_masked}
 
     def refund(self, uid: str, reason: str, manager: str) -> dict[str, Any]:

@@ -25,7 +25,9 @@ class RefundRequest(BaseModel):
 
 
 def _pay(body: PaymentRequest) -> PayRequest:
-    return PayRequest(body.method, body.amount_fen, body.coupon or None, body.points)
+    return PayRequest(
+        body.method, body.amount_fen, body.coupon or None, body.points, body.card_confirmed
+    )
 
 
 def _not_found(what: str) -> HTTPException:

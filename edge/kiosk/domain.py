@@ -69,16 +69,15 @@ class KioskIntake(Worker):
         names no one (expired, copied, mistyped): the diner scans again, nothing is placed."""
         if not code:
             return None
-        with self._hub.reads() as session:
-            found = self._members.resolve(session, code, time.time())
-            if found is None:
-                raise OrderError(
-                    422,
-                    "unknown_member_code",
-                    "会员码无效或已过期，请刷新会员码后重扫 / "
-                    "This member code is not valid (expired?): refresh it and scan again",
-                )
-            return found[0].id, found[0].phone_masked
+        found = self._members.identify(code, time.time())
+        if found is None:
+            raise OrderError(
+                422,
+                "unknown_member_code",
+                "会员码无效或已过期，请刷新会员码后重扫 / "
+                "This member code is not valid (expired?): refresh it and scan again",
+            )
+        return found[0], found[1]
 
     def _place(self, item: KioskOrder) -> None:
         event, device = item.event, item.device

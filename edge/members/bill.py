@@ -29,6 +29,8 @@ from edge.uplink import service as outbox
 
 # --- a bill ------------------------------------------------------------------------------
 
+WAIVED = "waived"  # edge/orders/schemas.py PaymentRequest.method
+
 
 @dataclass(frozen=True, slots=True)
 class BillDiscount:
@@ -170,7 +172,8 @@ def record_paid(
             offline=discount.offline,
         )
     level = level_id(session, config, member, now)
-    earned = config.points_earned(payment.amount_fen, level)
+    # A waived bill (let off, walked out on) was not paid: it earns nothing.
+    earned = 0 if payment.method == WAIVED else config.points_earned(payment.amount_fen, level)
     if earned > 0:
         add_entry(
             session,

@@ -9,6 +9,7 @@ from contract.members import (
     CouponTemplate,
     IssuedCoupon,
     MembersConfig,
+    derived_coupon_code,
     new_coupon_code,
 )
 from contract.uplink import (
@@ -26,10 +27,18 @@ YEAR_S = 365 * DAY_S
 
 
 def issue_coupon(
-    session: Session, member: Member, template: CouponTemplate, source: str, now: float
+    session: Session,
+    member: Member,
+    template: CouponTemplate,
+    source: str,
+    now: float,
+    code: str | None = None,
 ) -> Coupon | None:
     """One coupon from `template`, unless the member already holds as many unused as the
-    template allows (None then)."""
+    template allows (None then). `code`: one every hub makes alike (derived_coupon_code), so
+    the same gift made at two stores is one coupon at HQ; None if this hub made it already."""
+    if code is not None and session.get(Coupon, code) is not None:
+        return None
     held = session.scalar(
         select(func.count())
         .select_from(Coupon)
@@ -43,7 +52,7 @@ def issue_coupon(
     if (held or 0) >= template.per_member_limit:
         return None
     until = now + template.valid_days * DAY_S
-    issued = IssuedCoupon.issue(template, new_coupon_code(), now, until)
+    issued = IssuedCoupon.issue(template, code or new_coupon_code(), now, until)
     coupon = Coupon(
         code=issued.code,
         member_id=member.id,
@@ -68,7 +77,9 @@ def issue_coupon(
 
 
 def birthday_coupon(session: Session, config: MembersConfig, member: Member, now: float) -> None:
-    """Once a year, in the birthday's month, when the member is seen."""
+    """Once a year, in the birthday's month, when the member is seen. Its code is made from
+    the member's phone hash and the year, the same at every store: a second store's copy is
+    the same coupon at HQ, which then lists it as used to every hub once it is spent."""
     if config.birthday_coupon is None or member.birthday is None:
         return
     local = time.localtime(now)
@@ -77,7 +88,12 @@ def birthday_coupon(session: Session, config: MembersConfig, member: Member, now
     template = config.coupon(config.birthday_coupon)
     assert template is not None
     member.birthday_year = local.tm_year
-    issue_coupon(session, member, template, "birthday", now)
+    code = (
+        derived_coupon_code(member.phone_hash.encode(), f"birthday:{local.tm_year}")
+        if member.phone_hash is not None
+        else None
+    )
+    issue_coupon(session, member, template, "birthday", now, code)
 
 
 def usable_coupons(session: Session, member_id: str, now: float) -> list[Coupon]:

@@ -293,6 +293,27 @@ class MembersDomain(Domain):
             return (card, True) if card is not None else None
         return None
 
+    def identify(self, code: str, now: float) -> tuple[str, str, bool] | None:
+        """(member id, masked phone, by a static card) for a scanned code; a card this hub has
+        not seen is asked of HQ (a card from another store of the chain) and kept. Never inside
+        a write transaction: HQ may take seconds."""
+        with self.hub.reads() as session:
+            found = self.resolve(session, code, now)
+            if found is not None:
+                return found[0].id, found[0].phone_masked, found[1]
+        text = code.strip()
+        if not re.fullmatch(CARD_NO_PATTERN, text):
+            return None
+        try:
+            answer = self.hq.lookup(card_no=text)
+        except HqAway:
+            return None
+        if answer is None or answer.erased:
+            return None
+        with self.hub.sessions.begin() as session:
+            member = service.adopt(session, None, answer, now)
+            return member.id, member.phone_masked, True
+
     # --- what the member's page shows ----------------------------------------------
 
     def view(self, session: Session, member: Member, now: float) -> dict[str, Any]:

@@ -15,6 +15,10 @@ log = logging.getLogger(__name__)
 
 LOOKUP_PATH = "/api/v1/members/lookup"
 LOOKUP_TIMEOUT_S = 2.0
+CONNECT_TIMEOUT_S = 1.0
+# After HQ failed to answer, the hub goes on offline without asking again for this long: a
+# waiter at a bill must not wait seconds on every member while the internet is down.
+COOL_OFF_S = 30.0
 
 
 class HqAway(Exception):
@@ -29,6 +33,7 @@ class HqMembers:
         self._client: httpx.Client | None = None
         self.last_ok: float | None = None  # time.time() of HQ's last answer
         self.last_error = ""
+        self._failed_at: float | None = None  # monotonic time of HQ's last failure
 
     @property
     def enabled(self) -> bool:
@@ -40,7 +45,7 @@ class HqMembers:
                 self._client = httpx.Client(
                     base_url=self._url,
                     headers={"Authorization": f"Bearer {self._token}"},
-                    timeout=httpx.Timeout(LOOKUP_TIMEOUT_S),
+                    timeout=httpx.Timeout(LOOKUP_TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
                 )
             return self._client
 
@@ -54,6 +59,8 @@ class HqMembers:
         """HQ's member (None: HQ knows none such); HqAway when HQ cannot be asked."""
         if not self.enabled:
             raise HqAway("no HQ configured")
+        if self._failed_at is not None and time.monotonic() - self._failed_at < COOL_OFF_S:
+            raise HqAway("HQ did not answer just now")
         params = {
             k: v
             for k, v in (("member", member), ("phone_hash", phone_hash), ("card_no", card_no))
@@ -62,16 +69,17 @@ class HqMembers:
         try:
             r = self._http().get(LOOKUP_PATH, params=params)
             if r.status_code == httpx.codes.NOT_FOUND:
-                self.last_ok, self.last_error = time.time(), ""
+                self.last_ok, self.last_error, self._failed_at = time.time(), "", None
                 return None
             r.raise_for_status()
             found = MemberLookup.model_validate(r.json())
         except (httpx.HTTPError, ValueError, ValidationError) as exc:
             # Never the query in the log: a phone hash is personal data too.
             self.last_error = type(exc).__name__
+            self._failed_at = time.monotonic()
             log.warning("member lookup at HQ failed (%s): going on offline", self.last_error)
             raise HqAway(self.last_error) from None
-        self.last_ok, self.last_error = time.time(), ""
+        self.last_ok, self.last_error, self._failed_at = time.time(), "", None
         return found
 
     def close(self) -> None:

@@ -49,6 +49,7 @@ def spend_12m(session: Session, member: Member, now: float) -> int:
             Payment.member_id == member.id,
             Payment.paid_at >= now - YEAR_S,
             Payment.refunded_at.is_(None),
+            Payment.method != "waived",  # let off: nothing was spent
         )
     )
     return member.hq_spend_elsewhere_fen + int(here or 0)

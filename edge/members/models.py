@@ -62,7 +62,8 @@ class Coupon(Base):
     valid_from: Mapped[float]
     valid_until: Mapped[float]
     issued_at: Mapped[float]
-    # Single use: settled by `UPDATE … WHERE redeemed_payment IS NULL` (service.redeem_coupon).
+    # Single use: settled by `UPDATE … WHERE redeemed_payment IS NULL` (bill.record_paid);
+    # "elsewhere": HQ said it was used at another store.
     redeemed_payment: Mapped[str | None] = mapped_column(String(32), default=None)
     redeemed_at: Mapped[float | None] = mapped_column(default=None)
     off_fen: Mapped[int | None] = mapped_column(default=None)

@@ -63,7 +63,12 @@ def _privacy(members: MembersDomain) -> dict[str, Any]:
 
 @router.get("/api/diner/{token}/member")
 def my_membership(
-    token: str, hub: HubDep, tables: Tables, members: Members, cookie: MemberCookie = None
+    token: str,
+    hub: HubDep,
+    tables: Tables,
+    members: Members,
+    response: Response,
+    cookie: MemberCookie = None,
 ) -> dict[str, Any]:
     """The member signed in on this phone (None if nobody), with what is popular here now.
     Opening it makes the member the party's (the first to sign in at the table)."""
@@ -75,10 +80,14 @@ def my_membership(
         popular = service.popular_now(session, now)
     if member_id is not None:
         members.refresh(member_id, max_age_s=60.0)
-        with hub.sessions.begin() as session:
-            member = service.by_id(session, member_id)
-            service.attach(session, table_id, opened_at, member, now, replace=False)
-            member_coupons.birthday_coupon(session, members.config, member, now)
+        try:
+            with hub.sessions.begin() as session:
+                member = service.by_id(session, member_id)
+                service.attach(session, table_id, opened_at, member, now, replace=False)
+                member_coupons.birthday_coupon(session, members.config, member, now)
+        except member_errors.MemberNotFound:  # erased at HQ on their request: signed out
+            member_id = None
+            response.delete_cookie(MEMBER_COOKIE)
     with hub.reads() as session:
         view = (
             members.view(session, service.by_id(session, member_id), now)

@@ -4,9 +4,10 @@ recommendations. Functions take an open Session; the caller commits (docs/member
 The ledger is edge/members/ledger.py, coupons edge/members/coupons.py, what a bill may take off
 and what a payment does for its member edge/members/bill.py."""
 
+import re
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,6 +15,7 @@ from contract.members import (
     BadPhone,
     MemberLookup,
     MembersConfig,
+    derived_coupon_code,
     mask_phone,
     new_card_no,
     new_member_id,
@@ -30,6 +32,8 @@ from edge.orders.models import Order, OrderLine
 from edge.uplink import service as outbox
 
 DAY_S = 86_400.0
+# A coupon HQ says was used at another store: this hub's copy is retired under this mark.
+USED_ELSEWHERE = "elsewhere"
 YEAR_S = 365 * DAY_S
 
 
@@ -64,7 +68,8 @@ def parse_birthday(raw: str | None) -> str | None:
     """MM-DD from "MM-DD" or "YYYY-MM-DD" (the year is not kept: not needed)."""
     if not raw:
         return None
-    text = raw.strip()[-5:]
+    match = re.fullmatch(r"(?:\d{4}-)?(\d{2}-\d{2})", raw.strip())
+    text = match.group(1) if match else ""
     try:
         time.strptime(f"2000-{text}", "%Y-%m-%d")  # 2000: a leap year, so 02-29 is a day
     except ValueError:
@@ -89,7 +94,7 @@ def join(
         phone_hash=phone_hash,
         phone_masked=mask_phone(phone),
         birthday=birthday,
-        card_no=new_card_no(),
+        card_no=_unused_card_no(session),
         consent=config.privacy_version,
         joined_at=now,
         joined_here=True,
@@ -112,8 +117,18 @@ def join(
     if config.welcome_coupon is not None:
         template = config.coupon(config.welcome_coupon)
         assert template is not None  # MembersConfig checks its references
-        issue_coupon(session, member, template, "welcome", now)
+        # Made from the phone's hash: joining again at another store while HQ is away gives
+        # the same coupon, not a second one (HQ merges the member; the coupon is one row).
+        welcome = derived_coupon_code(phone_hash.encode(), "welcome")
+        issue_coupon(session, member, template, "welcome", now, welcome)
     return member
+
+
+def _unused_card_no(session: Session) -> str:
+    while True:
+        card = new_card_no()
+        if session.scalar(select(Member.id).where(Member.card_no == card)) is None:
+            return card
 
 
 def adopt(session: Session, phone_hash: str | None, found: MemberLookup, now: float) -> Member:
@@ -136,10 +151,28 @@ def apply_lookup(session: Session, member: Member, found: MemberLookup, now: flo
         return
     member.phone_masked = found.phone_masked
     member.birthday = member.birthday or found.birthday
-    member.card_no = member.card_no or found.card_no
+    if (
+        member.card_no is None
+        and found.card_no is not None
+        and by_card(session, found.card_no) is None
+    ):
+        # Card numbers are made at each hub: two members of the chain can share one (rare).
+        # The first keeps it here; the other is found by phone or code, never by that card.
+        member.card_no = found.card_no
     member.hq_balance_elsewhere = found.balance_elsewhere
     member.hq_spend_elsewhere_fen = found.spend_12m_elsewhere_fen
     member.hq_checked_at = now
+    if found.used_coupons:
+        # Used at another store (HQ knows): this copy can no longer be spent here.
+        session.execute(
+            update(Coupon)
+            .where(
+                Coupon.code.in_(found.used_coupons),
+                Coupon.member_id == member.id,
+                Coupon.redeemed_payment.is_(None),
+            )
+            .values(redeemed_payment=USED_ELSEWHERE, redeemed_at=now)
+        )
     known = set(session.scalars(select(Coupon.code).where(Coupon.member_id == member.id)))
     for c in found.coupons:
         if c.code not in known:

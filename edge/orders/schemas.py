@@ -49,6 +49,9 @@ class PaymentRequest(BaseModel):
     # The party's member pays part of it with a coupon and/or points (edge/billing).
     coupon: str | None = Field(default=None, max_length=16)
     points: int = Field(default=0, ge=0, le=100_000_000)
+    # A kiosk order made with a printed member card: staff checked the person is the member
+    # (a card spends only then; a phone's member code, or a card staff scanned, needs nothing).
+    card_confirmed: bool = False
 
 
 class SoldOutRequest(BaseModel):

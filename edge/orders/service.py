@@ -269,6 +269,14 @@ def void_line(
         raise OrderNotFound(f"{uid}/{line_id}")
     if line.status == LINE_VOID:
         return order
+    if is_paid(session, order):
+        # What was paid is given back by a refund (a manager's), which also reverses what
+        # the bill earned and spent; a void after the bill would leave those standing.
+        raise OrderError(
+            409,
+            "already_paid",
+            "这单已结账，请用退款 / This order has been paid: refund it instead",
+        )
     line.status = LINE_VOID
     line.voided_at = now
     line.voided_by = staff
@@ -286,6 +294,15 @@ def void_line(
         [OrderLineVoidedEvent(id=f"ov-{order.uid}-{line.id}", occurred_at=now, data=voided)],
     )
     return order
+
+
+def is_paid(session: Session, order: Order) -> bool:
+    """A payment (not refunded) covers this order."""
+    # The uid is 32 hex digits: found in the JSON list's text, it is that order's payment.
+    paid = select(Payment.id).where(
+        Payment.refunded_at.is_(None), func.instr(cast(Payment.order_uids, String), order.uid) > 0
+    )
+    return bool(session.scalar(paid.exists().select()))
 
 
 def mark_done(session: Session, uid: str, now: float) -> Order:

@@ -1,6 +1,7 @@
 """The members rules at the hub, on a scratch database: joining, balances as sums, what a bill
 may take off (coupons, points, the offline allowance), earning on what was paid, reversals."""
 
+import re
 import time
 
 import pytest
@@ -9,11 +10,13 @@ from sqlalchemy.orm import Session
 
 from contract.inventory import Inventory
 from contract.members import (
+    COUPON_CODE_PATTERN,
     CouponKind,
     CouponTemplate,
     IssuedCoupon,
     MemberLookup,
     MembersConfig,
+    derived_coupon_code,
     member_code,
     phone_hash,
     read_member_code,
@@ -26,6 +29,7 @@ from edge.members import service as members
 from edge.members.models import Coupon, Member
 from edge.orders import service as orders
 from edge.orders.errors import OrderError
+from edge.orders.models import Order
 from edge.printing.service import Routes
 from edge.tables import service as tables
 from tests.fast.edge.orders.placing import key, line, place
@@ -257,3 +261,71 @@ def test_a_member_code_is_good_this_minute_and_the_last_only() -> None:
     assert read_member_code(KEY, code, now + 120) is None
     assert read_member_code(b"x" * 32, code, now) is None
     assert read_member_code(KEY, code.replace(":MABC", ":MABD"), now) is None
+
+
+def test_a_waived_bill_earns_nothing_and_counts_for_no_level(store: StoreDb) -> None:
+    with store.sessions.begin() as s:
+        bill = orders.party_bill(s, "A1")
+        discount = member_bill.price_bill(
+            s, CONFIG, "S1", _member(s), bill.gross_fen, {}, None, 0, True, NOW
+        )
+        payment = orders.record_payment(s, bill, "waived", STAFF, NOW)
+        member_bill.record_paid(s, CONFIG, discount, payment, NOW)
+        assert payment.points_earned == 0
+    with store.reads() as s:
+        m = _member(s)
+        assert ledger.balance(s, m) == 0 and ledger.spend_12m(s, m, NOW) == 0
+
+
+def test_a_line_of_a_paid_order_cannot_be_voided(store: StoreDb, routes: Routes) -> None:
+    uid = _pay(store)
+    assert uid
+    with store.reads() as s:
+        order = s.scalars(select(Order).where(Order.table_id == "A1")).first()
+        assert order is not None
+        order_uid, line_id = order.uid, order.lines[0].id
+    with store.sessions.begin() as s, pytest.raises(OrderError) as caught:
+        orders.void_line(s, routes, order_uid, line_id, STAFF, NOW)
+    assert caught.value.code == "already_paid" and "退款" in caught.value.message
+
+
+def test_a_coupon_used_at_another_store_is_retired_here(store: StoreDb) -> None:
+    welcome = _welcome(store)
+    with store.sessions.begin() as s:
+        m = _member(s)
+        found = MemberLookup(
+            member=m.id,
+            ids=[m.id],
+            phone_masked=m.phone_masked,
+            spend_12m_elsewhere_fen=0,
+            balance_elsewhere=0,
+            used_coupons=[welcome],
+        )
+        members.apply_lookup(s, m, found, NOW)
+    assert _refused(store, coupon=welcome) == "coupon_used"
+
+
+def test_gifts_made_at_two_stores_for_one_phone_are_one_coupon() -> None:
+    digest = phone_hash(KEY, PHONE)
+    assert derived_coupon_code(digest.encode(), "welcome") == derived_coupon_code(
+        digest.encode(), "welcome"
+    )
+    assert derived_coupon_code(digest.encode(), "birthday:2027") != derived_coupon_code(
+        digest.encode(), "birthday:2028"
+    )
+    assert re.fullmatch(COUPON_CODE_PATTERN, derived_coupon_code(b"x", "welcome"))
+
+
+@pytest.mark.parametrize("raw", ["2-3", "12-1", "02-3", "13-01", "02-30", "x"])
+def test_a_birthday_must_be_a_real_month_and_day(raw: str) -> None:
+    with pytest.raises(OrderError) as caught:
+        members.parse_birthday(raw)
+    assert caught.value.code == "bad_birthday"
+    assert members.parse_birthday("1990-02-29") == "02-29"
+
+
+@pytest.mark.parametrize(
+    "code", ["SSM1:MABCDEFGHIJ:²:X", "SSM1:MABCDEFGH23456789:29930997:é", "SSM1::1:A", "x" * 200]
+)
+def test_a_crafted_member_code_names_no_one(code: str) -> None:
+    assert read_member_code(KEY, code, 1_795_859_820.0) is None
