@@ -29,7 +29,8 @@ BOOKED, ARRIVED, CANCELLED = "booked", "arrived", "cancelled"
 HOLDING = (BOOKED, ARRIVED)  # bookings that count against a slot's capacity
 SOURCES = ("kiosk", "phone", "staff", "booking")
 BUSY_WINDOW_S = 6 * 3600  # a seated party whose table was not paid for 6 h is not counted busy
-TURN_WINDOW_S = 14 * 86400  # turn times from the last two weeks
+TURN_WINDOW_S = 14 * 86400
+BOOKING_ROUNDS = 4  # turn times from the last two weeks
 NAME_MAX = 40
 _PHONE = re.compile(r"^\+?[0-9]{6,15}$")
 _SLOT = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
@@ -349,14 +350,25 @@ def _seated_with_payment(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class GroupState:
+    tables: int
+    busy: list[float]  # how long each busy table's party has sat
+    turn_s: float
+    drop: float  # today's share of parties that leave the line or do not come
+    delay_s: float  # from a call to sitting down, today
+
+
 def group_state(
     session: Session, config: WaitlistConfig, group: TableGroup, now: float
-) -> tuple[int, list[float], float, float]:
-    """(tables, how long each busy table's party has sat, the turn time, the drop share)."""
+) -> GroupState:
     busy: list[float] = []
+    delays: list[float] = []
     samples: list[tuple[float, float]] = []  # (paid at, turn time): the latest count
     for party, paid_at in _seated_with_payment(session, group.id, now - TURN_WINDOW_S):
         sat = party.ended_at or now
+        if party.called_at is not None and party.day == local_day(now):
+            delays.append(sat - party.called_at)
         if paid_at is not None:
             samples.append((paid_at, paid_at - sat))
         elif now - sat < BUSY_WINDOW_S:  # an unpaid table forgotten since is not busy
@@ -381,7 +393,9 @@ def group_state(
         ).all()
     )
     drop = estimate.drop_share(ended.get(SEATED, 0), ended.get(LEFT, 0) + ended.get(NO_SHOW, 0))
-    return group_tables(session, config, group), busy, turn, drop
+    return GroupState(
+        group_tables(session, config, group), busy, turn, drop, estimate.seat_delay(delays)
+    )
 
 
 def bookings_due(session: Session, group: str, start: float, end: float) -> int:
@@ -400,12 +414,19 @@ def bookings_due(session: Session, group: str, start: float, end: float) -> int:
 def estimate_ahead(
     session: Session, config: WaitlistConfig, group: TableGroup, ahead: int, now: float
 ) -> estimate.Estimate:
-    tables_n, busy, turn, drop = group_state(session, config, group, now)
-    est = estimate.wait(ahead, tables_n, busy, turn, drop)
+    g = group_state(session, config, group, now)
+    est = estimate.wait(ahead, g.tables, g.busy, g.turn_s, g.drop, g.delay_s)
     hold = config.booking_hold_min * 60.0
-    due = bookings_due(session, group.id, now - hold, now + est.mid_s)
-    if due:  # bookings before the party's turn take tables first (once: close enough)
-        est = estimate.wait(ahead + due / (1.0 - drop), tables_n, busy, turn, drop)
+    counted = 0
+    for _ in range(BOOKING_ROUNDS):
+        # Bookings due before the party's turn take tables first; counting them makes the
+        # wait longer, which may bring more bookings in: a few rounds settle it.
+        due = bookings_due(session, group.id, now - hold, now + est.mid_s)
+        if due == counted:
+            break
+        counted = due
+        est = estimate.wait(ahead + due / (1.0 - g.drop), g.tables, g.busy, g.turn_s, g.drop,
+                            g.delay_s)  # fmt: skip
     return est
 
 

@@ -30,6 +30,7 @@ def test_parties_that_will_not_come_shorten_the_wait_and_the_range_holds_it() ->
 def test_the_store_s_own_turn_time_once_it_has_enough() -> None:
     assert estimate.turn_time([1800.0] * 4, TURN) == TURN  # too few: HQ's default
     assert estimate.turn_time([1800.0] * 5, TURN) == 1800.0
+    assert estimate.turn_time([1200.0, 2400.0] * 3, TURN) == 1800.0  # the mean
     assert estimate.turn_time([10.0] * 50, TURN) == TURN  # paid at once: not a turn time
     assert estimate.drop_share(0, 0) == estimate.DROP_PRIOR
     assert estimate.naive(3, 2, TURN) == 1.5 * TURN

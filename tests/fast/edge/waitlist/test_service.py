@@ -100,8 +100,8 @@ def test_turn_times_come_from_the_tables_payments(db: StoreDb) -> None:
         busy = take(s, "busy", 2, now=NOW - 900)
         service.call(s, config, NOW - 700, party=busy)
         service.seat(s, busy, "T0", NOW - 600)  # sat 10 minutes ago, not paid yet
-        _tables, sitting, turn, _ = service.group_state(s, config, group, NOW)
-    assert turn == 1800.0 and sitting == [pytest.approx(600.0)]
+        state = service.group_state(s, config, group, NOW)
+    assert state.turn_s == 1800.0 and state.busy == [pytest.approx(600.0)]
 
 
 def test_bookings_check_input_and_capacity(db: StoreDb, menu: MenuFile) -> None:
