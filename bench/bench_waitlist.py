@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bench.common import Table, Verdict, at_most, median, print_run, write_section
 from contract.waitlist import DEFAULT_GROUPS, WaitlistConfig
 from edge.db import init_db, make_engine
+from edge.orders.errors import OrderError
 from edge.orders.models import Payment
 from edge.tables.models import DiningTable
 from edge.waitlist import estimate, service
@@ -72,7 +73,7 @@ def _dining(rng: random.Random, group: str) -> float:
 
 def _arrivals(rng: random.Random, start: float) -> list[float]:
     """300 arrival times over 4 hours, denser around 18:30-19:30 (a hump on a floor)."""
-    times = []
+    times: list[float] = []
     while len(times) < PARTIES:
         t = rng.uniform(0, HOURS * 3600)
         peak = math.exp(-(((t - 2 * 3600) / 3000) ** 2))
@@ -135,7 +136,7 @@ def _evening(sim: Sim, sessions: sessionmaker[Session]) -> dict[str, float]:
             )  # fmt: skip
             try:
                 booking, _ = service.book(s, config, None, request, start - 3600)
-            except service.OrderError:
+            except OrderError:
                 continue  # the slot was full: that diner picked no other time
             if rng.random() >= NO_SHOW_SHARE:
                 bookings.append((booking.slot_at + rng.uniform(-10, 10) * 60, booking.uid))
