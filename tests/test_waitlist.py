@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 from playwright.sync_api import Browser, expect
 
 from contract import parse_payload
@@ -28,9 +29,11 @@ def _take(k: Kitchen, key: str, size: int, client: httpx.Client | None = None) -
 def _board(k: Kitchen) -> tuple[list[WaitlistBoard], mqtt.Client]:
     """What a queue screen receives on the retained topic."""
     seen: list[WaitlistBoard] = []
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-screen-listener")
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-screen-listener")
     client.username_pw_set("screen-01", k.broker.accounts["screen-01"])  # a screen's rights
-    client.on_message = lambda _c, _u, m: seen.append(parse_payload(m.payload, WaitlistBoard))
+    client.on_message = lambda _c, _u, m: seen.append(
+        parse_payload(bytes(m.payload), WaitlistBoard)
+    )
     client.connect("127.0.0.1", k.broker.port)
     client.subscribe(waitlist_topic(k.broker.store), 1)
     client.loop_start()
