@@ -43,7 +43,7 @@ function renderLine() {
     el("div", { class: "recent" }, g.recent.join("  ")),
     el("div", { class: "waiting" },
       `等候 ${g.waiting} 桌 waiting` +
-        (g.waiting && g.est_high_min !== null ? ` · 约 ${g.est_low_min}–${g.est_high_min} 分钟 min` : "")),
+        (g.waiting && g.est_high_min != null ? ` · 约 ${g.est_low_min}–${g.est_high_min} 分钟 min` : "")),
   )));
 }
 
