@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, expect
 from contract import parse_payload
 from contract.payloads import WaitlistBoard
 from contract.topics import waitlist_topic
+from tests.browser import log_in
 from tests.ordering import Kitchen, kitchen
 from tests.support import run_hub_thread, wait_until
 
@@ -171,3 +172,45 @@ def test_a_phone_follows_its_number_until_called_and_can_leave(
         assert view["groups"][0]["waiting"] == []
         assert errors == []
         context.close()
+
+
+@pytest.mark.browser
+def test_staff_call_seat_and_see_bookings_on_the_waitlist_page(
+    browser: Browser, tmp_path: Path, store: str
+) -> None:
+    with kitchen(tmp_path, store) as k:
+        for n, size in enumerate((2, 2)):
+            assert _take(k, f"tap-st-{n:04d}", size, k.hub.client(login=False)).status_code == 201
+        day = time.strftime("%Y-%m-%d", time.localtime())
+        slot = time.localtime(time.time() + 3 * 3600)
+        booked = k.diner.post(
+            "/api/bookings",
+            json={"key": "book-staff-01", "day": day, "size": 4, "name": "王",
+                  "slot": f"{slot.tm_hour:02d}:{slot.tm_min // 15 * 15:02d}",
+                  "phone": "13912345678"},
+        )  # fmt: skip
+        page = browser.new_context().new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        log_in(page, k.hub.base_url, "/waitlist")
+        group_a = page.locator('[data-group="A"]')
+        expect(group_a.locator(".row[data-number]")).to_have_count(2)
+        if booked.status_code == 201:  # late in the evening the slot would be tomorrow's
+            expect(page.locator('[data-group="B"]')).to_contain_text("已预订 Booked")
+            expect(page.locator("#bookings")).to_contain_text("139****5678")
+        group_a.get_by_role("button", name="叫下一位 Call next A").click()
+        called = group_a.locator('.row[data-number="A001"]')
+        expect(called).to_contain_text("已叫 Called")
+        expect(called.get_by_role("button", name="过号 Skip")).to_be_disabled()  # grace time
+        called.get_by_label("桌号 Table for A001").select_option("A2")
+        called.get_by_role("button", name="入座 Seat").click()
+        expect(group_a.locator(".row[data-number]")).to_have_count(1)
+        party = k.diner.get(f"/api/waitlist/me/{_first_token(k)}").json()
+        assert party["status"] == "seated" and party["table"] == "A2"
+        assert errors == []
+
+
+def _first_token(k: Kitchen) -> str:
+    """A001's token, as its phone has it (a retried tap answers with the same)."""
+    r = _take(k, "tap-st-0000", 2, k.hub.client(login=False))
+    return str(r.json()["token"])
