@@ -255,7 +255,10 @@ def main() -> None:
             f"{PARTIES} walk-in parties over {HOURS} hours, {BOOKINGS} bookings, "
             f"{NO_SHOW_SHARE:.0%} no-shows, 66 tables in four groups; the waitlist's service "
             "functions on a real hub database with a simulated clock (the module says what is "
-            f"simulated). {len(runs)} runs (seeds {args.seed}..{args.seed + len(runs) - 1}).\n\n"
+            f"simulated). {len(runs)} runs (seeds {args.seed}..{args.seed + len(runs) - 1}). "
+            "The estimate is the middle of the range each party was given when it took its "
+            "number; the naive estimate is handed the simulation's true mean dining time per "
+            "group, which a store would have to guess.\n\n"
             + table.markdown()
             + "\n\n"
             + verdict.markdown(),
