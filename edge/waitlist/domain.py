@@ -130,7 +130,7 @@ class WaitlistDomain(Domain):
         if now - self._published_at < BOARD_REFRESH_S:
             return None
         self._published_at = now
-        return self.changed
+        return self.publish_board  # the screens' estimates; the phones ask every 30 s
 
     # --- taking a number ---------------------------------------------------------------
 
@@ -332,5 +332,3 @@ class WaitlistDomain(Domain):
             "est_low_s": p.est_low_s, "est_high_s": p.est_high_s,
         }  # fmt: skip
 
-    def snapshot(self, session: Session) -> dict[str, Any]:
-        return {}
