@@ -331,4 +331,3 @@ class WaitlistDomain(Domain):
             "waited_s": now - p.created_at, "called_at": p.called_at, "calls": p.calls,
             "est_low_s": p.est_low_s, "est_high_s": p.est_high_s,
         }  # fmt: skip
-
