@@ -27,6 +27,7 @@ from edge.core.ingest import checked
 from edge.core.worker import Worker
 from edge.members import ledger
 from edge.members.domain import MembersDomain
+from edge.members.models import Member
 from edge.menu.domain import ConfigApplied, MenuDomain
 from edge.orders import errors
 from edge.orders.errors import OrderError
@@ -137,8 +138,6 @@ class WaitlistDomain(Domain):
     def priority_of(self, session: Session, member_id: str | None, now: float) -> bool:
         if member_id is None or not self._members.enabled:
             return False
-        from edge.members.models import Member
-
         member = session.get(Member, member_id)
         if member is None or member.erased:  # an erased member is nobody's priority
             return False

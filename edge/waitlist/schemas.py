@@ -3,18 +3,17 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract.const import EVENT_ID_PATTERN
-from contract.menu import HHMM
 
 # Sizes are checked by the service (a party of 0 or 200 gets the bilingual message, not a
 # schema error a diner cannot read); only absurd integers are refused here.
-Size = int
+SIZE_GUARD = 1000
 
 
 class TakeNumber(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     key: str = Field(pattern=EVENT_ID_PATTERN)  # made on the phone: a retried tap, one number
-    size: Size = Field(ge=-1000, le=1000)
+    size: int = Field(ge=-SIZE_GUARD, le=SIZE_GUARD)
 
 
 class SeatParty(BaseModel):
@@ -29,9 +28,6 @@ class BookingCreate(BaseModel):
     key: str = Field(pattern=EVENT_ID_PATTERN)
     day: str = Field(max_length=10)
     slot: str = Field(max_length=5)
-    size: Size = Field(ge=-1000, le=1000)
+    size: int = Field(ge=-SIZE_GUARD, le=SIZE_GUARD)
     name: str = Field(default="", max_length=40)
     phone: str = Field(max_length=20)
-
-
-__all__ = ["HHMM", "BookingCreate", "SeatParty", "TakeNumber"]

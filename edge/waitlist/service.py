@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, insert, literal, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from contract.menu import StoreConfig
@@ -524,13 +523,11 @@ def book(
     values = (uid, request.key, request.day, request.slot, at, group.id, request.size, name,
               mask_phone(request.phone), member_id, BOOKED, now)  # fmt: skip
     source = select(*(literal(v) for v in values)).where(taken < group.slot_capacity)
-    try:
-        result = session.execute(
-            insert(Booking).from_select([getattr(Booking, c) for c in columns], source)
-        )
-    except IntegrityError:  # the same key at the same instant: the other one made it
-        session.rollback()
-        raise
+    # The same key twice at once cannot both get here: the writer's transactions hold SQLite's
+    # write lock from their start, so the second one found the first's row above.
+    result = session.execute(
+        insert(Booking).from_select([getattr(Booking, c) for c in columns], source)
+    )
     if not result.rowcount:  # type: ignore[attr-defined]
         raise OrderError(
             409,

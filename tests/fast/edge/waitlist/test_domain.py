@@ -6,9 +6,13 @@ import json
 import time
 
 import pytest
+from pydantic import SecretStr
 
 from contract.const import DeviceType
 from contract.inventory import DeviceSpec
+from contract.menu import MenuFile, StoreConfig
+from contract.waitlist import WaitlistConfig
+from edge.config import Settings
 from edge.core.domain import HubContext
 from edge.members.domain import MembersDomain
 from edge.menu.domain import MenuDomain
@@ -19,6 +23,12 @@ from tests.fast.fakes import RecordingLive, RecordingMqtt
 from tests.fast.helpers import build
 
 KIOSK = DeviceSpec(id="kiosk-01", type=DeviceType.KIOSK)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The fast tier's settings with the chain's member key: members are on."""
+    return settings.model_copy(update={"member_key": SecretStr("m" * 40)})
 
 
 def _domain(hub_ctx: HubContext) -> WaitlistDomain:
@@ -69,3 +79,19 @@ def test_every_change_reaches_the_screens_the_phones_and_the_staff(
     diners = hub_ctx.diners
     assert isinstance(diners, RecordingLive)
     assert diners.keyed == [({"type": "waitlist"}, LIVE_KEY)]
+
+
+def test_a_member_of_a_priority_level_goes_first(hub_ctx: HubContext, menu: MenuFile) -> None:
+    domain = _domain(hub_ctx)
+    # HQ made every member a priority member for this test (levels: normal, silver, gold).
+    hub_ctx.get(MenuDomain).config = StoreConfig(
+        menu=menu, waitlist=WaitlistConfig(priority_levels=["normal"])
+    )
+    members = hub_ctx.get(MembersDomain)
+    member = members.join("13800138000", None, time.time())
+    now = time.time()
+    plain, _ = domain.take("phone:tap-plain-0001", 2, "phone", now)
+    gold, _ = domain.take("phone:tap-member-01", 2, "phone", now + 1, member.id)
+    assert gold["priority"] and not plain["priority"]
+    again, _ = domain.take("phone:tap-plain-0001", 2, "phone", now)
+    assert (gold["ahead"], again["ahead"]) == (0, 1)  # the member went before the other
