@@ -2,6 +2,7 @@
 and in headless Chromium, a listener on the screens' retained topic, concurrent bookings over
 HTTP, and a hub restart mid-evening (docs/waitlist.md)."""
 
+import io
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -10,7 +11,9 @@ from pathlib import Path
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
+import zxingcpp
 from paho.mqtt.enums import CallbackAPIVersion
+from PIL import Image
 from playwright.sync_api import Browser, expect
 
 from contract import parse_payload
@@ -64,6 +67,11 @@ def test_numbers_once_per_tap_calls_on_the_screens_seating_opens_the_table_and_a
             # A sixth tap from the same address within the minute: someone filling the line.
             flood = _take(k, "tap-0009-ffff", 2, k.hub.client(login=False))
             assert flood.status_code == 429 and "Too many requests" in flood.text
+            # The QR code at the door opens the page that takes a number.
+            png = k.staff.get("/api/waitlist/door-qr.png")
+            assert png.headers["content-type"] == "image/png"
+            [code] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png.content)))
+            assert code.text == f"{k.hub.base_url}/wait"
             forged = first.json()["token"][:-2] + "xx"
             assert k.diner.get(f"/api/waitlist/me/{forged}").status_code == 403
             assert k.diner.get(f"/w/{forged}").status_code == 403
