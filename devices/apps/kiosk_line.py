@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 ACK_GRACE_S = 5.0
 LINE_AWAY = "请到前台取号 / Please ask at the counter for a number"
 NOT_TAKEN = "未能取号，请到前台 / No number could be taken, please ask at the counter"
+BAD_SIZE = "人数无效 / Not a valid number of people"
 
 
 @dataclass
@@ -62,7 +63,11 @@ class LineDesk:
             self.publish()  # a double tap, or the page reconnected: the same request
             return
         k = self.kiosk
-        if not (k.connected and k.hub_online) or not isinstance(size, int):
+        if not isinstance(size, int) or isinstance(size, bool):
+            self.ticket = Ticket("", attempt, "refused", 0, message=BAD_SIZE)
+            self.publish()
+            return
+        if not (k.connected and k.hub_online):  # nothing is sent: the diner asks at the counter
             self.ticket = Ticket("", attempt, "refused", 0, message=LINE_AWAY)
             self.publish()
             return

@@ -18,6 +18,7 @@ from edge.orders import errors
 from edge.orders.errors import OrderError
 from edge.waitlist import service
 from edge.waitlist.domain import LIVE_KEY, WaitlistDomain
+from edge.waitlist.models import Booking
 from edge.waitlist.schemas import BookingCreate, SeatParty, TakeNumber
 
 router = APIRouter(tags=["waitlist"])
@@ -181,7 +182,7 @@ def book(
     return public
 
 
-def _booking_public(b: Any) -> dict[str, Any]:
+def _booking_public(b: Booking) -> dict[str, Any]:
     return {
         "id": b.uid, "day": b.day, "slot": b.slot, "group": b.grp, "size": b.size,
         "name": b.name, "phone": b.phone_mask, "status": b.status,
