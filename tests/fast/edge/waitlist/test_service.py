@@ -170,3 +170,13 @@ def test_fifty_parties_booking_the_last_places_at_once_get_exactly_the_capacity(
             e.dispose()
     assert results.count("ok") == CONFIG.groups[0].slot_capacity == 2
     assert results.count("slot_full") == 48
+
+
+def test_priority_members_may_book_further_ahead(db: StoreDb) -> None:
+    far = time.strftime("%Y-%m-%d", time.localtime(NOW + 10 * 86400))
+    request = service.BookingRequest("far1", far, "12:00", 2, "", "13800138000")
+    with db.sessions.begin() as s:
+        with pytest.raises(OrderError, match="7 days ahead"):
+            service.book(s, CONFIG, None, request, NOW)
+        booking, created = service.book(s, CONFIG, None, request, NOW, priority=True)
+    assert created and booking.day == far
