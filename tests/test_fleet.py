@@ -240,12 +240,15 @@ def test_a_button_cannot_read_another_devices_commands(broker: Broker, hub: Hub)
         stolen_seen = until_marker(stolen, is_(after), "btn-001's next command on the wildcard")
         everything_seen = until_marker(everything, is_(after), "btn-001's next command")
     assert ids(stolen_seen) == [before, after]
-    # On store/#: what any device may read (the hub's retained presence and ready numbers),
-    # then its own two commands; btn-002's, sent between them, is not there.
+    # On store/#: what any device may read (the hub's retained presence, ready numbers and
+    # waitlist board), then its own two commands; btn-002's, sent between them, is not there.
     seen = [json.loads(line) for line in everything_seen]
-    retained = sorted(json.dumps({k: m[k] for k in sorted(m) if k != "ts_ms"}) for m in seen[:2])
+    [line] = [m for m in seen[:-2] if "call_seq" in m]  # the waitlist's board: nobody called
+    assert line["call_seq"] == 0 and [g["group"] for g in line["groups"]] == ["A", "B", "C", "D"]
+    others = [m for m in seen[:-2] if m is not line]
+    retained = sorted(json.dumps({k: m[k] for k in sorted(m) if k != "ts_ms"}) for m in others)
     assert retained == ['{"ready": [], "v": 1}', '{"state": "online", "v": 1}']
-    assert [m["id"] for m in seen[2:]] == [before, after]
+    assert [m["id"] for m in seen[-2:]] == [before, after]
     assert forbidden not in ids(everything_seen)
 
 
