@@ -271,13 +271,13 @@ class WaitlistDomain(Domain):
 
     def publish_board(self) -> None:
         now = time.time()
+        self._published_at = now  # the writer's tick republishes BOARD_REFRESH_S after this
         with self.hub.reads() as session:
             doc = self.board_doc(session, now)
         self.hub.mqtt.publish(waitlist_topic(self.hub.store), encode(doc), QOS_STATE, retain=True)
 
     def changed(self) -> None:
         """After a commit that changed the line: the screens, the phones and the staff."""
-        self._published_at = time.time()
         self.publish_board()
         self.hub.diners.publish({"type": "waitlist"}, key=LIVE_KEY)
         self.hub.board.publish({"type": "waitlist"})
