@@ -33,7 +33,7 @@ from edge.orders import errors
 from edge.orders.errors import OrderError
 from edge.uplink.events import FactsCommitted
 from edge.waitlist import service
-from edge.waitlist.models import WaitParty
+from edge.waitlist.models import Booking, WaitParty
 from edge.waitlist.tokens import NumberSigner
 
 log = logging.getLogger(__name__)
@@ -163,7 +163,7 @@ class WaitlistDomain(Domain):
             if not self.kiosk_takes.take(device.id):
                 raise errors.rate_limited()
             public, _ = self.take(
-                f"kiosk:{device.id}:{event.id}", event.party, "kiosk", time.time()
+                f"kiosk:{device.id}:{event.id}", event.party, service.FROM_KIOSK, time.time()
             )
         except OrderError as err:
             ack = EventAck(
@@ -303,18 +303,7 @@ class WaitlistDomain(Domain):
                     "called": [self._row(p, now) for p in called],
                 }
             )  # fmt: skip
-        bookings = [
-            {
-                "id": b.uid,
-                "slot": b.slot,
-                "group": b.grp,
-                "size": b.size,
-                "name": b.name,
-                "phone": b.phone_mask,
-                "status": b.status,
-            }
-            for b in service.day_bookings(session, day)
-        ]
+        bookings = [booking_public(b) for b in service.day_bookings(session, day)]
         return {
             "groups": groups,
             "bookings": bookings,
@@ -330,3 +319,11 @@ class WaitlistDomain(Domain):
             "waited_s": now - p.created_at, "called_at": p.called_at, "calls": p.calls,
             "est_low_s": p.est_low_s, "est_high_s": p.est_high_s,
         }  # fmt: skip
+
+
+def booking_public(b: Booking) -> dict[str, Any]:
+    """A booking as staff and its diner see it: the phone only masked."""
+    return {
+        "id": b.uid, "day": b.day, "slot": b.slot, "group": b.grp, "size": b.size,
+        "name": b.name, "phone": b.phone_mask, "status": b.status,
+    }  # fmt: skip

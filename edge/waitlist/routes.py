@@ -17,8 +17,7 @@ from edge.members.domain import MEMBER_COOKIE, MembersDomain
 from edge.orders import errors
 from edge.orders.errors import OrderError
 from edge.waitlist import service
-from edge.waitlist.domain import LIVE_KEY, WaitlistDomain
-from edge.waitlist.models import Booking
+from edge.waitlist.domain import LIVE_KEY, WaitlistDomain, booking_public
 from edge.waitlist.schemas import BookingCreate, SeatParty, TakeNumber
 
 router = APIRouter(tags=["waitlist"])
@@ -80,7 +79,9 @@ def take_from_phone(
     if not domain.phone_takes.take(_client(request)):
         raise errors.rate_limited()
     member_id = _member_id(hub, members, request)
-    public, created = domain.take(f"phone:{body.key}", body.size, "phone", time.time(), member_id)
+    public, created = domain.take(
+        f"phone:{body.key}", body.size, service.FROM_PHONE, time.time(), member_id
+    )
     if not created:
         response.status_code = status.HTTP_200_OK
     return public
@@ -175,18 +176,11 @@ def book(
         booking, created = service.book(
             session, domain.config, domain.store_config, request_, now, member_id, priority
         )
-        public = _booking_public(booking)
+        public = booking_public(booking)
     if not created:
         response.status_code = status.HTTP_200_OK
     domain.changed()
     return public
-
-
-def _booking_public(b: Booking) -> dict[str, Any]:
-    return {
-        "id": b.uid, "day": b.day, "slot": b.slot, "group": b.grp, "size": b.size,
-        "name": b.name, "phone": b.phone_mask, "status": b.status,
-    }  # fmt: skip
 
 
 # --- staff -------------------------------------------------------------------------------
@@ -207,7 +201,7 @@ def the_line(hub: HubDep, domain: Waitlist, _staff: CurrentStaff) -> dict[str, A
 
 @router.post("/api/waitlist/staff-take", status_code=status.HTTP_201_CREATED)
 def take_for_walk_in(body: TakeNumber, domain: Waitlist, _staff: CurrentStaff) -> dict[str, Any]:
-    public, _ = domain.take(f"staff:{body.key}", body.size, "staff", time.time())
+    public, _ = domain.take(f"staff:{body.key}", body.size, service.FROM_STAFF, time.time())
     return public
 
 
@@ -284,7 +278,7 @@ def day_bookings(
 ) -> list[dict[str, Any]]:
     with hub.reads() as session:
         rows = service.day_bookings(session, day or service.local_day(time.time()))
-        return [_booking_public(b) for b in rows]
+        return [booking_public(b) for b in rows]
 
 
 @router.post("/api/bookings/{uid}/{what}")
@@ -305,6 +299,6 @@ def booking_action(
             service.cancel_booking(session, booking, now)
         else:
             raise OrderError(404, "no_such_action", "没有这个操作 / No such action")
-        result["booking"] = _booking_public(booking)
+        result["booking"] = booking_public(booking)
     domain.changed()
     return result

@@ -26,10 +26,11 @@ WAITING, CALLED, SEATED, LEFT, NO_SHOW = "waiting", "called", "seated", "left", 
 IN_LINE = (WAITING, CALLED)
 BOOKED, ARRIVED, CANCELLED = "booked", "arrived", "cancelled"
 HOLDING = (BOOKED, ARRIVED)  # bookings that count against a slot's capacity
-SOURCES = ("kiosk", "phone", "staff", "booking")
+# Where a number was taken (WaitParty.source, and HQ's `source`).
+FROM_KIOSK, FROM_PHONE, FROM_STAFF, FROM_BOOKING = "kiosk", "phone", "staff", "booking"
 BUSY_WINDOW_S = 6 * 3600  # a seated party whose table was not paid for 6 h is not counted busy
-TURN_WINDOW_S = 14 * 86400
-BOOKING_ROUNDS = 4  # turn times from the last two weeks
+TURN_WINDOW_S = 14 * 86400  # turn times from the last two weeks
+BOOKING_ROUNDS = 4  # bookings due are counted until their count settles, at most this often
 NAME_MAX = 40
 _PHONE = re.compile(r"^\+?[0-9]{6,15}$")
 _SLOT = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
@@ -563,7 +564,7 @@ def arrive(session: Session, config: WaitlistConfig, booking: Booking, now: floa
     booking.status = ARRIVED
     _booking_fact(session, booking, ARRIVED, now)
     taken = take_number(
-        session, config, f"booking:{booking.uid}", booking.size, "booking", now,
+        session, config, f"booking:{booking.uid}", booking.size, FROM_BOOKING, now,
         member_id=booking.member_id, priority=True, booking_id=booking.id,
     )  # fmt: skip
     return taken.party
