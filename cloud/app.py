@@ -24,6 +24,7 @@ from cloud.api import (
     risks,
     sales,
     stores,
+    waitlist,
 )
 from cloud.config import Settings
 from cloud.db import make_engine, make_sessions
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(coupons.router)
     app.include_router(liability.router)
     app.include_router(risks.router)
+    app.include_router(waitlist.router)
 
     @app.get("/health")
     def health() -> dict[str, bool]:

@@ -50,9 +50,11 @@ class Presence(StrEnum):
 class EventType(StrEnum):
     PRESS = "press"
     ORDER = "order"  # a kiosk's order; the ack carries the order's number and total
+    QUEUE_TAKE = "queue_take"  # a kiosk takes a waitlist number; the ack carries it
 
 
 READY_SEGMENT: Final = "ready"  # store/{store}/hub/ready: retained numbers the screens show
+WAITLIST_SEGMENT: Final = "waitlist"  # store/{store}/hub/waitlist: retained WaitlistBoard
 MENU_SEGMENT: Final = "menu"  # store/{store}/hub/menu: retained menu and sold-out marks for kiosks
 # The kiosk menu is one retained message from the hub. mosquitto disconnects a client that sends
 # a packet over BROKER_MAX_PACKET (the hub too), so the hub refuses to publish a larger one.

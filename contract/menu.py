@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from contract.const import ID_PATTERN
 from contract.members import MembersConfig
+from contract.waitlist import WaitlistConfig
 
 MAX_PRICE_FEN = 10_000_000  # 100,000 yuan: a typo guard, not a business rule
 NOTE_MAX = 140
@@ -136,12 +137,13 @@ class Opening(_Strict):
 
 
 class StoreConfig(_Strict):
-    """What HQ pushes to stores: the menu, the opening hours (store-local time) and the member
-    rules. A day not listed is a closed day; no `hours` at all means always open."""
+    """What HQ pushes to stores: the menu, the opening hours (store-local time), the member
+    rules and the waitlist's. A day not listed is a closed day; no `hours` means always open."""
 
     menu: MenuFile
     hours: dict[str, list[Opening]] | None = None
     members: MembersConfig = Field(default_factory=MembersConfig)
+    waitlist: WaitlistConfig = Field(default_factory=WaitlistConfig)
 
     @model_validator(mode="after")
     def _days(self) -> Self:

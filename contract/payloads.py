@@ -25,6 +25,7 @@ from contract.const import (
     ReplyStatus,
 )
 from contract.menu import MenuFile
+from contract.waitlist import GROUP_PATTERN, RECENT_CALLED
 
 EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN)]
 DeviceId = Annotated[str, Field(pattern=ID_PATTERN)]
@@ -122,6 +123,44 @@ class ReadyBoard(_Payload):
 
     ready: list[int] = Field(max_length=50)
     ts_ms: TimestampMs | None = None
+
+
+class QueueTakeEvent(FromDevice):
+    """A kiosk takes a number for a party, on its event topic. `id` is made on the kiosk and
+    is the idempotency key: a resend gets the same number. Acked with `EventAck` whose data
+    has `number`, `group`, `ahead`, `est_low_min`, `est_high_min` and `token` (the phone page
+    of this number: /w/{token})."""
+
+    id: EventId
+    type: Literal["queue_take"]
+    party: int = Field(ge=-(2**31), le=2**31)  # the hub refuses out-of-range with a message
+    ts_ms: TimestampMs | None = None
+
+
+class GroupBoard(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    group: str = Field(pattern=GROUP_PATTERN)
+    name_zh: str
+    name_en: str
+    calling: str | None = None  # the number called last, until it is seated or skipped
+    recent: list[str] = Field(default_factory=list, max_length=RECENT_CALLED)
+    waiting: int = Field(default=0, ge=0)
+    est_low_min: int | None = None  # the wait of a party joining now
+    est_high_min: int | None = None
+
+
+class WaitlistBoard(_Payload):
+    """Retained on store/{store}/hub/waitlist (hub -> queue screens): per group the number
+    being called, the last few called, how many wait and the estimated wait. `call_seq` grows
+    by one with every call (a repeat too), so a screen announces a call exactly once, and a
+    screen that reconnects does not announce an old one (`called_at_ms`)."""
+
+    groups: list[GroupBoard] = Field(default_factory=list, max_length=26)
+    call_seq: int = Field(default=0, ge=0)
+    called: str | None = None  # the number of the latest call
+    called_at_ms: int | None = None
+    ts_ms: int | None = None
 
 
 class KioskMenu(_Payload):

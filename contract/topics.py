@@ -9,6 +9,7 @@ from contract.const import (
     MENU_SEGMENT,
     READY_SEGMENT,
     TOPIC_ROOT,
+    WAITLIST_SEGMENT,
     Channel,
     DeviceType,
 )
@@ -34,6 +35,11 @@ def hub_state_topic(store: str) -> str:
 
 def ready_topic(store: str) -> str:
     return f"{TOPIC_ROOT}/{store}/{HUB_SEGMENT}/{READY_SEGMENT}"
+
+
+def waitlist_topic(store: str) -> str:
+    """Retained by the hub: the line the queue screens show (contract.waitlist.WaitlistBoard)."""
+    return f"{TOPIC_ROOT}/{store}/{HUB_SEGMENT}/{WAITLIST_SEGMENT}"
 
 
 def menu_topic(store: str) -> str:

@@ -256,6 +256,43 @@ def _known_version(v: int) -> int:
     return v
 
 
+# --- the waitlist and reservations (docs/waitlist.md). No phone numbers: never. ---
+
+
+class WaitlistParty(UplinkData):
+    """A party in the line at the door changed: taken, called, seated, left, no_show. For a
+    seated party `waited_s` and `error_s` (waited minus the middle of the estimate given when
+    it took its number) measure how good the estimate was."""
+
+    party: str  # the party's uid on the hub
+    number: str  # A012
+    group: str
+    size: int = Field(ge=1, le=1000)
+    what: Literal["taken", "called", "seated", "left", "no_show", "put_back"]
+    source: str  # kiosk | phone | staff | booking
+    priority: bool = False
+    taken_at: Seconds
+    at: Seconds
+    est_low_s: Seconds | None = None
+    est_high_s: Seconds | None = None
+    est_s: Seconds | None = None
+    waited_s: Seconds | None = None
+    error_s: Seconds | None = None
+    table: str | None = None
+
+
+class BookingChanged(UplinkData):
+    """A reservation was made, or its party arrived, did not come or cancelled."""
+
+    booking: str
+    day: str  # YYYY-MM-DD, store-local
+    slot: str  # HH:MM, store-local
+    group: str
+    size: int = Field(ge=1, le=1000)
+    what: Literal["booked", "arrived", "no_show", "cancelled"]
+    at: Seconds
+
+
 class UplinkEnvelope(BaseModel):
     """What every event has, whatever its type."""
 
@@ -380,6 +417,20 @@ class ConfigAppliedEvent(UplinkEvent):
     data: ConfigApplied
 
 
+class WaitlistPartyEvent(UplinkEvent):
+    """id `wl-<party uid>-<what>` (a called party called again: `wl-<uid>-called-<n>`)."""
+
+    type: Literal["waitlist.party"] = "waitlist.party"
+    data: WaitlistParty
+
+
+class BookingChangedEvent(UplinkEvent):
+    """id `bk-<booking uid>-<what>`."""
+
+    type: Literal["booking.changed"] = "booking.changed"
+    data: BookingChanged
+
+
 # The one list of event models: everything below is derived from it.
 AnyUplinkEvent = Annotated[
     CallOpenedEvent
@@ -396,7 +447,9 @@ AnyUplinkEvent = Annotated[
     | CouponIssuedEvent
     | CouponRedeemedEvent
     | CouponReleasedEvent
-    | ConfigAppliedEvent,
+    | ConfigAppliedEvent
+    | WaitlistPartyEvent
+    | BookingChangedEvent,
     Field(discriminator="type"),
 ]
 EVENT_MODELS: Final[tuple[type[UplinkEvent], ...]] = get_args(get_args(AnyUplinkEvent)[0])
@@ -432,6 +485,8 @@ MEMBER_POINTS: Final = _type_of(PointsEntryEvent)
 COUPON_ISSUED: Final = _type_of(CouponIssuedEvent)
 COUPON_REDEEMED: Final = _type_of(CouponRedeemedEvent)
 COUPON_RELEASED: Final = _type_of(CouponReleasedEvent)
+WAITLIST_PARTY: Final = _type_of(WaitlistPartyEvent)
+BOOKING_CHANGED: Final = _type_of(BookingChangedEvent)
 
 _EVENT_ADAPTER: Final[TypeAdapter[AnyUplinkEvent]] = TypeAdapter(AnyUplinkEvent)
 

@@ -33,6 +33,10 @@ _COMMANDS = {
     b"\x1c.": 0,  # FS .   leave double-byte mode
 }
 _GS_CUT = b"\x1dV"  # GS V m, and GS V m n for the cut modes that also feed
+# GS ( k pL pH cn fn ...: the printer's own QR code (python-escpos's qr(native=True)), with
+# pL + 256 * pH bytes after pH. "Store the data" is cn fn m = 1 P 0, then the code's text.
+_GS_2D = b"\x1d(k"
+_QR_STORE = b"1P0"
 _CUT_MODES_WITH_FEED = {b"A", b"B", b"a", b"b", b"g", b"h"}
 
 
@@ -61,6 +65,19 @@ def decode_text(data: bytes) -> str:
             i += 1
         elif byte >= 0x80:
             raise ValueError(f"non-ASCII byte {byte:#04x} at {i} outside double-byte mode")
+        elif data[i : i + 3] == _GS_2D:
+            if i + 5 > len(data):
+                raise ValueError(f"truncated command {data[i:]!r} at {i}")
+            size = data[i + 3] + 256 * data[i + 4]
+            body = data[i + 5 : i + 5 + size]
+            if len(body) < size:
+                raise ValueError(f"truncated command {data[i:]!r} at {i}")
+            if body.startswith(_QR_STORE):  # printed as a code: shown as a line "[QR text]"
+                if text:
+                    flush()
+                text.extend(b"[QR " + body[len(_QR_STORE) :] + b"]")
+                flush()
+            i += 5 + size
         else:
             cmd = data[i : i + 2]
             if cmd == _GS_CUT:

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     # Per table, per minute: more than this is someone scripting, not a party ordering.
     orders_per_table_per_minute: int = Field(default=10, ge=1)
     calls_per_table_per_minute: int = Field(default=6, ge=1)
+    # Waitlist numbers and bookings (docs/waitlist.md): per phone (its address) and per kiosk,
+    # per minute. A family taps twice; a script trying to fill the line is stopped.
+    waitlist_takes_per_client_per_minute: int = Field(default=3, ge=1)
+    waitlist_takes_per_kiosk_per_minute: int = Field(default=30, ge=1)
+    bookings_per_client_per_minute: int = Field(default=5, ge=1)
     # The public address diners' phones reach the hub at, for the QR codes.
     public_url: str = ""
 

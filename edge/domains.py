@@ -21,6 +21,7 @@ from edge.status.domain import StatusDomain
 from edge.tables.domain import TablesDomain
 from edge.telemetry.domain import TelemetryDomain
 from edge.uplink.domain import UplinkDomain
+from edge.waitlist.domain import WaitlistDomain
 
 DOMAINS: tuple[type[Domain], ...] = (
     TelemetryDomain,
@@ -36,6 +37,7 @@ DOMAINS: tuple[type[Domain], ...] = (
     OrdersDomain,
     MembersDomain,
     BillingDomain,
+    WaitlistDomain,
     KioskDomain,
     QueueScreensDomain,
     BackupsDomain,

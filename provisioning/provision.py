@@ -13,6 +13,7 @@ from pathlib import Path
 from contract import Channel, device_topic, hub_state_topic, menu_topic, ready_topic
 from contract.const import TOPIC_ROOT, DeviceType
 from contract.inventory import DeviceSpec, Inventory
+from contract.topics import waitlist_topic
 from provisioning.files import write_private
 
 HUB_ACCOUNT = "hub"
@@ -60,8 +61,10 @@ def acl_text(inventory: Inventory) -> str:
     for d in inventory.devices:
         lines += _device_acl(store, d)
     # Anyone logged in may read the hub's presence (screens show "hub offline") and the
-    # numbers ready for pick-up (queue screens and kiosks show them; nothing private).
-    lines += [f"pattern read {hub_state_topic(store)}", f"pattern read {ready_topic(store)}", ""]
+    # numbers ready for pick-up and the waitlist's board (queue screens and kiosks show them;
+    # numbers and counts, nothing private).
+    lines += [f"pattern read {t}" for t in (hub_state_topic(store), ready_topic(store))]
+    lines += [f"pattern read {waitlist_topic(store)}", ""]
     return "\n".join(lines)
 
 

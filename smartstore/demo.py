@@ -34,6 +34,7 @@ from provisioning.firmware import render_device_config
 from provisioning.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
 from smartstore.cloud_service import CloudHandle, cloud_settings, run_cloud_thread
 from smartstore.demo_diners import DemoDiners
+from smartstore.demo_line import DemoLine
 from smartstore.samples import install_sample_menu
 from smartstore.services import InfluxServer, start_influxd
 
@@ -199,6 +200,8 @@ def run_demo(
         secret_key=hub["secret_key"],  # type: ignore[arg-type]
         member_key=hub["member_key"],  # type: ignore[arg-type]
         call_urgent_after_s=45,
+        # The demo's simulated phones all come from this machine's one address.
+        waitlist_takes_per_client_per_minute=30,
         menu_path=menu_path,
         store_name="smartstore 演示店 Demo",
     )
@@ -227,6 +230,7 @@ def run_demo(
     fleet.wander_printers(every_s=20)
     fleet.order_randomly(orders_per_min / 60, load_menu(menu_path))
     diners = DemoDiners(base_url, DEMO_STAFF, hub["pin"]).start()
+    door = DemoLine(base_url, DEMO_STAFF, hub["pin"]).start()
     signer = TokenSigner(hub["secret_key"], inventory.store)
     links = qr_links(settings.db_path, inventory, signer)
     sheet = data_dir / "tables.pdf"
@@ -243,6 +247,8 @@ def run_demo(
         f"  Orders & kitchen 订单: http://{shown_host}:{http_port}/orders\n"
         f"  A diner at table {links[0][0]} 扫码点餐: {base_url}{links[0][1]}\n"
         "  Members 会员: simulated diners join, order and pay with coupons and points\n"
+        f"  The line at the door 排队取号: {base_url}/wait (staff: {base_url}/waitlist); "
+        "simulated parties take numbers, the host calls them\n"
         f"  Every table's QR code 桌台二维码: {sheet}\n"
         + "".join(
             f"  {_APP_LABELS[a.config.device_type]} ({a.config.device_id}): {a.url}\n" for a in apps
@@ -255,6 +261,7 @@ def run_demo(
     try:
         StoreServer(server_config(settings)).run()
     finally:
+        door.stop()
         diners.stop()
         fleet.stop()
         for app in apps:

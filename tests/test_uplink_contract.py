@@ -4,6 +4,7 @@ read by the cloud with the same class; versions known, refused or (absent) read 
 import json
 import logging
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from contract.uplink import (
     UPLINK_EVENT_TYPES,
     UPLINK_EVENTS,
     AnyUplinkEvent,
+    BookingChanged,
+    BookingChangedEvent,
     CallAnswered,
     CallAnsweredEvent,
     CallOpened,
@@ -54,8 +57,11 @@ from contract.uplink import (
     TicketPrintedEvent,
     UplinkData,
     UplinkEvent,
+    WaitlistParty,
+    WaitlistPartyEvent,
     parse_event,
 )
+from contract.waitlist import WaitlistConfig
 from edge.calls import service as calls
 from edge.db import init_db, make_engine
 from edge.devices import service as devices
@@ -72,6 +78,7 @@ from edge.tables.models import DiningTable
 from edge.uplink import service as outbox
 from edge.uplink.models import OutboxEvent
 from edge.uplink.sender import CloudSender
+from edge.waitlist import service as waitlist
 from smartstore.cloud_service import CloudHandle
 from smartstore.samples import SAMPLE_MENU
 from tests.support import wait_until
@@ -236,6 +243,39 @@ SAMPLES: dict[str, AnyUplinkEvent] = {
         ConfigAppliedEvent(
             id="cfg-12-0123456789ab", occurred_at=AT, data=ConfigApplied(version=12)
         ),
+        WaitlistPartyEvent(
+            id=f"wl-{UID}-seated",
+            occurred_at=AT + 1500,
+            data=WaitlistParty(
+                party=UID,
+                number="A012",
+                group="A",
+                size=2,
+                what="seated",
+                source="kiosk",
+                taken_at=AT,
+                at=AT + 1500,
+                est_low_s=900.0,
+                est_s=1200.0,
+                est_high_s=1800.0,
+                waited_s=1500.0,
+                error_s=300.0,
+                table="A1",
+            ),
+        ),
+        BookingChangedEvent(
+            id=f"bk-{UID}-booked",
+            occurred_at=AT,
+            data=BookingChanged(
+                booking=UID,
+                day="2026-02-25",
+                slot="19:30",
+                group="B",
+                size=4,
+                what="booked",
+                at=AT,
+            ),
+        ),
     )
 }
 
@@ -262,7 +302,7 @@ def test_each_model_round_trips_through_json(event_type: str) -> None:
 def test_names_are_written_once_in_the_models() -> None:
     """The constants, the registry, the cloud's list and its Literal all come from the
     models' `type` Literals."""
-    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 15
+    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 17
     for name, model in UPLINK_EVENTS.items():
         assert model.model_fields["type"].default == name
         assert issubclass(model.model_fields["data"].annotation, UplinkData)  # type: ignore[arg-type]
@@ -284,6 +324,8 @@ def test_names_are_written_once_in_the_models() -> None:
         uplink.COUPON_ISSUED: CouponIssuedEvent,
         uplink.COUPON_REDEEMED: CouponRedeemedEvent,
         uplink.COUPON_RELEASED: CouponReleasedEvent,
+        uplink.WAITLIST_PARTY: WaitlistPartyEvent,
+        uplink.BOOKING_CHANGED: BookingChangedEvent,
     }
     assert constants == dict(UPLINK_EVENTS)
     assert (outbox.CALL_OPENED, outbox.CALL_ANSWERED) == ("call.opened", "call.answered")
@@ -409,6 +451,15 @@ def _hub_day(sessions: sessionmaker[Session]) -> None:
         devices.set_print_error(s, "printer-01", "connection refused", 20.0, AT + 5)
     with sessions.begin() as s:
         devices.set_print_error(s, "printer-01", None, 20.0, AT + 50)
+    with sessions.begin() as s:  # a party takes a number and is seated; a booking is made
+        line = WaitlistConfig()
+        party = waitlist.take_number(s, line, "k-wl-1", 2, "kiosk", AT + 10).party
+        waitlist.call(s, line, AT + 600, party=party)
+        s.add(DiningTable(id="A2", name="二号桌", is_open=False))
+        waitlist.seat(s, party, "A2", AT + 700)
+        tomorrow = time.strftime("%Y-%m-%d", time.localtime(AT + 86400))
+        request = waitlist.BookingRequest("k-bk-1", tomorrow, "19:30", 4, "", "13800138000")
+        waitlist.book(s, line, None, request, AT + 800)
 
 
 def test_what_the_hubs_code_writes_is_what_the_cloud_reads(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """The self-order kiosk app: diners order on its touchscreen; the order goes to the hub over
-MQTT (KioskOrderEvent), and the number and total come back on the kiosk's ack topic.
+MQTT (KioskOrderEvent), and the number and total come back on the kiosk's ack topic. Diners
+also take a number for the line at the door here (devices/apps/kiosk_line.py).
 
 Where things come from:
 - the menu and its sold-out marks: the hub's retained KioskMenu on store/{store}/hub/menu (the
@@ -56,6 +57,7 @@ from contract.const import (
 from contract.menu import MAX_QTY, Dish
 from devices.apps.app import AppDevice
 from devices.apps.config import KioskConfig
+from devices.apps.kiosk_line import LineDesk
 from devices.apps.live import Live, Message
 from devices.apps.slip import Slip, SlipLine, render_slip, send_slip
 from devices.kiosk import Kiosk
@@ -151,7 +153,8 @@ class KioskApp(AppDevice, Kiosk):
         self.pictures: dict[str, tuple[bytes, str]] = {}
         self._pictures_lock = threading.Lock()
         self._camera: CodeReader | None = None
-        self.on_ack = lambda _d, ack, _latency: self._answered(ack)
+        self.line = LineDesk(self)  # numbers for the line at the door (kiosk_line.py)
+        self.on_ack = lambda _d, ack, _latency: self._on_ack(ack)
         if camera is not None and config.camera_source is not None:
             self._camera = camera(config.camera_source, self._code_read)
         live.set(
@@ -223,10 +226,13 @@ class KioskApp(AppDevice, Kiosk):
         kind = message.get("type")
         if kind == "place":
             self.place(message)
+        elif kind == "queue_take":
+            self.line.take(message)
         elif kind == "reset":  # the next diner (idle, or "new order"): forget this one's
             if self.current is not None and self.current.state is not OrderState.SENDING:
                 self.current = None
                 self.live.set("order", {"type": "order", "order": None})
+            self.line.reset()
             self._set_member(None)
         elif kind == "forget_member":
             self._set_member(None)
@@ -287,11 +293,17 @@ class KioskApp(AppDevice, Kiosk):
 
     # --- answers and time ----------------------------------------------------------------
     def handle_unmatched_ack(self, ack: EventAck) -> None:
+        if self.line.answered(ack):
+            return
         current = self.current
         if current is not None and ack.id == current.id:
             self._answered(ack)  # resending had stopped (the grace period, or given up)
         elif ack.id.startswith(f"{self.id}-") and ack.status is AckStatus.OK:
             log.warning("%s: order %s was answered after its diner left: %s", self.id, ack.id, ack)
+
+    def _on_ack(self, ack: EventAck) -> None:
+        if not self.line.answered(ack):  # a number's answer, or an order's
+            self._answered(ack)
 
     def _answered(self, ack: EventAck) -> None:
         current = self.current
@@ -332,6 +344,7 @@ class KioskApp(AppDevice, Kiosk):
             return
         current = self.current
         now = time.monotonic()
+        self.line.tick(now)
         if current is not None and current.state is OrderState.SENDING:
             if now >= current.stop_sending_at and self.pending.pop(current.id, None) is not None:
                 log.warning("%s: no answer to order %s; last copy sent", self.id, current.id)

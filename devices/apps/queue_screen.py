@@ -1,6 +1,8 @@
 """The queue screen app: a TV in the waiting area showing the order numbers ready for pick-up
-(the hub's retained ReadyBoard, newest first), a chime when a number is added, the text staff
-send with `display`, and a plain "not connected" when the hub or the broker is away."""
+(the hub's retained ReadyBoard, newest first), a chime when a number is added, the waitlist
+(per table group the number called, the last few, how many wait, the estimated wait; a new
+call is spoken in Chinese), the text staff send with `display`, and a plain "not connected"
+when the hub or the broker is away."""
 
 from typing import ClassVar
 
@@ -26,9 +28,13 @@ class QueueScreenApp(AppDevice, QueueScreen):
             },
         )
         live.set("ready", {"type": "ready", "ready": None})
+        live.set("waitlist", {"type": "waitlist", "board": None})
 
     def handle_other(self, topic: str, payload: bytes) -> None:
-        before = self.ready
-        super().handle_other(topic, payload)  # the hub's state (AppDevice), or the ready board
+        before, line = self.ready, self.waitlist
+        super().handle_other(topic, payload)  # the hub's state (AppDevice), or a board
         if self.ready is not before:
             self.live.set("ready", {"type": "ready", "ready": self.ready})
+        if self.waitlist is not line:
+            board = self.waitlist.model_dump(mode="json") if self.waitlist is not None else None
+            self.live.set("waitlist", {"type": "waitlist", "board": board})

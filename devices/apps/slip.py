@@ -1,4 +1,5 @@
-"""The diner's slip a kiosk prints: the number to listen for, what was ordered, the total.
+"""The diner's slips a kiosk prints: the order's (the number to listen for, what was ordered,
+the total) and the waitlist's (the number, the wait, a QR code to follow it on a phone).
 
 ESC/POS through python-escpos (its Dummy printer collects the bytes), GB18030 for Chinese, sent
 over raw TCP (port 9100) on a connection of its own. The hub's ticket renderer
@@ -116,6 +117,48 @@ def render_slip(slip: Slip) -> bytes:
     stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(slip.created_at))
     page.block(f"{stamp}  {slip.kiosk}")
     page.block("请留意叫号屏 Watch the screen for your number", align="center")
+    return page.finish()
+
+
+@dataclass(frozen=True, slots=True)
+class QueueSlip:
+    """A waitlist number: the number to listen for, the party, the wait, the QR code of the
+    number's phone page (docs/waitlist.md)."""
+
+    number: str  # A012
+    size: int
+    ahead: int | None
+    est: tuple[int, int] | None  # minutes
+    url: str | None  # the phone page; None: no hub address configured, no QR code
+    created_at: float
+    kiosk: str
+    store_name: str = ""
+
+
+QR_MODULE_DOTS = 6  # 0.75 mm modules at 203 dpi: a phone reads it from a hand's length
+
+
+def render_queue_slip(slip: QueueSlip) -> bytes:
+    page = _Page()
+    if slip.store_name:
+        page.block(slip.store_name, 2, bold=True, align="center")
+    page.block("排队号 Your number", bold=True, align="center")
+    page.block(slip.number, 4, bold=True, align="center")
+    page.block(f"{slip.size} 位 people", 2, align="center")
+    if slip.ahead is not None:
+        page.block(f"前面 {slip.ahead} 桌 · {slip.ahead} ahead of you", align="center")
+    if slip.est is not None:
+        low, high = slip.est
+        page.block(f"预计等待 About {low}-{high} 分钟 min", align="center")
+    if slip.url:
+        # The printer draws the code itself (GS ( k, "native"): sharp at any resolution, and
+        # the URL travels as text, which a test can read back from the bytes.
+        page.printer.set(align="center")
+        page.printer.qr(slip.url, size=QR_MODULE_DOTS, native=True)
+        page.block("扫码查看排队进度 Scan to follow your number", align="center")
+    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(slip.created_at))
+    page.block(f"{stamp}  {slip.kiosk}")
+    page.block("过号请到前台 Missed it? Ask at the counter", align="center")
     return page.finish()
 
 

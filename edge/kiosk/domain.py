@@ -1,4 +1,5 @@
-"""The kiosk domain: orders from self-order kiosks arrive as MQTT events, are placed like a
+"""The kiosk domain: orders from self-order kiosks arrive as MQTT events (a number for the
+line at the door too: handed to the waitlist domain), are placed like a
 diner's, and are answered on the kiosk's ack topic (the kiosk resends until answered). The
 menu a kiosk shows is published here too: retained on store/{store}/hub/menu (KioskMenu),
 again whenever sold-out marks or HQ's configuration change."""
@@ -23,6 +24,7 @@ from edge.orders.domain import OrdersDomain
 from edge.orders.errors import OrderError
 from edge.orders.schemas import LineRequest
 from edge.orders.service import Origin
+from edge.waitlist.domain import KioskTake, WaitlistDomain, is_queue_take, parse_kiosk_take
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,13 @@ class KioskOrder:
 
 def parse_kiosk_order(device: DeviceSpec, payload: bytes, now: float) -> KioskOrder:
     return KioskOrder(device, checked(device, parse_payload(payload, KioskOrderEvent)), now)
+
+
+def parse_kiosk_event(device: DeviceSpec, payload: bytes, now: float) -> KioskOrder | KioskTake:
+    """A kiosk's event: a number for the line at the door (the waitlist's), or an order."""
+    if is_queue_take(payload):
+        return parse_kiosk_take(device, payload, now)
+    return parse_kiosk_order(device, payload, now)
 
 
 class KioskIntake(Worker):
@@ -127,6 +136,7 @@ class KioskDomain(Domain):
         super().__init__(hub)
         self.intake = KioskIntake(hub, hub.get(OrdersDomain), hub.get(MembersDomain))
         self._menu = hub.get(MenuDomain)
+        self._waitlist = hub.get(WaitlistDomain)
         hub.bus.subscribe(SoldOutChanged, lambda _e: self.publish_menu())
         hub.bus.subscribe(ConfigApplied, lambda _e: self.publish_menu())
 
@@ -162,10 +172,16 @@ class KioskDomain(Domain):
             MqttRoute(
                 Channel.EVENT,
                 frozenset({DeviceType.KIOSK}),
-                parse_kiosk_order,
-                sink=self.intake.submit,
+                parse_kiosk_event,
+                sink=self._deliver,
             ),
         )
+
+    def _deliver(self, item: KioskOrder | KioskTake) -> None:
+        if isinstance(item, KioskTake):
+            self._waitlist.intake.submit(item)
+        else:
+            self.intake.submit(item)
 
     def workers(self) -> Sequence[Startable]:
         return (self.intake,)

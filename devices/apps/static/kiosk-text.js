@@ -10,6 +10,8 @@ export const TEXT = {
     notPlaced: "未能下单", rejected: "订单未被接受", member: "会员码", forget: "移除",
     away: "请到前台点餐", empty: "购物车是空的", catAll: "全部",
     memberEarns: "会员 {phone}：付款后累计积分",
+    howMany: "几位用餐？", yourLineNo: "您的排队号", taking: "正在取号…", notTaken: "未能取号",
+    ahead: "前面 {n} 桌", est: "预计等待 {lo}–{hi} 分钟", lineSlip: "请取走排队小票，扫码查看进度",
   },
   en: {
     startOver: "Start over", cart: "Cart", total: "Total", place: "Place order", cancel: "Cancel",
@@ -22,6 +24,9 @@ export const TEXT = {
     rejected: "Order not accepted", member: "Member code", forget: "Remove",
     away: "Please order at the counter", empty: "Your cart is empty", catAll: "All",
     memberEarns: "Member {phone}: points are added when you pay",
+    howMany: "How many people?", yourLineNo: "Your number", taking: "Taking a number…",
+    notTaken: "No number taken", ahead: "{n} ahead of you", est: "About {lo}–{hi} minutes",
+    lineSlip: "Please take your slip: scan it to follow your number",
   },
 };
 

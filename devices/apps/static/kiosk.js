@@ -8,7 +8,9 @@ const S = {
   lang: "zh", screen: "welcome", link: false, status: null, config: {}, menu: null,
   dishes: new Map(), cart: [], category: null, order: null, attempt: null,
   member: null, display: null, sheet: null, lastTouch: Date.now(),
+  ticket: null, lineAttempt: null, // the line at the door: this diner's number request
 };
+const LINE_SIZES = 12; // larger parties: "more" on the staff's page
 const { t, nm, alt } = makeT(() => S.lang);
 const live = connect({ onLink, onMessage });
 
@@ -21,6 +23,7 @@ function onMessage(msg) {
     case "menu": setMenu(msg.menu); break;
     case "member": S.member = msg.code; break;
     case "order": onOrder(msg.order); break;
+    case "line": S.ticket = msg.ticket; break;
     case "display": S.display = msg; break;
     case "locate": locate(msg.seconds, S.config.device || ""); return;
     case "reload": location.reload(); return;
@@ -62,7 +65,7 @@ function show(screen) {
 }
 
 function reset() {
-  S.cart = []; S.sheet = null; S.attempt = null; S.category = null;
+  S.cart = []; S.sheet = null; S.attempt = null; S.category = null; S.lineAttempt = null;
   live.send({ type: "reset" });
   show("welcome");
 }
@@ -75,6 +78,7 @@ function render() {
   $("welcome").hidden = S.screen !== "welcome";
   $("ordering").hidden = S.screen !== "ordering";
   $("result").hidden = S.screen !== "result";
+  $("line").hidden = S.screen !== "line";
   const store = (S.menu && S.menu.store_name) || "";
   $("welcome-store").textContent = store;
   $("store").textContent = store;
@@ -90,6 +94,39 @@ function render() {
   if (S.sheet) renderSheet();
   $("options-back").hidden = !S.sheet;
   if (S.screen === "result") renderResult();
+  if (S.screen === "line") renderLine();
+}
+
+// The line at the door: the party's size, then the number (or why not).
+function renderLine() {
+  const tk = S.ticket && S.ticket.attempt === S.lineAttempt ? S.ticket : null;
+  const state = tk ? tk.state : "choose";
+  $("line-box").dataset.state = state;
+  $("line-sizes").hidden = state !== "choose";
+  $("line-sizes").replaceChildren(...Array.from({ length: LINE_SIZES }, (_, i) =>
+    el("button", { "data-size": i + 1, onclick: () => takeNumber(i + 1) }, i + 1)));
+  $("line-no").textContent = state === "taken" ? tk.number : "";
+  let title = t("howMany"), info = "", slip = "", button = ["back", reset];
+  if (state === "sending") { title = t("taking"); button = null; }
+  else if (state === "taken") {
+    title = t("yourLineNo");
+    info = [t("ahead").replace("{n}", tk.ahead),
+      tk.est ? t("est").replace("{lo}", tk.est[0]).replace("{hi}", tk.est[1]) : ""].join(" · ");
+    slip = tk.printed === true ? t("lineSlip") : tk.printed === false ? t("slipFailed") : "";
+    button = ["done", reset];
+  } else if (state !== "choose") { title = t("notTaken"); info = tk.message || ""; button = ["ok", reset]; }
+  $("line-title").textContent = title;
+  $("line-info").textContent = info;
+  $("line-slip").textContent = slip;
+  $("line-ok").hidden = !button;
+  if (button) { $("line-ok").textContent = t(button[0]); $("line-ok").onclick = button[1]; }
+}
+
+function takeNumber(size) {
+  S.lineAttempt = `q${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  S.ticket = { state: "sending", attempt: S.lineAttempt };
+  live.send({ type: "queue_take", attempt: S.lineAttempt, size });
+  render();
 }
 
 function renderMember() {
@@ -276,6 +313,7 @@ function placeOrder() {
 
 // --- wiring --------------------------------------------------------------------------------
 $("start").onclick = () => show("ordering");
+$("take-number").onclick = () => { S.lineAttempt = null; show("line"); };
 for (const b of document.querySelectorAll(".langs button")) b.onclick = () => { S.lang = b.dataset.lang; render(); };
 $("lang").onclick = () => { S.lang = S.lang === "zh" ? "en" : "zh"; render(); };
 $("start-over").onclick = reset;
@@ -292,7 +330,8 @@ for (const ev of ["pointerdown", "keydown", "touchstart"]) {
 }
 setInterval(() => {
   const idleMs = (S.config.idle_timeout_s || 90) * 1000;
-  const sending = S.screen === "result" && S.order && S.order.state === "sending";
+  const sending = (S.screen === "result" && S.order && S.order.state === "sending")
+    || (S.screen === "line" && S.ticket && S.ticket.state === "sending");
   if (S.screen !== "welcome" && !sending && Date.now() - S.lastTouch > idleMs) reset();
   if (S.screen === "result" && sending) renderResult();
 }, 500);

@@ -1,0 +1,1 @@
+"""The line at the door and reservations (docs/waitlist.md)."""
