@@ -1,6 +1,12 @@
 """Campaigns the games tests, the bench and the demo share: a lucky wheel, a quiz, a scan-QR
 campaign and a stamp card, running all day every day (contract.campaigns)."""
 
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
 from contract.campaigns import (
     Budget,
     Campaign,
@@ -12,6 +18,14 @@ from contract.campaigns import (
     StampSettings,
 )
 from contract.members import DEFAULT_COUPONS, CouponKind, CouponTemplate, MembersConfig
+from contract.menu import StoreConfig, load_menu
+from devices.virtual_printer import VirtualPrinter
+from edge.config import Settings
+from edge.db import init_db, make_engine
+from edge.menu.models import AppliedConfig
+from smartstore.samples import SAMPLE_MENU
+from tests.ordering import STATIONS, Kitchen
+from tests.support import hub_settings, make_inventory, run_hub_thread, start_broker
 
 ALWAYS = {"starts": "2020-01-01", "ends": "2099-12-31"}
 
@@ -143,3 +157,54 @@ def stamp_card(stamps: int = 5) -> Campaign:
 
 def all_campaigns(stamps: int = 5) -> CampaignsConfig:
     return CampaignsConfig(campaigns=[wheel(), quiz(), scan(), stamp_card(stamps)])
+
+
+def store_config(campaigns: CampaignsConfig | None = None) -> StoreConfig:
+    """The sample menu with the games' coupons and these campaigns, as HQ would push it."""
+    return StoreConfig(
+        menu=load_menu(SAMPLE_MENU),
+        members=members_config(),
+        campaigns=campaigns if campaigns is not None else all_campaigns(),
+    )
+
+
+def seed_config(settings: Settings, config: StoreConfig, version: int = 1) -> None:
+    """Leave `config` in a new hub's database as the last configuration HQ pushed (a hub
+    starts with it, the cloud away): the end-to-end tests without a cloud. The push itself is
+    tested through the cloud (tests/test_games.py)."""
+    engine = make_engine(settings.db_path, for_writes=True)
+    try:
+        sessions = init_db(engine)
+        with sessions.begin() as s:
+            s.add(
+                AppliedConfig(
+                    version=version, document=config.model_dump(mode="json"), applied_at=0.0
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def games_kitchen(
+    tmp_path: Path, store: str, config: StoreConfig | None = None, **hub_kw: Any
+) -> Iterator[Kitchen]:
+    """tests.ordering.kitchen, with the campaigns in the hub's configuration before it starts."""
+    printers = {s: VirtualPrinter().start() for s in STATIONS}
+    inventory = make_inventory(store, printer_ports={s: p.port for s, p in printers.items()})
+    broker = start_broker(tmp_path / "mqtt", inventory)
+    settings = hub_settings(broker, tmp_path / "hub", **hub_kw)
+    seed_config(settings, config or store_config())
+    hub = run_hub_thread(settings)
+    try:
+        yield Kitchen(broker, hub, printers, hub.client(), hub.client(login=False))
+    finally:
+        hub.stop()
+        broker.stop()
+        for p in printers.values():
+            p.stop()
+
+
+def play_id() -> str:
+    """A play id as the phone makes one (per tap, kept until the answer arrives)."""
+    return "p" + secrets.token_hex(12)
