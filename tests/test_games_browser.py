@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.games import games_kitchen
+from tests.browser import log_in
+from tests.games import games_kitchen, play_id
+from tests.members import join
 from tests.ordering import TEA
 
 pytestmark = pytest.mark.browser
@@ -78,3 +80,38 @@ def test_a_diner_plays_every_game_from_the_table_page(
             assert errors == []
         finally:
             context.close()
+
+
+def test_staff_pause_a_campaign_release_a_held_play_and_check_a_receipt(
+    browser: Browser, tmp_path: Path, store: str
+) -> None:
+    with games_kitchen(tmp_path, store) as k:
+        b1 = k.token("B1")
+        results = []
+        for i in range(3):  # three new members at one table within minutes: the third is held
+            phone, _member = join(k.hub.base_url, b1, f"1330013300{i}")
+            results.append(phone.post(f"/api/diner/{b1}/games/scan/scan", json={"play": play_id()}))
+            phone.close()
+        held = results[2].json()
+        assert held["status"] == "flagged"
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            log_in(page, k.hub.base_url, "/games")
+            wheel = page.locator('#campaigns [data-campaign="wheel"]')
+            expect(wheel).to_contain_text("进行中 Running")
+            wheel.get_by_role("button", name="暂停 Pause").click()
+            expect(wheel).to_contain_text("已暂停 Paused")
+            assert k.staff.get("/api/games").json()["campaigns"][0]["paused"] is True
+            flag = page.locator(f'#flags [data-play="{held["play"]}"]')
+            expect(flag).to_contain_text("new members")
+            flag.get_by_role("button", name="放行 Release").click()
+            expect(page.locator("#flags [data-play]")).to_have_count(0)
+            expect(page.locator("#no-flags")).to_be_visible()
+            page.locator("#receipt").fill(held["receipt"])
+            page.locator("#verify button").click()
+            expect(page.locator("#verdict")).to_contain_text("有效 Valid")
+            assert errors == []
+        finally:
+            page.close()

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Depends, HTTPException, Request, Response, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from contract.campaigns import PLAY_ID_PATTERN
-from edge.api.deps import CurrentStaff, HubDep, domain_of
+from edge.api.board_routes import PAGE_HEADERS, STATIC
+from edge.api.deps import CurrentStaff, HubDep, domain_of, staff_of
+from edge.auth import COOKIE
 from edge.games import const
 from edge.games.domain import GamesDomain
 from edge.games.service import Player
@@ -132,6 +134,15 @@ def quiz_photo(play_id: str, hub: HubDep, games: Games) -> FileResponse:
 
 
 # --- staff ------------------------------------------------------------------------------
+
+
+@router.get("/games", include_in_schema=False, response_model=None)
+def games_page(request: Request, hub: HubDep) -> HTMLResponse | RedirectResponse:
+    """Staff's games page: pauses, plays held for a check, receipts."""
+    if staff_of(hub, request.cookies.get(COOKIE)) is None:
+        return RedirectResponse("/login?next=/games", status_code=303)
+    page = (STATIC / "games.html").read_text(encoding="utf-8")
+    return HTMLResponse(page, headers=PAGE_HEADERS)
 
 
 @router.get("/api/games")
