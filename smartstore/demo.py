@@ -32,6 +32,7 @@ from provisioning.broker import BrokerFiles, start_mosquitto
 from provisioning.files import write_private
 from provisioning.firmware import render_device_config
 from provisioning.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
+from smartstore import demo_games
 from smartstore.cloud_service import CloudHandle, run_cloud_thread
 from smartstore.demo_diners import DemoDiners
 from smartstore.samples import install_sample_menu
@@ -198,6 +199,8 @@ def run_demo(
         store_name="smartstore 演示店 Demo",
     )
     hq, store_token = _start_cloud(data_dir, inventory.store, hub["cloud_admin_token"], influx_url)
+    # HQ publishes the menu with the demo's campaigns; the hub pulls and applies it.
+    demo_games.publish(hq, menu_path, hub["cloud_admin_token"][:32])
     exporter = exporter_for(hq.settings)
     if exporter is not None:
         exporter.start()
@@ -234,6 +237,8 @@ def run_demo(
         f"  Orders & kitchen 订单: http://{shown_host}:{http_port}/orders\n"
         f"  A diner at table {links[0][0]} 扫码点餐: {base_url}{links[0][1]}\n"
         "  Members 会员: simulated diners join, order and pay with coupons and points\n"
+        f"  Games 游戏: they play the wheel, the quiz and the stamp card after paying; "
+        f"staff's page http://{shown_host}:{http_port}/games\n"
         f"  Every table's QR code 桌台二维码: {sheet}\n"
         + "".join(
             f"  {_APP_LABELS[a.config.device_type]} ({a.config.device_id}): {a.url}\n" for a in apps
