@@ -4,7 +4,6 @@ stamps once per paid bill at a table new to the card. Every draw is the hub's, r
 signed before the phone sees it, within the stock, budget and pacing HQ gave this store."""
 
 import hmac
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from edge.auth import RateLimiter
 from edge.core.domain import Domain, HubContext
 from edge.games import const, service
 from edge.games import errors as game_errors
+from edge.games.batch import GroupCommit
 from edge.games.models import ASKED, CampaignPause, GamePlay
 from edge.games.service import Player, Rules
 from edge.members import coupons as member_coupons
@@ -61,9 +61,8 @@ class GamesDomain(Domain):
         self.key = derived_key(hub.settings.secret_key.get_secret_value(), "game-result")
         self.table_limiter = RateLimiter(const.PLAYS_PER_TABLE_PER_MINUTE)
         self.session_limiter = RateLimiter(const.PLAYS_PER_SESSION_PER_MINUTE)
-        # Draws wait their turn here rather than in SQLite's busy handler (which sleeps in
-        # coarse steps): a burst of plays queues in order, each transaction a few ms.
-        self._draw_lock = threading.Lock()
+        # Draws share write transactions with those that arrive with them, in order.
+        self._group: GroupCommit[Outcome] = GroupCommit(hub.sessions)
 
     @classmethod
     def router(cls) -> APIRouter:
@@ -105,15 +104,14 @@ class GamesDomain(Domain):
             raise game_errors.rate_limited()
 
     def _write(self, work: Callable[[Session], Outcome]) -> Outcome:
-        """One write transaction, drawn under the lock; after commit: the printer, HQ, staff."""
-        with self._draw_lock:
-            try:
-                with self.hub.sessions.begin() as session:
-                    outcome = work(session)
-            except IntegrityError:
-                # Two phones claimed the same bill (or member) in the same instant: the
-                # constraint kept one; this one changed nothing.
-                raise game_errors.bill_played() from None
+        """In a write transaction shared with the plays that arrived with it (one fsync for
+        all: edge/games/batch.py); after commit: the printer, HQ, staff."""
+        try:
+            outcome = self._group.run(work)
+        except IntegrityError:
+            # Two phones claimed the same bill (or member) in the same instant: the
+            # constraint kept one; this one changed nothing.
+            raise game_errors.bill_played() from None
         if outcome.printer:
             self.printing.nudge({outcome.printer})
         if outcome.fresh:
@@ -467,11 +465,15 @@ class GamesDomain(Domain):
         if campaign is None:
             raise OrderError(404, "no_play", "没有这次游戏 / There is no such play")
         rules = self.rules()
-        with self._draw_lock, self.hub.sessions.begin() as session:
+
+        def work(session: Session) -> Outcome:
             play, printer = service.release(
                 session, play_id, campaign, pay, rules, staff, time.time()
             )
-            public = service.flagged_public(play) | {"status": play.status}
+            return Outcome(service.flagged_public(play) | {"status": play.status}, printer)
+
+        decided = self._group.run(work)
+        public, printer = decided.public, decided.printer
         if printer:
             self.printing.nudge({printer})
         self.hub.bus.publish(FactsCommitted())
