@@ -223,20 +223,23 @@ def burst(plays: int, work: Path) -> dict[str, float]:
             nonlocal failed
             due = t0 + i / len(ids)  # evenly over one second
             time.sleep(max(due - time.monotonic(), 0))
+            why = ""
             try:
                 r = phones[i].post(
                     f"/api/diner/{tokens[ids[i]]}/games/wheel/play", json={"play": play_ids[i]}
                 )
-                ok = r.status_code == 200
-            except httpx.HTTPError:
-                ok = False
+                if r.status_code != 200:
+                    why = f"HTTP {r.status_code}: {r.text[:200]}"
+            except httpx.HTTPError as exc:
+                why = f"{type(exc).__name__}: {exc}"
             done = time.monotonic()
             with lock:
-                if ok:
+                if not why:
                     answers[i] = r.json()
                     latency_ms.append((done - due) * 1000)
                 else:
                     failed += 1
+                    print(f"spin {i} failed: {why}", flush=True)
 
         with ThreadPoolExecutor(IN_FLIGHT) as pool:
             list(pool.map(spin, range(len(ids))))

@@ -141,6 +141,12 @@ def test_the_quiz_sends_no_answer_and_takes_one(tmp_path: Path, store: str) -> N
             f"/api/diner/{a3}/games/quiz/answer", json={"play": pid, "choice": choices[0]}
         ).json()
         assert answer["status"] in ("wrong", "paid") and answer["answer"] in choices
+        assert answer["right"] is (answer["answer"] == choices[0])
+        # The answer sent again (its reply was lost): the same result, nothing drawn again.
+        again = phone.post(
+            f"/api/diner/{a3}/games/quiz/answer", json={"play": pid, "choice": choices[0]}
+        )
+        assert again.json() == answer
         other = next(c for c in choices if c != choices[0])
         r = phone.post(f"/api/diner/{a3}/games/quiz/answer", json={"play": pid, "choice": other})
         assert (r.status_code, _detail(r)["code"]) == (409, "not_asked")

@@ -168,23 +168,11 @@ class GamesDomain(Domain):
             member = service.member_of(session, play.member_id)
             if not right:
                 service.enqueue_play(session, play, campaign)
-                return self._answered(play, campaign, rules)
+                return Outcome(service.play_public(play, campaign))
             flag = service.farming_flag(session, member, player, now)
-            outcome = self._draw(session, play, campaign, rules, member, flag, now)
-            return Outcome(
-                {**outcome.public, "right": True, "answer": choice},
-                outcome.printer,
-                outcome.flagged,
-            )
+            return self._draw(session, play, campaign, rules, member, flag, now)
 
         return self._write(work)
-
-    def _answered(self, play: GamePlay, campaign: Campaign, rules: Rules) -> Outcome:
-        public = service.play_public(play, campaign)
-        assert play.question is not None
-        public["right"] = False
-        public["answer"] = play.question["dish"]
-        return Outcome(public)
 
     def _draw(
         self,

@@ -688,6 +688,10 @@ def play_public(play: GamePlay, campaign: Campaign) -> dict[str, Any]:
         "receipt": receipt(play.id, play.prize, play.signature) if play.signature else None,
         "card": play.card,
     }
+    if play.question is not None and play.answer is not None:
+        # Answered: now the right dish may be told (never before).
+        result["answer"] = str(play.question["dish"])
+        result["right"] = play.answer == result["answer"]
     if prize is not None and play.status in (PAID, RELEASED):
         zh, en = WHERE[prize.kind]
         result["where_zh"], result["where_en"] = zh, en
