@@ -13,7 +13,7 @@ from fastapi.exception_handlers import http_exception_handler
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
-from cloud.api import config_push, hq, ingest, sales, stores
+from cloud.api import config_push, games_report, hq, ingest, sales, stores
 from cloud.config import Settings
 from cloud.db import make_engine, make_sessions
 from contract.http import refuse_bad_input_clearly
@@ -67,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(hq.router)
     app.include_router(sales.router)
     app.include_router(config_push.router)
+    app.include_router(games_report.router)
 
     @app.get("/health")
     def health() -> dict[str, bool]:

@@ -238,6 +238,19 @@ def test_campaigns_pushed_from_hq_are_played_and_reported(
             return any(e["data"]["play"] == won["play"] for e in r.json())
 
         wait_until(reported, timeout=20, what="the play at HQ")
+        # HQ's report per campaign and store, as JSON and as CSV.
+        [row] = [r for r in hq.get("/api/v1/hq/campaigns").json() if r["campaign"] == "wheel"]
+        assert (row["store"], row["plays"], row["bills"], row["members"]) == (
+            broker.store,
+            1,
+            1,
+            1,
+        )
+        assert row["winners"] == (0 if won["prize"]["kind"] == "none" else 1)
+        csv = hq.get("/api/v1/hq/campaigns", params={"format": "csv"})
+        assert csv.text.startswith("\ufeffcampaign,store,plays,winners,")
+        assert hq.get("/api/v1/hq/campaigns").status_code == 200
+        assert cloud.client().get("/api/v1/hq/campaigns").status_code == 401
         phone.close()
     finally:
         hub.stop()
