@@ -29,7 +29,7 @@ from edge.core.domain import Domain, HubContext
 from edge.games import const, service
 from edge.games import errors as game_errors
 from edge.games.batch import GroupCommit
-from edge.games.models import ASKED, CampaignPause, GamePlay
+from edge.games.models import ASKED, FLAGGED, CampaignPause, GamePlay
 from edge.games.service import Player, Rules
 from edge.members import coupons as member_coupons
 from edge.members import ledger
@@ -281,7 +281,7 @@ class GamesDomain(Domain):
             public = service.play_public(play, campaign)
             public["prize"] = service.prize_public(prize)
             public["new_member"] = prize.id == "new"
-            if play.status != "flagged":
+            if play.status != FLAGGED:
                 zh, en = service.WHERE[prize.kind]
                 public["where_zh"], public["where_en"] = zh, en
             return Outcome(public, printer, flagged=bool(flag))
