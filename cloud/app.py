@@ -16,6 +16,7 @@ from starlette.routing import compile_path
 from cloud.api import (
     config_push,
     coupons,
+    games_report,
     hq,
     ingest,
     liability,
@@ -86,6 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(liability.router)
     app.include_router(risks.router)
     app.include_router(waitlist.router)
+    app.include_router(games_report.router)
 
     @app.get("/health")
     def health() -> dict[str, bool]:

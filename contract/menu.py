@@ -11,6 +11,7 @@ from typing import Self
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from contract.campaigns import CampaignKind, CampaignsConfig, PrizeKind
 from contract.const import ID_PATTERN
 from contract.members import MembersConfig
 from contract.waitlist import WaitlistConfig
@@ -143,6 +144,9 @@ class StoreConfig(_Strict):
     menu: MenuFile
     hours: dict[str, list[Opening]] | None = None
     members: MembersConfig = Field(default_factory=MembersConfig)
+    # Table games and promotions (docs/games.md); their prizes name the coupon templates
+    # above and the menu's dishes.
+    campaigns: CampaignsConfig = Field(default_factory=CampaignsConfig)
     waitlist: WaitlistConfig = Field(default_factory=WaitlistConfig)
 
     @model_validator(mode="after")
@@ -150,6 +154,26 @@ class StoreConfig(_Strict):
         for day in self.hours or {}:
             if day not in WEEKDAYS:
                 raise ValueError(f"unknown day {day!r}; use {', '.join(WEEKDAYS)}")
+        return self
+
+    @model_validator(mode="after")
+    def _campaign_references(self) -> Self:
+        dishes = {d.id for d in self.menu.dishes}
+        for c in self.campaigns.campaigns:
+            coupons = [p.coupon for p in c.prizes if p.kind is PrizeKind.COUPON]
+            if c.kind is CampaignKind.SCAN_QR:
+                coupons.append(c.scan.new_member_coupon)
+            if c.stamp is not None:
+                coupons.append(c.stamp.reward_coupon)
+            for ref in coupons:
+                if ref is not None and self.members.coupon(ref) is None:
+                    raise ValueError(f"campaign {c.id!r}: no coupon template {ref!r}")
+            for p in c.prizes:
+                if p.dish is not None and p.dish not in dishes:
+                    raise ValueError(f"campaign {c.id!r}, prize {p.id!r}: no dish {p.dish!r}")
+            for d in c.quiz.dishes or []:
+                if d not in dishes:
+                    raise ValueError(f"campaign {c.id!r}: quiz dish {d!r} is not on the menu")
         return self
 
     def is_open(self, weekday: int, hhmm: str) -> bool:

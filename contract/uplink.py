@@ -243,6 +243,38 @@ class ConfigApplied(UplinkData):
     version: int
 
 
+class GamePlayed(UplinkData):
+    """A game play (wheel, quiz, scan-QR, a stamp) drawn and recorded at the hub: what was
+    drawn with which random value, and whether it paid out or waits for staff (flagged)."""
+
+    play: str = Field(min_length=8, max_length=64)  # made on the phone: the idempotency key
+    campaign: str
+    kind: str  # contract.campaigns.CampaignKind
+    member: str | None = Field(default=None, pattern=MEMBER_ID_PATTERN)
+    table: str = ""
+    payment: str | None = None  # the paid bill it plays for
+    prize: str  # the prize id ("" while a quiz question waits for its answer)
+    prize_kind: str  # contract.campaigns.PrizeKind
+    cost_fen: int = Field(ge=0)
+    rand: int = Field(ge=0)  # the random value drawn (secrets.randbelow(total))
+    total: int = Field(ge=0)  # the table's total weight
+    fallback_from: str | None = None  # the prize drawn first, when it was out
+    status: str  # paid | flagged | nothing
+    flag: str = Field(default="", max_length=200)  # why it waits for staff
+    signature: str = Field(max_length=64)  # the result's HMAC (a screenshot's receipt)
+    at: Seconds
+
+
+class GameReleased(UplinkData):
+    """Staff released (paid out) or refused a flagged play."""
+
+    play: str = Field(min_length=8, max_length=64)
+    campaign: str
+    paid: bool
+    by: str = Field(max_length=64)
+    at: Seconds
+
+
 # --- The events: an envelope around each type's data. ---
 
 
@@ -431,6 +463,20 @@ class BookingChangedEvent(UplinkEvent):
     data: BookingChanged
 
 
+class GamePlayedEvent(UplinkEvent):
+    """id `gp-<play id>`."""
+
+    type: Literal["game.played"] = "game.played"
+    data: GamePlayed
+
+
+class GameReleasedEvent(UplinkEvent):
+    """id `gr-<play id>`."""
+
+    type: Literal["game.released"] = "game.released"
+    data: GameReleased
+
+
 # The one list of event models: everything below is derived from it.
 AnyUplinkEvent = Annotated[
     CallOpenedEvent
@@ -449,7 +495,9 @@ AnyUplinkEvent = Annotated[
     | CouponReleasedEvent
     | ConfigAppliedEvent
     | WaitlistPartyEvent
-    | BookingChangedEvent,
+    | BookingChangedEvent
+    | GamePlayedEvent
+    | GameReleasedEvent,
     Field(discriminator="type"),
 ]
 EVENT_MODELS: Final[tuple[type[UplinkEvent], ...]] = get_args(get_args(AnyUplinkEvent)[0])
@@ -487,6 +535,8 @@ COUPON_REDEEMED: Final = _type_of(CouponRedeemedEvent)
 COUPON_RELEASED: Final = _type_of(CouponReleasedEvent)
 WAITLIST_PARTY: Final = _type_of(WaitlistPartyEvent)
 BOOKING_CHANGED: Final = _type_of(BookingChangedEvent)
+GAME_PLAYED: Final = _type_of(GamePlayedEvent)
+GAME_RELEASED: Final = _type_of(GameReleasedEvent)
 
 _EVENT_ADAPTER: Final[TypeAdapter[AnyUplinkEvent]] = TypeAdapter(AnyUplinkEvent)
 

@@ -10,6 +10,7 @@ from edge.calls.domain import CallsDomain
 from edge.commands.domain import CommandsDomain
 from edge.core.domain import Domain
 from edge.devices.domain import DevicesDomain
+from edge.games.domain import GamesDomain
 from edge.kiosk.domain import KioskDomain
 from edge.limits.domain import LimitsDomain
 from edge.members.domain import MembersDomain
@@ -37,6 +38,7 @@ DOMAINS: tuple[type[Domain], ...] = (
     OrdersDomain,
     MembersDomain,
     BillingDomain,
+    GamesDomain,
     WaitlistDomain,
     KioskDomain,
     QueueScreensDomain,

@@ -32,6 +32,7 @@ from provisioning.broker import BrokerFiles, start_mosquitto
 from provisioning.files import write_private
 from provisioning.firmware import render_device_config
 from provisioning.provision import HUB_ACCOUNT, ensure_secrets, write_broker_auth
+from smartstore import demo_games
 from smartstore.cloud_service import CloudHandle, cloud_settings, run_cloud_thread
 from smartstore.demo_diners import DemoDiners
 from smartstore.demo_line import DemoLine
@@ -208,6 +209,8 @@ def run_demo(
     hq, store_token = _start_cloud(
         data_dir, inventory.store, hub["cloud_admin_token"], hub["member_key"], influx_url
     )
+    # HQ publishes the menu with the demo's campaigns; the hub pulls and applies it.
+    demo_games.publish(hq, menu_path, hub["cloud_admin_token"][:32])
     exporter, hubs = exporter_for(hq.settings), fleet_exporter_for(hq.settings)
     if exporter is not None:
         exporter.start()
@@ -249,6 +252,8 @@ def run_demo(
         "  Members 会员: simulated diners join, order and pay with coupons and points\n"
         f"  The line at the door 排队取号: {base_url}/wait (staff: {base_url}/waitlist); "
         "simulated parties take numbers, the host calls them\n"
+        f"  Games 游戏: they play the wheel, the quiz and the stamp card after paying; "
+        f"staff's page http://{shown_host}:{http_port}/games\n"
         f"  Every table's QR code 桌台二维码: {sheet}\n"
         + "".join(
             f"  {_APP_LABELS[a.config.device_type]} ({a.config.device_id}): {a.url}\n" for a in apps

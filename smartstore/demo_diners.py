@@ -93,6 +93,7 @@ class DemoDiners:
         r.raise_for_status()
         self._stop.wait(self._rng.uniform(*self._meal_s))  # eating
         self._pay(staff, table["id"])
+        self.play_games(phone, token)  # before the table is seated again: the bill is theirs
         staff.post(f"/api/tables/{table['id']}/open").raise_for_status()
 
     def _signed_in(self, phone: httpx.Client, staff: httpx.Client, token: str, number: str) -> bool:
@@ -110,6 +111,28 @@ class DemoDiners:
         state = phone.get(f"/api/diner/{token}/member/sign-in/{request}").json()["state"]
         # Signed in, the page opens the member tab again: the party becomes the member's.
         return state == "confirmed" and self._has_member(phone, token)
+
+    def play_games(self, phone: httpx.Client, token: str) -> list[dict[str, Any]]:
+        """After paying: the campaigns running here, each played once as the Games tab does
+        (a refusal, such as a scan-QR gift taken already, is the hub's to give)."""
+        played: list[dict[str, Any]] = []
+        games = phone.get(f"/api/diner/{token}/games")
+        if games.status_code != httpx.codes.OK:
+            return played
+        for c in games.json()["campaigns"]:
+            if c["paused"]:
+                continue
+            api = f"/api/diner/{token}/games/{c['id']}"
+            play = {"play": "demo" + secrets.token_hex(12)}
+            action = {"wheel": "play", "quiz": "play", "scan_qr": "scan", "stamp_card": "stamp"}
+            r = phone.post(f"{api}/{action[c['kind']]}", json=play)
+            if r.status_code == httpx.codes.OK and c["kind"] == "quiz":
+                choices = r.json()["question"]["choices"]
+                answer = {**play, "choice": self._rng.choice(choices)["id"]}
+                r = phone.post(f"{api}/answer", json=answer)
+            if r.status_code == httpx.codes.OK:
+                played.append(r.json())
+        return played
 
     @staticmethod
     def _has_member(phone: httpx.Client, token: str) -> bool:

@@ -92,10 +92,17 @@ def test_a_database_of_the_release_before_migrations_upgrades_with_nothing_lost(
         # answers, asked at start; 0004 members on orders, payments and print jobs): the old
         # columns of every old row are unchanged.
         assert all(r[outbox_columns.index("v")] is None for r in after["outbox"])
+        # The running hub may already have turned the lunch's old open call urgent (its tick):
+        # that column is the hub at work, not the migration.
+        urgent = columns(db, "calls").index("urgent_at")
+
+        def settled(table: str, row: tuple[object, ...]) -> tuple[object, ...]:
+            return row[:urgent] + row[urgent + 1 :] if table == "calls" else row
+
         for table, old in before.items():
             width = len(old[0]) if old else 0
-            new = sorted((r[:width] for r in after[table]), key=repr)
-            assert new == old, table
+            new = sorted((settled(table, r[:width]) for r in after[table]), key=repr)
+            assert new == sorted((settled(table, r) for r in old), key=repr), table
         # The hub runs on it: the old lunch shows, and new work is stored beside it.
         [waiting] = staff.get("/api/calls").json()
         # Still waiting to be answered (it may have turned urgent by now: it is old).

@@ -38,6 +38,10 @@ from contract.uplink import (
     CouponReleasedEvent,
     DeviceAlarm,
     DeviceAlarmEvent,
+    GamePlayed,
+    GamePlayedEvent,
+    GameReleased,
+    GameReleasedEvent,
     MemberJoined,
     MemberJoinedEvent,
     OrderDone,
@@ -66,6 +70,7 @@ from edge.calls import service as calls
 from edge.db import init_db, make_engine
 from edge.devices import service as devices
 from edge.devices.models import Device
+from edge.games import service as games
 from edge.members import bill as member_bill
 from edge.members import coupons as member_coupons
 from edge.members import ledger
@@ -81,6 +86,7 @@ from edge.uplink.sender import CloudSender
 from edge.waitlist import service as waitlist
 from smartstore.cloud_service import CloudHandle
 from smartstore.samples import SAMPLE_MENU
+from tests import games as game_configs
 from tests.support import wait_until
 
 INGEST = "/api/v1/ingest"
@@ -276,6 +282,33 @@ SAMPLES: dict[str, AnyUplinkEvent] = {
                 at=AT,
             ),
         ),
+        GamePlayedEvent(
+            id="gp-p0123456789abcdef",
+            occurred_at=AT + 950,
+            data=GamePlayed(
+                play="p0123456789abcdef",
+                campaign="wheel",
+                kind="wheel",
+                member=MEMBER,
+                table="A1",
+                payment=UID,
+                prize="p10",
+                prize_kind="points",
+                cost_fen=10,
+                rand=4711,
+                total=10000,
+                status="paid",
+                signature="ab" * 16,
+                at=AT + 950,
+            ),
+        ),
+        GameReleasedEvent(
+            id="gr-p0123456789abcdef",
+            occurred_at=AT + 990,
+            data=GameReleased(
+                play="p0123456789abcdef", campaign="wheel", paid=True, by="alice", at=AT + 990
+            ),
+        ),
     )
 }
 
@@ -302,7 +335,7 @@ def test_each_model_round_trips_through_json(event_type: str) -> None:
 def test_names_are_written_once_in_the_models() -> None:
     """The constants, the registry, the cloud's list and its Literal all come from the
     models' `type` Literals."""
-    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 17
+    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 19
     for name, model in UPLINK_EVENTS.items():
         assert model.model_fields["type"].default == name
         assert issubclass(model.model_fields["data"].annotation, UplinkData)  # type: ignore[arg-type]
@@ -326,6 +359,8 @@ def test_names_are_written_once_in_the_models() -> None:
         uplink.COUPON_RELEASED: CouponReleasedEvent,
         uplink.WAITLIST_PARTY: WaitlistPartyEvent,
         uplink.BOOKING_CHANGED: BookingChangedEvent,
+        uplink.GAME_PLAYED: GamePlayedEvent,
+        uplink.GAME_RELEASED: GameReleasedEvent,
     }
     assert constants == dict(UPLINK_EVENTS)
     assert (outbox.CALL_OPENED, outbox.CALL_ANSWERED) == ("call.opened", "call.answered")
@@ -460,6 +495,17 @@ def _hub_day(sessions: sessionmaker[Session]) -> None:
         tomorrow = time.strftime("%Y-%m-%d", time.localtime(AT + 86400))
         request = waitlist.BookingRequest("k-bk-1", tomorrow, "19:30", 4, "", "13800138000")
         waitlist.book(s, line, None, request, AT + 800)
+    # The member spins the wheel; the play is held as farmed, then staff release it.
+    campaign = game_configs.wheel()
+    rules = games.Rules("S1", config, store_menu, routes, b"k" * 32)
+    player = games.Player("A1", "一号桌", AT - 600, "sess-0000000000000000", member.id)
+    with sessions.begin() as s:
+        m = members.by_id(s, member.id)
+        play = games.new_play(s, "play-000000000000001", campaign, payment.uid, m, player, None, AT)
+        prize = campaign.prizes[0]
+        games.decide(s, play, campaign, prize, 10, 3, 100, None, "farmed?", rules, m, AT + 950)
+    with sessions.begin() as s:
+        games.release(s, "play-000000000000001", campaign, True, rules, "alice", AT + 990)
 
 
 def test_what_the_hubs_code_writes_is_what_the_cloud_reads(tmp_path: Path) -> None:
@@ -501,7 +547,11 @@ def test_what_the_hubs_code_writes_is_what_the_cloud_reads(tmp_path: Path) -> No
         ("earn", paid["points_earned"]),
         ("refund", -paid["points_earned"]),
         ("refund", 100),
+        ("campaign", 10),  # the released spin's 10 points
     ]
+    played = by_type["game.played"]
+    assert (played["status"], played["prize"], played["rand"]) == ("flagged", "p10", 3)
+    assert by_type["game.released"]["paid"] is True
     assert (
         by_type["call.answered"] | {"reason": "water", "response_s": 15.0, "urgent": False}
         == (by_type["call.answered"])

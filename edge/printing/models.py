@@ -1,4 +1,5 @@
 import uuid
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -19,12 +20,14 @@ class PrintJob(Base):
     uid: Mapped[str] = mapped_column(String(32), unique=True, default=lambda: uuid.uuid4().hex)
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), default=None)
     table_id: Mapped[str | None] = mapped_column(String(32), default=None)
-    kind: Mapped[str] = mapped_column(String(8))  # kitchen | void | receipt
+    kind: Mapped[str] = mapped_column(String(8))  # kitchen | void | receipt | prize
     station: Mapped[str] = mapped_column(String(32))
     printer_id: Mapped[str] = mapped_column(String(32))  # "" while no printer serves the station
     line_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     # A receipt printed when the bill is paid: its payment (the discounts and points on it).
     payment_uid: Mapped[str | None] = mapped_column(String(32), default=None)
+    # A game's prize (0005g): what to make, for which play; the job has no order.
+    prize: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     status: Mapped[str] = mapped_column(String(8), default=PENDING)
     reprint: Mapped[bool] = mapped_column(default=False)
     reprint_of: Mapped[int | None] = mapped_column(default=None)

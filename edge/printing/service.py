@@ -118,6 +118,30 @@ def queue_receipt(
     return job
 
 
+def queue_prize_ticket(
+    session: Session,
+    routes: Routes,
+    table_id: str,
+    station: str,
+    prize: dict[str, str],
+    now: float,
+) -> PrintJob:
+    """A game's free dish at its station's printer, marked PRIZE, in the play's transaction.
+    `prize`: name_zh, name_en, campaign_zh, campaign_en, play."""
+    job = PrintJob(
+        table_id=table_id,
+        kind=TicketKind.PRIZE.value,
+        station=station,
+        printer_id=routes.printer_for(station),
+        line_ids=[],
+        prize=prize,
+        created_at=now,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
 def reprint(session: Session, uid: str, now: float) -> PrintJob:
     """Staff asked for a ticket again: a new job, marked REPRINT, on the same printer."""
     original = session.scalar(select(PrintJob).where(PrintJob.uid == uid))
@@ -130,6 +154,7 @@ def reprint(session: Session, uid: str, now: float) -> PrintJob:
         station=original.station,
         printer_id=original.printer_id,
         line_ids=list(original.line_ids),
+        prize=original.prize,
         reprint=True,
         reprint_of=original.id,
         created_at=now,

@@ -71,6 +71,8 @@ def printer_blocked(device: Device | None) -> str | None:
 
 
 def build_ticket(session: Session, menu: MenuFile, job: PrintJob, store_name: str) -> Ticket:
+    if job.prize is not None:
+        return _prize_ticket(session, menu, job)
     lines = jobs.lines_by_id(session, job.line_ids)
     order = session.get(Order, job.order_id) if job.order_id is not None else None
     station = menu.station(job.station)
@@ -105,6 +107,25 @@ def build_ticket(session: Session, menu: MenuFile, job: PrintJob, store_name: st
         total_fen=sum(x.unit_price_fen * x.qty for x in lines),
         store_name=store_name,
         summary=_paid_summary(session, job.payment_uid) if job.payment_uid else (),
+    )
+
+
+def _prize_ticket(session: Session, menu: MenuFile, job: PrintJob) -> Ticket:
+    """A game's free dish: no order behind it; the play and campaign say where it came from."""
+    assert job.prize is not None
+    prize = job.prize
+    station = menu.station(job.station)
+    table_row = session.get(DiningTable, job.table_id) if job.table_id else None
+    return Ticket(
+        kind=TicketKind.PRIZE,
+        job_id=job.uid,
+        station=station.label if station else job.station,
+        table=table_row.name if table_row else (job.table_id or ""),
+        order_no=0,
+        created_at=job.created_at,
+        lines=(TicketLine(name_zh=str(prize["name_zh"]), name_en=str(prize["name_en"]), qty=1),),
+        note=f"{prize['campaign_zh']} {prize['campaign_en']} · {prize['play']}",
+        reprint=job.reprint,
     )
 
 

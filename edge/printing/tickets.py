@@ -23,6 +23,7 @@ class TicketKind(StrEnum):
     KITCHEN = "kitchen"
     VOID = "void"
     RECEIPT = "receipt"
+    PRIZE = "prize"  # a game's free dish, made at its station (edge/games)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,7 @@ _HEADERS = {
     TicketKind.KITCHEN: "厨房单 KITCHEN",
     TicketKind.VOID: "作废 VOID",
     TicketKind.RECEIPT: "结账单 RECEIPT",
+    TicketKind.PRIZE: "奖品 PRIZE",
 }
 
 
@@ -196,12 +198,14 @@ def render(ticket: Ticket, columns: int = 48) -> bytes:
     page = _Page(columns)
     void = ticket.kind is TicketKind.VOID
     receipt = ticket.kind is TicketKind.RECEIPT
+    prize = ticket.kind is TicketKind.PRIZE
 
     if ticket.reprint:
         page.block("补打 REPRINT", _BIG, bold=True, align="center", invert=True)
     if receipt and ticket.store_name:
         page.block(ticket.store_name, _BIG, bold=True, align="center")
-    page.block(_HEADERS[ticket.kind], _BIG, bold=True, align="center", invert=void)
+    # A void and a prize stand out (white on black): the cook must not make it as a sale.
+    page.block(_HEADERS[ticket.kind], _BIG, bold=True, align="center", invert=void or prize)
     if not receipt:
         page.block(ticket.station, bold=True)
     # A kiosk order has no table: its "where" (the kiosk) stands in the table's place.
@@ -214,7 +218,8 @@ def render(ticket: Ticket, columns: int = 48) -> bytes:
 
     for line in ticket.lines:
         # A cook reads the dish lines, not the header: each one of a void ticket must say so.
-        dish = f"{'作废 VOID ' if void else ''}{line.qty} x {line.name_zh}"
+        marker = "作废 VOID " if void else "奖品 PRIZE " if prize else ""
+        dish = f"{marker}{line.qty} x {line.name_zh}"
         if receipt:
             page.amount_block(dish, _yuan(line.line_total_fen), _TALL, bold=True)
         else:

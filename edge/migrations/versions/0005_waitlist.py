@@ -2,7 +2,7 @@
 bookings by 15-minute slot (docs/waitlist.md).
 
 Revision ID: 0005w
-Revises: 0004
+Revises: 0005g
 Create Date: 2026-11-28
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005w"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005g"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,408 @@
+"""Games: 500 spins of the lucky wheel arriving in one second at one hub, and the fairness of
+the draw.
+
+The burst: a store with 500 tables; at each a diner joined as a member, ordered and paid (so
+each has a paid bill to play), then all 500 phones spin within one second (evenly spread,
+64 at a time in flight). Measured: each spin's answer time, from the moment it was due.
+Then every spin is sent again with its play id (a phone retrying): each must answer the
+result it answered the first time. Then the hub's database is read: every play recorded once
+(its row and its outbox event for HQ), no prize past its stock, the day's spending not past
+the store's budget. The prize table is made so that stock and budget both run out during the
+burst: the draws fall back, and the limits are observed under load, not trivially.
+
+The fairness: 100,000 draws from the same prize table with the hub's own draw function
+(`edge.games.service.draw`, `secrets.randbelow` over the summed weights), the counts against
+the weights by Pearson's chi-square test. SciPy is not installed here: the p-value is the
+chi-square distribution's survival function computed as the regularized upper incomplete gamma
+function Q(df/2, x/2) (series and continued fraction, as in Numerical Recipes §6.2), checked at
+start against textbook critical values.
+
+    .venv/bin/python -m bench.bench_games [--plays 500] [--draws 100000] [--runs 3] [--no-write]
+"""
+
+import argparse
+import math
+import os
+import platform
+import sqlite3
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import (
+    ProcessSampler,
+    Table,
+    Verdict,
+    at_least,
+    at_most,
+    percentile,
+    print_run,
+    write_section,
+    zero,
+)
+from contract.campaigns import Budget, CampaignsConfig, Limits, Prize, PrizeKind
+from contract.inventory import generate_inventory
+from devices.virtual_printer import VirtualPrinter
+from edge.games import service
+from tests.games import play_id, seed_config, store_config, wheel
+from tests.support import PIN, STAFF, hub_settings, run_hub_process, start_broker
+
+STATIONS = ("hot", "cold", "bar")
+IN_FLIGHT = 64  # phones waiting for an answer at once
+SEND_ATTEMPTS = 2  # a phone whose connection dropped sends the same play id once more
+SETUP_WORKERS = 8
+PHONE_BASE = 13_800_000_000
+
+# Points run out on the budget, the coupon on its stock, the free tea on its daily stock.
+PRIZES = [
+    Prize(
+        id="p10", name_zh="10积分", name_en="10 points", kind=PrizeKind.POINTS, weight=40, points=10
+    ),
+    Prize(
+        id="c20",
+        name_zh="满100减20",
+        name_en="20 off 100",
+        kind=PrizeKind.COUPON,
+        weight=30,
+        coupon="spin20",
+        stock=40,
+        fallback="p10",
+    ),
+    Prize(
+        id="tea",
+        name_zh="免费柠檬茶",
+        name_en="Free lemon tea",
+        kind=PrizeKind.DISH,
+        weight=10,
+        dish="tea",
+        daily_stock=20,
+    ),
+    Prize(id="none", name_zh="谢谢参与", name_en="Thanks", kind=PrizeKind.NONE, weight=20),
+]
+BUDGET_FEN = 60_000  # 600 yuan for the day: 40 coupons alone would be 800
+
+
+# --- the chi-square p-value, without SciPy ---------------------------------------------------
+
+
+def _gamma_series(a: float, x: float) -> float:
+    """P(a, x) by its series (x < a + 1)."""
+    term = total = 1.0 / a
+    n = a
+    for _ in range(10_000):
+        n += 1
+        term *= x / n
+        total += term
+        if abs(term) < abs(total) * 1e-15:
+            break
+    return total * math.exp(-x + a * math.log(x) - math.lgamma(a))
+
+
+def _gamma_fraction(a: float, x: float) -> float:
+    """Q(a, x) by its continued fraction (x >= a + 1), modified Lentz."""
+    tiny = 1e-300
+    b = x + 1 - a
+    c = 1 / tiny
+    d = 1 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2
+        d = an * d + b
+        d = tiny if abs(d) < tiny else d
+        c = b + an / c
+        c = tiny if abs(c) < tiny else c
+        d = 1 / d
+        delta = d * c
+        h *= delta
+        if abs(delta - 1) < 1e-15:
+            break
+    return h * math.exp(-x + a * math.log(x) - math.lgamma(a))
+
+
+def chi2_sf(x: float, df: int) -> float:
+    """P(X >= x) for X chi-square with df degrees of freedom: Q(df/2, x/2)."""
+    if x <= 0:
+        return 1.0
+    a, half = df / 2, x / 2
+    return 1 - _gamma_series(a, half) if half < a + 1 else _gamma_fraction(a, half)
+
+
+def _check_chi2_sf() -> None:
+    # Critical values from any chi-square table: (x, df, p).
+    for x, df, p in ((3.841, 1, 0.05), (7.815, 3, 0.05), (11.345, 3, 0.01), (9.488, 4, 0.05)):
+        assert abs(chi2_sf(x, df) - p) < 5e-4, (x, df, chi2_sf(x, df))
+
+
+def fairness(draws: int) -> dict[str, float]:
+    counts: Counter[str] = Counter()
+    t0 = time.perf_counter()
+    for _ in range(draws):
+        counts[service.draw(PRIZES)[0].id] += 1
+    per_draw_us = (time.perf_counter() - t0) / draws * 1e6
+    total = service.total_weight(PRIZES)
+    chi2 = 0.0
+    result: dict[str, float] = {}
+    for p in PRIZES:
+        expected = draws * p.weight / total
+        chi2 += (counts[p.id] - expected) ** 2 / expected
+        result[f"share_{p.id}"] = 100 * counts[p.id] / draws
+    result.update(chi2=chi2, p_value=chi2_sf(chi2, len(PRIZES) - 1), draw_us=per_draw_us)
+    return result
+
+
+# --- the burst ------------------------------------------------------------------------------
+
+
+def _paid_table(base_url: str, staff: httpx.Client, table: str, token: str, n: int) -> httpx.Client:
+    """A phone at `table` whose diner joined, ordered a tea and paid: it may spin once."""
+    phone = httpx.Client(base_url=base_url, timeout=30)
+    r = phone.post(
+        f"/api/diner/{token}/member/join", json={"phone": str(PHONE_BASE + n), "consent": True}
+    )
+    r.raise_for_status()
+    line = {"dish": "tea", "qty": 1, "options": {"temp": "hot"}}
+    r = phone.post(f"/api/diner/{token}/orders", json={"key": play_id(), "lines": [line]})
+    r.raise_for_status()
+    gross = staff.get(f"/api/tables/{table}/bill").json()["gross_fen"]
+    r = staff.post(f"/api/tables/{table}/pay", json={"method": "cash", "amount_fen": gross})
+    r.raise_for_status()
+    return phone
+
+
+def burst(plays: int, work: Path) -> dict[str, float]:
+    printers = {s: VirtualPrinter().start() for s in STATIONS}
+    inventory = generate_inventory("BENCH", tables=plays, printers=3)
+    inventory = inventory.model_copy(
+        update={
+            "devices": [
+                d.model_copy(update={"address": f"127.0.0.1:{printers[d.station].port}"})
+                if d.station
+                else d
+                for d in inventory.devices
+            ]
+        }
+    )
+    broker = start_broker(work / "mqtt", inventory)
+    settings = hub_settings(broker, work / "hub")
+    campaign = wheel(
+        prizes=PRIZES,
+        budget=Budget(per_store_day_fen=BUDGET_FEN, pacing_pct=10_000),
+        limits=Limits(per_member_per_day=5, per_session_per_day=5, per_party=1),
+    )
+    seed_config(settings, store_config(CampaignsConfig(campaigns=[campaign])))
+    hub = run_hub_process(settings, work / "hub.log")
+    try:
+        staff = httpx.Client(base_url=hub.base_url, timeout=30)
+        staff.post("/api/login", json={"name": STAFF, "pin": PIN}).raise_for_status()
+        tables = staff.get("/api/tables").json()["tables"]
+        tokens = {t["id"]: t["qr_path"].rsplit("/", 1)[1] for t in tables}
+        ids = sorted(tokens)[:plays]
+        with ThreadPoolExecutor(SETUP_WORKERS) as pool:
+            phones = list(
+                pool.map(
+                    lambda a: _paid_table(hub.base_url, staff, a[1], tokens[a[1]], a[0]),
+                    enumerate(ids),
+                )
+            )
+        play_ids = [play_id() for _ in ids]
+        answers: list[dict[str, Any] | None] = [None] * len(ids)
+        latency_ms: list[float] = []
+        failed = resent = 0
+        lock = threading.Lock()
+        sampler = ProcessSampler(hub.proc.pid)
+        sampler.start()
+        t0 = time.monotonic() + 0.2
+
+        def spin(i: int) -> None:
+            nonlocal failed
+            due = t0 + i / len(ids)  # evenly over one second
+            time.sleep(max(due - time.monotonic(), 0))
+            nonlocal resent
+            why = ""
+            r = None
+            for attempt in range(SEND_ATTEMPTS):
+                try:
+                    r = phones[i].post(
+                        f"/api/diner/{tokens[ids[i]]}/games/wheel/play",
+                        json={"play": play_ids[i]},
+                    )
+                    why = "" if r.status_code == 200 else f"HTTP {r.status_code}: {r.text[:200]}"
+                    break
+                except httpx.TransportError as exc:
+                    # A keep-alive connection the server closed as this request left: the
+                    # phone sends again with the same play id (what the page does).
+                    why = f"{type(exc).__name__}: {exc}"
+                    with lock:
+                        resent += attempt == 0
+            done = time.monotonic()
+            with lock:
+                if not why and r is not None:
+                    answers[i] = r.json()
+                    latency_ms.append((done - due) * 1000)
+                else:
+                    failed += 1
+                    print(f"spin {i} failed: {why}", flush=True)
+
+        with ThreadPoolExecutor(IN_FLIGHT) as pool:
+            list(pool.map(spin, range(len(ids))))
+        span_s = time.monotonic() - t0
+        cpu = sampler.stop()
+
+        # Every phone retries with its play id: the same answer, never a second draw.
+        def again(i: int) -> bool:
+            for _attempt in range(SEND_ATTEMPTS):
+                try:
+                    r = phones[i].post(
+                        f"/api/diner/{tokens[ids[i]]}/games/wheel/play",
+                        json={"play": play_ids[i]},
+                    )
+                    return r.status_code == 200 and r.json() == answers[i]
+                except httpx.TransportError:
+                    continue  # as above: the same id again
+            return False
+
+        with ThreadPoolExecutor(IN_FLIGHT) as pool:
+            replays_differ = sum(not ok for ok in pool.map(again, range(len(ids))))
+        for p in phones:
+            p.close()
+        staff.close()
+    finally:
+        hub.kill()
+        broker.stop()
+        for pr in printers.values():
+            pr.stop()
+
+    # What the hub recorded, read from its database after it stopped.
+    db = sqlite3.connect(settings.db_path)
+    try:
+        rows = db.execute("SELECT id, prize, cost_fen, status FROM game_plays").fetchall()
+        events = Counter(
+            r[0]
+            for r in db.execute("SELECT event_id FROM outbox WHERE event_id LIKE 'gp-%'").fetchall()
+        )
+    finally:
+        db.close()
+    recorded = Counter(r[0] for r in rows)
+    by_prize = Counter(r[1] for r in rows)
+    spent = sum(int(r[2]) for r in rows if r[3] in ("paid", "flagged", "released"))
+    answered = [a for a in answers if a is not None]
+    sent = set(play_ids)
+    stock = {p.id: p.stock if p.stock is not None else p.daily_stock for p in PRIZES}
+    over_stock = sum(max(by_prize[p] - s, 0) for p, s in stock.items() if s is not None)
+    answered_prize = Counter(a["prize"]["id"] for a in answered)
+    return {
+        "plays": len(ids),
+        "span_s": span_s,
+        "answered": len(answered),
+        "failed": failed,
+        "resent": resent,
+        "p50": percentile(latency_ms, 50),
+        "p99": percentile(latency_ms, 99),
+        "max": max(latency_ms) if latency_ms else float("nan"),
+        "not_recorded_once": sum(1 for p in sent if recorded[p] != 1)
+        + sum(1 for p in recorded if p not in sent),
+        "not_sent_once": sum(1 for p in sent if events[f"gp-{p}"] != 1),
+        "over_stock": over_stock,
+        "over_budget_fen": max(spent - BUDGET_FEN, 0),
+        "spent_fen": spent,
+        "answer_differs_from_record": sum(1 for p, n in answered_prize.items() if n != by_prize[p]),
+        "replays_differ": replays_differ,
+        "won_p10": by_prize["p10"],
+        "won_c20": by_prize["c20"],
+        "won_tea": by_prize["tea"],
+        "won_none": by_prize["none"],
+        "cpu": cpu,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--plays", type=int, default=500)
+    ap.add_argument("--draws", type=int, default=100_000)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    _check_chi2_sf()
+    runs = []
+    for i in range(args.runs):
+        with tempfile.TemporaryDirectory() as tmp:
+            r = burst(args.plays, Path(tmp))
+        runs.append(r)
+        print_run(i, r)
+    fair = fairness(args.draws)
+    print_run(args.runs, fair)
+
+    verdict = Verdict("bench_games")
+    t = Table(verdict, runs)
+    t.add("spins sent in one second", "plays", worst="min")
+    t.add("seconds the spins took to send", "span_s", fmt="{:.2f}")
+    t.add("spins refused or unanswered (after one resend)", "failed", zero())
+    t.add("spins resent after a dropped connection", "resent")
+    t.add("spin answered p50 (ms)", "p50", fmt="{:.1f}")
+    t.add("spin answered p99 (ms)", "p99", at_most(100), fmt="{:.1f}")
+    t.add("spin answered max (ms)", "max", fmt="{:.1f}")
+    t.add("plays not recorded exactly once", "not_recorded_once", zero())
+    t.add("plays not sent to HQ exactly once (outbox)", "not_sent_once", zero())
+    t.add("prizes over their stock", "over_stock", zero())
+    t.add("spent over the store's budget (fen)", "over_budget_fen", zero())
+    t.add("spent of the day's budget (fen)", "spent_fen", worst="max")
+    t.add("answers that differ from the record", "answer_differs_from_record", zero())
+    t.add("replayed spins answered differently", "replays_differ", zero())
+    t.add("won: 10 points (budget-bound)", "won_p10")
+    t.add("won: 20-off coupon (stock 40)", "won_c20", worst="max")
+    t.add("won: free tea (daily stock 20)", "won_tea", worst="max")
+    t.add("won: thanks for playing", "won_none")
+    t.add("hub CPU during the burst (% of one core)", "cpu")
+
+    verdict_fair = Table(verdict, [fair], first="draws")
+    total = service.total_weight(PRIZES)
+    for p in PRIZES:
+        verdict_fair.add(
+            f"{p.id}: observed share (%) — configured {100 * p.weight / total:.1f}%",
+            f"share_{p.id}",
+            fmt="{:.2f}",
+        )
+    verdict_fair.add(f"chi-square ({len(PRIZES) - 1} degrees of freedom)", "chi2", fmt="{:.2f}")
+    verdict_fair.add("p-value", "p_value", at_least(0.01, "> 0.01"), fmt="{:.3f}")
+    verdict_fair.add("one draw (µs)", "draw_us", fmt="{:.1f}")
+
+    table = f"""## Games: {args.plays} spins of the lucky wheel in one second at one hub; the draw's fairness
+
+`.venv/bin/python -m bench.bench_games --plays {args.plays} --draws {args.draws} --runs {args.runs}`
+on this machine ({os.cpu_count()} cores, Python {platform.python_version()}), {time.strftime("%Y-%m-%d")}.
+The hub as `smartstore hub` with {args.plays} tables; at each a member joined, ordered and paid
+before the burst. Then every phone spins once, evenly spread over one second ({IN_FLIGHT} at a
+time in flight); answered: the POST's answer, from the moment the spin was due (a phone whose
+keep-alive connection the server closed as it sent resends the same play id once). The prize
+table runs out during the burst on purpose: 10 points (budget), a 20-off coupon (stock 40,
+falls back to points), a free tea (daily stock 20), thanks for playing; the store's budget
+{BUDGET_FEN / 100:,.0f} yuan for the day. Then every spin is sent again with its play id, and
+the hub's database is read back: rows and outbox events per play id, prizes per stock, spending
+per budget. Medians of {args.runs} runs; correctness targets (0) hold in every run.
+
+{t.markdown()}
+
+{args.draws:,} draws with the hub's draw function (`secrets.randbelow` over the weights),
+Pearson's chi-square against the configured weights; the p-value from the chi-square survival
+function computed here (no SciPy on this machine: the regularized incomplete gamma function,
+checked against table values).
+
+{verdict_fair.markdown()}
+
+{verdict.markdown()}
+"""
+    print(table)
+    if not args.no_write:
+        write_section("games", table)
+    verdict.exit()
+
+
+if __name__ == "__main__":
+    main()

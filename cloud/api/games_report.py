@@ -1,0 +1,108 @@
+"""HQ's campaign report: per campaign and store, from the plays the hubs forwarded
+(`game.played`, `game.released`) and the coupons the games gave (`coupon.issued` with source
+`game:<campaign>`, then `coupon.redeemed`). docs/games.md."""
+
+from collections import Counter, defaultdict
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from cloud.api.deps import SessionDep
+from cloud.api.errors import errors
+from cloud.api.hq import HQUserDep
+from cloud.api.reports import csv_response, json_or_csv
+from cloud.models import IngestedEvent
+from contract.uplink import COUPON_ISSUED, COUPON_REDEEMED, GAME_PLAYED, GAME_RELEASED
+
+router = APIRouter(prefix="/api/v1/hq", tags=["hq"])
+
+GAME_SOURCE = "game:"  # the source of a coupon a game gave (edge/games/service.py)
+PAID = ("paid", "released")
+
+
+class CampaignStore(BaseModel):
+    campaign: str
+    store: str
+    plays: int
+    winners: int  # plays that paid a prize (released ones included)
+    winners_by_prize: str  # "c20=23 p10=80": one cell, so the CSV keeps one row per store
+    cost_fen: int  # what the prizes paid cost, against the budget
+    held: int  # flagged, not decided by staff yet
+    released: int
+    refused: int
+    members: int  # distinct members who played
+    bills: int  # distinct paid bills that played
+    coupons_given: int
+    coupons_redeemed: int
+
+
+@router.get(
+    "/campaigns", response_model=None, responses={**errors(401), **json_or_csv(CampaignStore)}
+)
+def campaign_report(
+    session: SessionDep,
+    _user: HQUserDep,
+    since: Annotated[float, Query(ge=0, description="epoch seconds, by the store's clock")] = 0.0,
+    until: Annotated[float | None, Query(ge=0)] = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> list[CampaignStore] | Response:
+    """Per campaign and store: plays, winners per prize, cost, held plays, members, bills, and
+    the game coupons given and redeemed."""
+    types = [GAME_PLAYED, GAME_RELEASED, COUPON_ISSUED, COUPON_REDEEMED]
+    query = select(IngestedEvent.store_id, IngestedEvent.type, IngestedEvent.data).where(
+        IngestedEvent.type.in_(types), IngestedEvent.occurred_at >= since
+    )
+    if until is not None:
+        query = query.where(IngestedEvent.occurred_at < until)
+    plays: dict[tuple[str, str], dict[str, dict[str, object]]] = defaultdict(dict)
+    decided: dict[str, bool] = {}
+    coupon_campaign: dict[str, str] = {}
+    redeemed: set[str] = set()
+    for store, kind, data in session.execute(query.order_by(IngestedEvent.id)):
+        if kind == GAME_PLAYED:
+            plays[(str(data["campaign"]), store)][str(data["play"])] = data
+        elif kind == GAME_RELEASED:
+            decided[str(data["play"])] = bool(data["paid"])
+        elif kind == COUPON_ISSUED and str(data.get("source", "")).startswith(GAME_SOURCE):
+            coupon_campaign[str(data["coupon"])] = str(data["source"])[len(GAME_SOURCE) :]
+        elif kind == COUPON_REDEEMED:
+            redeemed.add(str(data["coupon"]))
+    given: Counter[str] = Counter(coupon_campaign.values())
+    used: Counter[str] = Counter(coupon_campaign[c] for c in redeemed if c in coupon_campaign)
+    rows = []
+    for (campaign, store), by_play in sorted(plays.items()):
+        won: Counter[str] = Counter()
+        cost = held = released = refused = 0
+        for play, d in by_play.items():
+            status = str(d["status"])
+            if status == "flagged" and play in decided:
+                status = "released" if decided[play] else "refused"
+                released += status == "released"
+                refused += status == "refused"
+            held += status == "flagged"
+            if status in PAID and d["prize_kind"] != "none":
+                won[str(d["prize"])] += 1
+                cost += int(d["cost_fen"])  # type: ignore[call-overload]
+        rows.append(
+            CampaignStore(
+                campaign=campaign,
+                store=store,
+                plays=len(by_play),
+                winners=sum(won.values()),
+                winners_by_prize=" ".join(f"{p}={n}" for p, n in sorted(won.items())),
+                cost_fen=cost,
+                held=held,
+                released=released,
+                refused=refused,
+                members=len({d["member"] for d in by_play.values() if d.get("member")}),
+                bills=len({d["payment"] for d in by_play.values() if d.get("payment")}),
+                # The chain's figure for the campaign (a coupon is used where its member pays).
+                coupons_given=given[campaign],
+                coupons_redeemed=used[campaign],
+            )
+        )
+    if format == "csv":
+        return csv_response(rows, CampaignStore, "campaigns.csv")
+    return rows

@@ -1,0 +1,23 @@
+"""The games domain's numbers, in one place (docs/games.md says why each is what it is)."""
+
+from typing import Final
+
+# A paid bill may be played for this long after it was paid (a diner plays at the table, on
+# the way out at most; a photographed QR code the next day plays nothing).
+PLAY_WINDOW_S: Final = 2 * 3600.0
+# Requests a table, or one phone, may make per minute to anything that gives value away
+# (plays, answers, claims, stamps). A real party taps a few times.
+PLAYS_PER_TABLE_PER_MINUTE: Final = 20
+PLAYS_PER_SESSION_PER_MINUTE: Final = 10
+# Farming: this many new members (joined within the window) playing at one table within the
+# window is not a family dinner; the next play is held for staff with the reason.
+FARM_WINDOW_S: Final = 10 * 60.0
+FARM_NEW_MEMBERS_PER_TABLE: Final = 3
+# One phone playing for this many different members in a day is one person with many accounts.
+MEMBERS_PER_SESSION_PER_DAY: Final = 2
+# The phone's games cookie (random, HttpOnly): "per phone session" limits count by it.
+SESSION_COOKIE: Final = "ss_games"
+SESSION_COOKIE_S: Final = 30 * 86_400.0
+QUIZ_CHOICES: Final = 4
+# Flagged plays a staff page lists at once.
+FLAGGED_LIST_MAX: Final = 200

@@ -1,0 +1,506 @@
+"""The games domain: HQ's campaigns played at the table (docs/games.md). The lucky wheel and
+the quiz play once per paid bill, the scan-QR campaign once per member, the stamp card
+stamps once per paid bill at a table new to the card. Every draw is the hub's, recorded and
+signed before the phone sees it, within the stock, budget and pacing HQ gave this store."""
+
+import hmac
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from contract.campaigns import (
+    Campaign,
+    CampaignKind,
+    CampaignsConfig,
+    Prize,
+    PrizeKind,
+    read_receipt,
+    result_message,
+    sign_result,
+)
+from contract.menu import MenuFile
+from edge.auth import RateLimiter
+from edge.core.domain import Domain, HubContext
+from edge.games import const, service
+from edge.games import errors as game_errors
+from edge.games.batch import GroupCommit
+from edge.games.models import ASKED, FLAGGED, CampaignPause, GamePlay
+from edge.games.service import Player, Rules
+from edge.members import coupons as member_coupons
+from edge.members import ledger
+from edge.members.domain import MembersDomain, derived_key
+from edge.menu.domain import MenuDomain
+from edge.orders.errors import OrderError
+from edge.printing.domain import PrintingDomain
+from edge.uplink.events import FactsCommitted
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a play request changed: the phone's answer, and what to do after commit."""
+
+    public: dict[str, Any]
+    printer: str | None = None
+    flagged: bool = False
+    fresh: bool = True  # False: a retry answered from the record
+
+
+class GamesDomain(Domain):
+    name = "games"
+
+    def __init__(self, hub: HubContext) -> None:
+        super().__init__(hub)
+        self.menu = hub.get(MenuDomain)
+        self.members = hub.get(MembersDomain)
+        self.printing = hub.get(PrintingDomain)
+        self.key = derived_key(hub.settings.secret_key.get_secret_value(), "game-result")
+        self.table_limiter = RateLimiter(const.PLAYS_PER_TABLE_PER_MINUTE)
+        self.session_limiter = RateLimiter(const.PLAYS_PER_SESSION_PER_MINUTE)
+        # Draws share write transactions with those that arrive with them, in order.
+        self._group: GroupCommit[Outcome] = GroupCommit(hub.sessions)
+
+    @classmethod
+    def router(cls) -> APIRouter:
+        from edge.games.routes import router
+
+        return router
+
+    # --- configuration ---------------------------------------------------------------
+
+    @property
+    def config(self) -> CampaignsConfig:
+        config = self.menu.config
+        return config.campaigns if config is not None else CampaignsConfig()
+
+    def rules(self) -> Rules:
+        return Rules(
+            store=self.hub.store,
+            members=self.members.config,
+            menu=self.menu.menu.menu,
+            routes=self.printing.routes,
+            key=self.key,
+        )
+
+    def campaign(self, campaign_id: str) -> Campaign:
+        found = self.config.campaign(campaign_id)
+        if found is None or not found.for_store(self.hub.store):
+            raise game_errors.no_campaign()
+        return found
+
+    def snapshot(self, session: Session) -> dict[str, Any]:
+        return {"game_flags": [service.flagged_public(p) for p in service.flagged(session)]}
+
+    # --- the phone -------------------------------------------------------------------
+
+    def limit(self, player: Player) -> None:
+        if not self.table_limiter.take(player.table_id) or (
+            player.session and not self.session_limiter.take(player.session)
+        ):
+            raise game_errors.rate_limited()
+
+    def _write(self, work: Callable[[Session], Outcome]) -> Outcome:
+        """In a write transaction shared with the plays that arrived with it (one fsync for
+        all: edge/games/batch.py); after commit: the printer, HQ, staff."""
+        try:
+            outcome = self._group.run(work)
+        except IntegrityError:
+            # Two phones claimed the same bill (or member) in the same instant: the
+            # constraint kept one; this one changed nothing.
+            raise game_errors.bill_played() from None
+        if outcome.printer:
+            self.printing.nudge({outcome.printer})
+        if outcome.fresh:
+            self.hub.bus.publish(FactsCommitted())
+        if outcome.flagged:
+            self.hub.board.publish({"type": "game_flag", "play": outcome.public})
+        return outcome
+
+    def play(self, campaign_id: str, play_id: str, player: Player) -> Outcome:
+        """A spin of the wheel, or a quiz's question: once per paid bill."""
+        campaign = self.campaign(campaign_id)
+        if campaign.kind not in (CampaignKind.WHEEL, CampaignKind.QUIZ):
+            raise game_errors.no_campaign()
+        self.limit(player)
+        rules = self.rules()
+
+        def work(session: Session) -> Outcome:
+            now = time.time()
+            found = service.existing(session, play_id, campaign, player.table_id)
+            if found is not None:
+                return self._again(found, campaign, rules.menu, player)
+            service.check_running(session, campaign, rules.store, now)
+            payment = service.party_payment(session, player.table_id, player.party_opened_at, now)
+            if payment is None:
+                raise game_errors.pay_first()
+            member = service.player_member(session, payment, player)
+            service.check_who(session, campaign, member, payment, rules, now)
+            service.check_limits(session, campaign, member, player, now)
+            play = service.new_play(
+                session, play_id, campaign, payment.uid, member, player, payment, now
+            )
+            session.flush()
+            if campaign.kind is CampaignKind.QUIZ:
+                play.question = service.make_question(campaign, rules.menu)
+                return Outcome(self._asked(play, campaign, rules.menu, player))
+            flag = service.farming_flag(session, member, player, now)
+            return self._draw(session, play, campaign, rules, member, flag, now)
+
+        return self._write(work)
+
+    def answer(self, campaign_id: str, play_id: str, choice: str, player: Player) -> Outcome:
+        campaign = self.campaign(campaign_id)
+        self.limit(player)
+        rules = self.rules()
+
+        def work(session: Session) -> Outcome:
+            now = time.time()
+            play = service.existing(session, play_id, campaign, player.table_id)
+            if play is None or campaign.kind is not CampaignKind.QUIZ:
+                raise game_errors.not_asked()
+            if play.status != ASKED and play.answer == choice:
+                return Outcome(service.play_public(play, campaign), fresh=False)  # a retry
+            right = service.take_answer(session, play, choice)
+            member = service.member_of(session, play.member_id)
+            if not right:
+                service.enqueue_play(session, play, campaign)
+                return Outcome(service.play_public(play, campaign))
+            flag = service.farming_flag(session, member, player, now)
+            return self._draw(session, play, campaign, rules, member, flag, now)
+
+        return self._write(work)
+
+    def _draw(
+        self,
+        session: Session,
+        play: GamePlay,
+        campaign: Campaign,
+        rules: Rules,
+        member: Any,
+        flag: str,
+        now: float,
+    ) -> Outcome:
+        drawn, rand, total = service.draw(campaign.prizes)
+        prize, cost, fallback_from = service.settle_prize(
+            session, campaign, drawn, member, rules, now
+        )
+        printer = service.decide(
+            session,
+            play,
+            campaign,
+            prize,
+            cost,
+            rand,
+            total,
+            fallback_from,
+            flag,
+            rules,
+            member,
+            now,
+        )
+        public = service.play_public(play, campaign)
+        return Outcome(
+            public, printer, flagged=bool(play.flag) and prize.kind is not PrizeKind.NONE
+        )
+
+    def _asked(
+        self, play: GamePlay, campaign: Campaign, menu: MenuFile, player: Player
+    ) -> dict[str, Any]:
+        public = service.play_public(play, campaign)
+        public["question"] = service.question_public(
+            play, menu, f"/api/games/plays/{play.id}/photo"
+        )
+        return public
+
+    def _again(self, play: GamePlay, campaign: Campaign, menu: MenuFile, player: Player) -> Outcome:
+        """A retried request: the recorded result, never a second draw."""
+        if play.status == ASKED:
+            return Outcome(self._asked(play, campaign, menu, player), fresh=False)
+        return Outcome(service.play_public(play, campaign), fresh=False)
+
+    def scan(self, campaign_id: str, play_id: str, player: Player) -> Outcome:
+        """The scan-QR campaign: a new member (joined since it started) gets the welcome
+        coupon, a returning one the points; once per member."""
+        campaign = self.campaign(campaign_id)
+        if campaign.kind is not CampaignKind.SCAN_QR:
+            raise game_errors.no_campaign()
+        self.limit(player)
+        rules = self.rules()
+
+        def work(session: Session) -> Outcome:
+            now = time.time()
+            found = service.existing(session, play_id, campaign, player.table_id)
+            if found is not None:
+                return Outcome(service.play_public(found, campaign), fresh=False)
+            service.check_running(session, campaign, rules.store, now)
+            member = service.player_member(session, None, player)
+            if member is None:
+                raise game_errors.sign_in()
+            service.check_who(session, campaign, member, None, rules, now)
+            play = service.new_play(
+                session, play_id, campaign, member.id, member, player, None, now
+            )
+            session.flush()
+            started = time.mktime(time.strptime(campaign.starts, "%Y-%m-%d"))
+            if member.joined_at >= started:
+                prize = Prize(
+                    id="new",
+                    name_zh="新人券",
+                    name_en="Welcome coupon",
+                    kind=PrizeKind.COUPON,
+                    weight=1,
+                    coupon=campaign.scan.new_member_coupon,
+                )
+            else:
+                prize = Prize(
+                    id="returning",
+                    name_zh=f"{campaign.scan.returning_points}积分",
+                    name_en=f"{campaign.scan.returning_points} points",
+                    kind=PrizeKind.POINTS,
+                    weight=1,
+                    points=max(campaign.scan.returning_points, 1),
+                )
+            flag = service.farming_flag(session, member, player, now)
+            cost = service.prize_cost(prize, rules.members, rules.menu)
+            if prize.kind is PrizeKind.COUPON:
+                # Joining gave the welcome coupon already: the campaign counts it, it never
+                # gives a second one (issue_coupon keeps the per-member limit).
+                template = rules.members.coupon(prize.coupon or "")
+                assert template is not None
+                held = member_coupons.usable_coupons(session, member.id, now)
+                if any(c.terms.get("template") == template.id for c in held):
+                    play.delivered = "held"
+                    cost = 0
+            printer = service.decide(
+                session, play, campaign, prize, cost, 0, 1, None, flag, rules, member, now
+            )
+            public = service.play_public(play, campaign)
+            public["prize"] = service.prize_public(prize)
+            public["new_member"] = prize.id == "new"
+            if play.status != FLAGGED:
+                zh, en = service.WHERE[prize.kind]
+                public["where_zh"], public["where_en"] = zh, en
+            return Outcome(public, printer, flagged=bool(flag))
+
+        return self._write(work)
+
+    def stamp(self, campaign_id: str, play_id: str, player: Player) -> Outcome:
+        """A stamp for the party's paid bill, if this table has not stamped the member's card;
+        a full card pays its coupon and the next card starts."""
+        campaign = self.campaign(campaign_id)
+        if campaign.kind is not CampaignKind.STAMP_CARD or campaign.stamp is None:
+            raise game_errors.no_campaign()
+        stamp = campaign.stamp
+        self.limit(player)
+        rules = self.rules()
+
+        def work(session: Session) -> Outcome:
+            now = time.time()
+            found = service.existing(session, play_id, campaign, player.table_id)
+            if found is not None:
+                return Outcome(self._card(session, campaign, found.member_id), fresh=False)
+            service.check_running(session, campaign, rules.store, now)
+            payment = service.party_payment(session, player.table_id, player.party_opened_at, now)
+            if payment is None:
+                raise game_errors.pay_first()
+            member = service.player_member(session, payment, player)
+            if member is None:
+                raise game_errors.sign_in()
+            service.check_who(session, campaign, member, payment, rules, now)
+            card = service.current_card(session, campaign, member.id)
+            place = f"{rules.store}:{player.table_id}"
+            if place in service.stamps_on(session, campaign.id, member.id, card):
+                raise game_errors.stamped()
+            play = service.new_play(
+                session, play_id, campaign, payment.uid, member, player, payment, now
+            )
+            play.card, play.place = card, place
+            session.flush()
+            full = len(service.stamps_on(session, campaign.id, member.id, card)) >= stamp.stamps
+            if full:
+                template = rules.members.coupon(stamp.reward_coupon)
+                assert template is not None
+                prize = Prize(
+                    id="card",
+                    name_zh=template.name_zh,
+                    name_en=template.name_en,
+                    kind=PrizeKind.COUPON,
+                    weight=1,
+                    coupon=template.id,
+                )
+            else:
+                prize = service.NOTHING
+            flag = service.farming_flag(session, member, player, now) if full else ""
+            cost = service.prize_cost(prize, rules.members, rules.menu)
+            printer = service.decide(
+                session, play, campaign, prize, cost, 0, 1, None, flag, rules, member, now
+            )
+            public = self._card(session, campaign, member.id)
+            public["stamped"] = service.play_public(play, campaign)
+            public["stamped"]["prize"] = service.prize_public(prize)
+            public["full"] = full
+            return Outcome(public, printer, flagged=bool(flag))
+
+        return self._write(work)
+
+    def _card(self, session: Session, campaign: Campaign, member_id: str | None) -> dict[str, Any]:
+        assert campaign.stamp is not None
+        if member_id is None:
+            return {"card": 1, "stamps": [], "needed": campaign.stamp.stamps}
+        card = service.current_card(session, campaign, member_id)
+        return {
+            "card": card,
+            "stamps": service.stamps_on(session, campaign.id, member_id, card),
+            "needed": campaign.stamp.stamps,
+        }
+
+    def state(self, player: Player) -> dict[str, Any]:
+        """The Games tab: the campaigns running here now, what this party may still do, and
+        what it played."""
+        now = time.time()
+        with self.hub.reads() as session:
+            payment = service.party_payment(session, player.table_id, player.party_opened_at, now)
+            member = service.player_member(session, payment, player)
+            out = []
+            for c in self.config.campaigns:
+                if not service.running(c, self.hub.store, now):
+                    continue
+                plays = [
+                    service.play_public(p, c)
+                    for p in session.query(GamePlay).filter(
+                        GamePlay.campaign == c.id,
+                        GamePlay.table_id == player.table_id,
+                        GamePlay.party_opened_at == player.party_opened_at,
+                    )
+                ]
+                item: dict[str, Any] = {
+                    "id": c.id,
+                    "kind": c.kind.value,
+                    "name_zh": c.name_zh,
+                    "name_en": c.name_en,
+                    "text_zh": c.text_zh,
+                    "text_en": c.text_en,
+                    "paused": service.is_paused(session, c.id),
+                    # Slices of the wheel: names only (the weights stay at the hub).
+                    "prizes": [service.prize_public(p) for p in c.prizes],
+                    "plays": plays,
+                    "paid": payment is not None,
+                    "members_only": c.who.members_only,
+                }
+                if c.kind is CampaignKind.STAMP_CARD:
+                    item["card"] = self._card(session, c, member.id if member else None)
+                out.append(item)
+            return {
+                "campaigns": out,
+                "member": member.id if member is not None else None,
+                "points": ledger.balance(session, member) if member is not None else None,
+            }
+
+    def photo(self, play_id: str) -> str | None:
+        """The picture file of a quiz play's dish (served under the play's address)."""
+        with self.hub.reads() as session:
+            play = session.get(GamePlay, play_id)
+            if play is None or play.question is None:
+                return None
+            dish = self.menu.menu.menu.dish(str(play.question["dish"]))
+            return dish.picture if dish is not None else None
+
+    # --- staff -----------------------------------------------------------------------
+
+    def staff_view(self) -> dict[str, Any]:
+        now = time.time()
+        with self.hub.reads() as session:
+            return {
+                "campaigns": [
+                    {
+                        "id": c.id,
+                        "kind": c.kind.value,
+                        "name_zh": c.name_zh,
+                        "name_en": c.name_en,
+                        "running": service.running(c, self.hub.store, now),
+                        "paused": service.is_paused(session, c.id),
+                        "spent_today_fen": service.spent_fen(session, c.id, service.local_day(now)),
+                        "budget_today_fen": c.budget.store_day_fen(self.hub.store),
+                    }
+                    for c in self.config.campaigns
+                    if c.for_store(self.hub.store)
+                ],
+                "flagged": [service.flagged_public(p) for p in service.flagged(session)],
+            }
+
+    def pause(self, campaign_id: str, paused: bool, staff: str) -> dict[str, Any]:
+        campaign = self.campaign(campaign_id)
+        with self.hub.sessions.begin() as session:
+            row = session.get(CampaignPause, campaign.id)
+            if paused and row is None:
+                session.add(CampaignPause(campaign=campaign.id, by=staff, at=time.time()))
+            elif not paused and row is not None:
+                session.delete(row)
+        message = {"type": "games", "campaign": campaign.id, "paused": paused}
+        self.hub.board.publish(message)
+        self.hub.diners.publish(message)
+        return {"campaign": campaign.id, "paused": paused}
+
+    def decide(self, play_id: str, pay: bool, staff: str) -> dict[str, Any]:
+        with self.hub.reads() as session:
+            found = session.get(GamePlay, play_id)
+            campaign_id = found.campaign if found is not None else ""
+        campaign = self.config.campaign(campaign_id)
+        if campaign is None:
+            raise OrderError(404, "no_play", "没有这次游戏 / There is no such play")
+        rules = self.rules()
+
+        def work(session: Session) -> Outcome:
+            play, printer = service.release(
+                session, play_id, campaign, pay, rules, staff, time.time()
+            )
+            return Outcome(service.flagged_public(play) | {"status": play.status}, printer)
+
+        decided = self._group.run(work)
+        public, printer = decided.public, decided.printer
+        if printer:
+            self.printing.nudge({printer})
+        self.hub.bus.publish(FactsCommitted())
+        self.hub.board.publish({"type": "game_decided", "play": public})
+        return public
+
+    def verify(self, text: str) -> dict[str, Any]:
+        """A receipt from a diner's screen (or a screenshot): signed by this hub, and the
+        result recorded under its play id?"""
+        read = read_receipt(text)
+        if read is None:
+            return {"valid": False, "reason": "not a game receipt"}
+        play_id, prize_id, signature = read
+        with self.hub.reads() as session:
+            play = session.get(GamePlay, play_id)
+            if play is None:
+                return {"valid": False, "reason": "no such play at this store"}
+            expected = sign_result(
+                self.key,
+                result_message(
+                    play.id,
+                    play.campaign,
+                    self.hub.store,
+                    play.prize,
+                    play.rand,
+                    play.total,
+                    play.at,
+                ),
+            )
+            valid = hmac.compare_digest(signature, expected) and prize_id == play.prize
+            return {
+                "valid": valid,
+                "reason": "" if valid else "the receipt does not match the recorded play",
+                "play": {
+                    "id": play.id,
+                    "campaign": play.campaign,
+                    "prize": play.prize,
+                    "status": play.status,
+                    "table": play.table_id,
+                    "at": play.at,
+                },
+            }

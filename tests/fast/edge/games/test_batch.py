@@ -1,0 +1,70 @@
+"""Group commit: plays arriving together share a transaction, each in its own savepoint. A
+limit read inside it holds for all of them; a refused play undoes only itself."""
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from edge.games.batch import GroupCommit
+from edge.games.models import CampaignPause
+from tests.fast.helpers import StoreDb
+
+LIMIT = 10  # rows the jobs may add between them: a stand-in for a prize's stock
+
+
+class Out(Exception):
+    pass
+
+
+def _take(i: int) -> Callable[[Session], int]:
+    def work(session: Session) -> int:
+        have = session.scalar(select(func.count()).select_from(CampaignPause)) or 0
+        if have >= LIMIT:
+            raise Out(i)
+        session.add(CampaignPause(campaign=f"c{i}", by="t", at=float(i)))
+        session.flush()
+        return int(have)
+
+    return work
+
+
+def test_forty_at_once_take_exactly_the_limit_and_the_rest_are_refused(db: StoreDb) -> None:
+    group: GroupCommit[int] = GroupCommit(db.sessions, max_batch=8)
+    won: list[int] = []
+    refused: list[int] = []
+    gate = threading.Barrier(40)
+
+    def go(i: int) -> None:
+        gate.wait()
+        try:
+            won.append(group.run(_take(i)))
+        except Out:
+            refused.append(i)
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(won) == list(range(LIMIT)) and len(refused) == 40 - LIMIT
+    with db.reads() as s:
+        assert s.scalar(select(func.count()).select_from(CampaignPause)) == LIMIT
+
+
+def test_a_refused_job_undoes_only_itself(db: StoreDb) -> None:
+    group: GroupCommit[int] = GroupCommit(db.sessions)
+
+    def bad(session: Session) -> int:
+        session.add(CampaignPause(campaign="bad", by="t", at=0.0))
+        session.flush()
+        raise Out("no")
+
+    assert group.run(_take(1)) == 0
+    with pytest.raises(Out):
+        group.run(bad)
+    assert group.run(_take(2)) == 1
+    with db.reads() as s:
+        assert sorted(s.scalars(select(CampaignPause.campaign))) == ["c1", "c2"]

@@ -1,0 +1,256 @@
+"""Games through the hub's real interfaces: diners' phones over HTTP (each a client keeping
+its cookies), staff with their login, the kitchen printers' bytes, HQ's configuration pushed
+through the cloud; the real broker, SQLite and PostgreSQL under them."""
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from contract.campaigns import CampaignsConfig, Prize, PrizeKind
+from smartstore.cloud_service import CloudHandle
+from tests.games import games_kitchen, play_id, store_config, wheel
+from tests.members import join, table_tokens
+from tests.ordering import TEA, Kitchen
+from tests.support import Broker, hub_settings, run_hub_thread, wait_until
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _detail(r: httpx.Response) -> dict[str, Any]:
+    detail: dict[str, Any] = r.json()["detail"]
+    return detail
+
+
+def _order_and_pay(k: Kitchen, phone: httpx.Client, table: str, token: str) -> None:
+    r = phone.post(f"/api/diner/{token}/orders", json={"key": play_id(), "lines": [TEA]})
+    assert r.status_code == 201, r.text
+    gross = k.staff.get(f"/api/tables/{table}/bill").json()["gross_fen"]
+    r = k.staff.post(f"/api/tables/{table}/pay", json={"method": "cash", "amount_fen": gross})
+    assert r.status_code == 200, r.text
+
+
+def _play(phone: httpx.Client, token: str, campaign: str, pid: str) -> httpx.Response:
+    return phone.post(f"/api/diner/{token}/games/{campaign}/play", json={"play": pid})
+
+
+def test_a_spin_is_the_hubs_once_per_paid_bill_replay_safe_and_checkable(
+    tmp_path: Path, store: str
+) -> None:
+    with games_kitchen(tmp_path, store) as k:
+        a1 = table_tokens(k.staff)["A1"]
+        phone, member = join(k.hub.base_url, a1, "13800138000")
+        state = phone.get(f"/api/diner/{a1}/games").json()
+        wheel_state = next(c for c in state["campaigns"] if c["id"] == "wheel")
+        assert wheel_state["paid"] is False and len(wheel_state["prizes"]) == 4
+        assert "weight" not in wheel_state["prizes"][0]  # the odds stay at the hub
+        r = _play(phone, a1, "wheel", play_id())
+        assert (r.status_code, _detail(r)["code"]) == (409, "pay_first")
+        assert "结账后" in _detail(r)["message"]
+
+        _order_and_pay(k, phone, "A1", a1)
+        # Two phones at the table play the same bill at the same instant: one play.
+        second = httpx.Client(base_url=k.hub.base_url, timeout=10)
+        ids = [play_id(), play_id()]
+        answers: list[httpx.Response] = []
+        gate = threading.Barrier(2)
+
+        def go(client: httpx.Client, pid: str) -> None:
+            gate.wait()
+            answers.append(_play(client, a1, "wheel", pid))
+
+        threads = [
+            threading.Thread(target=go, args=(c, p))
+            for c, p in zip((phone, second), ids, strict=True)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(r.status_code for r in answers) == [200, 409] or sorted(
+            r.status_code for r in answers
+        ) == [200, 429]
+        won = next(r for r in answers if r.status_code == 200).json()
+        refused = next(r for r in answers if r.status_code != 200)
+        assert _detail(refused)["code"] in ("bill_played", "play_limit")
+        # The phone that lost its answer asks again with its id: the same result.
+        winner = phone if won["play"] == ids[0] else second
+        again = _play(winner, a1, "wheel", won["play"])
+        assert again.json() == won
+        assert won["where_zh"] and won["where_en"]
+        # Staff check the receipt under the result; a doctored one fails.
+        check = k.staff.post("/api/games/verify", json={"receipt": won["receipt"]}).json()
+        assert check["valid"] and check["play"]["prize"] == won["prize"]["id"]
+        forged = won["receipt"][:-4] + "0000"
+        assert k.staff.post("/api/games/verify", json={"receipt": forged}).json()["valid"] is False
+        assert (
+            httpx.post(f"{k.hub.base_url}/api/games/verify", json={"receipt": forged}).status_code
+            == 401
+        )
+        me = phone.get(f"/api/diner/{a1}/games").json()
+        [played] = next(c for c in me["campaigns"] if c["id"] == "wheel")["plays"]
+        assert played["play"] == won["play"] and member["id"] == me["member"]
+        phone.close()
+        second.close()
+
+
+def test_a_free_dish_prize_prints_at_its_station_marked_prize(tmp_path: Path, store: str) -> None:
+    tea_only = [
+        Prize(
+            id="tea",
+            name_zh="免费柠檬茶",
+            name_en="Free tea",
+            kind=PrizeKind.DISH,
+            weight=1,
+            dish="tea",
+        ),
+        Prize(id="none", name_zh="谢谢参与", name_en="Thanks", kind=PrizeKind.NONE, weight=0),
+    ]
+    config = store_config(CampaignsConfig(campaigns=[wheel(prizes=tea_only)]))
+    with games_kitchen(tmp_path, store, config) as k:
+        a2 = table_tokens(k.staff)["A2"]
+        phone, _member = join(k.hub.base_url, a2, "13900139000")
+        _order_and_pay(k, phone, "A2", a2)
+        k.printers["bar"].wait_jobs(1)  # the tea's kitchen ticket
+        won = _play(phone, a2, "wheel", play_id()).json()
+        assert won["prize"]["id"] == "tea" and "on its way" in won["where_en"]
+        ticket = k.tickets("bar", 2)[1]
+        assert "奖品 PRIZE" in ticket and "奖品 PRIZE 1 x" in ticket
+        assert "幸运大转盘 Lucky wheel" in ticket and won["play"] in ticket
+        phone.close()
+
+
+def test_the_quiz_sends_no_answer_and_takes_one(tmp_path: Path, store: str) -> None:
+    with games_kitchen(tmp_path, store) as k:
+        a3 = table_tokens(k.staff)["A3"]
+        phone, _member = join(k.hub.base_url, a3, "13700137000")
+        _order_and_pay(k, phone, "A3", a3)
+        pid = play_id()
+        r = _play(phone, a3, "quiz", pid)
+        assert r.status_code == 200, r.text
+        asked = r.json()
+        choices = [c["id"] for c in asked["question"]["choices"]]
+        # Nothing in what the phone received names the dish apart from the four choices.
+        assert len(choices) == 4 and "answer" not in r.text and '"dish"' not in r.text
+        if asked["question"]["photo"]:
+            photo = phone.get(asked["question"]["photo"])
+            assert photo.status_code == 200 and photo.content.startswith(b"<")
+        answer = phone.post(
+            f"/api/diner/{a3}/games/quiz/answer", json={"play": pid, "choice": choices[0]}
+        ).json()
+        assert answer["status"] in ("wrong", "paid") and answer["answer"] in choices
+        assert answer["right"] is (answer["answer"] == choices[0])
+        # The answer sent again (its reply was lost): the same result, nothing drawn again.
+        again = phone.post(
+            f"/api/diner/{a3}/games/quiz/answer", json={"play": pid, "choice": choices[0]}
+        )
+        assert again.json() == answer
+        other = next(c for c in choices if c != choices[0])
+        r = phone.post(f"/api/diner/{a3}/games/quiz/answer", json={"play": pid, "choice": other})
+        assert (r.status_code, _detail(r)["code"]) == (409, "not_asked")
+        r = phone.post(
+            f"/api/diner/{a3}/games/quiz/answer", json={"play": play_id(), "choice": other}
+        )
+        assert (r.status_code, _detail(r)["code"]) == (409, "not_asked")
+        phone.close()
+
+
+def test_scan_qr_new_member_coupon_returning_points_once(tmp_path: Path, store: str) -> None:
+    with games_kitchen(tmp_path, store) as k:
+        a4 = table_tokens(k.staff)["A4"]
+        anonymous = httpx.Client(base_url=k.hub.base_url, timeout=10)
+        r = anonymous.post(f"/api/diner/{a4}/games/scan/scan", json={"play": play_id()})
+        assert (r.status_code, _detail(r)["code"]) == (401, "member_required")
+        phone, _member = join(k.hub.base_url, a4, "13600136000")
+        got = phone.post(f"/api/diner/{a4}/games/scan/scan", json={"play": play_id()}).json()
+        assert got["new_member"] is True and got["where_en"] == "coupon in your wallet"
+        r = phone.post(f"/api/diner/{a4}/games/scan/scan", json={"play": play_id()})
+        assert (r.status_code, _detail(r)["code"]) == (409, "already_claimed")
+        assert len(phone.get(f"/api/diner/{a4}/member").json()["member"]["coupons"]) == 1
+        phone.close()
+        anonymous.close()
+
+
+def test_staff_pause_a_campaign_and_release_a_flagged_play(tmp_path: Path, store: str) -> None:
+    with games_kitchen(tmp_path, store) as k:
+        tokens = table_tokens(k.staff)
+        assert k.staff.post("/api/games/wheel/pause").json()["paused"] is True
+        b1 = tokens["B1"]
+        phones = []
+        for i in range(3):  # three new members at one table within minutes: farming
+            phone, _m = join(k.hub.base_url, b1, f"1330013300{i}")
+            phones.append(phone)
+        _order_and_pay(k, phones[0], "B1", b1)
+        r = _play(phones[0], b1, "wheel", play_id())
+        assert (r.status_code, _detail(r)["code"]) == (409, "campaign_paused")
+        k.staff.post("/api/games/wheel/resume")
+        # Each new member scans the campaign code: the third is held for staff.
+        results = [
+            p.post(f"/api/diner/{b1}/games/scan/scan", json={"play": play_id()}).json()
+            for p in phones
+        ]
+        assert [r["status"] for r in results] == ["paid", "paid", "flagged"]
+        [held] = k.staff.get("/api/games").json()["flagged"]
+        assert "new members" in held["flag"]
+        r = k.staff.post(f"/api/games/plays/{held['play']}/release")
+        assert r.json()["status"] == "released"
+        assert k.staff.get("/api/games").json()["flagged"] == []
+        for p in phones:
+            p.close()
+
+
+def test_campaigns_pushed_from_hq_are_played_and_reported(
+    broker: Broker, cloud: CloudHandle, tmp_path: Path
+) -> None:
+    token = cloud.register(broker.store)
+    hq = cloud.hq()
+    settings = hub_settings(
+        broker, tmp_path / "hub", cloud_url=cloud.base_url, cloud_token=token, config_poll_s=0.3
+    )
+    hub = run_hub_thread(settings)
+    try:
+        staff = hub.client()
+        a1 = table_tokens(staff)["A1"]
+        looker = httpx.Client(base_url=hub.base_url, timeout=10)
+        assert looker.get(f"/api/diner/{a1}/games").json()["campaigns"] == []
+        document = store_config().model_dump(mode="json")
+        r = hq.post("/api/v1/hq/config", json={"scope": "*", "config": document})
+        assert r.status_code == 201, r.text
+
+        def listed() -> bool:
+            found = looker.get(f"/api/diner/{a1}/games").json()["campaigns"]
+            return {c["id"] for c in found} == {"wheel", "quiz", "scan", "stamps"}
+
+        wait_until(listed, what="HQ's campaigns on the diner's Games tab")
+        looker.close()
+        phone, _member = join(hub.base_url, a1, "13500135000")
+        r = phone.post(f"/api/diner/{a1}/orders", json={"key": play_id(), "lines": [TEA]})
+        gross = staff.get("/api/tables/A1/bill").json()["gross_fen"]
+        staff.post("/api/tables/A1/pay", json={"method": "cash", "amount_fen": gross})
+        won = _play(phone, a1, "wheel", play_id()).json()
+
+        def reported() -> bool:
+            r = cloud.admin.get(
+                f"/api/v1/stores/{broker.store}/events", params={"type": "game.played"}
+            )
+            return any(e["data"]["play"] == won["play"] for e in r.json())
+
+        wait_until(reported, timeout=20, what="the play at HQ")
+        # HQ's report per campaign and store, as JSON and as CSV.
+        [row] = [r for r in hq.get("/api/v1/hq/campaigns").json() if r["campaign"] == "wheel"]
+        assert (row["store"], row["plays"], row["bills"], row["members"]) == (
+            broker.store,
+            1,
+            1,
+            1,
+        )
+        assert row["winners"] == (0 if won["prize"]["kind"] == "none" else 1)
+        csv = hq.get("/api/v1/hq/campaigns", params={"format": "csv"})
+        assert csv.text.startswith("\ufeffcampaign,store,plays,winners,")
+        assert hq.get("/api/v1/hq/campaigns").status_code == 200
+        assert cloud.client().get("/api/v1/hq/campaigns").status_code == 401
+        phone.close()
+    finally:
+        hub.stop()
