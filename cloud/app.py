@@ -21,6 +21,7 @@ from cloud.api import (
     liability,
     member_lookup,
     members,
+    rfm,
     risks,
     sales,
     stores,
@@ -84,6 +85,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(coupons.router)
     app.include_router(liability.router)
     app.include_router(risks.router)
+    app.include_router(rfm.router)
 
     @app.get("/health")
     def health() -> dict[str, bool]:
