@@ -16,6 +16,7 @@ from starlette.routing import compile_path
 from cloud.api import (
     config_push,
     coupons,
+    experiments,
     hq,
     ingest,
     liability,
@@ -86,6 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(liability.router)
     app.include_router(risks.router)
     app.include_router(rfm.router)
+    app.include_router(experiments.router)
 
     @app.get("/health")
     def health() -> dict[str, bool]:

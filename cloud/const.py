@@ -83,3 +83,15 @@ HONOURED: Final = "honoured"
 PENDING: Final = "pending"
 # Ids looked up per query (bounded IN lists).
 ID_CHUNK: Final = 500
+
+# --- analytics (docs/analytics.md) ---
+RFM_TILES: Final = 5  # quintiles: NTILE(5)
+RFM_HIGH_FROM: Final = 3  # a score of 3, 4 or 5 is "high" (the middle quintile and up)
+# An A/B report concludes only when every arm has at least this many members given its
+# coupon, and this many who used it and who did not: below that the normal approximation
+# behind the z-test and the intervals is not to be trusted, and a lift is mostly noise.
+AB_MIN_EXPOSED: Final = 100
+AB_MIN_OUTCOMES: Final = 10
+AB_ALPHA: Final = 0.05  # significance, split across the arms compared with the control
+SRM_ALPHA: Final = 0.01  # a sample-ratio mismatch below this p is a warning (as Statsig)
+AB_COUPON_SOURCE: Final = "ab"  # coupons.source of an experiment's coupons

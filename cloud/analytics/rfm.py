@@ -26,12 +26,12 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Over
 
 from cloud.analytics.models import MemberRfm, SegmentCount
-from cloud.const import M_RFM_SEGMENTS
+from cloud.const import M_RFM_SEGMENTS, RFM_HIGH_FROM, RFM_TILES
 from cloud.members.models import Member, MemberId, MemberSpend
 from contract.members import Segment
 
-TILES: Final = 5
-SCORE_HIGH_FROM: Final = 3  # 3, 4, 5 are high; 1, 2 low
+TILES: Final = RFM_TILES
+SCORE_HIGH_FROM: Final = RFM_HIGH_FROM  # 3, 4, 5 are high; 1, 2 low
 
 # (R high, F high, M high) -> segment: money decides 重要 (important) or 一般 (general); then
 # recent and frequent 价值 (value), recent only 发展 (develop), frequent only 保持 (keep),
