@@ -17,6 +17,7 @@ from cloud.api import (
     config_push,
     coupons,
     experiments,
+    feedback,
     hq,
     ingest,
     liability,
@@ -88,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(risks.router)
     app.include_router(rfm.router)
     app.include_router(experiments.router)
+    app.include_router(feedback.router)
 
     @app.get("/health")
     def health() -> dict[str, bool]:

@@ -42,6 +42,7 @@ EVENTS_PAGE_MAX: Final = 1000
 M_SALES: Final = "sales"  # one point per order line and per void (cloud/sales_influx.py)
 M_ORDERS: Final = "orders"  # one point per order placed
 M_PAYMENTS: Final = "payments"  # one point per bill paid: the daily visits and average bill
+M_FEEDBACK: Final = "feedback"  # one point per party's rating after the bill (sales exporter)
 M_RFM_SEGMENTS: Final = "rfm_segments"  # members per segment and store at each RFM scoring
 M_HUB_STATUS: Final = "hub_status"  # each store's hub as HQ sees it (cloud/fleet_influx.py)
 # How often HQ writes each store's hub_status: the hub-offline alert fires within this of

@@ -35,6 +35,8 @@ from contract.uplink import (
     CouponReleasedEvent,
     DeviceAlarm,
     DeviceAlarmEvent,
+    FeedbackGiven,
+    FeedbackGivenEvent,
     MemberJoined,
     MemberJoinedEvent,
     OrderDone,
@@ -56,6 +58,7 @@ from contract.uplink import (
     UplinkEvent,
     parse_event,
 )
+from edge.billing import feedback
 from edge.calls import service as calls
 from edge.db import init_db, make_engine
 from edge.devices import service as devices
@@ -236,6 +239,13 @@ SAMPLES: dict[str, AnyUplinkEvent] = {
         ConfigAppliedEvent(
             id="cfg-12-0123456789ab", occurred_at=AT, data=ConfigApplied(version=12)
         ),
+        FeedbackGivenEvent(
+            id=f"fb-{UID}",
+            occurred_at=AT + 1000,
+            data=FeedbackGiven(
+                payment=UID, table="一号桌", food=4, service=5, comment="好吃", at=AT + 1000
+            ),
+        ),
     )
 }
 
@@ -262,7 +272,7 @@ def test_each_model_round_trips_through_json(event_type: str) -> None:
 def test_names_are_written_once_in_the_models() -> None:
     """The constants, the registry, the cloud's list and its Literal all come from the
     models' `type` Literals."""
-    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 15
+    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 16
     for name, model in UPLINK_EVENTS.items():
         assert model.model_fields["type"].default == name
         assert issubclass(model.model_fields["data"].annotation, UplinkData)  # type: ignore[arg-type]
@@ -284,6 +294,7 @@ def test_names_are_written_once_in_the_models() -> None:
         uplink.COUPON_ISSUED: CouponIssuedEvent,
         uplink.COUPON_REDEEMED: CouponRedeemedEvent,
         uplink.COUPON_RELEASED: CouponReleasedEvent,
+        uplink.FEEDBACK_GIVEN: FeedbackGivenEvent,
     }
     assert constants == dict(UPLINK_EVENTS)
     assert (outbox.CALL_OPENED, outbox.CALL_ANSWERED) == ("call.opened", "call.answered")
@@ -398,6 +409,8 @@ def _hub_day(sessions: sessionmaker[Session]) -> None:
         )
         member_bill.record_paid(s, config, discount, payment, AT + 900)
         orders.enqueue_payment(s, payment)
+    with sessions.begin() as s:  # the party rates the meal
+        feedback.give(s, "A1", payment.uid, 4, 5, "好吃", "zh", AT + 950)
     with sessions.begin() as s:  # and a manager refunds it
         refunded = orders.refund_payment(s, payment.uid, "carol", "cold dish", AT + 1200)
         member_bill.reverse_paid(s, refunded, "carol", AT + 1200)
