@@ -42,6 +42,17 @@ EVENTS_PAGE_MAX: Final = 1000
 M_SALES: Final = "sales"  # one point per order line and per void (cloud/sales_influx.py)
 M_ORDERS: Final = "orders"  # one point per order placed
 M_PAYMENTS: Final = "payments"  # one point per bill paid: the daily visits and average bill
+# Members (cloud/sales_influx.py, from the hubs' events): joins and members' visits
+# (`member_activity`, kind joined|visit, the member id as a field for distinct counts), points
+# issued and redeemed (`points`, by cause), coupons issued and redeemed (`coupons`); what HQ
+# owes (`member_liability`, cloud/fleet_influx.py every LIABILITY_EVERY_S).
+M_MEMBER_ACTIVITY: Final = "member_activity"
+M_POINTS: Final = "points"
+M_COUPONS: Final = "coupons"
+M_LIABILITY: Final = "member_liability"
+LIABILITY_EVERY_S: Final = 300.0
+CHAIN_STORE_TAG: Final = "*"  # the store tag of chain-wide points (each member once)
+HQ_ISSUER_TAG: Final = "(hq)"  # the store tag of what HQ itself issued (no store id looks so)
 M_FEEDBACK: Final = "feedback"  # one point per party's rating after the bill (sales exporter)
 M_RFM_SEGMENTS: Final = "rfm_segments"  # members per segment and store at each RFM scoring
 M_HUB_STATUS: Final = "hub_status"  # each store's hub as HQ sees it (cloud/fleet_influx.py)
