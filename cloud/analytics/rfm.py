@@ -21,7 +21,7 @@ from typing import Final
 
 from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
-from sqlalchemy import and_, case, column, delete, func, insert, literal, select, table, text
+from sqlalchemy import and_, case, delete, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import Over
 
@@ -32,7 +32,6 @@ from contract.members import Segment
 
 TILES: Final = RFM_TILES
 SCORE_HIGH_FROM: Final = RFM_HIGH_FROM  # 3, 4, 5 are high; 1, 2 low
-VISITS: Final = "rfm_visits"  # the scoring's temporary table: figures per member and store
 RFM_WORK_MEM: Final = "256MB"
 
 # (R high, F high, M high) -> segment: money decides 重要 (important) or 一般 (general); then
@@ -63,52 +62,29 @@ class Scoring:
 
 def score(session: Session, now: float) -> Scoring:
     """Score every member with a paid bill; replaces the last scoring (the caller commits)."""
-    # One pass over the bills: each member's figures per store they paid at, into a temporary
-    # table (CREATE TABLE AS: PostgreSQL may scan the bills in parallel). The members' figures
-    # and the counts per store both come from it, so the bills are read once.
-    visits = (
+    paid = MemberSpend.refunded_at.is_(None)
+    if session.get_bind().dialect.name == "postgresql":
+        # The groupings (a row per member; per store and member) in memory rather than
+        # spilled to disk, for this transaction only.
+        session.execute(text(f"SET LOCAL work_mem = '{RFM_WORK_MEM}'"))
+    per_member = (
         select(
             MemberId.member.label("member"),
-            MemberSpend.store_id.label("store_id"),
             func.max(MemberSpend.paid_at).label("last_paid_at"),
             func.count().label("bills"),
             func.sum(MemberSpend.amount_fen).label("spend_fen"),
         )
         .join(MemberId, MemberId.id == MemberSpend.member_id)
         .join(Member, Member.id == MemberId.member)
-        .where(MemberSpend.refunded_at.is_(None), Member.erased_at.is_(None))
-        .group_by(MemberId.member, MemberSpend.store_id)
-    )
-    dialect = session.get_bind().dialect
-    if dialect.name == "postgresql":
-        # The grouping holds a row per member and store: in memory rather than spilled to
-        # disk (for this transaction only).
-        session.execute(text(f"SET LOCAL work_mem = '{RFM_WORK_MEM}'"))
-    session.execute(text(f"DROP TABLE IF EXISTS {VISITS}"))
-    session.execute(text(f"CREATE TEMPORARY TABLE {VISITS} AS {visits.compile(dialect=dialect)}"))
-    v = table(
-        VISITS,
-        column("member"),
-        column("store_id"),
-        column("last_paid_at"),
-        column("bills"),
-        column("spend_fen"),
-    )
-    per_member = (
-        select(
-            v.c.member,
-            func.max(v.c.last_paid_at).label("last_paid_at"),
-            func.sum(v.c.bills).label("bills"),
-            func.sum(v.c.spend_fen).label("spend_fen"),
-        )
-        .group_by(v.c.member)
+        .where(paid, Member.erased_at.is_(None))
+        .group_by(MemberId.member)
         .cte("per_member")
     )
 
-    def tile(column: str) -> Over[int]:
+    def tile(figure: str) -> Over[int]:
         # Tie-broken by member id only so that the NTILE pass is deterministic; the MIN below
         # gives every equal figure the same score.
-        return func.ntile(TILES).over(order_by=(per_member.c[column], per_member.c.member))
+        return func.ntile(TILES).over(order_by=(per_member.c[figure], per_member.c.member))
 
     raw = select(
         *per_member.c,
@@ -158,17 +134,22 @@ def score(session: Session, now: float) -> Scoring:
             ),
         )
     )
-    # Per store: the members who paid a bill there, by segment (a row of visits per member and
-    # store: each member once per store).
+    # Per store: the members who paid a bill there, by segment (each member once per store).
+    visited = (
+        select(MemberSpend.store_id, MemberId.member)
+        .join(MemberId, MemberId.id == MemberSpend.member_id)
+        .where(paid)
+        .distinct()
+        .subquery()
+    )
     session.execute(
         insert(SegmentCount).from_select(
             ["store_id", "segment", "members", "scored_at"],
-            select(v.c.store_id, MemberRfm.segment, func.count(), literal(now))
-            .join(MemberRfm, MemberRfm.member == v.c.member)
-            .group_by(v.c.store_id, MemberRfm.segment),
+            select(visited.c.store_id, MemberRfm.segment, func.count(), literal(now))
+            .join(MemberRfm, MemberRfm.member == visited.c.member)
+            .group_by(visited.c.store_id, MemberRfm.segment),
         )
     )
-    session.execute(text(f"DROP TABLE {VISITS}"))
     by_segment = {
         Segment(s): int(n)
         for s, n in session.execute(
