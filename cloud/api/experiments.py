@@ -49,7 +49,10 @@ def _get(session: SessionDep, experiment: str) -> Experiment:
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    responses={409: {"model": Refusal, "description": "An experiment has this id already"}},
+    responses={
+        **errors(400),
+        409: {"model": Refusal, "description": "An experiment has this id already"},
+    },
 )
 def create(body: ExperimentCreate, session: SessionDep, user: HQUserDep) -> ExperimentPublic:
     """An experiment is fixed once made: changing its split would move members between
