@@ -152,8 +152,12 @@ def test_rfm_scores_the_hand_computed_example(
     ]
 
     # Grafana's panel reads the same counts from InfluxDB.
+    # This scoring's points (the session's InfluxDB has other tests' too): at its time.
+    at_ns = round(scoring["scored_at"]) * 1_000_000_000
     series = influxdb.query(
-        'SELECT last("members") FROM "rfm_segments" GROUP BY "store", "segment"', db="smartstore"
+        f'SELECT last("members") FROM "rfm_segments" WHERE time = {at_ns} '
+        'GROUP BY "store", "segment"',
+        db="smartstore",
     )
     written = {
         (s["tags"]["store"], s["tags"]["segment"]): s["values"][0][1]  # type: ignore[index]
