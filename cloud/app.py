@@ -16,12 +16,15 @@ from starlette.routing import compile_path
 from cloud.api import (
     config_push,
     coupons,
+    experiments,
+    feedback,
     games_report,
     hq,
     ingest,
     liability,
     member_lookup,
     members,
+    rfm,
     risks,
     sales,
     stores,
@@ -88,6 +91,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(risks.router)
     app.include_router(waitlist.router)
     app.include_router(games_report.router)
+    app.include_router(rfm.router)
+    app.include_router(experiments.router)
+    app.include_router(feedback.router)
 
     @app.get("/health")
     def health() -> dict[str, bool]:

@@ -42,6 +42,19 @@ EVENTS_PAGE_MAX: Final = 1000
 M_SALES: Final = "sales"  # one point per order line and per void (cloud/sales_influx.py)
 M_ORDERS: Final = "orders"  # one point per order placed
 M_PAYMENTS: Final = "payments"  # one point per bill paid: the daily visits and average bill
+# Members (cloud/sales_influx.py, from the hubs' events): joins and members' visits
+# (`member_activity`, kind joined|visit, the member id as a field for distinct counts), points
+# issued and redeemed (`points`, by cause), coupons issued and redeemed (`coupons`); what HQ
+# owes (`member_liability`, cloud/fleet_influx.py every LIABILITY_EVERY_S).
+M_MEMBER_ACTIVITY: Final = "member_activity"
+M_POINTS: Final = "points"
+M_COUPONS: Final = "coupons"
+M_LIABILITY: Final = "member_liability"
+LIABILITY_EVERY_S: Final = 300.0
+CHAIN_STORE_TAG: Final = "*"  # the store tag of chain-wide points (each member once)
+HQ_ISSUER_TAG: Final = "(hq)"  # the store tag of what HQ itself issued (no store id looks so)
+M_FEEDBACK: Final = "feedback"  # one point per party's rating after the bill (sales exporter)
+M_RFM_SEGMENTS: Final = "rfm_segments"  # members per segment and store at each RFM scoring
 M_HUB_STATUS: Final = "hub_status"  # each store's hub as HQ sees it (cloud/fleet_influx.py)
 # How often HQ writes each store's hub_status: the hub-offline alert fires within this of
 # its threshold.
@@ -82,3 +95,15 @@ HONOURED: Final = "honoured"
 PENDING: Final = "pending"
 # Ids looked up per query (bounded IN lists).
 ID_CHUNK: Final = 500
+
+# --- analytics (docs/analytics.md) ---
+RFM_TILES: Final = 5  # quintiles: NTILE(5)
+RFM_HIGH_FROM: Final = 3  # a score of 3, 4 or 5 is "high" (the middle quintile and up)
+# An A/B report concludes only when every arm has at least this many members given its
+# coupon, and this many who used it and who did not: below that the normal approximation
+# behind the z-test and the intervals is not to be trusted, and a lift is mostly noise.
+AB_MIN_EXPOSED: Final = 100
+AB_MIN_OUTCOMES: Final = 10
+AB_ALPHA: Final = 0.05  # significance, split across the arms compared with the control
+SRM_ALPHA: Final = 0.01  # a sample-ratio mismatch below this p is a warning (as Statsig)
+AB_COUPON_SOURCE: Final = "ab"  # coupons.source of an experiment's coupons

@@ -1,6 +1,7 @@
 # mypy: disallow-untyped-calls=False
 # (influxdb-client's Point and client have no type hints: see cloud/sales_influx.py.)
-"""Each store's hub as HQ sees it, into InfluxDB for Grafana: measurement `hub_status`.
+"""Each store's hub as HQ sees it, into InfluxDB for Grafana: measurement `hub_status`; and
+every LIABILITY_EVERY_S what HQ owes its members (`member_liability`, liability_points).
 
 Only HQ knows whether a hub is reaching it, how far its clock is off and how old its outbox
 backlog is (ingest keeps all three on the store's row: cloud/api/ingest.py). Every
@@ -26,8 +27,17 @@ from influxdb_client.domain.write_precision import WritePrecision
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cloud.api.liability import compute as compute_liability
 from cloud.config import Settings
-from cloud.const import HUB_STATUS_EVERY_S, M_HUB_STATUS, STORE_ONLINE_WITHIN_S
+from cloud.const import (
+    CHAIN_STORE_TAG,
+    HQ_ISSUER_TAG,
+    HUB_STATUS_EVERY_S,
+    LIABILITY_EVERY_S,
+    M_HUB_STATUS,
+    M_LIABILITY,
+    STORE_ONLINE_WITHIN_S,
+)
 from cloud.db import make_engine, make_sessions
 from cloud.models import Store
 
@@ -57,6 +67,40 @@ def status_points(session: Session, now: float) -> list[str]:
     return lines
 
 
+def liability_points(session: Session, now: float) -> list[str]:
+    """What HQ owes its members now (cloud/api/liability.py), as `member_liability` lines: the
+    chain's points outstanding (store "*": points are one balance across the chain), and per
+    store of issue its coupons outstanding and the points made there (HQ's own: "(hq)")."""
+    owed = compute_liability(session, now)
+    ns = round(now * 1_000_000) * 1000
+    lines = [
+        str(
+            Point(M_LIABILITY)
+            .tag("store", CHAIN_STORE_TAG)
+            .field("members_with_points", owed.members_with_points)
+            .field("points_outstanding", owed.points_outstanding)
+            .field("points_value_fen", owed.points_value_fen)
+            .field("coupons_outstanding", owed.coupons_outstanding)
+            .field("coupons_value_fen", owed.coupons_value_fen)
+            .time(ns, WritePrecision.NS)
+            .to_line_protocol()
+        )
+    ]
+    for row in owed.stores:
+        lines.append(
+            str(
+                Point(M_LIABILITY)
+                .tag("store", row.store or HQ_ISSUER_TAG)
+                .field("points_net", row.points_net)
+                .field("coupons_outstanding", row.coupons_outstanding)
+                .field("coupons_value_fen", row.coupons_value_fen)
+                .time(ns, WritePrecision.NS)
+                .to_line_protocol()
+            )
+        )
+    return lines
+
+
 class FleetExporter:
     """Settings as for the sales exporter: url (empty: nothing), token, org, bucket."""
 
@@ -69,6 +113,7 @@ class FleetExporter:
         bucket: str,
         *,
         every_s: float = HUB_STATUS_EVERY_S,
+        liability_every_s: float = LIABILITY_EVERY_S,
     ) -> None:
         self._sessions = sessions
         self._url = url
@@ -78,6 +123,8 @@ class FleetExporter:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fleet-exporter", daemon=True)
         self._client = InfluxDBClient(url=url, token=token, org=org, timeout=10_000)
+        self._liability_every_s = liability_every_s
+        self._liability_at = 0.0
         self.rounds = 0  # rounds written
         self.healthy = False
 
@@ -109,8 +156,13 @@ class FleetExporter:
             self._stop.wait(max(0.0, self._every_s - (time.monotonic() - started)))
 
     def _round(self, write_api: WriteApi) -> None:
+        now = time.time()
         with self._sessions() as session:
-            lines = status_points(session, time.time())
+            lines = status_points(session, now)
+            # The liability sums every member's ledger: every few minutes, not every round.
+            if now - self._liability_at >= self._liability_every_s:
+                lines += liability_points(session, now)
+                self._liability_at = now
         if lines:
             write_api.write(
                 self._bucket,

@@ -1,13 +1,15 @@
 # mypy: disallow-untyped-calls=False
 # (influxdb-client's Point and client have no type hints: see the same override of
 # edge.telemetry in pyproject.toml.)
-"""Sales into InfluxDB for Grafana: measurements `sales`, `orders` and `payments`
+"""Sales into InfluxDB for Grafana: measurements `sales`, `orders`, `payments` and `feedback`
 (docs/influxdb-schema.md, "Written by HQ"; docs/hq-reports.md).
 
-A thread reads `order.placed`, `order.line_voided` and `payment.recorded` from ingested_events
+A thread reads `order.placed`, `order.line_voided`, `payment.recorded` and `feedback.given`
+from ingested_events
 in id order after a watermark and writes one point per line and void (`sales`), per order
 (`orders`: the chain dashboard's orders and average order) and per bill paid (`payments`: the
-daily visits and average bill) with influxdb-client's synchronous API.
+daily visits and average bill) and per party's rating after the bill (`feedback`) with
+influxdb-client's synchronous API.
 
 The watermark lives in memory only: HQ's schema has no generic place for it, and a table would
 need a migration. On every start the exporter goes back `lookback_s` (by HQ's receive time) and
@@ -34,15 +36,47 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.config import Settings
-from cloud.const import M_ORDERS, M_PAYMENTS, M_SALES
+from cloud.const import (
+    M_COUPONS,
+    M_FEEDBACK,
+    M_MEMBER_ACTIVITY,
+    M_ORDERS,
+    M_PAYMENTS,
+    M_POINTS,
+    M_SALES,
+)
 from cloud.db import make_engine, make_sessions
 from cloud.models import IngestedEvent
 from cloud.sales_facts import MAX_EPOCH_S, PlacedOrder, VoidedLine, parse, placed_orders
-from contract.uplink import ORDER_LINE_VOIDED, ORDER_PLACED, PAYMENT_RECORDED, PaymentRecorded
+from contract.uplink import (
+    COUPON_ISSUED,
+    COUPON_REDEEMED,
+    FEEDBACK_GIVEN,
+    MEMBER_JOINED,
+    MEMBER_POINTS,
+    ORDER_LINE_VOIDED,
+    ORDER_PLACED,
+    PAYMENT_RECORDED,
+    CouponIssued,
+    CouponRedeemed,
+    FeedbackGiven,
+    MemberJoined,
+    PaymentRecorded,
+    PointsEntry,
+)
 
 log = logging.getLogger(__name__)
 
-EXPORTED = (ORDER_PLACED, ORDER_LINE_VOIDED, PAYMENT_RECORDED)
+EXPORTED = (
+    ORDER_PLACED,
+    ORDER_LINE_VOIDED,
+    PAYMENT_RECORDED,
+    FEEDBACK_GIVEN,
+    MEMBER_JOINED,
+    MEMBER_POINTS,
+    COUPON_ISSUED,
+    COUPON_REDEEMED,
+)
 LOOKBACK_S = 7 * 86400
 # PostgreSQL hands out ids when rows are inserted, not when they commit: a batch still being
 # committed can hold lower ids than rows already visible. Rows are exported only once they were
@@ -95,6 +129,20 @@ def _point(
     )
 
 
+def _member_point(e: "SalesEvent", kind: str, member: str) -> str:
+    # The member id is a field, not a tag: COUNT(DISTINCT("member")) counts active members
+    # without a series per member.
+    return str(
+        Point(M_MEMBER_ACTIVITY)
+        .tag("store", e.store)
+        .tag("kind", kind)
+        .field("count", 1)
+        .field("member", member)
+        .time(_ns(e.occurred_at) + _void_slot(e.event_id), WritePrecision.NS)
+        .to_line_protocol()
+    )
+
+
 def sales_points(
     events: list[SalesEvent], orders: dict[tuple[str, str], tuple[float, PlacedOrder | None]]
 ) -> list[str]:
@@ -138,6 +186,59 @@ def sales_points(
                     .tag("method", payment.method or UNKNOWN)
                     .field("count", 1)
                     .field("amount_fen", payment.amount_fen)
+                    .time(_ns(e.occurred_at) + _void_slot(e.event_id), WritePrecision.NS)
+                    .to_line_protocol()
+                )
+            )
+            if payment.member is not None:
+                lines.append(_member_point(e, "visit", payment.member))
+        elif e.type == MEMBER_JOINED:
+            joined = parse(MemberJoined, e.data)
+            if joined is not None:
+                lines.append(_member_point(e, "joined", joined.member))
+        elif e.type == MEMBER_POINTS:
+            entry = parse(PointsEntry, e.data)
+            if entry is not None:
+                lines.append(
+                    str(
+                        Point(M_POINTS)
+                        .tag("store", e.store)
+                        .tag("cause", entry.cause.value)
+                        .field("issued", max(entry.points, 0))
+                        .field("redeemed", max(-entry.points, 0))
+                        .time(_ns(e.occurred_at) + _void_slot(e.event_id), WritePrecision.NS)
+                        .to_line_protocol()
+                    )
+                )
+        elif e.type in (COUPON_ISSUED, COUPON_REDEEMED):
+            issued = e.type == COUPON_ISSUED
+            coupon = parse(CouponIssued if issued else CouponRedeemed, e.data)
+            if coupon is not None:
+                off = coupon.off_fen if isinstance(coupon, CouponRedeemed) else 0
+                lines.append(
+                    str(
+                        Point(M_COUPONS)
+                        .tag("store", e.store)
+                        .tag("kind", "issued" if issued else "redeemed")
+                        .field("count", 1)
+                        .field("off_fen", off)
+                        .time(_ns(e.occurred_at) + _void_slot(e.event_id), WritePrecision.NS)
+                        .to_line_protocol()
+                    )
+                )
+        elif e.type == FEEDBACK_GIVEN:
+            given = parse(FeedbackGiven, e.data)
+            if given is None:
+                continue
+            # The ratings per store and day beside the calls' response times (dashboards/).
+            lines.append(
+                str(
+                    Point(M_FEEDBACK)
+                    .tag("store", e.store)
+                    .field("count", 1)
+                    .field("food", given.food)
+                    .field("service", given.service)
+                    .field("commented", int(bool(given.comment)))
                     .time(_ns(e.occurred_at) + _void_slot(e.event_id), WritePrecision.NS)
                     .to_line_protocol()
                 )

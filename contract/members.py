@@ -44,6 +44,21 @@ class EntryCause(StrEnum):
     CAMPAIGN = "campaign"  # a game or campaign prize
 
 
+class Segment(StrEnum):
+    """A member's RFM segment (docs/analytics.md): high or low recency (R: bought lately),
+    frequency (F: bills) and money (M: amount paid), each scored 1-5 by quintile at HQ. The
+    plan's names, in Chinese as HQ's people say them; the English in comments."""
+
+    IMPORTANT_VALUE = "重要价值"  # R high, F high, M high
+    IMPORTANT_DEVELOP = "重要发展"  # R high, F low, M high
+    IMPORTANT_KEEP = "重要保持"  # R low, F high, M high
+    IMPORTANT_WIN_BACK = "重要挽留"  # R low, F low, M high
+    GENERAL_VALUE = "一般价值"  # R high, F high, M low
+    GENERAL_DEVELOP = "一般发展"  # R high, F low, M low
+    GENERAL_KEEP = "一般保持"  # R low, F high, M low
+    GENERAL_WIN_BACK = "一般挽留"  # R low, F low, M low
+
+
 class CouponKind(StrEnum):
     AMOUNT_OFF = "amount_off"  # 满50减20: value_fen off a bill of at least min_spend_fen
     PERCENT_OFF = "percent_off"  # percent off, at most cap_fen
@@ -377,3 +392,6 @@ class MemberLookup(BaseModel):
     # Coupons of the member HQ knows to be used (at any store): a hub holding a copy of one
     # (a welcome or birthday coupon issued at several stores, or one of HQ's) retires it.
     used_coupons: list[str] = Field(default_factory=list)
+    # HQ's last RFM scoring of the member; None: not scored (no paid bill yet, or an HQ from
+    # before RFM). Offers for a segment work offline with it.
+    segment: Segment | None = None

@@ -38,6 +38,9 @@ MAX_LINE_QTY: Final = 1_000_000
 MAX_UNIT_PRICE_FEN: Final = 10_000_000_000
 DISH_ID_MAX: Final = 64
 MAX_POINTS: Final = 100_000_000  # one entry; far above any bill's points
+RATING_MIN: Final = 1  # feedback after the bill: 1 … 5 stars for food and for service
+RATING_MAX: Final = 5
+FEEDBACK_COMMENT_MAX: Final = 500  # characters
 
 EventId = Annotated[str, Field(pattern=EVENT_ID_PATTERN)]
 # Epoch seconds and durations on the hub's clock. Never bounded by the contract: a hub clock
@@ -275,6 +278,19 @@ class GameReleased(UplinkData):
     at: Seconds
 
 
+class FeedbackGiven(UplinkData):
+    """A party's rating after paying (one per bill: the hub refuses a second). The comment is
+    the diner's own text: whoever shows it escapes it."""
+
+    payment: str  # the bill's uid
+    table: str
+    food: int = Field(ge=RATING_MIN, le=RATING_MAX)
+    service: int = Field(ge=RATING_MIN, le=RATING_MAX)
+    comment: str = Field(default="", max_length=FEEDBACK_COMMENT_MAX)
+    lang: Literal["zh", "en"] = "zh"  # the page's language when given
+    at: Seconds
+
+
 # --- The events: an envelope around each type's data. ---
 
 
@@ -477,6 +493,13 @@ class GameReleasedEvent(UplinkEvent):
     data: GameReleased
 
 
+class FeedbackGivenEvent(UplinkEvent):
+    """id `fb-<payment uid>`: once per bill, so HQ keeps one however often it is sent."""
+
+    type: Literal["feedback.given"] = "feedback.given"
+    data: FeedbackGiven
+
+
 # The one list of event models: everything below is derived from it.
 AnyUplinkEvent = Annotated[
     CallOpenedEvent
@@ -497,7 +520,8 @@ AnyUplinkEvent = Annotated[
     | WaitlistPartyEvent
     | BookingChangedEvent
     | GamePlayedEvent
-    | GameReleasedEvent,
+    | GameReleasedEvent
+    | FeedbackGivenEvent,
     Field(discriminator="type"),
 ]
 EVENT_MODELS: Final[tuple[type[UplinkEvent], ...]] = get_args(get_args(AnyUplinkEvent)[0])
@@ -537,6 +561,7 @@ WAITLIST_PARTY: Final = _type_of(WaitlistPartyEvent)
 BOOKING_CHANGED: Final = _type_of(BookingChangedEvent)
 GAME_PLAYED: Final = _type_of(GamePlayedEvent)
 GAME_RELEASED: Final = _type_of(GameReleasedEvent)
+FEEDBACK_GIVEN: Final = _type_of(FeedbackGivenEvent)
 
 _EVENT_ADAPTER: Final[TypeAdapter[AnyUplinkEvent]] = TypeAdapter(AnyUplinkEvent)
 

@@ -42,6 +42,19 @@ from smartstore.services import InfluxServer, start_influxd
 log = logging.getLogger(__name__)
 DEMO_STORE = "DEMO"
 DEMO_STAFF = "demo"
+DEMO_HQ_USER = "hq"
+DEMO_TZ = "Asia/Shanghai"
+# HQ's reports as CSV that Excel opens (UTF-8 with a BOM): label -> path and query.
+HQ_REPORTS: tuple[tuple[str, str], ...] = (
+    ("Daily metrics 每日指标", f"/api/v1/hq/daily?tz={DEMO_TZ}&format=csv"),
+    ("Sales by hour 分时销售", f"/api/v1/hq/sales?by=hour&tz={DEMO_TZ}&format=csv"),
+    ("Dish ranking 菜品排行", "/api/v1/hq/dishes/ranking?format=csv"),
+    ("Ratings after the bill 评价", f"/api/v1/hq/feedback?tz={DEMO_TZ}&format=csv"),
+    ("Comments 留言", f"/api/v1/hq/feedback/comments?tz={DEMO_TZ}&format=csv"),
+    ("RFM segments 会员分层", "/api/v1/hq/rfm/segments?format=csv"),
+    ("Liability 积分与券负债", "/api/v1/hq/liability?format=csv"),
+    ("Risks 风险", "/api/v1/hq/risks?format=csv"),
+)
 
 
 def _hub_secrets(path: Path) -> dict[str, str]:
@@ -51,6 +64,9 @@ def _hub_secrets(path: Path) -> dict[str, str]:
             if "member_key" not in data:  # made before members: the chain's key, kept from now on
                 data["member_key"] = secrets.token_urlsafe(32)
                 write_private(path, json.dumps(data))
+            if "hq_password" not in data:  # made before the demo had an HQ user
+                data["hq_password"] = secrets.token_urlsafe(12)
+                write_private(path, json.dumps(data))
             return data
     data = {
         "secret_key": secrets.token_urlsafe(32),
@@ -58,6 +74,8 @@ def _hub_secrets(path: Path) -> dict[str, str]:
         "cloud_admin_token": secrets.token_urlsafe(32),
         # The chain's member key (phone hashes): HQ's and the hub's, the same for every run.
         "member_key": secrets.token_urlsafe(32),
+        # HQ's person in the demo (DEMO_HQ_USER), the same for every run.
+        "hq_password": secrets.token_urlsafe(12),
     }
     write_private(path, json.dumps(data))
     return data
@@ -90,6 +108,35 @@ def _start_cloud(
         r = hq.admin.post(f"/api/v1/stores/{store}/token")
     r.raise_for_status()
     return hq, str(r.json()["token"])
+
+
+def hq_access(hq: CloudHandle, password: str) -> str:
+    """The demo's HQ user (made by the admin on the first run) logged in: a session token for
+    the report links (valid 12 hours)."""
+    user = {"username": DEMO_HQ_USER, "password": password}
+    r = hq.admin.post("/api/v1/hq/users", json=user)
+    if r.status_code not in (201, 409):  # 409: made by an earlier run
+        r.raise_for_status()
+    with hq.client() as client:
+        r = client.post("/api/v1/hq/login", json=user)
+        r.raise_for_status()
+        return str(r.json()["token"])
+
+
+def hq_lines(base_url: str, password: str, token: str) -> str:
+    """What the demo prints for HQ: the login and each report's CSV, ready for curl."""
+    auth = f'-H "Authorization: Bearer {token}"'
+    return (
+        f"  HQ 总部: log in with POST {base_url}/api/v1/hq/login"
+        f' {{"username": "{DEMO_HQ_USER}", "password": "{password}"}}'
+        f" (API docs {base_url}/docs)\n"
+        "  HQ reports as CSV for Excel 报表 (this session's token, valid 12 h; RFM segments"
+        f" after POST {base_url}/api/v1/hq/rfm/score):\n"
+        + "".join(
+            f"    {label}: curl {auth} -o report.csv '{base_url}{path}'\n"
+            for label, path in HQ_REPORTS
+        )
+    )
 
 
 def _start_printers(inventory: Inventory, out_dir: Path) -> tuple[Inventory, list[VirtualPrinter]]:
@@ -211,6 +258,7 @@ def run_demo(
     )
     # HQ publishes the menu with the demo's campaigns; the hub pulls and applies it.
     demo_games.publish(hq, menu_path, hub["cloud_admin_token"][:32])
+    hq_token = hq_access(hq, hub["hq_password"])
     exporter, hubs = exporter_for(hq.settings), fleet_exporter_for(hq.settings)
     if exporter is not None:
         exporter.start()
@@ -260,6 +308,9 @@ def run_demo(
         )
         + f"  Tickets the kitchen printers printed 厨房小票: {data_dir / 'printed'}\n"
         f"  Log in 登录:  name {DEMO_STAFF}   PIN {hub['pin']}\n"
+        + hq_lines(hq.base_url, hub["hq_password"], hq_token)
+        + "  Grafana is not run by the demo: `docker compose up grafana` shows dashboards/"
+        " (docs/grafana.md).\n"
         "  Ctrl-C stops the demo.\n",
         flush=True,
     )

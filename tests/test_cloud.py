@@ -356,6 +356,10 @@ def _check_migrations(url: str) -> None:
         "coupon_redemptions",
         "member_spend",
         "risk_items",
+        "member_rfm",
+        "rfm_segment_counts",
+        "experiments",
+        "experiment_exposures",
     }
     assert version == head
     assert diff == []  # the migrations build exactly what the models declare

@@ -32,9 +32,11 @@ import pytest
 import yaml
 
 from cloud import const as cloud_const
+from cloud.analytics.rfm import segment_points
 from cloud.db import Base as CloudBase
 from cloud.db import make_engine, make_sessions
-from cloud.fleet_influx import status_points
+from cloud.fleet_influx import liability_points, status_points
+from cloud.members.models import PointsEntry as MemberPoints
 from cloud.models import Store
 from cloud.sales_influx import SalesEvent, sales_points
 from contract import DeviceType, PrinterTelemetry, Telemetry
@@ -137,8 +139,8 @@ def measurement_names() -> set[str]:
 
 
 def hq_lines(now: float) -> list[str]:
-    """What HQ writes, every optional field filled in: an order, a void, a payment, and a
-    store's hub status."""
+    """What HQ writes, every optional field filled in: an order, a void, a payment, member,
+    coupon and feedback events, a store's hub status, the liability and RFM counts."""
     order = {
         "order": "o1",
         "source": "table",
@@ -162,11 +164,28 @@ def hq_lines(now: float) -> list[str]:
         "orders": ["o1"],
         "paid_at": now,
         "by": "alice",
+        "member": "mschema001",
     }
+    member = "mschema001"
+    joined = {"member": member, "phone_hash": "a" * 64, "phone_masked": "138****0000",
+              "consent": "c", "joined_at": now}  # fmt: skip
+    entry = {"entry": "e-schema01", "member": member, "points": 50, "cause": "earn", "ref": "p1",
+             "at": now, "by": "alice"}  # fmt: skip
+    issued = {"coupon": "CAAAAAAAAAA", "member": member, "template": "welcome",
+              "source": "welcome", "valid_from": now, "valid_until": now,
+              "issued_at": now}  # fmt: skip
+    redeemed = {"coupon": "CAAAAAAAAAA", "member": member, "payment": "p1", "off_fen": 100,
+                "at": now}  # fmt: skip
+    rated = {"payment": "p1", "table": "A1", "food": 5, "service": 4, "comment": "ok", "at": now}
     events = [
         SalesEvent(1, "S1", "op-o1", "order.placed", now, now, order),
         SalesEvent(2, "S1", "ov-o1-1", "order.line_voided", now, now, void),
         SalesEvent(3, "S1", "pay-p1", "payment.recorded", now, now, payment),
+        SalesEvent(4, "S1", "mj-mschema001", "member.joined", now, now, joined),
+        SalesEvent(5, "S1", "pt-e-schema01", "member.points", now, now, entry),
+        SalesEvent(6, "S1", "ci-CAAAAAAAAAA", "coupon.issued", now, now, issued),
+        SalesEvent(7, "S1", "cr-CAAAAAAAAAA-p1", "coupon.redeemed", now, now, redeemed),
+        SalesEvent(8, "S1", "fb-p1", "feedback.given", now, now, rated),
     ]
     engine = make_engine("sqlite://")
     CloudBase.metadata.create_all(engine)
@@ -181,10 +200,20 @@ def hq_lines(now: float) -> list[str]:
                 backlog_age_s=0.0,
             )
         )
+        session.flush()
+        # An entry made at S1: the liability's per-store point (points_net) besides the chain's.
+        session.add(
+            MemberPoints(
+                entry="e-schema01", member_id=member, store_id="S1", points=50, cause="earn",
+                ref="p1", reason="", offline=False, at=now, by="alice", received_at=now,
+            )
+        )  # fmt: skip
         session.commit()
         status = status_points(session, now)
+        owed = liability_points(session, now)
     engine.dispose()
-    return [*sales_points(events, {}), *status]
+    segments = segment_points([("S1", "重要价值", 1)], now)
+    return [*sales_points(events, {}), *status, *owed, *segments]
 
 
 def points_schema() -> Schema:
@@ -212,7 +241,10 @@ def points_schema() -> Schema:
     schema: Schema = {}
     for line in lines:
         measurement, tags, fields, _ = parse_line(line)
-        schema[measurement] = (frozenset(tags), fields)
+        # A measurement's kinds of points may differ (member_liability: the chain's, and per
+        # store): its schema is all of them.
+        known_tags, known_fields = schema.get(measurement, (frozenset(), frozenset()))
+        schema[measurement] = (known_tags | frozenset(tags), known_fields | frozenset(fields))
     return schema
 
 

@@ -42,6 +42,10 @@ def test_a_diner_plays_every_game_from_the_table_page(
             gross = k.staff.get("/api/tables/A1/bill").json()["gross_fen"]
             r = k.staff.post("/api/tables/A1/pay", json={"method": "cash", "amount_fen": gross})
             assert r.status_code == 200, r.text
+            # Paid: the page asks for a rating first (docs/analytics.md); this diner skips it.
+            expect(page.locator("#feedback-sheet")).to_be_visible()
+            page.locator("#fb-skip").click()
+            expect(page.locator("#feedback-sheet")).to_be_hidden()
 
             page.locator("#games-btn").click()
             sheet = page.locator("#games-sheet")

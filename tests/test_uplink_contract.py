@@ -38,6 +38,8 @@ from contract.uplink import (
     CouponReleasedEvent,
     DeviceAlarm,
     DeviceAlarmEvent,
+    FeedbackGiven,
+    FeedbackGivenEvent,
     GamePlayed,
     GamePlayedEvent,
     GameReleased,
@@ -66,6 +68,7 @@ from contract.uplink import (
     parse_event,
 )
 from contract.waitlist import WaitlistConfig
+from edge.billing import feedback
 from edge.calls import service as calls
 from edge.db import init_db, make_engine
 from edge.devices import service as devices
@@ -309,6 +312,13 @@ SAMPLES: dict[str, AnyUplinkEvent] = {
                 play="p0123456789abcdef", campaign="wheel", paid=True, by="alice", at=AT + 990
             ),
         ),
+        FeedbackGivenEvent(
+            id=f"fb-{UID}",
+            occurred_at=AT + 1000,
+            data=FeedbackGiven(
+                payment=UID, table="一号桌", food=4, service=5, comment="好吃", at=AT + 1000
+            ),
+        ),
     )
 }
 
@@ -335,7 +345,7 @@ def test_each_model_round_trips_through_json(event_type: str) -> None:
 def test_names_are_written_once_in_the_models() -> None:
     """The constants, the registry, the cloud's list and its Literal all come from the
     models' `type` Literals."""
-    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 19
+    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 20
     for name, model in UPLINK_EVENTS.items():
         assert model.model_fields["type"].default == name
         assert issubclass(model.model_fields["data"].annotation, UplinkData)  # type: ignore[arg-type]
@@ -361,6 +371,7 @@ def test_names_are_written_once_in_the_models() -> None:
         uplink.BOOKING_CHANGED: BookingChangedEvent,
         uplink.GAME_PLAYED: GamePlayedEvent,
         uplink.GAME_RELEASED: GameReleasedEvent,
+        uplink.FEEDBACK_GIVEN: FeedbackGivenEvent,
     }
     assert constants == dict(UPLINK_EVENTS)
     assert (outbox.CALL_OPENED, outbox.CALL_ANSWERED) == ("call.opened", "call.answered")
@@ -475,6 +486,8 @@ def _hub_day(sessions: sessionmaker[Session]) -> None:
         )
         member_bill.record_paid(s, config, discount, payment, AT + 900)
         orders.enqueue_payment(s, payment)
+    with sessions.begin() as s:  # the party rates the meal
+        feedback.give(s, "A1", payment.uid, 4, 5, "好吃", "zh", AT + 950)
     with sessions.begin() as s:  # and a manager refunds it
         refunded = orders.refund_payment(s, payment.uid, "carol", "cold dish", AT + 1200)
         member_bill.reverse_paid(s, refunded, "carol", AT + 1200)

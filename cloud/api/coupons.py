@@ -1,4 +1,5 @@
-"""Coupons HQ gives (HQ session): to a list of members, by id or phone, from a template."""
+"""Coupons HQ gives (HQ session): to a list of members, by id or phone, or to an RFM segment,
+from a template."""
 
 import time
 from typing import Any
@@ -27,7 +28,8 @@ TEMPLATE_REFUSED: dict[int | str, dict[str, Any]] = {
 def issue(
     body: CouponIssueCreate, session: SessionDep, settings: SettingsDep, _user: HQUserDep
 ) -> CouponIssuePublic:
-    """One coupon per member listed (a member listed twice, by id and phone, gets one), unless
+    """One coupon per member listed, or in `segment` (a member listed twice, by id and phone,
+    or also in the segment, gets one), unless
     they already hold the template's per-member limit of unused ones. Recipients HQ does not
     know, erased ones and those at the limit are listed in `skipped`; phones only by mask."""
     template = body.template
@@ -51,6 +53,8 @@ def issue(
             recipients.append(("(not a phone number)", None))
             continue
         recipients.append((shown, found))
+    if body.segment is not None:
+        recipients.extend((m.id, m) for m in service.segment_members(session, body.segment))
     given: list[CouponGiven] = []
     skipped: list[CouponNotGiven] = []
     seen: set[str] = set()

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from cloud.api.deps import SessionDep
 from cloud.api.errors import errors
@@ -28,26 +29,10 @@ def coupon_value_fen(kind: str, value_fen: int, cap_fen: int | None) -> int | No
     return None
 
 
-@router.get(
-    "",
-    response_model=None,
-    responses={
-        200: {
-            "model": LiabilityPublic,
-            "description": "The liability: JSON, or its rows per store of issue as CSV",
-            "content": {"text/csv": {"schema": {"type": "string"}}},
-        }
-    },
-)
-def liability(
-    session: SessionDep,
-    _user: HQUserDep,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
-) -> LiabilityPublic | Response:
+def compute(session: Session, now: float) -> LiabilityPublic:
     """Points outstanding: the sum of the members' positive balances (a negative one is a
     risk item, not a credit), valued at the newest chain-wide configuration's point value.
     Coupons outstanding: not used and not expired now, by value, per store of issue."""
-    now = time.time()
     per_member = (
         select(func.sum(PointsEntry.points).label("balance"))
         .join(MemberId, MemberId.id == PointsEntry.member_id)
@@ -95,8 +80,6 @@ def liability(
         else:
             r.coupons_value_fen += each * n
     stores = sorted(rows.values(), key=lambda r: (r.store is not None, r.store or ""))
-    if format == "csv":
-        return csv_response(stores, LiabilityRow, "liability.csv")
     point_value = service.members_config(session).point_value_fen
     return LiabilityPublic(
         at=now,
@@ -110,3 +93,28 @@ def liability(
         coupons_unvalued=sum(r.coupons_unvalued for r in stores),
         stores=stores,
     )
+
+
+@router.get(
+    "",
+    response_model=None,
+    responses={
+        200: {
+            "model": LiabilityPublic,
+            "description": "The liability: JSON, or its rows per store of issue as CSV",
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        }
+    },
+)
+def liability(
+    session: SessionDep,
+    _user: HQUserDep,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> LiabilityPublic | Response:
+    """Points outstanding: the sum of the members' positive balances (a negative one is a
+    risk item, not a credit), valued at the newest chain-wide configuration's point value.
+    Coupons outstanding: not used and not expired now, by value, per store of issue."""
+    answer = compute(session, time.time())
+    if format == "csv":
+        return csv_response(answer.stores, LiabilityRow, "liability.csv")
+    return answer

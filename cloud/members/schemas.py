@@ -9,7 +9,7 @@ from cloud.const import MAX_COUPON_RECIPIENTS
 from cloud.members.models import PointsEntry
 from cloud.schemas import StoredText
 from contract.const import ID_PATTERN
-from contract.members import MEMBER_ID_PATTERN, CouponTemplate, IssuedCoupon
+from contract.members import MEMBER_ID_PATTERN, CouponTemplate, IssuedCoupon, Segment
 from contract.uplink import MAX_POINTS
 
 PHONE_MAX = 32  # "+86 138-0013-8000" and the like; the number itself is checked when hashed
@@ -129,6 +129,9 @@ class CouponIssueCreate(BaseModel):
     template_id: str | None = Field(default=None, pattern=ID_PATTERN)
     members: list[MemberIdText] = Field(default_factory=list, max_length=MAX_COUPON_RECIPIENTS)
     phones: list[PhoneText] = Field(default_factory=list, max_length=MAX_COUPON_RECIPIENTS)
+    # Every member of an RFM segment as of HQ's last scoring (docs/analytics.md), besides any
+    # listed: one coupon each, like the others.
+    segment: Segment | None = None
     source: str = Field(default="hq", pattern=ID_PATTERN, max_length=32)
 
     @model_validator(mode="after")

@@ -11,10 +11,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from cloud.analytics.models import MemberRfm
 from cloud.const import ALL_STORES, HQ_ENTRY_PREFIX, ID_CHUNK, OVERDRAFT, RISK, SPEND_WINDOW_S
 from cloud.members.models import Coupon, Member, MemberId, MemberSpend, PointsEntry, RiskItem
 from cloud.models import ConfigDocument, IngestedEvent, Store, table_of
@@ -24,6 +25,7 @@ from contract.members import (
     IssuedCoupon,
     MemberLookup,
     MembersConfig,
+    Segment,
     new_coupon_code,
 )
 from contract.uplink import MEMBER_JOINED
@@ -145,10 +147,11 @@ def lookup(session: Session, member: Member, store: str, now: float) -> MemberLo
     )
     ids = [member.id, *(i for i in ids if i != member.id)]  # HQ's first
     # Both sums in one round trip: the lookup is on the hub's path while a diner waits.
-    points, spend = session.execute(
+    points, spend, segment = session.execute(
         select(
             _balance(member.id, store).scalar_subquery(),
             _spend_12m(member.id, now, store).scalar_subquery(),
+            select(MemberRfm.segment).where(MemberRfm.member == member.id).scalar_subquery(),
         )
     ).one()
     return MemberLookup(
@@ -170,6 +173,7 @@ def lookup(session: Session, member: Member, store: str, now: float) -> MemberLo
                 )
             )
         ),
+        segment=Segment(segment) if segment is not None and member.erased_at is None else None,
     )
 
 
@@ -198,6 +202,18 @@ def find(
             .where(MemberId.id == member_id)
         )
     return None
+
+
+def segment_members(session: Session, segment: Segment) -> list[Member]:
+    """The members of an RFM segment as of the last scoring, not erased, by id."""
+    return list(
+        session.scalars(
+            select(Member)
+            .join(MemberRfm, MemberRfm.member == Member.id)
+            .where(MemberRfm.segment == segment.value, Member.erased_at.is_(None))
+            .order_by(Member.id)
+        )
+    )
 
 
 # --- HQ's rules, from the configuration the stores run ------------------------------------
@@ -455,6 +471,8 @@ def erase(session: Session, member: Member, now: float) -> None:
     if member.erased_at is None:
         member.erased_at = now
     session.execute(update(MemberId).where(MemberId.member == member.id).values(card_no=None))
+    # A profile of the person (their RFM scores) goes with the data; the next scoring skips them.
+    session.execute(delete(MemberRfm).where(MemberRfm.member == member.id))
     # Each id's member.joined came from the store that made the id: found by the events'
     # unique (store, event id) index, not by a scan of every event HQ has.
     for member_id, store in ids:

@@ -3,6 +3,7 @@
 from alembic import context
 
 # Both register their tables on Base.metadata.
+import cloud.analytics.models
 import cloud.members.models
 import cloud.models  # noqa: F401
 from cloud.db import Base, make_engine

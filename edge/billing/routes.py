@@ -1,23 +1,37 @@
 """The bill and its payment over HTTP (staff): a table's, or a kiosk order's at the counter;
 refunds are a manager's."""
 
-from typing import Annotated, Any
+import time
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 
-from edge.api.deps import CurrentManager, CurrentStaff, domain_of
+from contract.uplink import FEEDBACK_COMMENT_MAX, RATING_MAX, RATING_MIN
+from edge.api.deps import CurrentManager, CurrentStaff, HubDep, domain_of
+from edge.billing import feedback
 from edge.billing.domain import BillingDomain, PayRequest
 from edge.orders import service as orders
 from edge.orders.schemas import PaymentRequest
+from edge.tables.domain import TablesDomain
+from edge.uplink.events import FactsCommitted
 
 router = APIRouter(tags=["billing"])
 
 Billing = Annotated[BillingDomain, Depends(domain_of(BillingDomain))]
+Tables = Annotated[TablesDomain, Depends(domain_of(TablesDomain))]
 
 
 class MemberCodeRequest(BaseModel):
     code: str = Field(min_length=1, max_length=128)
+
+
+class FeedbackRequest(BaseModel):
+    payment: str = Field(min_length=1, max_length=32)  # the bill's uid, from the "paid" message
+    food: int = Field(ge=RATING_MIN, le=RATING_MAX)
+    service: int = Field(ge=RATING_MIN, le=RATING_MAX)
+    comment: str = Field(default="", max_length=FEEDBACK_COMMENT_MAX)
+    lang: Literal["zh", "en"] = "zh"
 
 
 class RefundRequest(BaseModel):
@@ -95,3 +109,22 @@ def refund(
         return billing.refund(uid, body.reason, manager)
     except orders.OrderNotFound:
         raise _not_found("没有这笔付款 / no such payment") from None
+
+
+@router.post("/api/diner/{token}/feedback", status_code=status.HTTP_201_CREATED)
+def give_feedback(token: str, body: FeedbackRequest, hub: HubDep, tables: Tables) -> dict[str, Any]:
+    """The party's rating of a bill of this table (the table's QR token), once per bill."""
+    with hub.sessions.begin() as session:
+        table = tables.table_for(session, token)
+        given = feedback.give(
+            session,
+            table.id,
+            body.payment,
+            body.food,
+            body.service,
+            body.comment,
+            body.lang,
+            time.time(),
+        )
+    hub.bus.publish(FactsCommitted())
+    return {"payment": given.payment, "food": given.food, "service": given.service}

@@ -29,6 +29,9 @@ class Member(Base):
     hq_balance_elsewhere: Mapped[int] = mapped_column(default=0)
     hq_spend_elsewhere_fen: Mapped[int] = mapped_column(default=0)
     erased: Mapped[bool] = mapped_column(default=False)
+    # HQ's RFM segment in its last answer (contract.members.Segment): offers for a segment
+    # work offline with it. None: not scored, or not asked yet.
+    segment: Mapped[str | None] = mapped_column(String(8), default=None)
     birthday_year: Mapped[int | None] = mapped_column(default=None)  # the last birthday coupon
 
 

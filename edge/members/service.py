@@ -161,6 +161,7 @@ def apply_lookup(session: Session, member: Member, found: MemberLookup, now: flo
         member.card_no = found.card_no
     member.hq_balance_elsewhere = found.balance_elsewhere
     member.hq_spend_elsewhere_fen = found.spend_12m_elsewhere_fen
+    member.segment = found.segment.value if found.segment is not None else None
     member.hq_checked_at = now
     if found.used_coupons:
         # Used at another store (HQ knows): this copy can no longer be spent here.
@@ -197,6 +198,7 @@ def erase(member: Member) -> None:
     member.phone_masked = ""
     member.birthday = None
     member.card_no = None
+    member.segment = None
 
 
 # --- the party's member -----------------------------------------------------------------

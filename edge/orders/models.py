@@ -96,4 +96,6 @@ class Payment(Base):
     points_earned: Mapped[int] = mapped_column(default=0)
     points_balance: Mapped[int | None] = mapped_column(default=None)  # after this bill
     refunded_at: Mapped[float | None] = mapped_column(default=None)
+    # The party's feedback after the bill was taken (edge/billing/feedback.py): once per bill.
+    feedback_at: Mapped[float | None] = mapped_column(default=None)
     refunded_by: Mapped[str | None] = mapped_column(String(64), default=None)

@@ -9,17 +9,18 @@ import yaml
 from grafana_foundation_sdk.builders import dashboard
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
-from smartstore.grafana import alerts, chain, fleet, service
+from smartstore.grafana import alerts, chain, fleet, members, service
 
 ROOT: Final = Path(__file__).resolve().parents[2] / "dashboards"
 ALERTS_FILE: Final = Path("provisioning") / "alerting" / "smartstore.yaml"
 
-# file name under dashboards/ -> the function that builds it. Members and campaigns: add
-# their module here once members write to InfluxDB.
+# file name under dashboards/ -> the function that builds it. Campaigns (games) add their
+# panels to members.py.
 DASHBOARDS: Final[dict[str, Callable[[], dashboard.Dashboard]]] = {
     chain.FILE: chain.build,
     service.FILE: service.build,
     fleet.FILE: fleet.build,
+    members.FILE: members.build,
 }
 
 

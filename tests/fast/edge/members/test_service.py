@@ -16,6 +16,7 @@ from contract.members import (
     IssuedCoupon,
     MemberLookup,
     MembersConfig,
+    Segment,
     derived_coupon_code,
     member_code,
     phone_hash,
@@ -236,12 +237,15 @@ def test_hq_answers_make_the_replica_follow_and_an_erasure_removes_personal_data
             spend_12m_elsewhere_fen=0,
             balance_elsewhere=700,
             coupons=[terms],
+            segment=Segment.IMPORTANT_WIN_BACK,
         )
         members.apply_lookup(s, m, found, NOW)
         assert ledger.balance(s, m) == 700
+        assert m.segment == "重要挽留"  # offers for a segment work offline
         assert {c.code for c in member_coupons.usable_coupons(s, m.id, NOW)} >= {"CBBBBBBBBBB"}
         members.apply_lookup(s, m, found.model_copy(update={"erased": True}), NOW)
         assert (m.phone_hash, m.phone_masked, m.birthday, m.card_no) == (None, "", None, None)
+        assert m.segment is None
 
 
 def test_the_birthday_coupon_comes_once_a_year_in_the_birthday_month(store: StoreDb) -> None:

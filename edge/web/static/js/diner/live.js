@@ -9,6 +9,7 @@ import { loadMenu } from "./menu.js";
 import { loadOrders } from "./orders.js";
 import { sendPending } from "./cart.js";
 import { loadMember, memberLive, pollSignIn } from "./member.js";
+import { offerFeedback } from "./feedback.js";
 
 const setLive = (up) => $("live").classList.toggle("up", up);
 
@@ -22,6 +23,7 @@ function onMessage(m) {
     loadMenu(); // a new QR code for this table ends this page: the menu call says so
   } else if (m.type === "config") loadMenu(); // a new menu
   else if (m.type === "sign_in" || m.type === "paid") memberLive(m);
+  if (m.type === "paid") offerFeedback(m.payment);
 }
 
 const feed = liveFeed(`/ws/diner/${encodeURIComponent(TOKEN)}`, {

@@ -37,6 +37,9 @@ define({
     validUntil: (d) => `有效期至 ${d}`,
     causes: { earn: "消费得积分", redeem: "积分抵扣", refund: "退款", adjust: "积分调整", expiry: "积分过期", campaign: "活动奖励" },
     paidPoints: (n) => `已结账，本次获得 ${n} 积分`,
+    fbTitle: "评价本次用餐", fbFood: "菜品", fbService: "服务", fbComment: "留言（选填）",
+    fbSend: "提交", fbSkip: "跳过", fbStars: (n) => `${n} 星`, fbNeedStars: "请为菜品和服务打分",
+    fbThanks: "谢谢您的评价！",
   },
   en: {
     title: "Order", loading: "Loading…", table: (n) => `${n}`, call: "Call waiter", bill: "Request bill",
@@ -76,6 +79,9 @@ define({
     validUntil: (d) => `Valid until ${d}`,
     causes: { earn: "Earned on a bill", redeem: "Points used", refund: "Refund", adjust: "Adjustment", expiry: "Expired", campaign: "Prize" },
     paidPoints: (n) => `Paid: you earned ${n} points`,
+    fbTitle: "Rate your meal", fbFood: "Food", fbService: "Service", fbComment: "Comment (optional)",
+    fbSend: "Send", fbSkip: "Skip", fbStars: (n) => `${n} stars`, fbNeedStars: "Please rate the food and the service",
+    fbThanks: "Thank you for your feedback!",
   },
 });
 
