@@ -42,7 +42,7 @@ from contract.const import (
     Presence,
     ReplyStatus,
 )
-from contract.mqtt import set_nodelay
+from contract.mqtt import set_nodelay, use_tls
 from devices.loop import DeviceLoop
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,10 @@ class SimDevice:
         client_id: str | None = None,
         keepalive_s: int = KEEPALIVE_S,
         firmware: str = FIRMWARE,
+        ca_pem: str | None = None,
     ) -> None:
+        """`ca_pem`: the store CA; given, the device connects over TLS (to the broker's TLS
+        port) and accepts only a broker certificate the store CA signed."""
         self.loop = loop
         self.store = store
         self.id = device_id
@@ -117,6 +120,7 @@ class SimDevice:
             clean_session=True,
         )
         self.client.username_pw_set(device_id, password)
+        use_tls(self.client, ca_pem)
         self.client.will_set(
             self.topic(Channel.STATE), encode(DeviceState(state=Presence.OFFLINE)), QOS_STATE, True
         )

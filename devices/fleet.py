@@ -37,7 +37,9 @@ class Fleet:
         *,
         telemetry_every_s: float = 30.0,
         on_ack: AckHandler | None = None,
+        ca_pem: str | None = None,
     ) -> None:
+        """`ca_pem`: the store CA; given, every device connects over TLS to `port`."""
         self.loop = DeviceLoop()
         self.devices: dict[str, SimDevice] = {}
         for spec in inventory.devices:
@@ -53,6 +55,7 @@ class Fleet:
                 port,
                 telemetry_every_s=telemetry_every_s,
                 on_ack=on_ack,
+                ca_pem=ca_pem,
             )
         # Everything a diner can press: call buttons and smart tables.
         self.buttons = [d for d in self.devices.values() if isinstance(d, CallButton)]

@@ -11,6 +11,7 @@ import logging
 import queue
 import selectors
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -84,7 +85,7 @@ class DeviceLoop:
                 if client is None:
                     self._run_calls()
                 else:
-                    client.loop_read(100)
+                    self._read(client)
             now = time.monotonic()
             while self._timers and self._timers[0][0] <= now:
                 _, _, fn = heapq.heappop(self._timers)
@@ -100,6 +101,16 @@ class DeviceLoop:
         self._sel.close()
         self._wake_r.close()
         self._wake_w.close()
+
+    @staticmethod
+    def _read(client: mqtt.Client) -> None:
+        client.loop_read(100)
+        # Over TLS, one record can carry more packets than loop_read took: the rest waits
+        # decrypted inside the SSL object, where select() cannot see it. Read it now.
+        sock = client.socket()
+        while isinstance(sock, ssl.SSLSocket) and sock.pending() > 0:
+            if client.loop_read(100) != mqtt.MQTT_ERR_SUCCESS or client.socket() is not sock:
+                return
 
     def _run_calls(self) -> None:
         try:

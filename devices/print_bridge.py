@@ -434,6 +434,7 @@ class BridgeDevice(PrinterBridge):
             telemetry_every_s=config.telemetry_interval_s,
             client_id=config.mqtt.client_id,
             keepalive_s=config.mqtt.keepalive_s,
+            ca_pem=config.mqtt.ca_certificate,
             firmware=f"bridge-{BRIDGE_VERSION}",
         )
         # Unknown until the printer was read.

@@ -64,7 +64,9 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def server_config(settings: Settings, log_level: str = "warning") -> "uvicorn.Config":
-    """How the hub is served, the same for the CLI, the demo and the tests."""
+    """How the hub is served, the same for the CLI, the demo and the tests: over HTTPS when
+    a certificate is set (`provision --tls` makes one signed by the store CA)."""
+    https = settings.https_cert_file is not None and settings.https_key_file is not None
     return uvicorn.Config(
         create_app(settings),
         host=settings.http_host,
@@ -72,6 +74,8 @@ def server_config(settings: Settings, log_level: str = "warning") -> "uvicorn.Co
         log_level=log_level,
         # The sans-I/O websockets protocol: the legacy one is deprecated by websockets.
         ws="websockets-sansio",
+        ssl_certfile=str(settings.https_cert_file) if https else None,
+        ssl_keyfile=str(settings.https_key_file) if https else None,
     )
 
 

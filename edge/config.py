@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     mqtt_port: int = 1883
     mqtt_username: str = "hub"
     mqtt_password: SecretStr = SecretStr("")
+    # The store CA (`smartstore provision --tls`: ca.crt): set, the hub talks to its broker
+    # over TLS (mqtt_port is then the broker's TLS port, 8883) and trusts only this CA.
+    mqtt_ca_file: Path | None = None
+    # The hub's pages over HTTPS on the LAN (web.crt and web.key from `provision --tls`):
+    # both or neither. Browsers warn unless the store CA is installed (docs/install.md).
+    https_cert_file: Path | None = None
+    https_key_file: Path | None = None
 
     # Empty URL: no InfluxDB; points still wait in the on-disk buffer, bounded.
     influx_url: str = ""
@@ -110,6 +117,11 @@ class Settings(BaseSettings):
     def db_path(self) -> Path:
         return self.data_dir / DB_FILE
 
+    def mqtt_ca_pem(self) -> str | None:
+        if self.mqtt_ca_file is None:
+            return None
+        return self.mqtt_ca_file.read_text(encoding="ascii")
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
         problems = []
@@ -127,6 +139,21 @@ class Settings(BaseSettings):
             problems.append(f"SMARTSTORE_MANAGERS names no staff member: {', '.join(unknown)}")
         if not self.mqtt_password.get_secret_value():
             problems.append("SMARTSTORE_MQTT_PASSWORD is required")
+        problems += self._tls_problems()
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    def _tls_problems(self) -> list[str]:
+        problems = []
+        if (self.https_cert_file is None) != (self.https_key_file is None):
+            problems.append("SMARTSTORE_HTTPS_CERT_FILE and SMARTSTORE_HTTPS_KEY_FILE go together")
+        for name in ("mqtt_ca_file", "https_cert_file", "https_key_file"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                problems.append(f"SMARTSTORE_{name.upper()}: no file at {path}")
+        if self.mqtt_ca_file is not None and self.mqtt_ca_file.is_file():
+            text = self.mqtt_ca_file.read_text(encoding="ascii", errors="replace")
+            if "-----BEGIN CERTIFICATE-----" not in text:
+                problems.append(f"SMARTSTORE_MQTT_CA_FILE: {self.mqtt_ca_file} is no certificate")
+        return problems

@@ -19,7 +19,7 @@ from contract import (
     subscriptions,
 )
 from contract.const import QOS_ACK, QOS_EVENT, QOS_STATE, Presence
-from contract.mqtt import set_nodelay
+from contract.mqtt import set_nodelay, use_tls
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class HubMqtt:
         username: str,
         password: str,
         on_message: Callable[[str, bytes], None],
+        ca_pem: str | None = None,
     ) -> None:
         self._store = store
         self._host = host
@@ -48,6 +49,7 @@ class HubMqtt:
             protocol=mqtt.MQTTv311,
         )
         self._client.username_pw_set(username, password)
+        use_tls(self._client, ca_pem)
         self._client.max_inflight_messages_set(200)
         self._client.max_queued_messages_set(0)
         self._client.will_set(

@@ -48,6 +48,7 @@ class HubRuntime:
             settings.mqtt_username,
             settings.mqtt_password.get_secret_value(),
             self._on_mqtt,
+            settings.mqtt_ca_pem(),
         )
         self.hub = HubContext(settings, inventory, sessions, reads, self.mqtt, rejects)
         for kind in domains:

@@ -203,6 +203,12 @@ def qr(
     typer.echo(f"{len(links)} tables on {pages} page(s) in {out}")
 
 
+TlsDir = Annotated[
+    Path | None,
+    typer.Option(help="The store CA and server certificates [default: BROKER_DIR/tls]."),
+]
+
+
 @app.command()
 def provision(
     inventory: Annotated[Path, typer.Option(help="The store inventory (YAML).")],
@@ -216,18 +222,50 @@ def provision(
         typer.Option(help="Also write each device's config (ESPHome YAML or JSON) here."),
     ] = None,
     broker_host: Annotated[str, typer.Option(help="The broker as devices reach it.")] = "hub.local",
-    broker_port: int = 1883,
+    broker_port: Annotated[
+        int | None, typer.Option(help="Devices' broker port [default: 1883; 8883 with --tls].")
+    ] = None,
     hub_url: Annotated[
         str | None,
         typer.Option(help="The hub's web server as kiosks reach it [default: http://HOST:8000]."),
     ] = None,
+    tls: Annotated[
+        bool,
+        typer.Option(
+            help="Make the store CA and the broker's and hub's certificates (kept when they "
+            "exist); device configs then connect over TLS."
+        ),
+    ] = False,
+    tls_dir: TlsDir = None,
+    tls_name: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Another host name or IP devices or browsers use for the hub, put in its "
+            "certificates with --broker-host (repeatable)."
+        ),
+    ] = None,
+    renew_tls_cert: Annotated[
+        bool, typer.Option(help="New server certificates from the same CA (devices keep working).")
+    ] = False,
+    renew_store_ca: Annotated[
+        bool,
+        typer.Option(
+            help="A new store CA and certificates: every device needs its config again and "
+            "every ESP32 a new firmware."
+        ),
+    ] = False,
 ) -> None:
     """Make per-device MQTT credentials, the broker's password and ACL files, and (with
-    --configs-dir) each device's config with its secret, ready to flash or install."""
+    --configs-dir) each device's config with its secret, ready to flash or install. With
+    --tls, also the store CA and certificates (docs/install.md, "Secrets on the wire")."""
     from contract.inventory import load_inventory
-    from provisioning.broker import BrokerFiles
+    from provisioning.broker import TLS_PORT, BrokerFiles
     from provisioning.provision import ensure_secrets, write_broker_auth
+    from provisioning.tls import StoreTls, TlsError, ensure_store_tls
 
+    if (renew_tls_cert or renew_store_ca or tls_name) and not tls:
+        typer.echo("--tls-name, --renew-tls-cert and --renew-store-ca go with --tls", err=True)
+        raise typer.Exit(2)
     try:
         inv = load_inventory(inventory)
         accounts = ensure_secrets(inv, secrets_file, rotate or ())
@@ -237,17 +275,42 @@ def provision(
     files = BrokerFiles(broker_dir)
     write_broker_auth(inv, accounts, files.passwd, files.acl)
     typer.echo(f"{len(accounts)} accounts; wrote {files.passwd} and {files.acl}")
+    ca_pem = None
+    if tls:
+        store_tls = StoreTls(tls_dir or broker_dir / "tls")
+        try:
+            made = ensure_store_tls(
+                store_tls.directory,
+                inv.store,
+                [broker_host, *(tls_name or ())],
+                renew_certs=renew_tls_cert,
+                renew_ca=renew_store_ca,
+            )
+        except (TlsError, ValueError) as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        for path in made.made:
+            typer.echo(f"made {path}")
+        for warning in made.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        if not made.made:
+            typer.echo(f"store CA and certificates in {store_tls.directory} kept as they are")
+        ca_pem = store_tls.ca_pem()
     if configs_dir is not None:
         from provisioning.firmware import write_device_configs
 
+        port = broker_port or (TLS_PORT if tls else 1883)
         try:
             written = write_device_configs(
-                inv, accounts, configs_dir, broker_host, broker_port, hub_url=hub_url
+                inv, accounts, configs_dir, broker_host, port, hub_url=hub_url, ca_pem=ca_pem
             )
         except ValueError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
-        typer.echo(f"{len(written)} device configs in {configs_dir} (secret: keep off the repo)")
+        over = f" over TLS to {broker_host}:{port}" if tls else ""
+        typer.echo(
+            f"{len(written)} device configs in {configs_dir}{over} (secret: keep off the repo)"
+        )
 
 
 @app.command()
@@ -257,17 +320,48 @@ def broker(
     secrets_file: Annotated[Path, typer.Option(help="JSON of account -> password.")],
     port: int = 1883,
     bind: str = "0.0.0.0",  # noqa: S104 - devices reach the broker over the store LAN
+    tls: Annotated[
+        bool, typer.Option(help="Also listen with TLS (certificates from `provision --tls`).")
+    ] = False,
+    tls_dir: TlsDir = None,
+    tls_port: int = 8883,
+    plain: Annotated[
+        str,
+        typer.Option(
+            help="The listener without TLS: lan (on BIND), local (127.0.0.1 only) or off "
+            "(needs --tls)."
+        ),
+    ] = "lan",
 ) -> None:
     """Provision, write mosquitto's config, and run mosquitto in the foreground."""
     from contract.inventory import load_inventory
-    from provisioning.broker import BrokerFiles, start_mosquitto
+    from provisioning.broker import BrokerFiles, Plain, TlsListener, start_mosquitto
     from provisioning.provision import ensure_secrets, write_broker_auth
+    from provisioning.tls import StoreTls
 
+    try:
+        plain_listener = Plain(plain)
+    except ValueError:
+        typer.echo(f"--plain must be one of {', '.join(p.value for p in Plain)}", err=True)
+        raise typer.Exit(2) from None
+    listener = None
+    if tls:
+        store_tls = StoreTls(tls_dir or broker_dir / "tls")
+        if not (store_tls.broker.cert.exists() and store_tls.broker.key.exists()):
+            typer.echo(f"no certificate in {store_tls.directory}: run provision --tls", err=True)
+            raise typer.Exit(2)
+        listener = TlsListener(tls_port, store_tls.broker)
+    elif plain_listener is not Plain.LAN:
+        typer.echo("--plain local or off needs --tls: devices would have no way in", err=True)
+        raise typer.Exit(2)
     inv = load_inventory(inventory)
     files = BrokerFiles(broker_dir)
     write_broker_auth(inv, ensure_secrets(inv, secrets_file), files.passwd, files.acl)
-    proc = start_mosquitto(files, port, bind)
-    typer.echo(f"mosquitto on {bind}:{port}, config {files.conf}")
+    proc = start_mosquitto(files, port, bind, listener, plain_listener)
+    where = [f"{bind}:{port}"] if plain_listener is Plain.LAN else []
+    where += [f"127.0.0.1:{port}"] if plain_listener is Plain.LOCAL else []
+    where += [f"{bind}:{tls_port} (TLS)"] if listener else []
+    typer.echo(f"mosquitto on {', '.join(where)}, config {files.conf}")
     try:
         proc.wait()
     except KeyboardInterrupt:
@@ -388,6 +482,10 @@ def simulate(
     port: int = 1883,
     presses_per_min: Annotated[float, typer.Option(help="All buttons together.")] = 6.0,
     telemetry_every_s: Annotated[float, typer.Option(help="Heartbeat interval.")] = 30.0,
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(help="The store CA (ca.crt): connect over TLS to PORT (the TLS port)."),
+    ] = None,
 ) -> None:
     """Run simulated devices over the real broker: every device in the inventory, or a store
     generated from counts (as `smartstore inventory` would write it)."""
@@ -410,7 +508,8 @@ def simulate(
     if missing:
         typer.echo(f"not provisioned (no secret): {', '.join(missing[:10])}", err=True)
         raise typer.Exit(2)
-    fleet = Fleet(inv, accounts, host, port, telemetry_every_s=telemetry_every_s)
+    ca_pem = ca_file.read_text(encoding="ascii") if ca_file is not None else None
+    fleet = Fleet(inv, accounts, host, port, telemetry_every_s=telemetry_every_s, ca_pem=ca_pem)
     fleet.start()
     fleet.press_randomly(presses_per_min / 60)
     typer.echo(f"{len(fleet.devices)} simulated devices on {host}:{port}; Ctrl-C stops them")

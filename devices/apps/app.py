@@ -59,6 +59,7 @@ class AppDevice(SimDevice):
             telemetry_every_s=config.telemetry_interval_s,
             client_id=config.mqtt.client_id,
             keepalive_s=config.mqtt.keepalive_s,
+            ca_pem=config.mqtt.ca_certificate,
             firmware=f"app-{config.device_type.value}-{APP_VERSION}"[:32],
         )
         self.config = config

@@ -42,6 +42,11 @@ class MqttSettings(_Config):
     password: SecretStr
     client_id: str = Field(min_length=1, max_length=64)
     keepalive_s: int = Field(default=15, ge=5, le=300)
+    # The store CA's certificate (PEM), written in by `provision --tls`: the app connects to
+    # `port` over TLS and accepts only a broker the store CA vouches for. None: plain MQTT.
+    ca_certificate: str | None = Field(
+        default=None, pattern=r"^-----BEGIN CERTIFICATE-----\n[\s\S]+-----END CERTIFICATE-----\s*$"
+    )
 
 
 class AppConfig(_Config):

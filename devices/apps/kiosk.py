@@ -23,6 +23,7 @@ An order, from the diner's tap to the answer (the `CurrentOrder` states):
 
 import logging
 import re
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -55,6 +56,7 @@ from contract.const import (
     AckStatus,
 )
 from contract.menu import MAX_QTY, Dish
+from contract.mqtt import tls_context
 from devices.apps.app import AppDevice
 from devices.apps.config import KioskConfig
 from devices.apps.kiosk_line import LineDesk
@@ -447,6 +449,10 @@ class KioskApp(AppDevice, Kiosk):
 
     def add_routes(self, app: FastAPI) -> None:
         hub_url = self.kiosk.hub_url.rstrip("/")
+        # A hub serving HTTPS shows the certificate the store CA signed (`provision --tls`);
+        # the CA in this kiosk's config is what vouches for it.
+        ca = self.kiosk.mqtt.ca_certificate
+        verify: ssl.SSLContext | bool = tls_context(ca) if ca is not None else True
 
         @app.get("/media/{name}", include_in_schema=False)
         async def media(name: str) -> Response:
@@ -455,7 +461,7 @@ class KioskApp(AppDevice, Kiosk):
             with self._pictures_lock:
                 kept = self.pictures.get(name)
             if kept is None and hub_url:
-                kept = await _fetch_picture(f"{hub_url}/media/{name}", name)
+                kept = await _fetch_picture(f"{hub_url}/media/{name}", name, verify)
                 if kept is not None:
                     with self._pictures_lock:
                         if len(self.pictures) >= PICTURES_MAX:
@@ -467,9 +473,11 @@ class KioskApp(AppDevice, Kiosk):
             return Response(body, media_type=media_type, headers={"Cache-Control": "no-cache"})
 
 
-async def _fetch_picture(url: str, name: str) -> tuple[bytes, str] | None:
+async def _fetch_picture(
+    url: str, name: str, verify: ssl.SSLContext | bool = True
+) -> tuple[bytes, str] | None:
     try:
-        async with httpx.AsyncClient(timeout=5) as client:
+        async with httpx.AsyncClient(timeout=5, verify=verify) as client:
             r = await client.get(url)
     except httpx.HTTPError as exc:
         log.info("picture %s not fetched from the hub: %s", name, exc)
