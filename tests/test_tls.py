@@ -19,6 +19,7 @@ import httpx
 import paho.mqtt.client as mqtt
 import pytest
 import uvicorn
+import yaml
 from paho.mqtt.enums import CallbackAPIVersion
 
 from contract.const import CallReason
@@ -42,6 +43,7 @@ from tests.support import (
     on_loop,
     wait_until,
 )
+from tests.test_firmware import _AnyTagLoader, _esphome
 
 SMARTSTORE = [sys.executable, "-m", "smartstore.cli"]
 
@@ -446,3 +448,45 @@ def test_the_hub_refuses_half_an_https_setting(tls_broker: TlsBroker, tmp_path: 
             tmp_path / "hub",
             https_cert_file=tls_broker.tls.web.cert,
         )
+
+
+# --- ESP32 (ESPHome) ------------------------------------------------------------------------
+
+
+def test_esphome_configs_trust_the_store_ca(tmp_path: Path) -> None:
+    """`provision --tls --configs-dir`: every ESP32 file connects to the TLS port with the
+    store CA and checks the broker's name, as the real `esphome config` reads it."""
+    tls, _ = _provision_tls(tmp_path, make_inventory("S1", buttons=1))
+    configs = tmp_path / "configs"
+    r = provision(
+        "--inventory",
+        str(tmp_path / "inventory.yaml"),
+        "--broker-dir",
+        str(tmp_path / "broker"),
+        "--secrets-file",
+        str(tmp_path / "secrets.json"),
+        "--tls",
+        "--broker-host",
+        "hub.local",
+        "--configs-dir",
+        str(configs),
+    )
+    assert r.returncode == 0, r.stderr
+    assert "hub.local" in certificate_names(tls.broker.cert)
+    (configs / "secrets.yaml").write_text('wifi_ssid: "store"\nwifi_password: "not-real"\n')
+    for name in ("btn-001.yaml", "table-001.yaml"):
+        result = subprocess.run(
+            [_esphome(), "config", name],
+            cwd=configs,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, f"{name}:\n{result.stdout[-4000:]}\n{result.stderr}"
+        assert "WARNING" not in result.stderr, result.stderr
+        view = yaml.load(result.stdout, _AnyTagLoader)  # noqa: S506
+        mqtt_block = view["mqtt"]
+        assert (mqtt_block["broker"], mqtt_block["port"]) == ("hub.local", 8883)
+        assert mqtt_block["certificate_authority"] == tls.ca_pem()
+        assert mqtt_block["skip_cert_cn_check"] is False
