@@ -624,12 +624,29 @@ def install_hub(
     store_name: str = "",
     public_url: Annotated[str, typer.Option(help="How diners' phones reach the hub.")] = "",
     start: Annotated[bool, typer.Option(help="Enable and (re)start the services.")] = True,
+    tls: Annotated[
+        bool,
+        typer.Option(help="The broker's TLS listener, with a store CA made here (then kept)."),
+    ] = False,
+    tls_port: int = 8883,
+    tls_name: Annotated[
+        list[str] | None,
+        typer.Option(help="A name or IP devices use for the hub, beyond HOSTNAME(.local)."),
+    ] = None,
+    plain: Annotated[
+        str, typer.Option(help="With --tls, the plain listener: lan, local (loopback) or off.")
+    ] = "lan",
+    https: Annotated[
+        bool, typer.Option(help="Serve the hub's pages over HTTPS (with --tls).")
+    ] = False,
 ) -> None:
     """Install (or upgrade to) a hub release on this Pi: system user, /etc/smartstore,
     /var/lib/smartstore, systemd units for the broker and the hub (docs/install.md). Run
     again: changes nothing; with a newer release: migrates (backed up first) and switches."""
     import sys
 
+    from provisioning.broker import Plain
+    from provisioning.tls import TlsError
     from smartstore.install import (
         HubOptions,
         InstallError,
@@ -640,6 +657,11 @@ def install_hub(
         install,
     )
 
+    try:
+        plain_listener = Plain(plain)
+    except ValueError:
+        typer.echo(f"--plain must be one of {', '.join(p.value for p in Plain)}", err=True)
+        raise typer.Exit(2) from None
     layout = Layout(root)
     services: Services = Systemd() if root == Path("/") else NoServices()
     options = HubOptions(
@@ -650,10 +672,15 @@ def install_hub(
         staff=staff,
         store_name=store_name,
         public_url=public_url,
+        tls=tls,
+        tls_port=tls_port,
+        tls_names=tuple(tls_name or ()),
+        plain=plain_listener,
+        https=https,
     )
     try:
         report = install(layout, options, release or Path(sys.prefix), services, start=start)
-    except (InstallError, ValueError) as exc:
+    except (InstallError, TlsError, ValueError) as exc:
         typer.echo(f"smartstore install-hub: {exc}", err=True)
         raise typer.Exit(2) from None
     for path in report.changed:

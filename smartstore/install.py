@@ -10,6 +10,8 @@ What it makes, under a root prefix (`/` on a Pi, a scratch folder in the tests):
     /etc/smartstore/inventory.yaml        the store's devices
     /etc/smartstore/mqtt.json             every device's broker password: 0600
     /etc/smartstore/broker/               mosquitto's config, passwd (hashed), acl
+    /etc/smartstore/tls/                  with --tls: the store CA (ca.key 0600, root's) and
+                                          the broker's and the hub's certificates
     /var/lib/smartstore/hub/              the database and its backups (user smartstore)
     /var/lib/smartstore/broker/           mosquitto's persistence (user mosquitto)
     /etc/systemd/system/smartstore-{broker,hub}.service
@@ -30,6 +32,7 @@ import os
 import pwd
 import secrets
 import shlex
+import socket
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,9 +41,10 @@ from typing import Final, Protocol
 from contract.inventory import Inventory, load_inventory
 from edge.backups.service import take_pre_upgrade
 from edge.config import DB_FILE
-from provisioning.broker import BrokerFiles, service_config_text
+from provisioning.broker import TLS_PORT, BrokerFiles, Plain, TlsListener, service_config_text
 from provisioning.files import write_private
 from provisioning.provision import HUB_ACCOUNT, acl_text, ensure_secrets
+from provisioning.tls import StoreTls, ensure_store_tls
 
 HUB_USER: Final = "smartstore"
 BROKER_USER: Final = "mosquitto"  # made by Debian's mosquitto package
@@ -124,6 +128,10 @@ class Layout:
         return BrokerFiles(self.etc / "broker")
 
     @property
+    def tls(self) -> StoreTls:
+        return StoreTls(self.etc / "tls")
+
+    @property
     def units(self) -> Path:
         return self.at("/etc/systemd/system")
 
@@ -145,6 +153,14 @@ class HubOptions:
     staff: str = DEFAULT_STAFF
     store_name: str = ""
     public_url: str = ""
+    # The broker's TLS listener (the store CA made on the first run, kept after); the hub
+    # then talks to it over TLS too. `plain`: the listener without TLS (docs/install.md).
+    tls: bool = False
+    tls_port: int = TLS_PORT
+    tls_names: tuple[str, ...] = ()
+    plain: Plain = Plain.LAN
+    # The hub's pages over HTTPS with the certificate the store CA signed (needs tls).
+    https: bool = False
 
 
 class InstallError(RuntimeError):
@@ -273,13 +289,32 @@ def hub_env(options: HubOptions, layout: Layout) -> dict[str, str]:
         "SMARTSTORE_MQTT_PORT": str(options.mqtt_port),
         "SMARTSTORE_MQTT_USERNAME": HUB_ACCOUNT,
     }
+    tls = StoreTls(Path(ETC) / "tls")
+    if options.tls:
+        # The broker's certificate names localhost (provisioning/tls.py LOCAL_NAMES).
+        values["SMARTSTORE_MQTT_HOST"] = "localhost"
+        values["SMARTSTORE_MQTT_PORT"] = str(options.tls_port)
+        values["SMARTSTORE_MQTT_CA_FILE"] = str(tls.ca_cert)
+    if options.https:
+        values["SMARTSTORE_HTTPS_CERT_FILE"] = str(tls.web.cert)
+        values["SMARTSTORE_HTTPS_KEY_FILE"] = str(tls.web.key)
     if options.store_name:
         values["SMARTSTORE_STORE_NAME"] = options.store_name
     if options.public_url:
         values["SMARTSTORE_PUBLIC_URL"] = options.public_url
-    # Settings an operator added by hand (the cloud, InfluxDB, backups...) are kept.
+    # Settings an operator added by hand (the cloud, InfluxDB, backups...) are kept; those
+    # this installer owns go when their option does.
     kept = _read_env(layout.etc / "hub.env")
+    for owned in TLS_SETTINGS:
+        kept.pop(owned, None)
     return {**kept, **values}
+
+
+TLS_SETTINGS: Final = (
+    "SMARTSTORE_MQTT_CA_FILE",
+    "SMARTSTORE_HTTPS_CERT_FILE",
+    "SMARTSTORE_HTTPS_KEY_FILE",
+)
 
 
 def secrets_env(
@@ -411,6 +446,10 @@ def _dir(report: Report, path: Path, mode: int, user: str | None = None) -> None
 
 def write_files(layout: Layout, options: HubOptions) -> Report:
     """Everything in /etc and /var the hub and its broker need (idempotent)."""
+    if options.https and not options.tls:
+        raise InstallError("--https needs --tls: its certificate comes from the store CA")
+    if options.plain is not Plain.LAN and not options.tls:
+        raise InstallError("the plain listener can be limited or turned off only with --tls")
     report = Report()
     _system_user(layout, report)
     _dir(report, layout.etc, 0o755)
@@ -429,6 +468,10 @@ def write_files(layout: Layout, options: HubOptions) -> Report:
     if secrets_file.read_bytes() != before:
         report.changed.append(secrets_file)
 
+    listener = None
+    if options.tls:
+        _store_tls(report, layout, options)
+        listener = TlsListener(options.tls_port, StoreTls(Path(ETC) / "tls").broker)
     broker = layout.broker
     _dir(report, broker.directory, 0o755)
     _write(
@@ -440,6 +483,8 @@ def write_files(layout: Layout, options: HubOptions) -> Report:
             options.mqtt_port,
             ALL_INTERFACES,
             Path(BROKER_DATA),
+            listener,
+            options.plain,
         ),
         0o644,
     )
@@ -455,6 +500,29 @@ def write_files(layout: Layout, options: HubOptions) -> Report:
     _write(report, layout.units / HUB_UNIT, hub_unit(), 0o644)
     _write(report, layout.units / BROKER_UNIT, broker_unit(), 0o644)
     return report
+
+
+def tls_names(options: HubOptions) -> list[str]:
+    """What devices and browsers may call the hub: this machine's name and its mDNS name
+    (Raspberry Pi OS answers <hostname>.local), and what the installer adds."""
+    host = socket.gethostname().split(".")[0].lower()
+    return [*options.tls_names, host, f"{host}.local"]
+
+
+def _store_tls(report: Report, layout: Layout, options: HubOptions) -> None:
+    """The store CA (root's alone) and the server certificates, each key readable by the one
+    service that uses it: the broker's by group mosquitto, the hub's by group smartstore."""
+    tls = layout.tls
+    _dir(report, tls.directory, 0o755)
+    made = ensure_store_tls(tls.directory, options.store, tls_names(options))
+    report.changed += made.made
+    report.notes += made.warnings
+    for key, group in ((tls.broker.key, BROKER_USER), (tls.web.key, HUB_USER)):
+        if key.stat().st_mode & 0o7777 != 0o640:
+            os.chmod(key, 0o640)
+            if key not in report.changed:
+                report.changed.append(key)
+        _own(key, None, group)
 
 
 def _broker_auth(

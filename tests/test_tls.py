@@ -2,6 +2,7 @@
 listener (with the plain one off) on the real mosquitto, devices and the hub over TLS, and the
 hub's pages over HTTPS, each verified against the store CA and nothing else."""
 
+import grp
 import json
 import socket
 import ssl
@@ -33,6 +34,7 @@ from edge.app import server_config
 from edge.config import Settings
 from provisioning.broker import BrokerFiles, Plain, TlsListener, start_mosquitto
 from provisioning.tls import StoreTls, certificate_names
+from smartstore.install import Layout
 from tests.support import (
     PIN,
     STAFF,
@@ -44,6 +46,8 @@ from tests.support import (
     wait_until,
 )
 from tests.test_firmware import _AnyTagLoader, _esphome
+from tests.test_install import STORE as INSTALL_STORE
+from tests.test_install import make_release, tree
 
 SMARTSTORE = [sys.executable, "-m", "smartstore.cli"]
 
@@ -490,3 +494,75 @@ def test_esphome_configs_trust_the_store_ca(tmp_path: Path) -> None:
         assert (mqtt_block["broker"], mqtt_block["port"]) == ("hub.local", 8883)
         assert mqtt_block["certificate_authority"] == tls.ca_pem()
         assert mqtt_block["skip_cert_cn_check"] is False
+
+
+# --- installed on a Pi ----------------------------------------------------------------------
+
+
+def test_install_hub_with_tls_makes_the_store_ca_once(tmp_path: Path) -> None:
+    """`install-hub --tls --plain local --https` under a scratch root: the CA root's alone,
+    each server key readable by its service's group, the broker's TLS listener with the plain
+    one on the loopback, the hub on TLS and HTTPS; a second run changes nothing."""
+    root = tmp_path / "root"
+    layout = Layout(root)
+    release = make_release(layout, "0.1.0")
+    inventory = tmp_path / "inventory.yaml"
+    save_inventory(make_inventory(INSTALL_STORE), inventory)
+    args = ("--tls", "--plain", "local", "--https", "--tls-name", "192.168.1.10")
+    first = _install(root, inventory, release, *args)
+    assert first.returncode == 0, first.stderr
+
+    tls = layout.tls
+    assert stat.S_IMODE(tls.ca_key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(tls.broker.key.stat().st_mode) == 0o640
+    assert tls.broker.key.stat().st_gid == grp.getgrnam("mosquitto").gr_gid
+    assert stat.S_IMODE(tls.ca_cert.stat().st_mode) == 0o644
+    host = socket.gethostname().split(".")[0].lower()
+    assert set(certificate_names(tls.broker.cert)) == {
+        "192.168.1.10",
+        host,
+        f"{host}.local",
+        "localhost",
+        "127.0.0.1",
+    }
+    _verify(tls.ca_cert, tls.web.cert)
+
+    conf = (layout.broker.directory / "mosquitto.conf").read_text()
+    listeners = [line for line in conf.splitlines() if line.startswith("listener ")]
+    assert listeners == ["listener 1883 127.0.0.1", "listener 8883 0.0.0.0"]
+    assert "certfile /etc/smartstore/tls/broker.crt" in conf
+    env = (layout.etc / "hub.env").read_text()
+    for line in (
+        "SMARTSTORE_MQTT_HOST=localhost",
+        "SMARTSTORE_MQTT_PORT=8883",
+        "SMARTSTORE_MQTT_CA_FILE=/etc/smartstore/tls/ca.crt",
+        "SMARTSTORE_HTTPS_CERT_FILE=/etc/smartstore/tls/web.crt",
+        "SMARTSTORE_HTTPS_KEY_FILE=/etc/smartstore/tls/web.key",
+    ):
+        assert line in env.splitlines(), env
+
+    before = tree(root)
+    second = _install(root, inventory, release, *args)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.strip().splitlines()[-1] == "nothing changed", second.stdout
+    assert tree(root) == before
+
+    # HTTPS alone, without the store CA to sign its certificate, is refused; nothing changes.
+    refused = _install(root, inventory, release, "--https")
+    assert refused.returncode == 2
+    assert "--https needs --tls" in refused.stderr
+    assert tree(root) == before
+
+
+def _install(
+    root: Path, inventory: Path, release: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            *(*SMARTSTORE, "install-hub", "--root", str(root), "--store", INSTALL_STORE),
+            *("--inventory", str(inventory), "--release", str(release), *extra),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
