@@ -137,7 +137,10 @@ def ensure_store_tls(
         )
     for server in (tls.broker, tls.web):
         if new_ca or renew_certs or not _server_is_right(tls, server, wanted):
-            _make_server(tls, server, wanted)
+            # Names only grow: `install-hub` and `provision` may each ask for some, and a
+            # device configured for a name the certificate had must keep finding it there.
+            kept = [] if new_ca else _signed_names(tls, server)
+            _make_server(tls, server, [*wanted, *(n for n in kept if n not in wanted)])
             report.made += [server.cert, server.key]
         elif not _valid_for(server.cert, WARN_DAYS):
             report.warnings.append(
@@ -158,18 +161,26 @@ def certificate_names(cert: Path) -> list[str]:
     return found
 
 
+def _signed_names(tls: StoreTls, server: ServerCert) -> list[str]:
+    """The names of a server certificate the store CA signed (none if it did not)."""
+    if not server.cert.exists() or not _signed_by_ca(tls, server.cert):
+        return []
+    return certificate_names(server.cert)
+
+
+def _signed_by_ca(tls: StoreTls, cert: Path) -> bool:
+    verified = subprocess.run(
+        ["openssl", "verify", "-CAfile", str(tls.ca_cert), str(cert)],
+        capture_output=True,
+        check=False,
+    )
+    return verified.returncode == 0
+
+
 def _server_is_right(tls: StoreTls, server: ServerCert, wanted: list[str]) -> bool:
     if not (server.cert.exists() and server.key.exists()):
         return False
-    if not _key_matches(server.cert, server.key):
-        return False
-    verified = subprocess.run(
-        ["openssl", "verify", "-CAfile", str(tls.ca_cert), str(server.cert)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if verified.returncode != 0:
+    if not _key_matches(server.cert, server.key) or not _signed_by_ca(tls, server.cert):
         return False
     return set(wanted) <= set(certificate_names(server.cert))
 

@@ -225,6 +225,10 @@ def test_provision_tls_makes_the_store_ca_and_keeps_it(tmp_path: Path) -> None:
     assert tls.broker.cert.read_bytes() != before[tls.broker.cert]
     assert set(certificate_names(tls.broker.cert)) >= {"hub.local", "192.168.1.10", "localhost"}
     _verify(tls.ca_cert, tls.broker.cert)
+    # A name asked for later is added; the earlier ones stay (devices may be set up for them).
+    r = provision(*args, "--broker-host", "hub2.local")
+    assert r.returncode == 0, r.stderr
+    assert set(certificate_names(tls.broker.cert)) >= {"hub.local", "192.168.1.10", "hub2.local"}
 
     # Renewing the certificate is asked for by name; the CA stays.
     renewed = tls.broker.cert.read_bytes()
