@@ -19,9 +19,9 @@ if [ "$(id -u)" -ne 0 ]; then
   exec sudo bash "$0" "$wheel" "$@"
 fi
 
-# The broker, its password tool, and Python's venv module.
+# The broker, its password tool, Python's venv module, and openssl (the store CA, --tls).
 missing=()
-for pkg in python3-venv mosquitto; do
+for pkg in python3-venv mosquitto openssl; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
