@@ -570,3 +570,59 @@ def _install(
         text=True,
         timeout=60,
     )
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+def test_broker_and_simulate_commands_over_tls(tmp_path: Path) -> None:
+    """`smartstore broker --tls --plain off` and `smartstore simulate --ca-file`: the simulated
+    store comes online through the TLS listener, as mosquitto_sub (over TLS) sees it."""
+    inventory = make_inventory("S1", buttons=2)
+    tls, accounts = _provision_tls(tmp_path, inventory)
+    tls_port, plain_port = free_port(), free_port()
+    common = ["--inventory", str(tmp_path / "inventory.yaml")]
+    common += ["--secrets-file", str(tmp_path / "secrets.json")]
+    listeners = ["--bind", "127.0.0.1", "--port", str(plain_port), "--plain", "off"]
+    listeners += ["--tls", "--tls-port", str(tls_port)]
+    broker = subprocess.Popen(
+        [*SMARTSTORE, "broker", *common, "--broker-dir", str(tmp_path / "broker"), *listeners],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    simulate = None
+    try:
+        assert broker.stdout is not None
+        assert f"127.0.0.1:{tls_port} (TLS)" in broker.stdout.readline()
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", plain_port), timeout=2).close()
+        over_tls = ["--host", "localhost", "--port", str(tls_port), "--ca-file", str(tls.ca_cert)]
+        simulate = subprocess.Popen(
+            [*SMARTSTORE, "simulate", *common, *over_tls, "--presses-per-min", "0"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+        def states() -> set[str]:
+            as_hub = ["-u", "hub", "-P", accounts["hub"], "--cafile", str(tls.ca_cert)]
+            retained = ["-t", "store/S1/+/+/state", "-v", "-W", "2"]
+            sub = subprocess.run(
+                ["mosquitto_sub", "-h", "localhost", "-p", str(tls_port), *as_hub, *retained],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+            return {
+                line.split("/")[3] for line in sub.stdout.splitlines() if '"state":"online"' in line
+            }
+
+        wanted = {d.id for d in inventory.devices}
+        wait_until(lambda: states() == wanted, 30, "every simulated device online over TLS")
+    finally:
+        for proc in (simulate, broker):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(10)
+        if broker.stdout is not None:
+            broker.stdout.close()
