@@ -157,6 +157,8 @@ def _staff(hub: Hub, ca: Path) -> Iterator[httpx.Client]:
     with _https_client(hub, ca) as client:
         r = client.post("/api/login", json={"name": STAFF, "pin": PIN})
         assert r.status_code == 200, r.text
+        # The session cookie is for HTTPS only: a browser never sends it over plain HTTP.
+        assert "secure" in r.headers["set-cookie"].lower().split("; ")
         yield client
 
 

@@ -37,6 +37,8 @@ def login(body: LoginRequest, request: Request, response: Response, hub: HubDep)
         max_age=int(ttl),
         httponly=True,
         samesite="strict",
+        # Served over HTTPS (SMARTSTORE_HTTPS_*): the session never goes out over plain HTTP.
+        secure=request.url.scheme == "https",
     )
     return StaffPublic(name=body.name)
 
