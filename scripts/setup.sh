@@ -56,7 +56,7 @@ RUNTIME_PACKAGES=(python3 python3-venv mosquitto mosquitto-clients influxdb libz
 # hub whose clock is off (a Pi without a real-time clock after a power cut), systemd for
 # systemd-analyze (verifies the hub's units; nothing is started by it: a container's PID 1
 # stays what it was).
-TEST_PACKAGES=(chromium docker-compose postgresql faketime systemd)
+TEST_PACKAGES=(chromium docker-compose postgresql faketime systemd openssl)
 
 # Debian's package starts system-wide services; the project runs its own instances on free
 # ports, so these are not needed (and are left alone if an operator runs them on purpose).
