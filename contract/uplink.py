@@ -268,6 +268,22 @@ class GamePlayed(UplinkData):
     at: Seconds
 
 
+class StampAdded(UplinkData):
+    """A stamp on a member's stamp card, from a paid bill at a table of this hub: an entry of
+    the member's stamp ledger, its id made here (HQ stores each id once). The cards are
+    counted from the stamps (contract.campaigns.stamp_cards); `completes` says this stamp
+    filled the hub's card `card`, whose reward coupon went to the member."""
+
+    stamp: str = Field(min_length=8, max_length=64)
+    member: str = Field(pattern=MEMBER_ID_PATTERN)
+    campaign: str = Field(max_length=32)
+    place: str = Field(max_length=72)  # "<store>:<table>"
+    card: int = Field(ge=1)
+    completes: bool = False
+    coupon: str | None = Field(default=None, pattern=COUPON_CODE_PATTERN)
+    at: Seconds
+
+
 class GameReleased(UplinkData):
     """Staff released (paid out) or refused a flagged play."""
 
@@ -486,6 +502,13 @@ class GamePlayedEvent(UplinkEvent):
     data: GamePlayed
 
 
+class StampAddedEvent(UplinkEvent):
+    """id `st-<stamp id>`."""
+
+    type: Literal["member.stamp"] = "member.stamp"
+    data: StampAdded
+
+
 class GameReleasedEvent(UplinkEvent):
     """id `gr-<play id>`."""
 
@@ -521,7 +544,8 @@ AnyUplinkEvent = Annotated[
     | BookingChangedEvent
     | GamePlayedEvent
     | GameReleasedEvent
-    | FeedbackGivenEvent,
+    | FeedbackGivenEvent
+    | StampAddedEvent,
     Field(discriminator="type"),
 ]
 EVENT_MODELS: Final[tuple[type[UplinkEvent], ...]] = get_args(get_args(AnyUplinkEvent)[0])
@@ -562,6 +586,7 @@ BOOKING_CHANGED: Final = _type_of(BookingChangedEvent)
 GAME_PLAYED: Final = _type_of(GamePlayedEvent)
 GAME_RELEASED: Final = _type_of(GameReleasedEvent)
 FEEDBACK_GIVEN: Final = _type_of(FeedbackGivenEvent)
+MEMBER_STAMP: Final = _type_of(StampAddedEvent)
 
 _EVENT_ADAPTER: Final[TypeAdapter[AnyUplinkEvent]] = TypeAdapter(AnyUplinkEvent)
 

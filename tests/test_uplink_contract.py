@@ -59,6 +59,8 @@ from contract.uplink import (
     PlacedLine,
     PointsEntry,
     PointsEntryEvent,
+    StampAdded,
+    StampAddedEvent,
     TicketPrinted,
     TicketPrintedEvent,
     UplinkData,
@@ -76,7 +78,7 @@ from edge.devices.models import Device
 from edge.games import service as games
 from edge.members import bill as member_bill
 from edge.members import coupons as member_coupons
-from edge.members import ledger
+from edge.members import ledger, stamps
 from edge.members import service as members
 from edge.orders import service as orders
 from edge.orders.schemas import LineRequest
@@ -319,6 +321,20 @@ SAMPLES: dict[str, AnyUplinkEvent] = {
                 payment=UID, table="一号桌", food=4, service=5, comment="好吃", at=AT + 1000
             ),
         ),
+        StampAddedEvent(
+            id="st-p0123456789abcdef",
+            occurred_at=AT + 1010,
+            data=StampAdded(
+                stamp="p0123456789abcdef",
+                member="m0123456789abcdef",
+                campaign="stamps",
+                place="S001:A1",
+                card=1,
+                completes=True,
+                coupon="CABCDEFGHIJ",
+                at=AT + 1010,
+            ),
+        ),
     )
 }
 
@@ -345,7 +361,7 @@ def test_each_model_round_trips_through_json(event_type: str) -> None:
 def test_names_are_written_once_in_the_models() -> None:
     """The constants, the registry, the cloud's list and its Literal all come from the
     models' `type` Literals."""
-    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 20
+    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 21
     for name, model in UPLINK_EVENTS.items():
         assert model.model_fields["type"].default == name
         assert issubclass(model.model_fields["data"].annotation, UplinkData)  # type: ignore[arg-type]
@@ -372,6 +388,7 @@ def test_names_are_written_once_in_the_models() -> None:
         uplink.GAME_PLAYED: GamePlayedEvent,
         uplink.GAME_RELEASED: GameReleasedEvent,
         uplink.FEEDBACK_GIVEN: FeedbackGivenEvent,
+        uplink.MEMBER_STAMP: StampAddedEvent,
     }
     assert constants == dict(UPLINK_EVENTS)
     assert (outbox.CALL_OPENED, outbox.CALL_ANSWERED) == ("call.opened", "call.answered")
@@ -519,6 +536,8 @@ def _hub_day(sessions: sessionmaker[Session]) -> None:
         games.decide(s, play, campaign, prize, 10, 3, 100, None, "farmed?", rules, m, AT + 950)
     with sessions.begin() as s:
         games.release(s, "play-000000000000001", campaign, True, rules, "alice", AT + 990)
+    with sessions.begin() as s:  # a stamp on the member's stamp card
+        stamps.add_stamp(s, "play-000000000000002", member.id, "stamps", "S1:A1", 1, AT + 995)
 
 
 def test_what_the_hubs_code_writes_is_what_the_cloud_reads(tmp_path: Path) -> None:

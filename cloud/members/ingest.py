@@ -9,6 +9,10 @@ twice). docs/members-hq.md has the rules; in short:
 - `coupon.issued`: the coupon, its terms copied from the configuration its store runs.
 - `coupon.redeemed`: a conditional update keeps the earliest redemption of a code by the hubs'
   clocks; any other is a double redemption (flagged, or honoured by policy).
+- `member.stamp`: the stamp, under the id it names, once. A stamp that filled a card whose
+  number another store's stamp filled too (both offline) is a double completion: the later
+  one (by the hubs' clocks) is flagged `double_stamp` (its coupon is one code: a second use of
+  it is a double redemption besides).
 - `coupon.released`: a refund gives the coupon back. `payment.recorded` with a member: their
   spend; `payment.refunded`: that spend reversed.
 """
@@ -24,6 +28,7 @@ from sqlalchemy.orm import Session
 from cloud.const import (
     DOUBLE_REDEEM,
     DOUBLE_REDEEM_HONOUR,
+    DOUBLE_STAMP,
     FLAGGED,
     HONOURED,
     INFO,
@@ -40,8 +45,10 @@ from cloud.members.models import (
     MemberId,
     MemberSpend,
     PointsEntry,
+    StampEntry,
 )
 from cloud.sales_facts import Fact, M, parse
+from contract.campaigns import completion_id
 from contract.members import CouponKind
 from contract.uplink import (
     COUPON_ISSUED,
@@ -49,6 +56,7 @@ from contract.uplink import (
     COUPON_RELEASED,
     MEMBER_JOINED,
     MEMBER_POINTS,
+    MEMBER_STAMP,
     PAYMENT_RECORDED,
     PAYMENT_REFUNDED,
     CouponIssued,
@@ -57,6 +65,7 @@ from contract.uplink import (
     MemberJoined,
     PaymentRecorded,
     PaymentRefunded,
+    StampAdded,
 )
 from contract.uplink import (
     PointsEntry as PointsEntryData,
@@ -74,6 +83,7 @@ MEMBER_TYPES = frozenset(
         COUPON_RELEASED,
         PAYMENT_RECORDED,
         PAYMENT_REFUNDED,
+        MEMBER_STAMP,
     }
 )
 
@@ -94,6 +104,8 @@ def record(
         _join(session, store, j)
     entries = [p for e in events if e.type == MEMBER_POINTS and (p := _read(e, PointsEntryData))]
     _entries(session, store, entries, now)
+    stamps = [s for e in events if e.type == MEMBER_STAMP and (s := _read(e, StampAdded))]
+    _stamps(session, store, stamps, now)
     # Coupons by code (stably: a code's events keep the hub's order): two stores' batches that
     # touch the same coupons lock their rows in the same order, and never deadlock.
     coupon_events = sorted(
@@ -189,6 +201,78 @@ def _entries(session: Session, store: str, entries: list[PointsEntryData], now: 
     ]
     if rows:
         session.execute(service.insert_ignore(session, PointsEntry, ["entry"]), rows)
+
+
+def _stamps(session: Session, store: str, stamps: list[StampAdded], now: float) -> None:
+    """Insert the stamps (each id once), then flag every card two stores filled."""
+    rows = [
+        {
+            "stamp": d.stamp,
+            "member_id": d.member,
+            "store_id": store,
+            "campaign": d.campaign,
+            "place": d.place,
+            "card": d.card,
+            "completes": d.completes,
+            "coupon": d.coupon,
+            "at": d.at,
+            "received_at": now,
+        }
+        for d in sorted(stamps, key=lambda d: d.stamp)
+    ]
+    if rows:
+        session.execute(service.insert_ignore(session, StampEntry, ["stamp"]), rows)
+    for d in stamps:
+        if d.completes:
+            _double_completion(session, d)
+
+
+def _double_completion(session: Session, d: StampAdded) -> None:
+    """The stamps that filled the member's card number `d.card` at any store: the first (by
+    the hubs' clocks, then id) is the completion; any other is a risk item, once."""
+    known = service.resolve(session, d.member)
+    member = known or d.member
+    # Every id of the member once HQ knows them (else just the id sent).
+    mine = (
+        StampEntry.member_id.in_(service.ids_of(known))
+        if known is not None
+        else StampEntry.member_id == d.member
+    )
+    filled = session.scalars(
+        select(StampEntry)
+        .where(
+            mine,
+            StampEntry.campaign == d.campaign,
+            StampEntry.card == d.card,
+            StampEntry.completes.is_(True),
+        )
+        .order_by(StampEntry.at, StampEntry.stamp)
+    ).all()
+    if not filled:
+        return
+    first, *others = filled
+    service.add_risks(
+        session,
+        [
+            service.risk_row(
+                f"{DOUBLE_STAMP}:{e.stamp}",
+                DOUBLE_STAMP,
+                member,
+                e.store_id,
+                {
+                    "campaign": e.campaign,
+                    "card": e.card,
+                    "completion": completion_id(e.card, e.stamp),
+                    "coupon": e.coupon,
+                    "at": e.at,
+                    "kept_store": first.store_id,
+                    "kept_completion": completion_id(first.card, first.stamp),
+                    "kept_at": first.at,
+                },
+            )
+            for e in others
+        ],
+    )
 
 
 def _issued(session: Session, store: str, d: CouponIssued, policy: DoubleRedeemPolicy) -> None:
