@@ -298,6 +298,7 @@ class GamesDomain(Domain):
         stamp = campaign.stamp
         self.limit(player)
         rules = self.rules()
+        self._learn_stamps(player)
 
         def work(session: Session) -> Outcome:
             now = time.time()
@@ -366,9 +367,18 @@ class GamesDomain(Domain):
             "filled": len(held.completed),
         }
 
+    def _learn_stamps(self, player: Player) -> None:
+        """The member's stamps from other stores, as HQ knows them now (never inside a write
+        transaction: HQ may take seconds; without an answer the hub counts what it knew)."""
+        if player.member_id and any(
+            c.kind is CampaignKind.STAMP_CARD for c in self.config.campaigns
+        ):
+            self.members.refresh(player.member_id, max_age_s=const.CARD_FRESH_S)
+
     def state(self, player: Player) -> dict[str, Any]:
         """The Games tab: the campaigns running here now, what this party may still do, and
         what it played."""
+        self._learn_stamps(player)
         now = time.time()
         with self.hub.reads() as session:
             payment = service.party_payment(session, player.table_id, player.party_opened_at, now)
