@@ -385,8 +385,8 @@ class GamesDomain(Domain):
             member = service.player_member(session, payment, player)
             out = []
             for c in self.config.campaigns:
-                if not service.running(c, self.hub.store, now):
-                    continue
+                if c.kind is CampaignKind.SHARE or not service.running(c, self.hub.store, now):
+                    continue  # inviting a friend is on the member tab
                 plays = [
                     service.play_public(p, c)
                     for p in session.query(GamePlay).filter(
