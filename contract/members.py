@@ -305,9 +305,10 @@ def invite_code(key: bytes, member: str) -> str:
 
 
 def read_invite_code(key: bytes, code: str) -> str | None:
-    """The inviting member of a valid code; None for anything else (forged, mangled)."""
+    """The inviting member of a valid code (in any case: people type it); None for anything
+    else (forged, mangled)."""
     parts = code.strip().split("-")
-    if len(parts) != 3 or parts[0] != INVITE_PREFIX or not code.isascii():
+    if len(parts) != 3 or parts[0].upper() != INVITE_PREFIX or not code.isascii():
         return None
     member = parts[1].lower()
     if not re.match(MEMBER_ID_PATTERN, member):
