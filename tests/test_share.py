@@ -1,7 +1,8 @@
-"""Invite a friend, through the hub's real HTTP interface with HQ away (the hub has no cloud:
-everything below runs offline): a member's signed share code, the friend who joins with it,
-both rewards on the friend's first paid bill and never again, and the ways it is farmed
-refused with a bilingual error that changes nothing."""
+"""Invite a friend, through the hub's real HTTP interface with HQ down (the hub's HQ address
+answers nothing: everything below runs offline, the rewards wait in the outbox): a member's
+signed share code, the friend who joins with it, both rewards on the friend's first paid bill
+and never again, and the ways it is farmed refused with a bilingual error that changes
+nothing."""
 
 import sqlite3
 from pathlib import Path
@@ -11,6 +12,7 @@ import httpx
 import pytest
 
 from contract.campaigns import CampaignsConfig
+from contract.net import free_port
 from tests.games import games_kitchen, play_id, share, store_config
 from tests.members import table_tokens
 from tests.ordering import TEA, Kitchen
@@ -59,7 +61,8 @@ def test_a_friend_joins_with_a_signed_code_and_both_earn_once_on_the_first_bill(
     tmp_path: Path, store: str
 ) -> None:
     config = store_config(CampaignsConfig(campaigns=[share(per_day=3)]))
-    with games_kitchen(tmp_path, store, config) as k:
+    hq_down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    with games_kitchen(tmp_path, store, config, cloud_url=hq_down, cloud_token="t" * 32) as k:
         tokens = table_tokens(k.staff)
         joined = _join(k, tokens["A1"], ANN)
         assert joined.status_code == 201, joined.text
@@ -124,7 +127,7 @@ def test_a_friend_joins_with_a_signed_code_and_both_earn_once_on_the_first_bill(
             ).fetchone()
         db.close()
         assert [(i[:4], p) for i, p in entries] == [("shi-", 200)]
-        assert sent == (1,)
+        assert sent == (1,)  # waiting for HQ
     for client in PHONES.values():
         client.close()
     PHONES.clear()
