@@ -18,6 +18,7 @@ from contract.campaigns import (
     ShareReward,
     ShareSettings,
     StampSettings,
+    Who,
 )
 from contract.members import DEFAULT_COUPONS, CouponKind, CouponTemplate, MembersConfig
 from contract.menu import StoreConfig, load_menu
@@ -157,9 +158,9 @@ def stamp_card(stamps: int = 5) -> Campaign:
     )
 
 
-def share(per_day: int = 5) -> Campaign:
+def share(per_day: int = 5, min_bill_fen: int = 0) -> Campaign:
     """Invite a friend: 200 points to the inviter, a 20-off-100 coupon to the friend, when the
-    friend pays a first bill."""
+    friend pays a first bill (of at least `min_bill_fen`)."""
     return Campaign(
         id="share",
         kind=CampaignKind.SHARE,
@@ -169,6 +170,7 @@ def share(per_day: int = 5) -> Campaign:
         text_en="You both earn when your friend pays a first bill",
         starts="2020-01-01",
         ends="2099-12-31",
+        who=Who(min_bill_fen=min_bill_fen),
         share=ShareSettings(
             inviter=ShareReward(points=200),
             friend=ShareReward(coupon="spin20"),

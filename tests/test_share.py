@@ -15,7 +15,7 @@ from contract.campaigns import CampaignsConfig
 from contract.net import free_port
 from tests.games import games_kitchen, play_id, share, store_config
 from tests.members import table_tokens
-from tests.ordering import TEA, Kitchen
+from tests.ordering import KUNGPAO, TEA, Kitchen
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -45,11 +45,19 @@ def _refused(r: httpx.Response) -> tuple[int, str, str]:
     return r.status_code, detail["code"], detail["message"]
 
 
-def _pay(k: Kitchen, phone: httpx.Client, table: str, token: str) -> None:
-    r = phone.post(f"/api/diner/{token}/orders", json={"key": play_id(), "lines": [TEA]})
+def _pay(
+    k: Kitchen, phone: httpx.Client, table: str, token: str, line: dict[str, Any] = KUNGPAO
+) -> dict[str, Any]:
+    """The member's party at `table` orders `line` and pays: the payment as staff saw it."""
+    r = phone.post(f"/api/diner/{token}/orders", json={"key": play_id(), "lines": [line]})
     assert r.status_code == 201, r.text
-    k.staff.post(f"/api/tables/{table}/pay", json={"method": "cash"}).raise_for_status()
+    # The member's page makes them the party's (a new party since the table was last paid).
+    assert phone.get(f"/api/diner/{token}/member").json()["member"] is not None
+    paid = k.staff.post(f"/api/tables/{table}/pay", json={"method": "cash"})
+    assert paid.status_code == 200, paid.text
     k.staff.post(f"/api/tables/{table}/open").raise_for_status()
+    body: dict[str, Any] = paid.json()
+    return body
 
 
 def _me(phone: httpx.Client, token: str) -> dict[str, Any]:
@@ -60,7 +68,8 @@ def _me(phone: httpx.Client, token: str) -> dict[str, Any]:
 def test_a_friend_joins_with_a_signed_code_and_both_earn_once_on_the_first_bill(
     tmp_path: Path, store: str
 ) -> None:
-    config = store_config(CampaignsConfig(campaigns=[share(per_day=3)]))
+    # Bills of 30 yuan or more count: a friend's 12-yuan tea does not.
+    config = store_config(CampaignsConfig(campaigns=[share(per_day=3, min_bill_fen=3000)]))
     hq_down = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     with games_kitchen(tmp_path, store, config, cloud_url=hq_down, cloud_token="t" * 32) as k:
         tokens = table_tokens(k.staff)
@@ -95,7 +104,10 @@ def test_a_friend_joins_with_a_signed_code_and_both_earn_once_on_the_first_bill(
         assert _refused(_join(k, tokens["A3"], BO, code))[:2] == (409, "already_invited")
         assert _me(ann, tokens["A1"])["points"] == 0
 
-        # Bo pays his first bill: Ann earns 200 points, Bo the 20-off-100 coupon.
+        # A cup of tea is below the campaign's minimum bill: nobody earns yet.
+        assert _pay(k, bo, "A2", tokens["A2"], TEA)["points_earned"] > 0  # Bo's bill
+        assert _me(ann, tokens["A1"])["points"] == 0
+        # Bo pays his first real bill: Ann earns 200 points, Bo the 20-off-100 coupon.
         _pay(k, bo, "A2", tokens["A2"])
         me = _me(ann, tokens["A1"])
         assert me["points"] == 200 and me["history"][0]["cause"] == "campaign"
@@ -103,8 +115,8 @@ def test_a_friend_joins_with_a_signed_code_and_both_earn_once_on_the_first_bill(
         assert sorted(coupons) == ["20 off 100", "Welcome: 20 off 50"]
         [friend] = ann.get(f"/api/diner/{tokens['A1']}/member/invite").json()["friends"]
         assert friend["rewarded"] is True
-        # His second bill earns the invitation nothing more.
-        _pay(k, bo, "A2", tokens["A2"])
+        # His next bill earns the invitation nothing more (he earns his own points on it).
+        assert _pay(k, bo, "A2", tokens["A2"])["points_earned"] > 0  # a member's bill
         assert _me(ann, tokens["A1"])["points"] == 200
         assert len(_me(bo, tokens["A2"])["coupons"]) == 2
 

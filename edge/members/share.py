@@ -171,8 +171,8 @@ def on_paid(
     payment: Payment,
     now: float,
 ) -> bool:
-    """In the payment's transaction: the friend's first paid bill rewards both, once. True
-    when it did."""
+    """In the payment's transaction: the friend's first paid bill (of at least the campaign's
+    minimum, `who.min_bill_fen`) rewards both, once. True when it did."""
     if payment.method == WAIVED:
         return False
     invitation = session.get(Invitation, member.id)
@@ -181,6 +181,8 @@ def on_paid(
     campaign = campaigns.campaign(invitation.campaign)
     if campaign is None or campaign.share is None:
         return False  # HQ ended the offer: nothing is owed
+    if (payment.gross_fen or payment.amount_fen) < campaign.who.min_bill_fen:
+        return False  # a token bill does not count: the friend's first real one will
     won = session.execute(
         update(Invitation)
         .where(Invitation.friend_id == member.id, Invitation.rewarded_payment.is_(None))
