@@ -264,13 +264,10 @@ def members_config(session: Session, store: str | None = None) -> MembersConfig:
 
 
 def campaigns_config(session: Session) -> CampaignsConfig:
-    """The campaigns of the newest chain-wide configuration (none before one was published)."""
-    doc = session.scalar(
-        select(ConfigDocument)
-        .where(ConfigDocument.scope == ALL_STORES)
-        .order_by(ConfigDocument.version.desc())
-        .limit(1)
-    )
+    """The campaigns of the newest chain-wide configuration, else of the newest for any store
+    (none before one was published)."""
+    newest = select(ConfigDocument).order_by(ConfigDocument.version.desc()).limit(1)
+    doc = session.scalar(newest.where(ConfigDocument.scope == ALL_STORES)) or session.scalar(newest)
     if doc is None:
         return CampaignsConfig()
     return CampaignsConfig.model_validate(doc.document.get("campaigns", {}))
