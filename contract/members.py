@@ -413,6 +413,18 @@ class StampSeen(BaseModel):
     at: float
 
 
+class InvitedBy(BaseModel):
+    """The member's invitation, as HQ heard of it from the store they joined at: a store where
+    they pay their first bill rewards it (once: `rewarded` when a store did)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    inviter: str = Field(pattern=MEMBER_ID_PATTERN)  # the id the inviting store knew
+    campaign: str
+    at: float
+    rewarded: bool = False
+
+
 class MemberLookup(BaseModel):
     """A member as HQ knows them, for the hub of store S that asked."""
 
@@ -440,3 +452,5 @@ class MemberLookup(BaseModel):
     # The member's stamp-card stamps given at other stores (every campaign): the hub adds its
     # own, which HQ may lack yet, to make the card (contract.campaigns.stamp_cards).
     stamps: list[StampSeen] = Field(default_factory=list)
+    # The friend's invitation (invite a friend), if they joined with a member's share code.
+    invited_by: InvitedBy | None = None

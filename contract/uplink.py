@@ -284,6 +284,18 @@ class StampAdded(UplinkData):
     at: Seconds
 
 
+class MemberInvited(UplinkData):
+    """A friend joined at this hub with a member's share code (docs/members.md): sent when
+    they join, and again when their first paid bill rewarded both (`rewarded_payment`)."""
+
+    friend: str = Field(pattern=MEMBER_ID_PATTERN)
+    inviter: str = Field(pattern=MEMBER_ID_PATTERN)
+    campaign: str = Field(max_length=32)
+    at: Seconds
+    rewarded_payment: str | None = Field(default=None, max_length=64)
+    rewarded_at: Seconds | None = None
+
+
 class GameReleased(UplinkData):
     """Staff released (paid out) or refused a flagged play."""
 
@@ -509,6 +521,13 @@ class StampAddedEvent(UplinkEvent):
     data: StampAdded
 
 
+class MemberInvitedEvent(UplinkEvent):
+    """id `mi-<friend id>` when they join, `mi-<friend id>-rewarded` when both were rewarded."""
+
+    type: Literal["member.invited"] = "member.invited"
+    data: MemberInvited
+
+
 class GameReleasedEvent(UplinkEvent):
     """id `gr-<play id>`."""
 
@@ -545,7 +564,8 @@ AnyUplinkEvent = Annotated[
     | GamePlayedEvent
     | GameReleasedEvent
     | FeedbackGivenEvent
-    | StampAddedEvent,
+    | StampAddedEvent
+    | MemberInvitedEvent,
     Field(discriminator="type"),
 ]
 EVENT_MODELS: Final[tuple[type[UplinkEvent], ...]] = get_args(get_args(AnyUplinkEvent)[0])
@@ -587,6 +607,7 @@ GAME_PLAYED: Final = _type_of(GamePlayedEvent)
 GAME_RELEASED: Final = _type_of(GameReleasedEvent)
 FEEDBACK_GIVEN: Final = _type_of(FeedbackGivenEvent)
 MEMBER_STAMP: Final = _type_of(StampAddedEvent)
+MEMBER_INVITED: Final = _type_of(MemberInvitedEvent)
 
 _EVENT_ADAPTER: Final[TypeAdapter[AnyUplinkEvent]] = TypeAdapter(AnyUplinkEvent)
 

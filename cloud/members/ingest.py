@@ -13,6 +13,8 @@ twice). docs/members-hq.md has the rules; in short:
   number another store's stamp filled too (both offline) is a double completion: the later
   one (by the hubs' clocks) is flagged `double_stamp` (its coupon is one code: a second use of
   it is a double redemption besides).
+- `member.invited`: the friend's invitation, once per friend; its reward, the first reported
+  (a store's lookup then tells the friend's other stores it was rewarded).
 - `coupon.released`: a refund gives the coupon back. `payment.recorded` with a member: their
   spend; `payment.refunded`: that spend reversed.
 """
@@ -41,6 +43,7 @@ from cloud.members import service
 from cloud.members.models import (
     Coupon,
     CouponRedemption,
+    Invitation,
     Member,
     MemberId,
     MemberSpend,
@@ -54,6 +57,7 @@ from contract.uplink import (
     COUPON_ISSUED,
     COUPON_REDEEMED,
     COUPON_RELEASED,
+    MEMBER_INVITED,
     MEMBER_JOINED,
     MEMBER_POINTS,
     MEMBER_STAMP,
@@ -62,6 +66,7 @@ from contract.uplink import (
     CouponIssued,
     CouponRedeemed,
     CouponReleased,
+    MemberInvited,
     MemberJoined,
     PaymentRecorded,
     PaymentRefunded,
@@ -84,6 +89,7 @@ MEMBER_TYPES = frozenset(
         PAYMENT_RECORDED,
         PAYMENT_REFUNDED,
         MEMBER_STAMP,
+        MEMBER_INVITED,
     }
 )
 
@@ -106,6 +112,9 @@ def record(
     _entries(session, store, entries, now)
     stamps = [s for e in events if e.type == MEMBER_STAMP and (s := _read(e, StampAdded))]
     _stamps(session, store, stamps, now)
+    for e in events:
+        if e.type == MEMBER_INVITED and (invited := _read(e, MemberInvited)):
+            _invited(session, store, invited)
     # Coupons by code (stably: a code's events keep the hub's order): two stores' batches that
     # touch the same coupons lock their rows in the same order, and never deadlock.
     coupon_events = sorted(
@@ -225,6 +234,30 @@ def _stamps(session: Session, store: str, stamps: list[StampAdded], now: float) 
     for d in stamps:
         if d.completes:
             _double_completion(session, d)
+
+
+def _invited(session: Session, store: str, d: MemberInvited) -> None:
+    """The invitation, once per friend (the first store's); its reward, the first reported."""
+    row = {
+        "friend_id": d.friend,
+        "inviter_id": d.inviter,
+        "store_id": store,
+        "campaign": d.campaign,
+        "at": d.at,
+        "rewarded_payment": None,
+        "rewarded_store": None,
+        "rewarded_at": None,
+    }
+    session.execute(service.insert_ignore(session, Invitation, ["friend_id"]), row)
+    if d.rewarded_payment is not None:
+        session.execute(
+            update(Invitation)
+            .where(Invitation.friend_id == d.friend, Invitation.rewarded_payment.is_(None))
+            .values(
+                rewarded_payment=d.rewarded_payment, rewarded_store=store, rewarded_at=d.rewarded_at
+            )
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _double_completion(session: Session, d: StampAdded) -> None:

@@ -188,3 +188,19 @@ class StampEntry(Base):
     coupon: Mapped[str | None] = mapped_column(String(11))
     at: Mapped[float] = mapped_column(Double)  # the hub's clock
     received_at: Mapped[float] = mapped_column(Double)
+
+
+class Invitation(Base):
+    """A friend who joined with a member's share code (`member.invited`), and the store whose
+    payment rewarded it: once, the first a hub reported."""
+
+    __tablename__ = "invitations"
+
+    friend_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # as sent
+    inviter_id: Mapped[str] = mapped_column(String(32))  # as the inviting store knew them
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"))
+    campaign: Mapped[str] = mapped_column(String(32))
+    at: Mapped[float] = mapped_column(Double)  # the hub's clock
+    rewarded_payment: Mapped[str | None] = mapped_column(String(64))
+    rewarded_store: Mapped[str | None] = mapped_column(String(32))
+    rewarded_at: Mapped[float | None] = mapped_column(Double)

@@ -19,6 +19,7 @@ from cloud.analytics.models import MemberRfm
 from cloud.const import ALL_STORES, HQ_ENTRY_PREFIX, ID_CHUNK, OVERDRAFT, RISK, SPEND_WINDOW_S
 from cloud.members.models import (
     Coupon,
+    Invitation,
     Member,
     MemberId,
     MemberSpend,
@@ -31,6 +32,7 @@ from contract.campaigns import CampaignKind, CampaignsConfig, Cards, Stamp, stam
 from contract.members import (
     CouponKind,
     CouponTemplate,
+    InvitedBy,
     IssuedCoupon,
     MemberLookup,
     MembersConfig,
@@ -192,6 +194,25 @@ def lookup(session: Session, member: Member, store: str, now: float) -> MemberLo
                 )
             )
         ],
+        invited_by=_invited_by(session, member.id),
+    )
+
+
+def _invited_by(session: Session, member: str) -> InvitedBy | None:
+    """The member's invitation (the first of their ids that has one)."""
+    found = session.scalar(
+        select(Invitation)
+        .where(Invitation.friend_id.in_(ids_of(member)))
+        .order_by(Invitation.at)
+        .limit(1)
+    )
+    if found is None:
+        return None
+    return InvitedBy(
+        inviter=found.inviter_id,
+        campaign=found.campaign,
+        at=found.at,
+        rewarded=found.rewarded_payment is not None,
     )
 
 

@@ -19,15 +19,25 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from contract.campaigns import Campaign, CampaignKind, CampaignsConfig, ShareReward
-from contract.members import EntryCause, MembersConfig, derived_coupon_code, read_invite_code
+from contract.members import (
+    EntryCause,
+    InvitedBy,
+    MembersConfig,
+    derived_coupon_code,
+    read_invite_code,
+)
+from contract.uplink import MemberInvited, MemberInvitedEvent
 from edge.members import coupons as member_coupons
 from edge.members import ledger
 from edge.members.errors import error
 from edge.members.models import Invitation, Member
 from edge.orders.errors import OrderError
 from edge.orders.models import Payment
+from edge.uplink import service as outbox
 
 WAIVED = "waived"  # edge/orders/schemas.py PaymentRequest.method: a bill let off pays nothing
+# An invitation another store rewarded (HQ said so): closed here.
+REWARDED_ELSEWHERE = "elsewhere"
 
 
 def invite_key(member_key: bytes) -> bytes:
@@ -116,17 +126,60 @@ def record(
     phone_hash: str,
     now: float,
 ) -> None:
-    session.add(
-        Invitation(
-            friend_id=friend.id,
-            friend_phone_hash=phone_hash,
-            inviter_id=inviter.id,
-            campaign=campaign.id,
-            day=local_day(now),
-            at=now,
-        )
+    invitation = Invitation(
+        friend_id=friend.id,
+        friend_phone_hash=phone_hash,
+        inviter_id=inviter.id,
+        campaign=campaign.id,
+        day=local_day(now),
+        at=now,
     )
+    session.add(invitation)
     session.flush()  # the unique phone hash: two joins of one number at once, one invitation
+    _tell_hq(session, invitation, f"mi-{friend.id}", now)
+
+
+def _tell_hq(session: Session, invitation: Invitation, event_id: str, now: float) -> None:
+    """HQ hears of the invitation (and of its reward): a store where the friend pays a first
+    bill learns it from HQ's lookup and rewards it once."""
+    fact = MemberInvited(
+        friend=invitation.friend_id,
+        inviter=invitation.inviter_id,
+        campaign=invitation.campaign,
+        at=invitation.at,
+        rewarded_payment=invitation.rewarded_payment,
+        rewarded_at=invitation.rewarded_at,
+    )
+    outbox.enqueue(session, [MemberInvitedEvent(id=event_id, occurred_at=now, data=fact)])
+
+
+def apply_lookup(session: Session, member: Member, found: InvitedBy | None, now: float) -> None:
+    """HQ's word on the member's invitation: one made at another store is kept here (so a
+    first bill here rewards it), and one rewarded elsewhere is closed here."""
+    if found is None or member.phone_hash is None:
+        return
+    invitation = session.get(Invitation, member.id)
+    if invitation is None:
+        if session.scalar(
+            select(Invitation.friend_id).where(Invitation.friend_phone_hash == member.phone_hash)
+        ):
+            return  # this number's invitation is here under another id: that one counts
+        if session.get(Member, found.inviter) is None:
+            # The inviter as a bare replica (no phone): what they earn here has an owner; HQ's
+            # lookup fills the rest in when they are seen here.
+            session.add(Member(id=found.inviter, phone_hash=None, joined_at=found.at))
+        invitation = Invitation(
+            friend_id=member.id,
+            friend_phone_hash=member.phone_hash,
+            inviter_id=found.inviter,
+            campaign=found.campaign,
+            day=local_day(found.at),
+            at=found.at,
+        )
+        session.add(invitation)
+    if found.rewarded and invitation.rewarded_payment is None:
+        invitation.rewarded_payment, invitation.rewarded_at = REWARDED_ELSEWHERE, now
+    session.flush()
 
 
 def _give(
@@ -195,6 +248,8 @@ def on_paid(
     share = campaign.share
     _give(session, config, inviter, share.inviter, campaign.id, "i", invitation, payment, now)
     _give(session, config, member, share.friend, campaign.id, "f", invitation, payment, now)
+    session.refresh(invitation)
+    _tell_hq(session, invitation, f"mi-{member.id}-rewarded", now)
     return True
 
 

@@ -1,4 +1,5 @@
-"""Stamp cards across the chain: every stamp a hub gave, once (docs/games.md).
+"""Stamp cards across the chain: every stamp a hub gave, once (docs/games.md); friends who
+joined with a member's share code, and which store's payment rewarded them (docs/members.md).
 
 Revision ID: 0009s
 Revises: 0008a
@@ -44,8 +45,24 @@ def upgrade() -> None:
     op.create_index(
         "ix_stamp_entries_member", "stamp_entries", ["member_id", "campaign"], unique=False
     )
+    op.create_table(
+        "invitations",
+        sa.Column("friend_id", sa.String(length=32), nullable=False),
+        sa.Column("inviter_id", sa.String(length=32), nullable=False),
+        sa.Column("store_id", sa.String(length=32), nullable=False),
+        sa.Column("campaign", sa.String(length=32), nullable=False),
+        sa.Column("at", sa.Double(), nullable=False),
+        sa.Column("rewarded_payment", sa.String(length=64), nullable=True),
+        sa.Column("rewarded_store", sa.String(length=32), nullable=True),
+        sa.Column("rewarded_at", sa.Double(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["store_id"], ["stores.id"], name=op.f("fk_invitations_store_id_stores")
+        ),
+        sa.PrimaryKeyConstraint("friend_id", name=op.f("pk_invitations")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("invitations")
     op.drop_index("ix_stamp_entries_member", table_name="stamp_entries")
     op.drop_table("stamp_entries")
