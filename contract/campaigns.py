@@ -9,6 +9,8 @@ exactly the distribution diners get (docs/games.md).
 
 import hashlib
 import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, Self
 
@@ -32,6 +34,7 @@ class CampaignKind(StrEnum):
     WHEEL = "wheel"  # lucky wheel: one spin per paid bill
     QUIZ = "quiz"  # guess the dish: one question per paid bill, a draw when right
     STAMP_CARD = "stamp_card"  # a stamp per paid bill at a new table; N stamps: a coupon
+    SHARE = "share"  # invite a friend: both earn when the friend pays a first bill
 
 
 class PrizeKind(StrEnum):
@@ -120,6 +123,27 @@ class StampSettings(_Strict):
     reward_coupon: str = Field(pattern=ID_PATTERN)  # a coupon template id
 
 
+class ShareReward(_Strict):
+    """What one side of an invitation earns: points, a coupon, or both."""
+
+    points: int = Field(default=0, ge=0, le=100_000)
+    coupon: str | None = Field(default=None, pattern=ID_PATTERN)  # a coupon template id
+
+    @model_validator(mode="after")
+    def _something(self) -> Self:
+        if self.points <= 0 and self.coupon is None:
+            raise ValueError("a share reward needs points or a coupon")
+        return self
+
+
+class ShareSettings(_Strict):
+    inviter: ShareReward
+    friend: ShareReward
+    # Friends one member may bring in a day (at each store): a farm of new accounts behind one
+    # inviter is capped, and each friend pays a real first bill before anyone earns.
+    per_inviter_per_day: int = Field(default=5, ge=1, le=100)
+
+
 class Campaign(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     kind: CampaignKind
@@ -139,6 +163,7 @@ class Campaign(_Strict):
     quiz: QuizSettings = Field(default_factory=QuizSettings)
     scan: ScanSettings = Field(default_factory=ScanSettings)
     stamp: StampSettings | None = None
+    share: ShareSettings | None = None
 
     @model_validator(mode="after")
     def _shape(self) -> Self:
@@ -161,6 +186,8 @@ class Campaign(_Strict):
                 raise ValueError(f"prize {p.id!r} goes to a wallet: the campaign is members only")
         if self.kind is CampaignKind.STAMP_CARD and self.stamp is None:
             raise ValueError(f"campaign {self.id!r}: a stamp card needs its stamp settings")
+        if self.kind is CampaignKind.SHARE and self.share is None:
+            raise ValueError(f"campaign {self.id!r}: a share campaign needs its rewards")
         return self
 
     def prize(self, prize_id: str) -> Prize | None:
@@ -193,6 +220,50 @@ class CampaignsConfig(_Strict):
 
     def campaign(self, campaign_id: str) -> Campaign | None:
         return next((c for c in self.campaigns if c.id == campaign_id), None)
+
+
+# --- stamp cards across the chain ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """One stamp of a member's cards: its id (made at the hub that gave it), where, when."""
+
+    id: str
+    place: str  # "<store>:<table>"
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Cards:
+    """A member's stamp cards for one campaign, as every hub and HQ count them."""
+
+    card: int  # the open card's number (1 for the first)
+    places: tuple[str, ...]  # the places on the open card, in stamping order
+    completed: tuple[tuple[int, str], ...]  # (card, the stamp that filled it)
+
+
+def stamp_cards(stamps: Iterable[Stamp], needed: int) -> Cards:
+    """The cards a member's stamps make, from every store, in one order every side computes
+    alike: by time, then id. A stamp goes on the open card unless its place is on it already
+    (two stores' offline views can overlap); the stamp that makes `needed` places fills the
+    card, and the next card starts. A hub counts HQ's stamps from other stores and its own
+    (offline ones too); HQ counts them all; with the same stamps they agree."""
+    card, places, completed = 1, [], []
+    for s in sorted(stamps, key=lambda s: (s.at, s.id)):
+        if s.place in places:
+            continue
+        places.append(s.place)
+        if len(places) >= needed:
+            completed.append((card, s.id))
+            card, places = card + 1, []
+    return Cards(card, tuple(places), tuple(completed))
+
+
+def completion_id(card: int, stamp: str) -> str:
+    """A filled card's id: the card and the stamp that filled it. Two stores filling the same
+    card offline make two ids for one card number: HQ flags the second (docs/games.md)."""
+    return f"{card}.{stamp}"
 
 
 def pacing_cap_fen(day_budget_fen: int, pacing_pct: int, elapsed_h: float, window_h: float) -> int:

@@ -287,6 +287,37 @@ def looks_like_card(code: str) -> bool:
     return re.fullmatch(CARD_NO_PATTERN, code.strip()) is not None
 
 
+# --- invitations: a member's share code --------------------------------------------------------
+
+INVITE_PREFIX: Final = "SSI1"
+
+
+def _invite_mac(key: bytes, member: str) -> str:
+    mac = hmac.new(key, f"invite:{member}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(mac[:10]).decode()
+
+
+def invite_code(key: bytes, member: str) -> str:
+    """A member's invitation: SSI1-<member>-<mac>, under a key derived from the chain's member
+    key, so every hub of the chain checks it and nobody without the key can make one for a
+    member (or change the member in one)."""
+    return f"{INVITE_PREFIX}-{member.upper()}-{_invite_mac(key, member)}"
+
+
+def read_invite_code(key: bytes, code: str) -> str | None:
+    """The inviting member of a valid code (in any case: people type it); None for anything
+    else (forged, mangled)."""
+    parts = code.strip().split("-")
+    if len(parts) != 3 or parts[0].upper() != INVITE_PREFIX or not code.isascii():
+        return None
+    member = parts[1].lower()
+    if not re.match(MEMBER_ID_PATTERN, member):
+        return None
+    if not hmac.compare_digest(parts[2].upper(), _invite_mac(key, member)):
+        return None
+    return member
+
+
 # --- discounts: one rule for tables and kiosks ------------------------------------------------
 
 Refusal = Literal["below_minimum", "not_here", "dish_not_ordered"]
@@ -371,6 +402,29 @@ class IssuedCoupon(BaseModel):
         )
 
 
+class StampSeen(BaseModel):
+    """A stamp of the member's cards given at another store (contract.campaigns.Stamp)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    stamp: str = Field(min_length=8, max_length=64)
+    campaign: str
+    place: str = Field(max_length=72)
+    at: float
+
+
+class InvitedBy(BaseModel):
+    """The member's invitation, as HQ heard of it from the store they joined at: a store where
+    they pay their first bill rewards it (once: `rewarded` when a store did)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    inviter: str = Field(pattern=MEMBER_ID_PATTERN)  # the id the inviting store knew
+    campaign: str
+    at: float
+    rewarded: bool = False
+
+
 class MemberLookup(BaseModel):
     """A member as HQ knows them, for the hub of store S that asked."""
 
@@ -395,3 +449,8 @@ class MemberLookup(BaseModel):
     # HQ's last RFM scoring of the member; None: not scored (no paid bill yet, or an HQ from
     # before RFM). Offers for a segment work offline with it.
     segment: Segment | None = None
+    # The member's stamp-card stamps given at other stores (every campaign): the hub adds its
+    # own, which HQ may lack yet, to make the card (contract.campaigns.stamp_cards).
+    stamps: list[StampSeen] = Field(default_factory=list)
+    # The friend's invitation (invite a friend), if they joined with a member's share code.
+    invited_by: InvitedBy | None = None

@@ -165,6 +165,8 @@ class StoreConfig(_Strict):
                 coupons.append(c.scan.new_member_coupon)
             if c.stamp is not None:
                 coupons.append(c.stamp.reward_coupon)
+            if c.share is not None:
+                coupons += [c.share.inviter.coupon, c.share.friend.coupon]
             for ref in coupons:
                 if ref is not None and self.members.coupon(ref) is None:
                     raise ValueError(f"campaign {c.id!r}: no coupon template {ref!r}")

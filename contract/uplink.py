@@ -268,6 +268,34 @@ class GamePlayed(UplinkData):
     at: Seconds
 
 
+class StampAdded(UplinkData):
+    """A stamp on a member's stamp card, from a paid bill at a table of this hub: an entry of
+    the member's stamp ledger, its id made here (HQ stores each id once). The cards are
+    counted from the stamps (contract.campaigns.stamp_cards); `completes` says this stamp
+    filled the hub's card `card`, whose reward coupon went to the member."""
+
+    stamp: str = Field(min_length=8, max_length=64)
+    member: str = Field(pattern=MEMBER_ID_PATTERN)
+    campaign: str = Field(max_length=32)
+    place: str = Field(max_length=72)  # "<store>:<table>"
+    card: int = Field(ge=1)
+    completes: bool = False
+    coupon: str | None = Field(default=None, pattern=COUPON_CODE_PATTERN)
+    at: Seconds
+
+
+class MemberInvited(UplinkData):
+    """A friend joined at this hub with a member's share code (docs/members.md): sent when
+    they join, and again when their first paid bill rewarded both (`rewarded_payment`)."""
+
+    friend: str = Field(pattern=MEMBER_ID_PATTERN)
+    inviter: str = Field(pattern=MEMBER_ID_PATTERN)
+    campaign: str = Field(max_length=32)
+    at: Seconds
+    rewarded_payment: str | None = Field(default=None, max_length=64)
+    rewarded_at: Seconds | None = None
+
+
 class GameReleased(UplinkData):
     """Staff released (paid out) or refused a flagged play."""
 
@@ -486,6 +514,20 @@ class GamePlayedEvent(UplinkEvent):
     data: GamePlayed
 
 
+class StampAddedEvent(UplinkEvent):
+    """id `st-<stamp id>`."""
+
+    type: Literal["member.stamp"] = "member.stamp"
+    data: StampAdded
+
+
+class MemberInvitedEvent(UplinkEvent):
+    """id `mi-<friend id>` when they join, `mi-<friend id>-rewarded` when both were rewarded."""
+
+    type: Literal["member.invited"] = "member.invited"
+    data: MemberInvited
+
+
 class GameReleasedEvent(UplinkEvent):
     """id `gr-<play id>`."""
 
@@ -521,7 +563,9 @@ AnyUplinkEvent = Annotated[
     | BookingChangedEvent
     | GamePlayedEvent
     | GameReleasedEvent
-    | FeedbackGivenEvent,
+    | FeedbackGivenEvent
+    | StampAddedEvent
+    | MemberInvitedEvent,
     Field(discriminator="type"),
 ]
 EVENT_MODELS: Final[tuple[type[UplinkEvent], ...]] = get_args(get_args(AnyUplinkEvent)[0])
@@ -562,6 +606,8 @@ BOOKING_CHANGED: Final = _type_of(BookingChangedEvent)
 GAME_PLAYED: Final = _type_of(GamePlayedEvent)
 GAME_RELEASED: Final = _type_of(GameReleasedEvent)
 FEEDBACK_GIVEN: Final = _type_of(FeedbackGivenEvent)
+MEMBER_STAMP: Final = _type_of(StampAddedEvent)
+MEMBER_INVITED: Final = _type_of(MemberInvitedEvent)
 
 _EVENT_ADAPTER: Final[TypeAdapter[AnyUplinkEvent]] = TypeAdapter(AnyUplinkEvent)
 

@@ -15,7 +15,10 @@ from contract.campaigns import (
     Limits,
     Prize,
     PrizeKind,
+    ShareReward,
+    ShareSettings,
     StampSettings,
+    Who,
 )
 from contract.members import DEFAULT_COUPONS, CouponKind, CouponTemplate, MembersConfig
 from contract.menu import StoreConfig, load_menu
@@ -152,6 +155,27 @@ def stamp_card(stamps: int = 5) -> Campaign:
         ends="2099-12-31",
         stamp=StampSettings(stamps=stamps, reward_coupon="stamp50"),
         limits=Limits(per_member_per_day=50, per_session_per_day=50, per_party=1),
+    )
+
+
+def share(per_day: int = 5, min_bill_fen: int = 0) -> Campaign:
+    """Invite a friend: 200 points to the inviter, a 20-off-100 coupon to the friend, when the
+    friend pays a first bill (of at least `min_bill_fen`)."""
+    return Campaign(
+        id="share",
+        kind=CampaignKind.SHARE,
+        name_zh="邀请好友",
+        name_en="Invite a friend",
+        text_zh="好友首次结账后，你们都有奖励",
+        text_en="You both earn when your friend pays a first bill",
+        starts="2020-01-01",
+        ends="2099-12-31",
+        who=Who(min_bill_fen=min_bill_fen),
+        share=ShareSettings(
+            inviter=ShareReward(points=200),
+            friend=ShareReward(coupon="spin20"),
+            per_inviter_per_day=per_day,
+        ),
     )
 
 

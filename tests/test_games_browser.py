@@ -71,6 +71,8 @@ def test_a_diner_plays_every_game_from_the_table_page(
             expect(stamps).to_contain_text("已集 0/5 个章")
             stamps.locator("button.primary").click()
             expect(sheet.locator('[data-campaign="stamps"]')).to_contain_text("已集 1/5 个章")
+            # Where each stamp came from: a card counts stamps from every store.
+            expect(sheet.locator('[data-campaign="stamps"]')).to_contain_text(f"来自 {store}:A1")
 
             scan = sheet.locator('[data-campaign="scan"]')
             scan.locator("button.primary").click()

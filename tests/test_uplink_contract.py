@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloud.const import EVENT_TYPES, EventType
 from cloud.schemas import EventIn, IngestBatch
 from contract import menu, uplink
-from contract.members import EntryCause, MembersConfig
+from contract.members import EntryCause, MembersConfig, phone_hash
 from contract.uplink import (
     EVENT_MODELS,
     UPLINK_EVENT_TYPES,
@@ -44,6 +44,8 @@ from contract.uplink import (
     GamePlayedEvent,
     GameReleased,
     GameReleasedEvent,
+    MemberInvited,
+    MemberInvitedEvent,
     MemberJoined,
     MemberJoinedEvent,
     OrderDone,
@@ -59,6 +61,8 @@ from contract.uplink import (
     PlacedLine,
     PointsEntry,
     PointsEntryEvent,
+    StampAdded,
+    StampAddedEvent,
     TicketPrinted,
     TicketPrintedEvent,
     UplinkData,
@@ -76,7 +80,7 @@ from edge.devices.models import Device
 from edge.games import service as games
 from edge.members import bill as member_bill
 from edge.members import coupons as member_coupons
-from edge.members import ledger
+from edge.members import ledger, share, stamps
 from edge.members import service as members
 from edge.orders import service as orders
 from edge.orders.schemas import LineRequest
@@ -319,6 +323,32 @@ SAMPLES: dict[str, AnyUplinkEvent] = {
                 payment=UID, table="一号桌", food=4, service=5, comment="好吃", at=AT + 1000
             ),
         ),
+        MemberInvitedEvent(
+            id="mi-m0123456789abcdef-rewarded",
+            occurred_at=AT + 1020,
+            data=MemberInvited(
+                friend="m0123456789abcdef",
+                inviter="mfedcba9876543210",
+                campaign="share",
+                at=AT + 100,
+                rewarded_payment=UID,
+                rewarded_at=AT + 1020,
+            ),
+        ),
+        StampAddedEvent(
+            id="st-p0123456789abcdef",
+            occurred_at=AT + 1010,
+            data=StampAdded(
+                stamp="p0123456789abcdef",
+                member="m0123456789abcdef",
+                campaign="stamps",
+                place="S001:A1",
+                card=1,
+                completes=True,
+                coupon="CABCDEFGHIJ",
+                at=AT + 1010,
+            ),
+        ),
     )
 }
 
@@ -345,7 +375,7 @@ def test_each_model_round_trips_through_json(event_type: str) -> None:
 def test_names_are_written_once_in_the_models() -> None:
     """The constants, the registry, the cloud's list and its Literal all come from the
     models' `type` Literals."""
-    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 20
+    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 22
     for name, model in UPLINK_EVENTS.items():
         assert model.model_fields["type"].default == name
         assert issubclass(model.model_fields["data"].annotation, UplinkData)  # type: ignore[arg-type]
@@ -372,6 +402,8 @@ def test_names_are_written_once_in_the_models() -> None:
         uplink.GAME_PLAYED: GamePlayedEvent,
         uplink.GAME_RELEASED: GameReleasedEvent,
         uplink.FEEDBACK_GIVEN: FeedbackGivenEvent,
+        uplink.MEMBER_STAMP: StampAddedEvent,
+        uplink.MEMBER_INVITED: MemberInvitedEvent,
     }
     assert constants == dict(UPLINK_EVENTS)
     assert (outbox.CALL_OPENED, outbox.CALL_ANSWERED) == ("call.opened", "call.answered")
@@ -519,6 +551,15 @@ def _hub_day(sessions: sessionmaker[Session]) -> None:
         games.decide(s, play, campaign, prize, 10, 3, 100, None, "farmed?", rules, m, AT + 950)
     with sessions.begin() as s:
         games.release(s, "play-000000000000001", campaign, True, rules, "alice", AT + 990)
+    with sessions.begin() as s:  # a friend joins with the member's share code
+        m = members.by_id(s, member.id)
+        friend_phone = "13912345678"
+        friend = members.join(
+            s, config, friend_phone, phone_hash(b"k" * 32, friend_phone), None, AT
+        )
+        share.record(s, game_configs.share(), m, friend, friend.phone_hash or "", AT + 992)
+    with sessions.begin() as s:  # a stamp on the member's stamp card
+        stamps.add_stamp(s, "play-000000000000002", member.id, "stamps", "S1:A1", 1, AT + 995)
 
 
 def test_what_the_hubs_code_writes_is_what_the_cloud_reads(tmp_path: Path) -> None:

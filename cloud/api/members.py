@@ -28,6 +28,7 @@ from cloud.members.schemas import (
     MemberSearch,
     PointsAdjustmentCreate,
     PointsEntryPublic,
+    StampCardPublic,
     StoreBalance,
 )
 from contract.members import MEMBER_ID_PATTERN, BadPhone, phone_hash
@@ -76,6 +77,19 @@ def public(session: Session, member: Member, now: float) -> MemberPublic:
         spend_12m_fen=spend,
         level=service.members_config(session).level_for(spend).id,
         coupons=[service.issued(c) for c in service.usable_coupons(session, member.id, now)],
+        stamp_cards=[
+            StampCardPublic(
+                campaign=campaign,
+                needed=needed,
+                card=cards.card,
+                places=list(cards.places),
+                filled=len(cards.completed),
+                stamps=stamps,
+            )
+            for campaign, (cards, needed, stamps) in service.stamp_cards_public(
+                session, member.id
+            ).items()
+        ],
     )
 
 

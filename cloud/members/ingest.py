@@ -9,6 +9,12 @@ twice). docs/members-hq.md has the rules; in short:
 - `coupon.issued`: the coupon, its terms copied from the configuration its store runs.
 - `coupon.redeemed`: a conditional update keeps the earliest redemption of a code by the hubs'
   clocks; any other is a double redemption (flagged, or honoured by policy).
+- `member.stamp`: the stamp, under the id it names, once. A stamp that filled a card whose
+  number another store's stamp filled too (both offline) is a double completion: the later
+  one (by the hubs' clocks) is flagged `double_stamp` (its coupon is one code: a second use of
+  it is a double redemption besides).
+- `member.invited`: the friend's invitation, once per friend; its reward, the first reported
+  (a store's lookup then tells the friend's other stores it was rewarded).
 - `coupon.released`: a refund gives the coupon back. `payment.recorded` with a member: their
   spend; `payment.refunded`: that spend reversed.
 """
@@ -24,6 +30,7 @@ from sqlalchemy.orm import Session
 from cloud.const import (
     DOUBLE_REDEEM,
     DOUBLE_REDEEM_HONOUR,
+    DOUBLE_STAMP,
     FLAGGED,
     HONOURED,
     INFO,
@@ -36,27 +43,34 @@ from cloud.members import service
 from cloud.members.models import (
     Coupon,
     CouponRedemption,
+    Invitation,
     Member,
     MemberId,
     MemberSpend,
     PointsEntry,
+    StampEntry,
 )
 from cloud.sales_facts import Fact, M, parse
+from contract.campaigns import completion_id
 from contract.members import CouponKind
 from contract.uplink import (
     COUPON_ISSUED,
     COUPON_REDEEMED,
     COUPON_RELEASED,
+    MEMBER_INVITED,
     MEMBER_JOINED,
     MEMBER_POINTS,
+    MEMBER_STAMP,
     PAYMENT_RECORDED,
     PAYMENT_REFUNDED,
     CouponIssued,
     CouponRedeemed,
     CouponReleased,
+    MemberInvited,
     MemberJoined,
     PaymentRecorded,
     PaymentRefunded,
+    StampAdded,
 )
 from contract.uplink import (
     PointsEntry as PointsEntryData,
@@ -74,6 +88,8 @@ MEMBER_TYPES = frozenset(
         COUPON_RELEASED,
         PAYMENT_RECORDED,
         PAYMENT_REFUNDED,
+        MEMBER_STAMP,
+        MEMBER_INVITED,
     }
 )
 
@@ -94,6 +110,11 @@ def record(
         _join(session, store, j)
     entries = [p for e in events if e.type == MEMBER_POINTS and (p := _read(e, PointsEntryData))]
     _entries(session, store, entries, now)
+    stamps = [s for e in events if e.type == MEMBER_STAMP and (s := _read(e, StampAdded))]
+    _stamps(session, store, stamps, now)
+    for e in events:
+        if e.type == MEMBER_INVITED and (invited := _read(e, MemberInvited)):
+            _invited(session, store, invited)
     # Coupons by code (stably: a code's events keep the hub's order): two stores' batches that
     # touch the same coupons lock their rows in the same order, and never deadlock.
     coupon_events = sorted(
@@ -189,6 +210,102 @@ def _entries(session: Session, store: str, entries: list[PointsEntryData], now: 
     ]
     if rows:
         session.execute(service.insert_ignore(session, PointsEntry, ["entry"]), rows)
+
+
+def _stamps(session: Session, store: str, stamps: list[StampAdded], now: float) -> None:
+    """Insert the stamps (each id once), then flag every card two stores filled."""
+    rows = [
+        {
+            "stamp": d.stamp,
+            "member_id": d.member,
+            "store_id": store,
+            "campaign": d.campaign,
+            "place": d.place,
+            "card": d.card,
+            "completes": d.completes,
+            "coupon": d.coupon,
+            "at": d.at,
+            "received_at": now,
+        }
+        for d in sorted(stamps, key=lambda d: d.stamp)
+    ]
+    if rows:
+        session.execute(service.insert_ignore(session, StampEntry, ["stamp"]), rows)
+    for d in stamps:
+        if d.completes:
+            _double_completion(session, d)
+
+
+def _invited(session: Session, store: str, d: MemberInvited) -> None:
+    """The invitation, once per friend (the first store's); its reward, the first reported."""
+    row = {
+        "friend_id": d.friend,
+        "inviter_id": d.inviter,
+        "store_id": store,
+        "campaign": d.campaign,
+        "at": d.at,
+        "rewarded_payment": None,
+        "rewarded_store": None,
+        "rewarded_at": None,
+    }
+    session.execute(service.insert_ignore(session, Invitation, ["friend_id"]), row)
+    if d.rewarded_payment is not None:
+        session.execute(
+            update(Invitation)
+            .where(Invitation.friend_id == d.friend, Invitation.rewarded_payment.is_(None))
+            .values(
+                rewarded_payment=d.rewarded_payment, rewarded_store=store, rewarded_at=d.rewarded_at
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _double_completion(session: Session, d: StampAdded) -> None:
+    """The stamps that filled the member's card number `d.card` at any store: the first (by
+    the hubs' clocks, then id) is the completion; any other is a risk item, once."""
+    known = service.resolve(session, d.member)
+    member = known or d.member
+    # Every id of the member once HQ knows them (else just the id sent).
+    mine = (
+        StampEntry.member_id.in_(service.ids_of(known))
+        if known is not None
+        else StampEntry.member_id == d.member
+    )
+    filled = session.scalars(
+        select(StampEntry)
+        .where(
+            mine,
+            StampEntry.campaign == d.campaign,
+            StampEntry.card == d.card,
+            StampEntry.completes.is_(True),
+        )
+        .order_by(StampEntry.at, StampEntry.stamp)
+    ).all()
+    if not filled:
+        return
+    first, *others = filled
+    service.add_risks(
+        session,
+        [
+            service.risk_row(
+                f"{DOUBLE_STAMP}:{e.stamp}",
+                DOUBLE_STAMP,
+                member,
+                e.store_id,
+                {
+                    "campaign": e.campaign,
+                    "card": e.card,
+                    "completion": completion_id(e.card, e.stamp),
+                    "coupon": e.coupon,
+                    "at": e.at,
+                    "kept_store": first.store_id,
+                    "kept_completion": completion_id(first.card, first.stamp),
+                    "kept_at": first.at,
+                },
+            )
+            for e in others
+        ],
+    )
 
 
 def _issued(session: Session, store: str, d: CouponIssued, policy: DoubleRedeemPolicy) -> None:

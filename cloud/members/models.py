@@ -167,3 +167,40 @@ class RiskItem(Base):
     store_id: Mapped[str | None] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(JsonObject)
     created_at: Mapped[float] = mapped_column(Double)
+
+
+class StampEntry(Base):
+    """A stamp on a member's stamp card, from a hub (`member.stamp`): the stamp ledger. A
+    member's cards are counted from their stamps (contract.campaigns.stamp_cards), never
+    stored; `completes` is the hub's word that this stamp filled its card `card`."""
+
+    __tablename__ = "stamp_entries"
+    __table_args__ = (Index("ix_stamp_entries_member", "member_id", "campaign"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    stamp: Mapped[str] = mapped_column(String(64), unique=True)  # made at the hub
+    member_id: Mapped[str] = mapped_column(String(32))  # as sent; resolved via member_ids
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"))
+    campaign: Mapped[str] = mapped_column(String(32))
+    place: Mapped[str] = mapped_column(String(72))
+    card: Mapped[int] = mapped_column(Integer)
+    completes: Mapped[bool] = mapped_column(Boolean)
+    coupon: Mapped[str | None] = mapped_column(String(11))
+    at: Mapped[float] = mapped_column(Double)  # the hub's clock
+    received_at: Mapped[float] = mapped_column(Double)
+
+
+class Invitation(Base):
+    """A friend who joined with a member's share code (`member.invited`), and the store whose
+    payment rewarded it: once, the first a hub reported."""
+
+    __tablename__ = "invitations"
+
+    friend_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # as sent
+    inviter_id: Mapped[str] = mapped_column(String(32))  # as the inviting store knew them
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"))
+    campaign: Mapped[str] = mapped_column(String(32))
+    at: Mapped[float] = mapped_column(Double)  # the hub's clock
+    rewarded_payment: Mapped[str | None] = mapped_column(String(64))
+    rewarded_store: Mapped[str | None] = mapped_column(String(32))
+    rewarded_at: Mapped[float | None] = mapped_column(Double)

@@ -28,6 +28,17 @@ class StoreBalance(BaseModel):
     points: int
 
 
+class StampCardPublic(BaseModel):
+    """A member's stamp cards of one campaign, counted from every store's stamps."""
+
+    campaign: str
+    needed: int  # stamps from different tables to a full card
+    card: int  # the open card's number
+    places: list[str]  # "<store>:<table>" on the open card, in order
+    filled: int  # cards filled so far (each paid its coupon once)
+    stamps: int  # every stamp, every store
+
+
 class MemberPublic(BaseModel):
     member: str  # HQ's id
     ids: list[str]  # every id a hub made for them, HQ's first
@@ -44,6 +55,7 @@ class MemberPublic(BaseModel):
     spend_12m_fen: int
     level: str  # by the newest chain-wide configuration's levels
     coupons: list[IssuedCoupon]  # held: not used, not expired
+    stamp_cards: list[StampCardPublic] = []
 
 
 class PointsEntryPublic(BaseModel):
@@ -184,7 +196,7 @@ class LiabilityPublic(BaseModel):
 
 class RiskPublic(BaseModel):
     id: int
-    kind: str  # overdraft | double_redeem
+    kind: str  # overdraft | double_redeem | double_stamp
     level: str  # risk | info
     member: str
     store: str | None

@@ -17,15 +17,27 @@ from sqlalchemy.orm import Session
 
 from cloud.analytics.models import MemberRfm
 from cloud.const import ALL_STORES, HQ_ENTRY_PREFIX, ID_CHUNK, OVERDRAFT, RISK, SPEND_WINDOW_S
-from cloud.members.models import Coupon, Member, MemberId, MemberSpend, PointsEntry, RiskItem
+from cloud.members.models import (
+    Coupon,
+    Invitation,
+    Member,
+    MemberId,
+    MemberSpend,
+    PointsEntry,
+    RiskItem,
+    StampEntry,
+)
 from cloud.models import ConfigDocument, IngestedEvent, Store, table_of
+from contract.campaigns import CampaignKind, CampaignsConfig, Cards, Stamp, stamp_cards
 from contract.members import (
     CouponKind,
     CouponTemplate,
+    InvitedBy,
     IssuedCoupon,
     MemberLookup,
     MembersConfig,
     Segment,
+    StampSeen,
     new_coupon_code,
 )
 from contract.uplink import MEMBER_JOINED
@@ -174,6 +186,33 @@ def lookup(session: Session, member: Member, store: str, now: float) -> MemberLo
             )
         ),
         segment=Segment(segment) if segment is not None and member.erased_at is None else None,
+        stamps=[
+            StampSeen(stamp=e.stamp, campaign=e.campaign, place=e.place, at=e.at)
+            for e in session.scalars(
+                select(StampEntry).where(
+                    StampEntry.member_id.in_(ids_of(member.id)), StampEntry.store_id != store
+                )
+            )
+        ],
+        invited_by=_invited_by(session, member.id),
+    )
+
+
+def _invited_by(session: Session, member: str) -> InvitedBy | None:
+    """The member's invitation (the first of their ids that has one)."""
+    found = session.scalar(
+        select(Invitation)
+        .where(Invitation.friend_id.in_(ids_of(member)))
+        .order_by(Invitation.at)
+        .limit(1)
+    )
+    if found is None:
+        return None
+    return InvitedBy(
+        inviter=found.inviter_id,
+        campaign=found.campaign,
+        at=found.at,
+        rewarded=found.rewarded_payment is not None,
     )
 
 
@@ -243,6 +282,34 @@ def members_config(session: Session, store: str | None = None) -> MembersConfig:
     if doc is None:
         return MembersConfig()
     return MembersConfig.model_validate(doc.document.get("members", {}))
+
+
+def campaigns_config(session: Session) -> CampaignsConfig:
+    """The campaigns of the newest chain-wide configuration, else of the newest for any store
+    (none before one was published)."""
+    newest = select(ConfigDocument).order_by(ConfigDocument.version.desc()).limit(1)
+    doc = session.scalar(newest.where(ConfigDocument.scope == ALL_STORES)) or session.scalar(newest)
+    if doc is None:
+        return CampaignsConfig()
+    return CampaignsConfig.model_validate(doc.document.get("campaigns", {}))
+
+
+def stamp_cards_public(session: Session, member: str) -> dict[str, tuple[Cards, int, int]]:
+    """campaign -> (the member's cards, stamps to a full card, stamps in all), from every
+    store's stamps, counted as the hubs count them."""
+    needed = {
+        c.id: c.stamp.stamps
+        for c in campaigns_config(session).campaigns
+        if c.kind is CampaignKind.STAMP_CARD and c.stamp is not None
+    }
+    by_campaign: dict[str, list[Stamp]] = {}
+    for e in session.scalars(select(StampEntry).where(StampEntry.member_id.in_(ids_of(member)))):
+        by_campaign.setdefault(e.campaign, []).append(Stamp(e.stamp, e.place, e.at))
+    return {
+        c: (stamp_cards(found, needed[c]), needed[c], len(found))
+        for c, found in sorted(by_campaign.items())
+        if c in needed
+    }
 
 
 # --- risks ----------------------------------------------------------------------------------

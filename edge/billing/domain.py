@@ -16,6 +16,7 @@ from edge.members import bill as member_bill
 from edge.members import coupons as member_coupons
 from edge.members import ledger
 from edge.members import service as members
+from edge.members import share as member_share
 from edge.members.domain import HQ_FRESH_S, MembersDomain, coupon_public
 from edge.members.models import Member
 from edge.orders import service as orders
@@ -170,6 +171,8 @@ class BillingDomain(Domain):
             )
             member_bill.record_paid(session, config, discount, payment, now)
             if member is not None:
+                # A friend's first paid bill: both the friend and who invited them earn.
+                member_share.on_paid(session, self.members.campaigns, config, member, payment, now)
                 payment.points_balance = ledger.balance(session, member)
             orders.enqueue_payment(session, payment)
             printer = None

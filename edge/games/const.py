@@ -21,3 +21,7 @@ SESSION_COOKIE_S: Final = 30 * 86_400.0
 QUIZ_CHOICES: Final = 4
 # Flagged plays a staff page lists at once.
 FLAGGED_LIST_MAX: Final = 200
+# A stamp card counts the member's stamps from other stores as HQ last told them: the Games
+# tab and a stamp ask HQ again when its answer is older than this (a lookup waits at most
+# 2 s, and not at all for 30 s after HQ failed to answer: edge/members/hq.py).
+CARD_FRESH_S: Final = 5.0

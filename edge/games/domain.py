@@ -33,6 +33,7 @@ from edge.games.models import ASKED, FLAGGED, CampaignPause, GamePlay
 from edge.games.service import Player, Rules
 from edge.members import coupons as member_coupons
 from edge.members import ledger
+from edge.members import stamps as member_stamps
 from edge.members.domain import MembersDomain, derived_key
 from edge.menu.domain import MenuDomain
 from edge.orders.errors import OrderError
@@ -297,6 +298,7 @@ class GamesDomain(Domain):
         stamp = campaign.stamp
         self.limit(player)
         rules = self.rules()
+        self._learn_stamps(player)
 
         def work(session: Session) -> Outcome:
             now = time.time()
@@ -311,16 +313,22 @@ class GamesDomain(Domain):
             if member is None:
                 raise game_errors.sign_in()
             service.check_who(session, campaign, member, payment, rules, now)
-            card = service.current_card(session, campaign, member.id)
+            # The member's card across the chain: HQ's stamps from other stores (at the last
+            # lookup) and every stamp given here, offline ones too.
+            held = member_stamps.cards(session, member.id, campaign.id, stamp.stamps)
             place = f"{rules.store}:{player.table_id}"
-            if place in service.stamps_on(session, campaign.id, member.id, card):
+            if place in held.places:
                 raise game_errors.stamped()
             play = service.new_play(
                 session, play_id, campaign, payment.uid, member, player, payment, now
             )
-            play.card, play.place = card, place
+            play.card = held.card
+            full = len(held.places) + 1 >= stamp.stamps
+            code = member_stamps.reward_code(member, campaign.id, held.card) if full else None
+            member_stamps.add_stamp(
+                session, play.id, member.id, campaign.id, place, held.card, now, full, code
+            )
             session.flush()
-            full = len(service.stamps_on(session, campaign.id, member.id, card)) >= stamp.stamps
             if full:
                 template = rules.members.coupon(stamp.reward_coupon)
                 assert template is not None
@@ -351,24 +359,34 @@ class GamesDomain(Domain):
         assert campaign.stamp is not None
         if member_id is None:
             return {"card": 1, "stamps": [], "needed": campaign.stamp.stamps}
-        card = service.current_card(session, campaign, member_id)
+        held = member_stamps.cards(session, member_id, campaign.id, campaign.stamp.stamps)
         return {
-            "card": card,
-            "stamps": service.stamps_on(session, campaign.id, member_id, card),
+            "card": held.card,
+            "stamps": list(held.places),
             "needed": campaign.stamp.stamps,
+            "filled": len(held.completed),
         }
+
+    def _learn_stamps(self, player: Player) -> None:
+        """The member's stamps from other stores, as HQ knows them now (never inside a write
+        transaction: HQ may take seconds; without an answer the hub counts what it knew)."""
+        if player.member_id and any(
+            c.kind is CampaignKind.STAMP_CARD for c in self.config.campaigns
+        ):
+            self.members.refresh(player.member_id, max_age_s=const.CARD_FRESH_S)
 
     def state(self, player: Player) -> dict[str, Any]:
         """The Games tab: the campaigns running here now, what this party may still do, and
         what it played."""
+        self._learn_stamps(player)
         now = time.time()
         with self.hub.reads() as session:
             payment = service.party_payment(session, player.table_id, player.party_opened_at, now)
             member = service.player_member(session, payment, player)
             out = []
             for c in self.config.campaigns:
-                if not service.running(c, self.hub.store, now):
-                    continue
+                if c.kind is CampaignKind.SHARE or not service.running(c, self.hub.store, now):
+                    continue  # inviting a friend is on the member tab
                 plays = [
                     service.play_public(p, c)
                     for p in session.query(GamePlay).filter(

@@ -53,7 +53,8 @@ class GamePlay(Base):
     # A quiz: {"dish": id, "choices": [dish ids]}; never sent to the phone with the dish.
     question: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     answer: Mapped[str | None] = mapped_column(String(32), default=None)
-    # A stamp card: the card's number for this member and the place that stamped it.
+    # A stamp card: the card's number for this member (the stamp itself, with its place, is an
+    # entry of the member's stamp ledger: edge/members/stamps.py; `place` is from before).
     card: Mapped[int | None] = mapped_column(default=None)
     place: Mapped[str | None] = mapped_column(String(72), default=None)
     decided_by: Mapped[str | None] = mapped_column(String(64), default=None)

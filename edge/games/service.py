@@ -44,6 +44,7 @@ from edge.games.models import (
 )
 from edge.members import coupons as member_coupons
 from edge.members import ledger
+from edge.members import stamps as member_stamps
 from edge.members.models import Coupon, Member
 from edge.orders.errors import OrderError
 from edge.orders.models import Payment
@@ -511,8 +512,15 @@ def pay_out(
     elif prize.kind is PrizeKind.COUPON and member is not None:
         template = rules.members.coupon(prize.coupon or "")
         assert template is not None  # StoreConfig checks its references
+        # A filled stamp card's coupon has a code every hub makes alike for that card: two
+        # stores filling it offline give one coupon (edge/members/stamps.py).
+        code = (
+            member_stamps.reward_code(member, campaign.id, play.card)
+            if campaign.kind is CampaignKind.STAMP_CARD and play.card is not None
+            else None
+        )
         coupon = member_coupons.issue_coupon(
-            session, member, template, f"game:{campaign.id}"[:32], now
+            session, member, template, f"game:{campaign.id}"[:32], now, code
         )
         play.delivered = coupon.code if coupon is not None else ""
     elif prize.kind is PrizeKind.DISH:
@@ -630,34 +638,6 @@ def take_answer(session: Session, play: GamePlay, choice: str) -> bool:
     if not right:
         play.status = WRONG
     return right
-
-
-# --- the stamp card --------------------------------------------------------------------------
-
-
-def current_card(session: Session, campaign: Campaign, member_id: str) -> int:
-    """The member's open card: one after the cards filled (each filled card paid its reward)."""
-    filled = _count(
-        session,
-        GamePlay.campaign == campaign.id,
-        GamePlay.member_id == member_id,
-        GamePlay.prize_kind == PrizeKind.COUPON.value,
-    )
-    return filled + 1
-
-
-def stamps_on(session: Session, campaign_id: str, member_id: str, card: int) -> list[str]:
-    return list(
-        session.scalars(
-            select(GamePlay.place)
-            .where(
-                GamePlay.campaign == campaign_id,
-                GamePlay.member_id == member_id,
-                GamePlay.card == card,
-            )
-            .order_by(GamePlay.at)
-        )
-    )
 
 
 # --- what the phone and staff see --------------------------------------------------------

@@ -15,9 +15,11 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
+from contract.campaigns import CampaignsConfig
 from contract.members import (
     CARD_NO_PATTERN,
     MembersConfig,
+    invite_code,
     looks_like_member_code,
     member_code,
     phone_hash,
@@ -27,7 +29,7 @@ from edge.auth import RateLimiter, SessionSigner
 from edge.core.domain import Domain, HubContext
 from edge.members import coupons as member_coupons
 from edge.members import errors as member_errors
-from edge.members import ledger, service
+from edge.members import ledger, service, share
 from edge.members.hq import HqAway, HqMembers
 from edge.members.models import Coupon, Member
 from edge.menu.domain import MenuDomain
@@ -77,6 +79,7 @@ class MembersDomain(Domain):
         self.phone_key = s.member_key.get_secret_value().encode()
         secret = s.secret_key.get_secret_value()
         self.code_key = derived_key(secret, "member-code")
+        self.invite_key = share.invite_key(self.phone_key)
         self.session_signer = SessionSigner(derived_key(secret, "member-session").hex())
         self.hq = HqMembers(s.cloud_url, s.cloud_token.get_secret_value())
         self.join_limiter = RateLimiter(JOINS_PER_TABLE_PER_MINUTE)
@@ -99,6 +102,11 @@ class MembersDomain(Domain):
     def config(self) -> MembersConfig:
         config = self.menu.config
         return config.members if config is not None else MembersConfig()
+
+    @property
+    def campaigns(self) -> CampaignsConfig:
+        config = self.menu.config
+        return config.campaigns if config is not None else CampaignsConfig()
 
     @property
     def enabled(self) -> bool:
@@ -164,19 +172,78 @@ class MembersDomain(Domain):
 
     # --- joining and signing in -------------------------------------------------------
 
-    def join(self, phone: str, birthday: str | None, now: float) -> Member:
+    def join(
+        self, phone: str, birthday: str | None, now: float, invite: str | None = None
+    ) -> Member:
+        """A new member; with a friend's share code (`invite`), the friend's invitation too,
+        checked before anything is written."""
         self.require()
         number = service.check_phone(phone)
         day = service.parse_birthday(birthday)
+        digest = self.hash_phone(number)
+        campaign, inviter_id = None, None
+        if invite:
+            campaign = share.running(self.campaigns, self.hub.store, now)
+            if campaign is None:
+                raise share.closed()
+            inviter_id = self._inviter(share.inviter_of(self.invite_key, invite), now)
+            with self.hub.reads() as session:
+                share.check(session, campaign, session.get(Member, inviter_id), digest, now)
         if self.find_by_phone(number) is not None:
             raise member_errors.already_member()
         with self.hub.sessions.begin() as session:
-            member = service.join(session, self.config, number, self.hash_phone(number), day, now)
+            member = service.join(session, self.config, number, digest, day, now)
+            if campaign is not None and inviter_id is not None:
+                # Again under the write lock: two friends joining at once count both.
+                inviter = share.check(
+                    session, campaign, session.get(Member, inviter_id), digest, now
+                )
+                share.record(session, campaign, inviter, member, digest, now)
             member_coupons.birthday_coupon(session, self.config, member, now)
             session.flush()
             session.expunge(member)
         self.hub.bus.publish(FactsCommitted())
         return member
+
+    def _inviter(self, member_id: str, now: float) -> str:
+        """The inviter's id in this hub's replica: known here, else asked of HQ and kept (a
+        member of another store). Unknown (HQ away): as given, which check() refuses."""
+        with self.hub.reads() as session:
+            if session.get(Member, member_id) is not None:
+                return member_id
+        try:
+            found = self.hq.lookup(member=member_id)
+        except HqAway:
+            return member_id
+        if found is None or found.erased:
+            return member_id
+        with self.hub.sessions.begin() as session:
+            return service.adopt(session, None, found, now).id
+
+    def invitation(self, member_id: str, now: float) -> dict[str, Any]:
+        """The member tab's "invite a friend": the member's share code, what both earn, the
+        friends who joined with it here. No campaign: nothing to show."""
+        campaign = share.running(self.campaigns, self.hub.store, now)
+        if campaign is None or campaign.share is None:
+            return {"campaign": None}
+        config = self.config
+        with self.hub.reads() as session:
+            friends = share.friends(session, member_id)
+            today = share.invited_today(session, member_id, now)
+        return {
+            "campaign": {
+                "id": campaign.id,
+                "name_zh": campaign.name_zh,
+                "name_en": campaign.name_en,
+                "text_zh": campaign.text_zh,
+                "text_en": campaign.text_en,
+            },
+            "code": invite_code(self.invite_key, member_id),
+            "inviter": share.reward_public(campaign.share.inviter, config),
+            "friend": share.reward_public(campaign.share.friend, config),
+            "left_today": max(campaign.share.per_inviter_per_day - today, 0),
+            "friends": friends,
+        }
 
     def session_token(self, member_id: str) -> str:
         return self.session_signer.issue(member_id, MEMBER_SESSION_S)

@@ -85,3 +85,41 @@ class PartyMember(Base):
     at: Mapped[float]
 
     __table_args__ = (UniqueConstraint("table_id", "party_opened_at", name="uq_party_member"),)
+
+
+class MemberStamp(Base):
+    """A stamp on a member's stamp card (docs/games.md): one this hub gave (`mine`: sent to HQ,
+    its id made here) or one HQ reported from another store (replaced at each lookup). The
+    card is counted from all of them (contract.campaigns.stamp_cards), never stored."""
+
+    __tablename__ = "member_stamps"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the play that stamped
+    member_id: Mapped[str] = mapped_column(String(32))
+    campaign: Mapped[str] = mapped_column(String(32))
+    place: Mapped[str] = mapped_column(String(72))  # "<store>:<table>"
+    at: Mapped[float]
+    mine: Mapped[bool] = mapped_column(default=True)
+    card: Mapped[int | None] = mapped_column(default=None)  # the card it went on here (mine)
+    completes: Mapped[bool] = mapped_column(default=False)
+
+    __table_args__ = (Index("ix_member_stamps_member", "member_id", "campaign"),)
+
+
+class Invitation(Base):
+    """A friend who joined with a member's share code (docs/members.md, "Invite a friend").
+    One per phone: the same number cannot be invited twice; rewarded once, on the friend's
+    first paid bill (`rewarded_payment`, set by a conditional update)."""
+
+    __tablename__ = "member_invitations"
+
+    friend_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    friend_phone_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    inviter_id: Mapped[str] = mapped_column(String(32))
+    campaign: Mapped[str] = mapped_column(String(32))
+    day: Mapped[str] = mapped_column(String(10))  # store-local YYYY-MM-DD: the daily limit
+    at: Mapped[float]
+    rewarded_payment: Mapped[str | None] = mapped_column(String(32), default=None)
+    rewarded_at: Mapped[float | None] = mapped_column(default=None)
+
+    __table_args__ = (Index("ix_member_invitations_inviter", "inviter_id", "day"),)

@@ -29,6 +29,7 @@ class JoinRequest(BaseModel):
     phone: str = Field(max_length=32)
     consent: bool  # to the privacy statement shown beside the form
     birthday: str | None = Field(default=None, max_length=10)
+    invite: str | None = Field(default=None, max_length=80)  # a member's share code
 
 
 class SignInRequest(BaseModel):
@@ -128,7 +129,7 @@ def join(
             429, "rate_limited", "操作太频繁，请稍后再试 / Too many requests, please wait a minute"
         )
     now = time.time()
-    member = members.join(body.phone, body.birthday, now)
+    member = members.join(body.phone, body.birthday, now, body.invite or None)
     with hub.sessions.begin() as session:
         service.attach(session, table_id, opened_at, service.by_id(session, member.id), now, False)
     with hub.reads() as session:
@@ -186,6 +187,21 @@ def my_code(
         if member is None:
             raise OrderError(401, "not_signed_in", "请先登录会员 / Sign in as a member first")
         return {"code": members.code_for(member.id, now), "valid_s": 60 - int(now) % 60}
+
+
+@router.get("/api/diner/{token}/member/invite")
+def my_invitation(
+    token: str, hub: HubDep, tables: Tables, members: Members, cookie: MemberCookie = None
+) -> dict[str, Any]:
+    """Invite a friend: the member's share code (signed: nobody makes one for someone else),
+    what both earn when the friend pays a first bill, and the friends who joined with it."""
+    _table(hub, tables, token)
+    with hub.reads() as session:
+        member = members.member_of_session(session, cookie)
+        if member is None:
+            raise OrderError(401, "not_signed_in", "请先登录会员 / Sign in as a member first")
+        member_id = member.id
+    return members.invitation(member_id, time.time())
 
 
 @router.get("/api/diner/{token}/member/code.svg", include_in_schema=False)

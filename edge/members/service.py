@@ -25,6 +25,7 @@ from contract.uplink import (
     MemberJoined,
     MemberJoinedEvent,
 )
+from edge.members import share, stamps
 from edge.members.coupons import issue_coupon
 from edge.members.errors import MemberNotFound, already_member, error
 from edge.members.models import Coupon, Member, PartyMember
@@ -163,6 +164,8 @@ def apply_lookup(session: Session, member: Member, found: MemberLookup, now: flo
     member.hq_spend_elsewhere_fen = found.spend_12m_elsewhere_fen
     member.segment = found.segment.value if found.segment is not None else None
     member.hq_checked_at = now
+    stamps.apply_lookup(session, member, found.stamps)
+    share.apply_lookup(session, member, found.invited_by, now)
     if found.used_coupons:
         # Used at another store (HQ knows): this copy can no longer be spent here.
         session.execute(

@@ -15,7 +15,8 @@ define({
     games: "游戏", gamesTitle: "游戏与活动", noGames: "现在没有进行中的活动",
     spin: "转一次", spinning: "转动中…", payFirst: "结账后即可参加", played: "本次账单已参加",
     startQuiz: "开始答题", whichDish: "这是哪道菜？", claim: "领取礼物", claimed: "已领取",
-    stamp: "盖章", stamps: (n, m) => `已集 ${n}/${m} 个章`, won: "您获得了", receipt: "凭证",
+    stamp: "盖章", stamps: (n, m) => `已集 ${n}/${m} 个章`,
+    stampFrom: (p) => `来自 ${p.join("、")}（各门店通用）`, cardsFilled: (n) => `已集满 ${n} 张卡`, won: "您获得了", receipt: "凭证",
     membersOnly: "会员专享，请先在会员页登录", paused: "本店暂停了这个活动", retryNet: "网络不稳定，请重试（不会重复抽奖）",
     right: "答对了！", wrongAns: (n) => `答错了，正确答案是：${n}`, history: "本桌记录", flagged: "待店员确认",
   },
@@ -23,7 +24,8 @@ define({
     games: "Games", gamesTitle: "Games & offers", noGames: "No campaign is running now",
     spin: "Spin", spinning: "Spinning…", payFirst: "Play once the bill is paid", played: "This bill has played",
     startQuiz: "Start the quiz", whichDish: "Which dish is this?", claim: "Claim the gift", claimed: "Claimed",
-    stamp: "Collect a stamp", stamps: (n, m) => `${n} of ${m} stamps`, won: "You won", receipt: "Receipt",
+    stamp: "Collect a stamp", stamps: (n, m) => `${n} of ${m} stamps`,
+    stampFrom: (p) => `from ${p.join(", ")} (every store counts)`, cardsFilled: (n) => `${n} full cards so far`, won: "You won", receipt: "Receipt",
     membersOnly: "For members: sign in on the member tab first", paused: "This store paused the campaign",
     retryNet: "Network problem: try again (it will not draw twice)",
     right: "Right!", wrongAns: (n) => `Not this time: it was ${n}`, history: "This table", flagged: "Waiting for staff",
@@ -324,8 +326,14 @@ function stamps(c, box) {
   const have = held.stamps.length;
   const row = h("div", "stamps");
   row.setAttribute("aria-label", t("stamps", have, held.needed));
-  for (let i = 0; i < held.needed; i++) row.append(h("span", i < have ? "stamp on" : "stamp", i < have ? "✓" : ""));
+  for (let i = 0; i < held.needed; i++) {
+    const mark = h("span", i < have ? "stamp on" : "stamp", i < have ? "✓" : "");
+    if (i < have) mark.title = held.stamps[i]; // "<store>:<table>": stamps from every store count
+    row.append(mark);
+  }
   box.append(row, h("p", "muted", t("stamps", have, held.needed)));
+  if (have) box.append(h("p", "muted stamp-from", t("stampFrom", held.stamps)));
+  if (held.filled) box.append(h("p", "muted", t("cardsFilled", held.filled)));
   if (!canPlay(c, box)) return;
   const go = h("button", "primary", t("stamp"));
   go.type = "button";
@@ -334,7 +342,7 @@ function stamps(c, box) {
     const p = await send(c.id, "stamp");
     go.disabled = false;
     if (!p) return;
-    c.card = { stamps: p.stamps, needed: p.needed };
+    c.card = { stamps: p.stamps, needed: p.needed, filled: p.filled };
     c.plays = [...(c.plays || []), p.stamped];
     const fresh = card(c);
     box.replaceWith(fresh);

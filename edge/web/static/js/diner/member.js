@@ -215,7 +215,8 @@ async function join(ev) {
   btn.disabled = true;
   btn.textContent = t("joining");
   const birthday = $("join-birthday").value || null;
-  const r = await call("POST", `${API}/member/join`, { phone, consent: true, birthday }, { timeoutMs: 15000 });
+  const invite = $("join-invite").value.trim() || null; // a friend's share code (invite.js)
+  const r = await call("POST", `${API}/member/join`, { phone, consent: true, birthday, invite }, { timeoutMs: 15000 });
   joining = false;
   btn.disabled = false;
   btn.textContent = t("join");
