@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 
 from cloud.api.config_push import EXAMPLE as CONFIG_EXAMPLE
 from cloud.app import create_app
@@ -33,6 +34,10 @@ from contract.members import phone_hash
 from smartstore.cloud_service import HQ_TEST_PASSWORD, CloudHandle, cloud_settings
 from tests.test_cloud_members import joined, points
 from tests.test_sales import done, line, placed, printed, utc, voided
+
+# Schemathesis runs every operation a few dozen times, past every login: minutes on a loaded
+# two-core machine, more than the suite's default per-test limit.
+pytestmark = pytest.mark.timeout(400)
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 STORE = "S1"
