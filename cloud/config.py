@@ -2,7 +2,7 @@
 
 from typing import Self
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cloud.const import (
@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     influx_org: str = "smartstore"
     influx_bucket: str = "smartstore"  # InfluxDB 1.x: "database/retention_policy"
     sales_lookback_s: float = 7 * 86400
+    # How long HQ's booking API waits for the store's hub to answer before it says the hub is
+    # not reachable (cloud/api/store_requests.py).
+    store_request_wait_s: float = Field(default=8.0, gt=0, le=60)
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Self:

@@ -31,6 +31,13 @@ HQ_LOGIN_FAILURES_PER_MINUTE: Final = 5
 # at least every minute when there is nothing else to send).
 STORE_ONLINE_WITHIN_S: Final = 180
 
+# Requests HQ passes to a store's hub (cloud/api/store_requests.py): a hub that has not
+# opened its long poll (contract.store_requests.POLL_WAIT_S) for this long is not reachable,
+# and HQ says so at once; a waiting long poll looks for new requests this often, as does HQ's
+# caller waiting for the hub's answer (PostgreSQL is the only state, shared by the workers).
+STORE_POLLING_WITHIN_S: Final = 35.0
+STORE_REQUEST_CHECK_S: Final = 0.25
+
 # A config document's scope for every store (a store runs the newest for it or for all).
 ALL_STORES: Final = "*"
 

@@ -180,19 +180,12 @@ def book(
     if not domain.bookings.take(_client(request)):
         raise errors.rate_limited()
     member_id = _member_id(hub, members, request)
-    now = time.time()
     request_ = service.BookingRequest(
         f"web:{body.key}", body.day, body.slot, body.size, body.name, body.phone
     )
-    with hub.sessions.begin() as session:
-        priority = domain.priority_of(session, member_id, now)
-        booking, created = service.book(
-            session, domain.config, domain.store_config, request_, now, member_id, priority
-        )
-        public = booking_public(booking)
+    public, created = domain.book(request_, member_id, time.time())
     if not created:
         response.status_code = status.HTTP_200_OK
-    domain.changed()
     return public
 
 

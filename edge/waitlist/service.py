@@ -60,6 +60,10 @@ def not_in_line(number: str) -> OrderError:
     )
 
 
+def bad_request() -> OrderError:
+    return OrderError(422, "bad_booking", "预订信息不完整 / The booking is not complete")
+
+
 def bad_token() -> OrderError:
     return OrderError(
         403, "bad_number_token", "排号链接无效 / This waitlist link is not valid, please ask staff"

@@ -1,0 +1,96 @@
+"""Requests HQ passes down to this store (a booking HQ took for it): the hub keeps one long
+poll open to HQ (hubs reach HQ, never the other way round), claims each request before acting
+on it, lets the domain that handles its kind decide, and answers (contract/store_requests.py,
+docs/waitlist.md).
+
+Claim first, act second: HQ may have stopped waiting (its caller was told "nothing was
+booked"), and then the claim is refused and the hub does nothing. A request claimed and not
+answered (the hub restarted in between) comes back on the next poll; the handler's own
+idempotency (HQ's request id as its key) makes it one booking.
+"""
+
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from contract.store_requests import POLL_WAIT_S, StoreAnswer, StoreRequest, StoreRequests
+from edge.core.worker import Worker
+from edge.uplink.sender import cloud_client
+
+log = logging.getLogger(__name__)
+
+POLL_PATH = "/api/v1/store-requests"
+BACKOFF_MAX_S = 60.0
+# A handler: HQ's request id and its body -> the status and body the hub's own API would answer.
+Handler = Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]]
+
+
+class StoreRequestPuller(Worker):
+    name = "store-requests"
+    join_timeout_s = 5.0
+
+    def __init__(self, url: str, token: str) -> None:
+        super().__init__()
+        self._url = url.rstrip("/")
+        self._token = token
+        self._handlers: dict[str, Handler] = {}
+        self._client: httpx.Client | None = None
+        self.last_error = ""
+
+    def register(self, kind: str, handler: Handler) -> None:
+        self._handlers[kind] = handler
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._url) and bool(self._handlers)
+
+    def on_stop(self) -> None:
+        client = self._client
+        if client is not None:
+            client.close()  # ends the long poll the thread is blocked in
+
+    def run(self) -> None:
+        failures = 0
+        with cloud_client(self._url, self._token) as client:
+            self._client = client
+            while not self.stopping:
+                try:
+                    self.poll_once(client)
+                    failures, self.last_error = 0, ""
+                except (httpx.HTTPError, ValueError, RuntimeError) as exc:
+                    failures += 1
+                    self.last_error = str(exc)[:200]
+                    wait = min(2.0**failures, BACKOFF_MAX_S) * random.uniform(0.8, 1.2)
+                    log.warning("HQ's requests: %s; again in %.0fs", exc, wait)
+                    self.sleep(wait)
+
+    def poll_once(self, client: httpx.Client) -> int:
+        """One long poll and every request it brought; how many were answered."""
+        r = client.get(
+            POLL_PATH, params={"wait": POLL_WAIT_S}, timeout=httpx.Timeout(POLL_WAIT_S + 15)
+        )
+        r.raise_for_status()
+        answered = 0
+        for request in StoreRequests.model_validate(r.json()).requests:
+            answered += self.handle(client, request)
+        return answered
+
+    def handle(self, client: httpx.Client, request: StoreRequest) -> bool:
+        handler = self._handlers.get(request.kind)
+        if handler is None:
+            log.warning("HQ sent a request of a kind this hub does not handle: %s", request.kind)
+            return False
+        claimed = client.post(f"{POLL_PATH}/{request.id}/claim")
+        if claimed.status_code in (404, 410):  # HQ stopped waiting: it told its caller so
+            log.info("HQ's request %s expired before this hub took it", request.id)
+            return False
+        claimed.raise_for_status()
+        status, body = handler(request.id, request.body)
+        answer = StoreAnswer(status=status, body=body)
+        client.post(
+            f"{POLL_PATH}/{request.id}/answer", json=answer.model_dump(mode="json")
+        ).raise_for_status()
+        return True
