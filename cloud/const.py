@@ -55,6 +55,10 @@ M_PAYMENTS: Final = "payments"  # one point per bill paid: the daily visits and 
 # owes (`member_liability`, cloud/fleet_influx.py every LIABILITY_EVERY_S).
 M_MEMBER_ACTIVITY: Final = "member_activity"
 M_POINTS: Final = "points"
+# The line at the door (cloud/sales_influx.py, from `waitlist.party`): one point per step of a
+# party (tag `what`: taken, called, seated, left, no_show, put_back), with the wait and the
+# estimate's error on the steps that end it (docs/waitlist.md).
+M_WAITLIST: Final = "waitlist"
 M_COUPONS: Final = "coupons"
 M_LIABILITY: Final = "member_liability"
 LIABILITY_EVERY_S: Final = 300.0

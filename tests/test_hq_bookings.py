@@ -11,10 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from sqlalchemy import create_engine, text
 
 from cloud.db import migrate
+from contract.waitlist import DEFAULT_GROUPS
 from smartstore.cloud_service import CloudHandle, cloud_settings, run_cloud_thread
+from smartstore.samples import SAMPLE_MENU
+from tests.members import join, table_tokens
 from tests.support import Broker, Hub, hub_settings, run_hub_thread, wait_until
 
 WAIT_S = 2.0  # how long HQ waits for the hub here (8 s in production)
@@ -195,3 +199,107 @@ def test_a_late_hub_cannot_take_what_hq_gave_up_and_a_hub_that_took_it_decides(
     # Another store's token sees none of it.
     other = hq_cloud.client(hq_cloud.register("S8"))
     assert other.post(f"/api/v1/store-requests/{request['id']}/claim").status_code == 404
+
+
+def _slot_in(hours: float) -> tuple[str, str]:
+    """The day and the quarter hour `hours` from now (store-local)."""
+    at = (time.time() + hours * 3600) // 900 * 900 + 900
+    return time.strftime("%Y-%m-%d", time.localtime(at)), time.strftime("%H:%M", time.localtime(at))
+
+
+def test_gold_members_book_further_ahead_and_take_the_places_held_for_them(
+    broker: Broker, cloud: CloudHandle, tmp_path: Path
+) -> None:
+    token = cloud.register(broker.store)
+    menu = yaml.safe_load(SAMPLE_MENU.read_text(encoding="utf-8"))
+    groups = [g.model_dump() for g in DEFAULT_GROUPS]
+    groups[0].update(slot_capacity=3, priority_held=1)  # A: 3 a slot, one held for gold
+    config = {
+        "menu": menu,
+        # Every member is gold here (a level from no spend): members are gold, others not.
+        "members": {"levels": [{"id": "gold", "name_zh": "金卡", "name_en": "Gold",
+                                "min_spend_fen": 0, "earn_pct": 10}]},
+        "waitlist": {"groups": groups, "priority_levels": ["gold"], "book_days_ahead": 7,
+                     "priority_book_days_ahead": 30, "priority_hold_release_min": 24 * 60},
+    }  # fmt: skip
+    r = cloud.hq().post("/api/v1/hq/config", json={"scope": broker.store, "config": config})
+    assert r.status_code == 201, r.text
+    settings = hub_settings(
+        broker, tmp_path / "hub", cloud_url=cloud.base_url, cloud_token=token, config_poll_s=0.3,
+        member_key=cloud.settings.member_key.get_secret_value(),
+        bookings_per_client_per_minute=1000,
+    )  # fmt: skip
+    hub = run_hub_thread(settings)
+    try:
+        plain = hub.client(login=False)
+        day = _day(3)
+
+        def held() -> bool:
+            slots = plain.get("/api/bookings/slots", params={"day": day}).json()
+            return bool(slots["groups"][0]["held"] == 1)
+
+        wait_until(held, what="HQ's waitlist rules at the hub")
+        tokens = list(table_tokens(hub.client()).values())
+        gold = [join(hub.base_url, tokens[n], f"1390000000{n}")[0] for n in range(3)]
+        hub._clients.extend(gold)  # closed with the hub's
+
+        def book(client: httpx.Client, key: str, day: str, slot: str = "19:00") -> httpx.Response:
+            body = {"key": key, "day": day, "slot": slot, "size": 2, "phone": "13800138000"}
+            return client.post("/api/bookings", json=body)
+
+        # Twenty diners without priority race for a slot of three with one held: two get in.
+        barrier = threading.Barrier(20)
+
+        def race(n: int) -> httpx.Response:
+            with httpx.Client(base_url=hub.base_url, timeout=30) as c:
+                barrier.wait()
+                return book(c, f"race-{n:04d}", day)
+
+        with ThreadPoolExecutor(20) as pool:
+            answers = list(pool.map(race, range(20)))
+        assert [a.status_code for a in answers].count(201) == 2
+        refused = [a.json()["detail"] for a in answers if a.status_code != 201]
+        assert len(refused) == 18 and {d["code"] for d in refused} == {"slot_held"}
+        assert "held for members" in refused[0]["message"] and "为会员保留" in refused[0]["message"]
+        left = {"plain": plain, "gold": gold[0]}
+        seen = {
+            k: c.get("/api/bookings/slots", params={"day": day}).json() for k, c in left.items()
+        }
+        assert seen["plain"]["left"] == {"19:00": {"A": 0}} and not seen["plain"]["priority"]
+        assert seen["gold"]["left"] == {"19:00": {"A": 1}} and seen["gold"]["priority"]
+        assert book(gold[0], "gold-0001", day).status_code == 201
+        full = book(gold[1], "gold-0002", day)
+        assert full.status_code == 409 and full.json()["detail"]["code"] == "slot_full"
+
+        # Gold and others racing together: never more than the capacity, never the held
+        # place to one without priority.
+        other = _day(4)
+        barrier = threading.Barrier(23)
+
+        def mixed(n: int) -> tuple[bool, int]:
+            if n < 3:
+                barrier.wait()
+                return True, book(gold[n], f"mixed-gold-{n}", other).status_code
+            with httpx.Client(base_url=hub.base_url, timeout=30) as c:
+                barrier.wait()
+                return False, book(c, f"mixed-{n:04d}", other).status_code
+
+        with ThreadPoolExecutor(23) as pool:
+            results = list(pool.map(mixed, range(23)))
+        booked = [is_gold for is_gold, code in results if code == 201]
+        assert len(booked) == 3 and booked.count(True) >= 1
+        rows = hub.client().get("/api/bookings", params={"day": other}).json()
+        assert len(rows) == 3
+
+        # A held place nobody with priority took opens to all a day before its slot.
+        soon_day, soon = _slot_in(3)
+        codes = [book(plain, f"soon-{n:04d}", soon_day, soon).status_code for n in range(4)]
+        assert codes == [201, 201, 201, 409]
+
+        # Further ahead: gold members only.
+        far = _day(20)
+        too_far = book(plain, "far-plain-01", far)
+        assert too_far.status_code == 422 and too_far.json()["detail"]["code"] == "too_far_ahead"
+        assert book(gold[2], "far-gold-01", far).status_code == 201
+    finally:
+        hub.stop()

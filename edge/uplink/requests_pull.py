@@ -9,11 +9,15 @@ answered (the hub restarted in between) comes back on the next poll; the handler
 idempotency (HQ's request id as its key) makes it one booking.
 """
 
+import contextlib
 import logging
 import random
-from collections.abc import Callable
+import socket
+import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
+import httpcore
 import httpx
 
 from contract.store_requests import POLL_WAIT_S, StoreAnswer, StoreRequest, StoreRequests
@@ -28,6 +32,44 @@ BACKOFF_MAX_S = 60.0
 Handler = Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]]
 
 
+class _Sockets(httpcore.SyncBackend):
+    """Remembers the sockets it opened: stopping shuts them down, which wakes the thread
+    blocked reading the long poll (closing a socket from another thread does not)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open: list[socket.socket] = []
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = super().connect_tcp(host, port, timeout, local_address, socket_options)
+        with self._lock:
+            self._open = [s for s in self._open if s.fileno() != -1]
+            self._open.append(stream.get_extra_info("socket"))
+        return stream
+
+    def shutdown(self) -> None:
+        with self._lock:
+            for sock in self._open:
+                with contextlib.suppress(OSError):  # closed already
+                    sock.shutdown(socket.SHUT_RDWR)
+
+
+def _client(url: str, token: str, sockets: _Sockets) -> httpx.Client:
+    client = cloud_client(url, token)
+    # httpx offers no public hook for the network backend: its pool's, set before any use.
+    pool = getattr(client._transport, "_pool", None)
+    if pool is not None:
+        pool._network_backend = sockets
+    return client
+
+
 class StoreRequestPuller(Worker):
     name = "store-requests"
     join_timeout_s = 5.0
@@ -37,7 +79,7 @@ class StoreRequestPuller(Worker):
         self._url = url.rstrip("/")
         self._token = token
         self._handlers: dict[str, Handler] = {}
-        self._client: httpx.Client | None = None
+        self._sockets = _Sockets()
         self.last_error = ""
 
     def register(self, kind: str, handler: Handler) -> None:
@@ -48,14 +90,11 @@ class StoreRequestPuller(Worker):
         return bool(self._url) and bool(self._handlers)
 
     def on_stop(self) -> None:
-        client = self._client
-        if client is not None:
-            client.close()  # ends the long poll the thread is blocked in
+        self._sockets.shutdown()  # ends the long poll the thread is blocked in
 
     def run(self) -> None:
         failures = 0
-        with cloud_client(self._url, self._token) as client:
-            self._client = client
+        with _client(self._url, self._token, self._sockets) as client:
             while not self.stopping:
                 try:
                     self.poll_once(client)
