@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # How long HQ's booking API waits for the store's hub to answer before it says the hub is
     # not reachable (cloud/api/store_requests.py).
     store_request_wait_s: float = Field(default=8.0, gt=0, le=60)
+    # The longest HQ holds a hub's long poll open (GET /api/v1/store-requests?wait=), below
+    # the idle timeout of any proxy in front of HQ.
+    store_poll_hold_s: float = Field(default=20.0, ge=0, le=60)
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Self:

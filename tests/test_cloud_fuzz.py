@@ -188,7 +188,6 @@ DICTIONARIES = {
     "coupon_templates": ["welcome", "birthday"],
     "experiments": [EXPERIMENT],
     # The booking HQ took for S1 before the run (booked()): sent again, its answer.
-    "booking_requests": [BOOKING["request_id"]],
     "booking_days": [BOOKING["day"]],
     "booking_slots": [BOOKING["slot"]],
     "booking_sizes": [BOOKING["size"]],
@@ -197,12 +196,14 @@ DICTIONARIES = {
 }
 
 
-def schemathesis_toml(member_key: bytes = b"", store_requests: list[str] | None = None) -> str:
+def schemathesis_toml(member_key: bytes = b"", made: dict[str, list[str]] | None = None) -> str:
     # The phone's hash is the cloud's own (its member key is made per run).
     dictionaries = {
         **DICTIONARIES,
         "phone_hashes": [phone_hash(member_key, PHONE)],
-        "store_requests": store_requests or ["0" * 32],
+        "store_requests": ["0" * 32],
+        "booking_requests": [BOOKING["request_id"]],
+        **(made or {}),
     }
     listed = (
         f"[dictionaries.{name}]\nvalues = {json.dumps(v)}\n" for name, v in dictionaries.items()
@@ -245,11 +246,12 @@ def test_every_operation_is_fuzzed_in_one_run() -> None:
 
 def fuzz(
     cloud: CloudHandle, tmp_path: Path, store_token: str, selected: list[str],
-    store_requests: list[str] | None = None,
+    made: dict[str, list[str]] | None = None,
 ) -> dict[str, Counter[int]]:  # fmt: skip
-    """Run Schemathesis on `selected`; returns each operation's statuses, from the HAR."""
+    """Run Schemathesis on `selected`; returns each operation's statuses, from the HAR.
+    `made`: dictionaries of what the test made before the run (its ids)."""
     config = tmp_path / "schemathesis.toml"
-    config.write_text(schemathesis_toml(cloud.member_key, store_requests))
+    config.write_text(schemathesis_toml(cloud.member_key, made))
     har = tmp_path / "run.har"
     env = {
         **os.environ,
@@ -335,33 +337,41 @@ def members(store: httpx.Client, key: bytes) -> None:
     assert r.status_code == 200 and len(r.json()["stored"]) == len(events), r.text
 
 
-def booked(hub: httpx.Client, hq: httpx.Client) -> str:
-    """A booking HQ took for the store and its hub answered (as the hub's puller does):
-    HQ's request id, to claim and answer again."""
-    assert hub.get("/api/v1/store-requests", params={"wait": 0}).status_code == 200  # polling
-    with ThreadPoolExecutor(1) as pool:
-        asked = pool.submit(hq.post, f"/api/v1/hq/stores/{STORE}/bookings", json=BOOKING)
-        requests: list[dict[str, Any]] = []
-        while not requests:
-            requests = hub.get("/api/v1/store-requests", params={"wait": 5}).json()["requests"]
-        request_id: str = requests[0]["id"]
-        assert hub.post(f"/api/v1/store-requests/{request_id}/claim").status_code == 200
-        assert asked.result().status_code in (201, 202)
-    answer = {"status": 201, "body": {"id": "fuzz-b1", "phone": "138****8000"}}
-    r = hub.post(f"/api/v1/store-requests/{request_id}/answer", json=answer)
-    assert r.status_code == 204, r.text
-    return request_id
+def booked(hub: httpx.Client, hq: httpx.Client) -> tuple[str, str]:
+    """A booking HQ took for the store and its hub answered (as the hub's puller does): the
+    caller's request id, and HQ's id of the request to claim and answer again. HQ waits only
+    a moment here: a try the hub does not claim in time expires, and the next one is made."""
+    for attempt in range(50):
+        request_id = f"fuzz-booking-{attempt:04d}"
+        ask = {**BOOKING, "request_id": request_id}
+        with ThreadPoolExecutor(1) as pool:
+            asked = pool.submit(hq.post, f"/api/v1/hq/stores/{STORE}/bookings", json=ask)
+            requests: list[dict[str, Any]] = []
+            while not requests and not asked.done():
+                requests = hub.get("/api/v1/store-requests").json()["requests"]
+            claimed = [r["id"] for r in requests if hub.post(
+                f"/api/v1/store-requests/{r['id']}/claim").status_code == 200]  # fmt: skip
+            assert asked.result().status_code in (202, 503)
+        if claimed:
+            answer = {"status": 201, "body": {"id": "fuzz-b1", "phone": "138****8000"}}
+            r = hub.post(f"/api/v1/store-requests/{claimed[0]}/answer", json=answer)
+            assert r.status_code == 204, r.text
+            return request_id, claimed[0]
+    raise AssertionError("the store's hub never claimed a booking in time")
 
 
 @pytest.fixture
 def quick_cloud(cloud_db: str) -> Iterator[CloudHandle]:
-    """HQ waiting a moment, not 8 s, for a store's hub to answer a booking (each fuzzed one)."""
+    """HQ waiting a moment, not 8 s, for a store's hub to answer a booking (each fuzzed one),
+    and answering a hub's long poll at once."""
     migrate(cloud_db)
-    handle = run_cloud_thread(cloud_settings(cloud_db, store_request_wait_s=0.3))
+    settings = cloud_settings(cloud_db, store_request_wait_s=0.05, store_poll_hold_s=0)
+    handle = run_cloud_thread(settings)
     yield handle
     handle.stop()
 
 
+@pytest.mark.timeout(300)  # as long as Schemathesis is given: 36 operations on a busy machine
 def test_hub_and_hq_api_past_their_logins(quick_cloud: CloudHandle, tmp_path: Path) -> None:
     cloud = quick_cloud
     store_token = cloud.register(STORE)
@@ -376,7 +386,8 @@ def test_hub_and_hq_api_past_their_logins(quick_cloud: CloudHandle, tmp_path: Pa
     ]
     body = {"id": EXPERIMENT, "name": "fuzz", "variants": variants}
     assert hq.post("/api/v1/hq/experiments", json=body).status_code == 201
-    store_requests = [booked(cloud.client(store_token), hq)]
+    request_id, store_request = booked(cloud.client(store_token), hq)
     selected = selection(HUB_AND_HQ_RUN)
-    seen = fuzz(cloud, tmp_path, store_token, selected, store_requests)
+    seen = fuzz(cloud, tmp_path, store_token, selected, {
+        "booking_requests": [request_id], "store_requests": [store_request]})  # fmt: skip
     assert_each_reached_its_handler(seen, selected)

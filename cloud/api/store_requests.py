@@ -125,10 +125,12 @@ def _open_requests(sessions: "sessionmaker[Session]", store_id: str) -> list[Sto
 async def poll(
     store: CurrentStore,
     session: SessionDep,
+    settings: SettingsDep,
     wait: Annotated[float, Query(ge=0, le=POLL_WAIT_S, description="seconds to hold")] = 0.0,
 ) -> StoreRequests:
     """The hub's long poll: its open requests, as soon as there are any or after `wait`
-    seconds. Opening it is what makes HQ take bookings for the store."""
+    seconds (at most HQ's store_poll_hold_s). Opening it is what makes HQ take bookings for
+    the store."""
 
     def mark() -> None:
         store.requests_polled_at = time.time()
@@ -137,7 +139,7 @@ async def poll(
 
     await run_in_threadpool(mark)
     sessions = _sessions(session)
-    deadline = time.monotonic() + wait
+    deadline = time.monotonic() + min(wait, settings.store_poll_hold_s)
     while True:
         found = await run_in_threadpool(_open_requests, sessions, store.id)
         if found or time.monotonic() >= deadline:
@@ -177,7 +179,7 @@ def claim(request: str, store: CurrentStore, session: SessionDep) -> StoreReques
 @router.post(
     "/store-requests/{request}/answer",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={**errors(401, 404, 409)},
+    responses={**errors(400, 401, 404, 409)},
 )
 def answer(request: str, body: StoreAnswer, store: CurrentStore, session: SessionDep) -> Response:
     """The hub's answer to a request it claimed. The first answer stands (a resent one, after
@@ -252,7 +254,7 @@ def _insert(session: Session, values: dict[str, Any]) -> None:
     status_code=status.HTTP_201_CREATED,
     response_model=BookingAnswer,
     responses={
-        **errors(401, 404),
+        **errors(400, 401, 404),
         202: {"model": BookingAnswer, "description": "The hub took it and decides: ask again"},
         409: {
             "model": StoreRefused,
@@ -333,9 +335,10 @@ async def book_at_store(
 
 @router.get(
     "/hq/stores/{store_id}/bookings/{request_id}",
-    response_model=BookingAnswer,
+    response_model=None,
     responses={
         **errors(401, 404),
+        201: {"model": BookingAnswer, "description": "Booked: the booking as the hub has it"},
         202: {"model": BookingAnswer, "description": "The hub took it and decides"},
         409: {"model": StoreRefused, "description": "The store refused it"},
         503: {"model": StoreRefused, "description": "Nothing was booked: the hub was away"},
