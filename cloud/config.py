@@ -11,6 +11,7 @@ from cloud.const import (
     MIN_MEMBER_KEY_LEN,
     DoubleRedeemPolicy,
 )
+from contract.store_requests import POLL_WAIT_S
 
 
 class Settings(BaseSettings):
@@ -36,8 +37,9 @@ class Settings(BaseSettings):
     # not reachable (cloud/api/store_requests.py).
     store_request_wait_s: float = Field(default=8.0, gt=0, le=60)
     # The longest HQ holds a hub's long poll open (GET /api/v1/store-requests?wait=), below
-    # the idle timeout of any proxy in front of HQ.
-    store_poll_hold_s: float = Field(default=20.0, ge=0, le=60)
+    # the idle timeout of any proxy in front of HQ (at most the hubs' 20 s: a hub not heard
+    # from for 35 s, STORE_POLLING_WITHIN_S, is not reachable).
+    store_poll_hold_s: float = Field(default=POLL_WAIT_S, ge=0, le=POLL_WAIT_S)
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Self:

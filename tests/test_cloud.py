@@ -360,6 +360,7 @@ def _check_migrations(url: str) -> None:
         "rfm_segment_counts",
         "experiments",
         "experiment_exposures",
+        "store_requests",
     }
     assert version == head
     assert diff == []  # the migrations build exactly what the models declare
