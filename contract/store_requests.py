@@ -5,7 +5,7 @@ answers. One schema for both sides: HQ checks a request with it before storing i
 again before acting on it.
 """
 
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,10 +32,11 @@ class BookingAsk(_Strict):
 
 
 class StoreRequest(_Strict):
-    """One request handed to a hub: `id` is HQ's (the hub's idempotency key for it)."""
+    """One request handed to a hub: `id` is HQ's (the hub's idempotency key for it). `kind`
+    is a string, not a closed set: a hub older than HQ leaves a kind it does not know alone."""
 
     id: str
-    kind: Literal["booking"]
+    kind: str = Field(max_length=16)
     body: dict[str, Any]
 
 

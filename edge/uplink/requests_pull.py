@@ -99,7 +99,7 @@ class StoreRequestPuller(Worker):
                 try:
                     self.poll_once(client)
                     failures, self.last_error = 0, ""
-                except (httpx.HTTPError, ValueError, RuntimeError) as exc:
+                except Exception as exc:  # HQ away, or a request the hub failed on: later
                     failures += 1
                     self.last_error = str(exc)[:200]
                     wait = min(2.0**failures, BACKOFF_MAX_S) * random.uniform(0.8, 1.2)
