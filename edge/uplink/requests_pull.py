@@ -100,6 +100,8 @@ class StoreRequestPuller(Worker):
                     self.poll_once(client)
                     failures, self.last_error = 0, ""
                 except Exception as exc:  # HQ away, or a request the hub failed on: later
+                    if self._stop.is_set():  # stop() shut the long poll's socket down
+                        break
                     failures += 1
                     self.last_error = str(exc)[:200]
                     wait = min(2.0**failures, BACKOFF_MAX_S) * random.uniform(0.8, 1.2)
