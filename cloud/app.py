@@ -27,6 +27,7 @@ from cloud.api import (
     rfm,
     risks,
     sales,
+    store_requests,
     stores,
     waitlist,
 )
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(liability.router)
     app.include_router(risks.router)
     app.include_router(waitlist.router)
+    app.include_router(store_requests.router)
     app.include_router(games_report.router)
     app.include_router(rfm.router)
     app.include_router(experiments.router)

@@ -2,7 +2,7 @@
 
 from typing import Self
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cloud.const import (
@@ -11,6 +11,7 @@ from cloud.const import (
     MIN_MEMBER_KEY_LEN,
     DoubleRedeemPolicy,
 )
+from contract.store_requests import POLL_WAIT_S
 
 
 class Settings(BaseSettings):
@@ -32,6 +33,13 @@ class Settings(BaseSettings):
     influx_org: str = "smartstore"
     influx_bucket: str = "smartstore"  # InfluxDB 1.x: "database/retention_policy"
     sales_lookback_s: float = 7 * 86400
+    # How long HQ's booking API waits for the store's hub to answer before it says the hub is
+    # not reachable (cloud/api/store_requests.py).
+    store_request_wait_s: float = Field(default=8.0, gt=0, le=60)
+    # The longest HQ holds a hub's long poll open (GET /api/v1/store-requests?wait=), below
+    # the idle timeout of any proxy in front of HQ (at most the hubs' 20 s: a hub not heard
+    # from for 35 s, STORE_POLLING_WITHIN_S, is not reachable).
+    store_poll_hold_s: float = Field(default=POLL_WAIT_S, ge=0, le=POLL_WAIT_S)
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Self:

@@ -31,6 +31,13 @@ HQ_LOGIN_FAILURES_PER_MINUTE: Final = 5
 # at least every minute when there is nothing else to send).
 STORE_ONLINE_WITHIN_S: Final = 180
 
+# Requests HQ passes to a store's hub (cloud/api/store_requests.py): a hub that has not
+# opened its long poll (contract.store_requests.POLL_WAIT_S) for this long is not reachable,
+# and HQ says so at once; a waiting long poll looks for new requests this often, as does HQ's
+# caller waiting for the hub's answer (PostgreSQL is the only state, shared by the workers).
+STORE_POLLING_WITHIN_S: Final = 35.0
+STORE_REQUEST_CHECK_S: Final = 0.25
+
 # A config document's scope for every store (a store runs the newest for it or for all).
 ALL_STORES: Final = "*"
 
@@ -48,6 +55,10 @@ M_PAYMENTS: Final = "payments"  # one point per bill paid: the daily visits and 
 # owes (`member_liability`, cloud/fleet_influx.py every LIABILITY_EVERY_S).
 M_MEMBER_ACTIVITY: Final = "member_activity"
 M_POINTS: Final = "points"
+# The line at the door (cloud/sales_influx.py, from `waitlist.party`): one point per step of a
+# party (tag `what`: taken, called, seated, left, no_show, put_back), with the wait and the
+# estimate's error on the steps that end it (docs/waitlist.md).
+M_WAITLIST: Final = "waitlist"
 M_COUPONS: Final = "coupons"
 M_LIABILITY: Final = "member_liability"
 LIABILITY_EVERY_S: Final = 300.0

@@ -51,6 +51,9 @@ class Store(Base):
     # sent_at minus that event's time, both on the hub's clock); 0 after an empty batch (the
     # heartbeat of an empty outbox); NULL until a hub that says sent_at sends a batch.
     backlog_age_s: Mapped[float | None] = mapped_column(Double)
+    # When its hub last opened its long poll for HQ's requests (store_requests): HQ takes a
+    # booking for the store only while this is recent.
+    requests_polled_at: Mapped[float | None] = mapped_column(Double)
 
 
 class HQUser(Base):
@@ -187,3 +190,36 @@ class DishHour(Base):
     name_zh: Mapped[str | None] = mapped_column(Text)
     name_en: Mapped[str | None] = mapped_column(Text)
     name_at: Mapped[float | None] = mapped_column(Double)
+
+
+class StoreRequestRow(Base):
+    """A request HQ passes to a store's hub (a booking), and the hub's answer.
+
+    pending -> claimed (the hub took it: it decides now, and its answer is final) -> answered;
+    or pending -> expired (HQ stopped waiting first: no hub may claim it any more). Both moves
+    are one UPDATE ... WHERE status = 'pending', so PostgreSQL settles the race between a late
+    hub and HQ's caller giving up."""
+
+    __tablename__ = "store_requests"
+    __table_args__ = (
+        # The caller's idempotency key: the same request id is the same booking.
+        UniqueConstraint("store_id", "request_id"),
+        Index("ix_store_requests_store_status", "store_id", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"))
+    request_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    # The phone number is replaced by its mask once the request is settled (answered or
+    # expired): HQ keeps it only until the hub has it.
+    body: Mapped[dict[str, Any]] = mapped_column(JsonObject)
+    status: Mapped[str] = mapped_column(String(8))  # pending | claimed | answered | expired
+    created_at: Mapped[float] = mapped_column(Double)
+    created_by: Mapped[str] = mapped_column(String(64))
+    # A backstop for a caller that went away: a pending request is never handed out after.
+    expires_at: Mapped[float] = mapped_column(Double)
+    claimed_at: Mapped[float | None] = mapped_column(Double)
+    answered_at: Mapped[float | None] = mapped_column(Double)
+    answer_status: Mapped[int | None] = mapped_column(Integer)
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JsonObject)

@@ -2,7 +2,8 @@
 # (influxdb-client's Point and client have no type hints: see the same override of
 # edge.telemetry in pyproject.toml.)
 """Sales into InfluxDB for Grafana: measurements `sales`, `orders`, `payments` and `feedback`
-(docs/influxdb-schema.md, "Written by HQ"; docs/hq-reports.md).
+(docs/influxdb-schema.md, "Written by HQ"; docs/hq-reports.md), the members' and the line at
+the door's (`waitlist`, from `waitlist.party`: docs/waitlist.md).
 
 A thread reads `order.placed`, `order.line_voided`, `payment.recorded` and `feedback.given`
 from ingested_events
@@ -44,6 +45,7 @@ from cloud.const import (
     M_PAYMENTS,
     M_POINTS,
     M_SALES,
+    M_WAITLIST,
 )
 from cloud.db import make_engine, make_sessions
 from cloud.models import IngestedEvent
@@ -57,12 +59,14 @@ from contract.uplink import (
     ORDER_LINE_VOIDED,
     ORDER_PLACED,
     PAYMENT_RECORDED,
+    WAITLIST_PARTY,
     CouponIssued,
     CouponRedeemed,
     FeedbackGiven,
     MemberJoined,
     PaymentRecorded,
     PointsEntry,
+    WaitlistParty,
 )
 
 log = logging.getLogger(__name__)
@@ -76,6 +80,7 @@ EXPORTED = (
     MEMBER_POINTS,
     COUPON_ISSUED,
     COUPON_REDEEMED,
+    WAITLIST_PARTY,
 )
 LOOKBACK_S = 7 * 86400
 # PostgreSQL hands out ids when rows are inserted, not when they commit: a batch still being
@@ -141,6 +146,29 @@ def _member_point(e: "SalesEvent", kind: str, member: str) -> str:
         .time(_ns(e.occurred_at) + _void_slot(e.event_id), WritePrecision.NS)
         .to_line_protocol()
     )
+
+
+def _waitlist_point(e: "SalesEvent", party: WaitlistParty) -> str:
+    """One step of a party in the line at the door. The group and the step are tags (a few
+    values each); the wait and the estimate's error are fields of the steps that end a wait
+    (seated, left, no_show), so that percentiles over `what = 'seated'` are the seated wait."""
+    point = (
+        Point(M_WAITLIST)
+        .tag("store", e.store)
+        .tag("group", party.group)
+        .tag("what", party.what)
+        .tag("source", party.source or UNKNOWN)
+        .field("count", 1)
+        .field("size", party.size)
+    )
+    if party.waited_s is not None:
+        point = point.field("waited_s", float(party.waited_s))
+    if party.error_s is not None:
+        point = point.field("abs_error_s", abs(float(party.error_s)))
+    if party.what == "seated" and party.waited_s is not None and party.est_high_s is not None:
+        point = point.field("over_upper", int(party.waited_s > party.est_high_s))
+    ns = _ns(e.occurred_at) + _void_slot(e.event_id)
+    return str(point.time(ns, WritePrecision.NS).to_line_protocol())
 
 
 def sales_points(
@@ -243,6 +271,10 @@ def sales_points(
                     .to_line_protocol()
                 )
             )
+        elif e.type == WAITLIST_PARTY:
+            party = parse(WaitlistParty, e.data)
+            if party is not None:
+                lines.append(_waitlist_point(e, party))
         elif (void := parse(VoidedLine, e.data)) is not None:
             key = (e.store, void.order)
             placed = orders[key][1] if key in orders else None

@@ -34,11 +34,16 @@ class TableGroup(_Strict):
     default_turn_min: int = Field(default=60, ge=5, le=600)
     # Reservations: parties of this group that may start in one 15-minute slot.
     slot_capacity: int = Field(default=2, ge=0, le=100)
+    # Of those, how many only members of a priority level may book, until
+    # WaitlistConfig.priority_hold_release_min before the slot (then anyone may).
+    priority_held: int = Field(default=0, ge=0, le=100)
 
     @model_validator(mode="after")
     def _sizes(self) -> Self:
         if self.max_size < self.min_size:
             raise ValueError(f"group {self.id}: max_size {self.max_size} < min_size")
+        if self.priority_held > self.slot_capacity:
+            raise ValueError(f"group {self.id}: priority_held {self.priority_held} > slot_capacity")
         return self
 
 
@@ -70,6 +75,9 @@ class WaitlistConfig(_Strict):
     # How far ahead a diner may book, and members of a priority level.
     book_days_ahead: int = Field(default=7, ge=0, le=90)
     priority_book_days_ahead: int = Field(default=30, ge=0, le=365)
+    # Places held for priority members (TableGroup.priority_held) open to everyone this long
+    # before their slot: a held place nobody with priority wanted is not left empty.
+    priority_hold_release_min: int = Field(default=24 * 60, ge=0, le=30 * 24 * 60)
     # A booked party's table is held this long after its slot; then staff may mark a no-show.
     booking_hold_min: int = Field(default=15, ge=0, le=120)
 

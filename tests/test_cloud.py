@@ -362,6 +362,7 @@ def _check_migrations(url: str) -> None:
         "experiment_exposures",
         "stamp_entries",
         "invitations",
+        "store_requests",
     }
     assert version == head
     assert diff == []  # the migrations build exactly what the models declare

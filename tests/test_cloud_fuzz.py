@@ -21,6 +21,8 @@ import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,8 +32,14 @@ import pytest
 
 from cloud.api.config_push import EXAMPLE as CONFIG_EXAMPLE
 from cloud.app import create_app
+from cloud.db import migrate
 from contract.members import phone_hash
-from smartstore.cloud_service import HQ_TEST_PASSWORD, CloudHandle, cloud_settings
+from smartstore.cloud_service import (
+    HQ_TEST_PASSWORD,
+    CloudHandle,
+    cloud_settings,
+    run_cloud_thread,
+)
 from tests.test_cloud_members import joined, points
 from tests.test_sales import done, line, placed, printed, utc, voided
 
@@ -48,6 +56,8 @@ ERASABLE = ["mfuzzerasable001", "mfuzzerasable002"]
 PHONE, CARD = "13800138000", "1234567890"
 EXPERIMENT = "fuzz-exp"  # made before the run, so its issue and report find it
 TEMPLATE = {"name_zh": "满50减10", "name_en": "10 off 50", "kind": "amount_off", "value_fen": 1000}
+BOOKING = {"request_id": "fuzz-booking-0001", "day": "2030-01-07", "slot": "19:00", "size": 2,
+           "name": "fuzz", "phone": PHONE}  # fmt: skip
 
 # Schemathesis' configuration: the credentials come from the environment (SMARTSTORE_FUZZ_*),
 # the dictionaries it names from DICTIONARIES below.
@@ -94,6 +104,28 @@ checks.positive_data_acceptance.enabled = false
 # An adjustment that would make a balance negative (409).
 include-name = "POST /api/v1/hq/members/{member}/adjustments"
 checks.positive_data_acceptance.enabled = false
+
+[[operations]]
+# Bookings HQ takes for a store: the store's hub refuses by its own rules (409), and answers
+# 503 by design when it is away ("nothing was booked"); claiming or answering a request that
+# is not the hub's to claim or answer is refused (409, 410).
+include-name-regex = "^(POST|GET) /api/v1/(hq/stores/.+/bookings|store-requests/)"
+checks.positive_data_acceptance.enabled = false
+checks.not_a_server_error.enabled = false
+parameters."path.store_id" = { dictionary = "stores", probability = 1.0 }
+parameters."path.request" = { dictionary = "store_requests", probability = 0.9 }
+parameters."path.request_id" = { dictionary = "booking_requests", probability = 0.9 }
+parameters."body.request_id" = { dictionary = "booking_requests", probability = 1.0 }
+parameters."body.day" = { dictionary = "booking_days", probability = 1.0 }
+parameters."body.slot" = { dictionary = "booking_slots", probability = 1.0 }
+parameters."body.size" = { dictionary = "booking_sizes", probability = 1.0 }
+parameters."body.name" = { dictionary = "booking_names", probability = 1.0 }
+parameters."body.phone" = { dictionary = "phones", probability = 1.0 }
+
+[[operations]]
+# The hub's long poll: held no longer than a moment here.
+include-name = "GET /api/v1/store-requests"
+parameters."query.wait" = { dictionary = "poll_waits", probability = 1.0 }
 
 [auth.openapi.AdminToken]
 bearer = "${SMARTSTORE_FUZZ_ADMIN_TOKEN}"
@@ -159,12 +191,24 @@ DICTIONARIES = {
     "cards": [CARD],
     "coupon_templates": ["welcome", "birthday"],
     "experiments": [EXPERIMENT],
+    # The booking HQ took for S1 before the run (booked()): sent again, its answer.
+    "booking_days": [BOOKING["day"]],
+    "booking_slots": [BOOKING["slot"]],
+    "booking_sizes": [BOOKING["size"]],
+    "booking_names": [BOOKING["name"]],
+    "poll_waits": [0],
 }
 
 
-def schemathesis_toml(member_key: bytes = b"") -> str:
+def schemathesis_toml(member_key: bytes = b"", made: dict[str, list[str]] | None = None) -> str:
     # The phone's hash is the cloud's own (its member key is made per run).
-    dictionaries = {**DICTIONARIES, "phone_hashes": [phone_hash(member_key, PHONE)]}
+    dictionaries = {
+        **DICTIONARIES,
+        "phone_hashes": [phone_hash(member_key, PHONE)],
+        "store_requests": ["0" * 32],
+        "booking_requests": [BOOKING["request_id"]],
+        **(made or {}),
+    }
     listed = (
         f"[dictionaries.{name}]\nvalues = {json.dumps(v)}\n" for name, v in dictionaries.items()
     )
@@ -205,11 +249,13 @@ def test_every_operation_is_fuzzed_in_one_run() -> None:
 
 
 def fuzz(
-    cloud: CloudHandle, tmp_path: Path, store_token: str, selected: list[str]
-) -> dict[str, Counter[int]]:
-    """Run Schemathesis on `selected`; returns each operation's statuses, from the HAR."""
+    cloud: CloudHandle, tmp_path: Path, store_token: str, selected: list[str],
+    made: dict[str, list[str]] | None = None,
+) -> dict[str, Counter[int]]:  # fmt: skip
+    """Run Schemathesis on `selected`; returns each operation's statuses, from the HAR.
+    `made`: dictionaries of what the test made before the run (its ids)."""
     config = tmp_path / "schemathesis.toml"
-    config.write_text(schemathesis_toml(cloud.member_key))
+    config.write_text(schemathesis_toml(cloud.member_key, made))
     har = tmp_path / "run.har"
     env = {
         **os.environ,
@@ -295,7 +341,43 @@ def members(store: httpx.Client, key: bytes) -> None:
     assert r.status_code == 200 and len(r.json()["stored"]) == len(events), r.text
 
 
-def test_hub_and_hq_api_past_their_logins(cloud: CloudHandle, tmp_path: Path) -> None:
+def booked(hub: httpx.Client, hq: httpx.Client) -> tuple[str, str]:
+    """A booking HQ took for the store and its hub answered (as the hub's puller does): the
+    caller's request id, and HQ's id of the request to claim and answer again. HQ waits only
+    a moment here: a try the hub does not claim in time expires, and the next one is made."""
+    for attempt in range(50):
+        request_id = f"fuzz-booking-{attempt:04d}"
+        ask = {**BOOKING, "request_id": request_id}
+        with ThreadPoolExecutor(1) as pool:
+            asked = pool.submit(hq.post, f"/api/v1/hq/stores/{STORE}/bookings", json=ask)
+            requests: list[dict[str, Any]] = []
+            while not requests and not asked.done():
+                requests = hub.get("/api/v1/store-requests").json()["requests"]
+            claimed = [r["id"] for r in requests if hub.post(
+                f"/api/v1/store-requests/{r['id']}/claim").status_code == 200]  # fmt: skip
+            assert asked.result().status_code in (202, 503)
+        if claimed:
+            answer = {"status": 201, "body": {"id": "fuzz-b1", "phone": "138****8000"}}
+            r = hub.post(f"/api/v1/store-requests/{claimed[0]}/answer", json=answer)
+            assert r.status_code == 204, r.text
+            return request_id, claimed[0]
+    raise AssertionError("the store's hub never claimed a booking in time")
+
+
+@pytest.fixture
+def quick_cloud(cloud_db: str) -> Iterator[CloudHandle]:
+    """HQ waiting a moment, not 8 s, for a store's hub to answer a booking (each fuzzed one),
+    and answering a hub's long poll at once."""
+    migrate(cloud_db)
+    settings = cloud_settings(cloud_db, store_request_wait_s=0.05, store_poll_hold_s=0)
+    handle = run_cloud_thread(settings)
+    yield handle
+    handle.stop()
+
+
+@pytest.mark.timeout(300)  # as long as Schemathesis is given: 36 operations on a busy machine
+def test_hub_and_hq_api_past_their_logins(quick_cloud: CloudHandle, tmp_path: Path) -> None:
+    cloud = quick_cloud
     store_token = cloud.register(STORE)
     sales(cloud.client(store_token))
     members(cloud.client(store_token), cloud.member_key)
@@ -308,5 +390,8 @@ def test_hub_and_hq_api_past_their_logins(cloud: CloudHandle, tmp_path: Path) ->
     ]
     body = {"id": EXPERIMENT, "name": "fuzz", "variants": variants}
     assert hq.post("/api/v1/hq/experiments", json=body).status_code == 201
+    request_id, store_request = booked(cloud.client(store_token), hq)
     selected = selection(HUB_AND_HQ_RUN)
-    assert_each_reached_its_handler(fuzz(cloud, tmp_path, store_token, selected), selected)
+    seen = fuzz(cloud, tmp_path, store_token, selected, {
+        "booking_requests": [request_id], "store_requests": [store_request]})  # fmt: skip
+    assert_each_reached_its_handler(seen, selected)

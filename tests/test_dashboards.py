@@ -140,7 +140,7 @@ def measurement_names() -> set[str]:
 
 def hq_lines(now: float) -> list[str]:
     """What HQ writes, every optional field filled in: an order, a void, a payment, member,
-    coupon and feedback events, a store's hub status, the liability and RFM counts."""
+    coupon, feedback and waitlist events, a store's hub status, the liability and RFM counts."""
     order = {
         "order": "o1",
         "source": "table",
@@ -177,6 +177,10 @@ def hq_lines(now: float) -> list[str]:
     redeemed = {"coupon": "CAAAAAAAAAA", "member": member, "payment": "p1", "off_fen": 100,
                 "at": now}  # fmt: skip
     rated = {"payment": "p1", "table": "A1", "food": 5, "service": 4, "comment": "ok", "at": now}
+    seated = {"party": "p" * 32, "number": "A001", "group": "A", "size": 2, "what": "seated",
+              "source": "kiosk", "priority": False, "taken_at": now - 600, "at": now,
+              "est_low_s": 300.0, "est_s": 500.0, "est_high_s": 800.0, "waited_s": 600.0,
+              "error_s": 100.0, "table": "A1"}  # fmt: skip
     events = [
         SalesEvent(1, "S1", "op-o1", "order.placed", now, now, order),
         SalesEvent(2, "S1", "ov-o1-1", "order.line_voided", now, now, void),
@@ -186,6 +190,7 @@ def hq_lines(now: float) -> list[str]:
         SalesEvent(6, "S1", "ci-CAAAAAAAAAA", "coupon.issued", now, now, issued),
         SalesEvent(7, "S1", "cr-CAAAAAAAAAA-p1", "coupon.redeemed", now, now, redeemed),
         SalesEvent(8, "S1", "fb-p1", "feedback.given", now, now, rated),
+        SalesEvent(9, "S1", "wl-" + "p" * 32 + "-seated", "waitlist.party", now, now, seated),
     ]
     engine = make_engine("sqlite://")
     CloudBase.metadata.create_all(engine)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,7 @@ from contract.const import QOS_STATE, AckStatus, EventType
 from contract.inventory import DeviceSpec
 from contract.menu import StoreConfig
 from contract.payloads import GroupBoard, QueueTakeEvent, WaitlistBoard
+from contract.store_requests import KIND_BOOKING, BookingAsk
 from contract.topics import waitlist_topic
 from contract.waitlist import RECENT_CALLED, WaitlistConfig
 from edge.auth import RateLimiter
@@ -31,6 +33,7 @@ from edge.members.models import Member
 from edge.menu.domain import ConfigApplied, MenuDomain
 from edge.orders import errors
 from edge.orders.errors import OrderError
+from edge.uplink.domain import UplinkDomain
 from edge.uplink.events import FactsCommitted
 from edge.waitlist import service
 from edge.waitlist.models import Booking, WaitParty
@@ -103,6 +106,7 @@ class WaitlistDomain(Domain):
         self.intake = TakeIntake(self)
         self._published_at = 0.0
         hub.bus.subscribe(ConfigApplied, lambda _e: self.changed())
+        hub.get(UplinkDomain).requests.register(KIND_BOOKING, self.book_for_hq)
 
     @classmethod
     def router(cls) -> APIRouter:
@@ -185,6 +189,41 @@ class WaitlistDomain(Domain):
                 },
             )
         self.hub.mqtt.publish_ack(device.type, device.id, encode(ack))
+
+    # --- bookings ----------------------------------------------------------------------
+
+    def book(
+        self, request: service.BookingRequest, member_id: str | None, now: float
+    ) -> tuple[dict[str, Any], bool]:
+        """A booking by the rules of the store (its capacity, its hours, the member's
+        priority); the booking as staff see it, and whether it is new."""
+        with self.hub.sessions.begin() as session:
+            priority = self.priority_of(session, member_id, now)
+            booking, created = service.book(
+                session, self.config, self.store_config, request, now, member_id, priority
+            )
+            public = booking_public(booking)
+        if created:
+            self.changed()
+        return public, created
+
+    def book_for_hq(self, request_id: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """A booking HQ took for this store (edge/uplink/requests_pull.py): decided here like
+        one from the booking page; HQ's request id is its key, so a request handed again is
+        the same booking."""
+        try:
+            ask = BookingAsk.model_validate(body)
+        except ValidationError:
+            err = service.bad_request()
+            return err.status, {"detail": err.detail()}
+        request = service.BookingRequest(
+            f"hq:{request_id}", ask.day, ask.slot, ask.size, ask.name, ask.phone
+        )
+        try:
+            public, created = self.book(request, ask.member_id, time.time())
+        except OrderError as err:
+            return err.status, {"detail": err.detail()}
+        return (201 if created else 200), public
 
     # --- what people see ---------------------------------------------------------------
 

@@ -3,7 +3,7 @@ reservation. The line lives here, not in memory: a hub restarted mid-evening has
 
 import uuid
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from edge.db import Base
@@ -66,6 +66,8 @@ class Booking(Base):
     name: Mapped[str] = mapped_column(String(40), default="")
     phone_mask: Mapped[str] = mapped_column(String(16), default="")  # 138****8000, never more
     member_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    # Made by a member of a priority level: may take the places held for them in a slot.
+    priority: Mapped[bool] = mapped_column(default=False, server_default=false())
     # booked | arrived | no_show | cancelled
     status: Mapped[str] = mapped_column(String(9), default="booked")
     created_at: Mapped[float]

@@ -138,12 +138,19 @@ def booking_page() -> HTMLResponse:
 
 
 @router.get("/api/bookings/slots")
-def slots(hub: HubDep, domain: Waitlist, day: str = Query(max_length=10)) -> dict[str, Any]:
+def slots(
+    request: Request, hub: HubDep, domain: Waitlist, members: Members,
+    day: str = Query(max_length=10),
+) -> dict[str, Any]:  # fmt: skip
     config = domain.config
+    member_id = _member_id(hub, members, request)
+    now = time.time()
     with hub.reads() as session:
-        left = service.slots_left(session, config, day)
+        priority = domain.priority_of(session, member_id, now)
+        left = service.slots_left(session, config, day, now, priority)
     return {
         "day": day,
+        "priority": priority,
         "groups": [
             {
                 "id": g.id,
@@ -152,10 +159,16 @@ def slots(hub: HubDep, domain: Waitlist, day: str = Query(max_length=10)) -> dic
                 "min_size": g.min_size,
                 "max_size": g.max_size,
                 "capacity": g.slot_capacity,
+                # Of the capacity, held for priority members until held_release_min before
+                # the slot.
+                "held": g.priority_held,
             }
             for g in config.groups
         ],
-        "left": left,  # slots not listed have every group's full capacity
+        "held_release_min": config.priority_hold_release_min,
+        # Slots not listed: a group's capacity, less its held places for a diner without
+        # priority while they are held.
+        "left": left,
     }
 
 
@@ -167,19 +180,12 @@ def book(
     if not domain.bookings.take(_client(request)):
         raise errors.rate_limited()
     member_id = _member_id(hub, members, request)
-    now = time.time()
     request_ = service.BookingRequest(
         f"web:{body.key}", body.day, body.slot, body.size, body.name, body.phone
     )
-    with hub.sessions.begin() as session:
-        priority = domain.priority_of(session, member_id, now)
-        booking, created = service.book(
-            session, domain.config, domain.store_config, request_, now, member_id, priority
-        )
-        public = booking_public(booking)
+    public, created = domain.book(request_, member_id, time.time())
     if not created:
         response.status_code = status.HTTP_200_OK
-    domain.changed()
     return public
 
 

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, literal, select
+from sqlalchemy import ColumnElement, case, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from contract.menu import StoreConfig
@@ -58,6 +58,10 @@ def not_in_line(number: str) -> OrderError:
     return OrderError(
         409, "not_in_line", f"{number} 号已不在队列中 / Number {number} is no longer in the line"
     )
+
+
+def bad_request() -> OrderError:
+    return OrderError(422, "bad_booking", "预订信息不完整 / The booking is not complete")
 
 
 def bad_token() -> OrderError:
@@ -509,27 +513,28 @@ def book(
         raise _bad_booking("bad_phone", "请填写正确的手机号", "Please give a valid phone number")
     name = request.name.strip()[:NAME_MAX]
     uid = uuid.uuid4().hex
-    taken = (
-        select(func.count())
-        .where(
-            Booking.day == request.day,
-            Booking.slot == request.slot,
-            Booking.grp == group.id,
-            Booking.status.in_(HOLDING),
-        )
-        .scalar_subquery()
-    )
     columns = ("uid", "key", "day", "slot", "slot_at", "grp", "size", "name", "phone_mask",
-               "member_id", "status", "created_at")  # fmt: skip
+               "member_id", "priority", "status", "created_at")  # fmt: skip
     values = (uid, request.key, request.day, request.slot, at, group.id, request.size, name,
-              mask_phone(request.phone), member_id, BOOKED, now)  # fmt: skip
-    source = select(*(literal(v) for v in values)).where(taken < group.slot_capacity)
+              mask_phone(request.phone), member_id, priority, BOOKED, now)  # fmt: skip
+    room = _has_room(
+        request.day, request.slot, group, held_active(config, at, now) and not priority
+    )
+    source = select(*(literal(v) for v in values)).where(room)
     # The same key twice at once cannot both get here: the writer's transactions hold SQLite's
     # write lock from their start, so the second one found the first's row above.
     result = session.execute(
         insert(Booking).from_select([getattr(Booking, c) for c in columns], source)
     )
     if not result.rowcount:  # type: ignore[attr-defined]
+        if session.scalar(select(_has_room(request.day, request.slot, group, False))):
+            until = time.strftime("%H:%M", time.localtime(held_until(config, at)))
+            raise OrderError(
+                409,
+                "slot_held",
+                f"这个时段余下的桌位为会员保留，{until} 起开放 / The places left in this slot "
+                f"are held for members until {until}",
+            )
         raise OrderError(
             409,
             "slot_full",
@@ -539,6 +544,32 @@ def book(
     assert booking is not None
     _booking_fact(session, booking, BOOKED, now)
     return booking, True
+
+
+def held_until(config: WaitlistConfig, slot_at: float) -> float:
+    return slot_at - config.priority_hold_release_min * 60.0
+
+
+def held_active(config: WaitlistConfig, slot_at: float, now: float) -> bool:
+    """Whether a slot's held places are still only for priority members."""
+    return now < held_until(config, slot_at)
+
+
+def _has_room(day: str, slot: str, group: TableGroup, held_apply: bool) -> ColumnElement[bool]:
+    """The slot has a place for one more booking of the group: fewer holding bookings than
+    its capacity; and when its held places still apply, the held places not yet taken by
+    priority bookings are not counted as free. One SQL condition, evaluated in the insert."""
+    holding = (
+        select(func.count())
+        .where(Booking.day == day, Booking.slot == slot, Booking.grp == group.id)
+        .where(Booking.status.in_(HOLDING))
+    )
+    taken = holding.scalar_subquery()
+    if not held_apply or group.priority_held == 0:
+        return taken < group.slot_capacity
+    held_taken = holding.where(Booking.priority.is_(True)).scalar_subquery()
+    still_held = case((held_taken < group.priority_held, group.priority_held - held_taken), else_=0)
+    return taken + still_held < group.slot_capacity
 
 
 def booking_by_uid(session: Session, uid: str) -> Booking:
@@ -603,16 +634,31 @@ def _booking_fact(session: Session, booking: Booking, what: str, now: float) -> 
     outbox.enqueue(session, [event])
 
 
-def slots_left(session: Session, config: WaitlistConfig, day: str) -> dict[str, dict[str, int]]:
-    """Per slot with bookings, per group: places left (slots without any: full capacity)."""
+def slots_left(
+    session: Session, config: WaitlistConfig, day: str, now: float, priority: bool = False
+) -> dict[str, dict[str, int]]:
+    """Per slot with bookings, per group: places left for this diner (the held places not
+    counted for a diner without priority while they are held). Slots without bookings: the
+    group's capacity, less its held places for a diner without priority."""
     rows = session.execute(
-        select(Booking.slot, Booking.grp, func.count())
+        select(Booking.slot, Booking.slot_at, Booking.grp, Booking.priority, func.count())
         .where(Booking.day == day, Booking.status.in_(HOLDING))
-        .group_by(Booking.slot, Booking.grp)
+        .group_by(Booking.slot, Booking.slot_at, Booking.grp, Booking.priority)
     )
+    counts: dict[tuple[str, str], list[int]] = {}
+    slot_at: dict[str, float] = {}
+    for slot, at, grp, prio, n in rows:
+        slot_at[slot] = at
+        c = counts.setdefault((slot, grp), [0, 0])
+        c[0] += int(n)
+        c[1] += int(n) if prio else 0
     out: dict[str, dict[str, int]] = {}
-    for slot, grp, n in rows:
+    for (slot, grp), (taken, prio_taken) in sorted(counts.items()):
         group = config.group(grp)
-        cap = group.slot_capacity if group is not None else 0
-        out.setdefault(slot, {})[grp] = max(0, cap - int(n))
+        if group is None:
+            continue
+        held = 0
+        if not priority and held_active(config, slot_at[slot], now):
+            held = max(0, group.priority_held - prio_taken)
+        out.setdefault(slot, {})[grp] = max(0, group.slot_capacity - taken - held)
     return out

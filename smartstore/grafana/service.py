@@ -1,7 +1,7 @@
-"""Service quality per store: calls, how fast staff answer, devices seen, rejected messages.
+"""Service quality per store: calls, how fast staff answer, devices seen, rejected messages,
+and the line at the door (the waitlist's points HQ writes, cloud/sales_influx.py).
 
-The queries are those of the hand-written dashboard this replaced; room is left for a
-"waiting at the door" row once the waitlist writes its points (WAITING_AT_THE_DOOR below)."""
+The calls' queries are those of the hand-written dashboard this replaced."""
 
 from grafana_foundation_sdk.builders import dashboard, piechart
 from grafana_foundation_sdk.models.common import LegendDisplayMode, LegendPlacement
@@ -12,6 +12,7 @@ from grafana_foundation_sdk.models.piechart import (
     PieChartType,
 )
 
+from cloud.const import M_WAITLIST
 from edge.telemetry.points import M_CALL_RESPONSES, M_CALLS, M_DEVICE_TELEMETRY, M_HUB_INGEST
 from smartstore.grafana.influxql import DATASOURCE, STORE, TAG, Q, store_variable
 from smartstore.grafana.panels import big_number, rows, series, thresholds
@@ -46,9 +47,29 @@ BATTERY_AND_SIGNAL = (
     f'FROM "{M_DEVICE_TELEMETRY}" WHERE {STORE} AND $timeFilter GROUP BY "store", "device"'
 )
 
-# Diners waiting at the door (the waitlist) belong here, beside the calls, once the hub
-# writes them: a row of panels appended in build() below.
-WAITING_AT_THE_DOOR: list[dashboard.Row] = []
+# The line at the door: waits of the parties seated (minutes), per hour and store...
+SEATED = f'FROM "{M_WAITLIST}" WHERE {STORE} AND "what" = \'seated\' AND $timeFilter'
+DOOR_WAIT_P = (
+    'SELECT percentile("waited_s", {p}) / 60 ' + SEATED + ' GROUP BY time(1h), "store" fill(none)'
+)
+# ...how many parties were seated, left the line or did not come when called, per hour...
+DOOR_OUTCOMES = (
+    f'SELECT sum("count") FROM "{M_WAITLIST}" WHERE {STORE} AND "what" =~ '
+    '/^(seated|left|no_show)$/ AND $timeFilter GROUP BY time(1h), "what" fill(none)'
+)
+# ...and per store over the range: the wait, how good the estimate was, who gave up.
+DOOR_BY_STORE = (
+    'SELECT count("waited_s") AS "seated", percentile("waited_s", 50) / 60 AS "wait_p50", '
+    'percentile("waited_s", 90) / 60 AS "wait_p90", median("abs_error_s") / 60 AS '
+    '"estimate_error_p50", mean("over_upper") AS "waited_past_range" '
+    + SEATED
+    + ' GROUP BY "store"'
+)
+DOOR_GAVE_UP = (
+    'SELECT sum("count") AS "parties" '
+    f'FROM "{M_WAITLIST}" WHERE {STORE} AND "what" =~ /^(left|no_show)$/ AND $timeFilter '
+    'GROUP BY "store", "what"'
+)
 
 
 def _urgent_share() -> piechart.Panel:
@@ -157,6 +178,58 @@ def build() -> dashboard.Dashboard:
             )
         )
     )
-    for row in WAITING_AT_THE_DOOR:
-        d = d.with_row(row)
-    return d
+    return _waiting_at_the_door(d)
+
+
+def _waiting_at_the_door(d: dashboard.Dashboard) -> dashboard.Dashboard:
+    return (
+        d.with_row(dashboard.Row("Waiting at the door"))
+        .with_panel(
+            series(
+                "Wait at the door p50 / p90 per hour",
+                "Minutes from taking a number to being seated (waitlist.waited_s of the"
+                " parties seated), per hour of seating and store.",
+                [
+                    Q(DOOR_WAIT_P.format(p=50), "p50 $tag_store"),
+                    Q(DOOR_WAIT_P.format(p=90), "p90 $tag_store", ref_id="B"),
+                ],
+                unit="m",
+                calcs=("mean", "max"),
+            )
+        )
+        .with_panel(
+            series(
+                "Seated, left the line, no-shows per hour",
+                "Parties of the line at the door per hour (waitlist, by `what`): seated, left"
+                " the line (from their phone or told staff), and called but never came.",
+                [Q(DOOR_OUTCOMES, "$tag_what")],
+                bars=True,
+                stacked=True,
+            ).decimals(0)
+        )
+        .with_panel(
+            rows(
+                "Waiting at the door by store",
+                "Over the dashboard range, per store: parties seated, their wait (p50, p90,"
+                " minutes), the median error of the estimate they were shown (minutes) and"
+                " the share that waited past the range's upper end.",
+                [Q(DOOR_BY_STORE, table=True)],
+                sort_by="wait_p90",
+                units={
+                    "wait_p50": "m",
+                    "wait_p90": "m",
+                    "estimate_error_p50": "m",
+                    "waited_past_range": "percentunit",
+                },
+            )
+        )
+        .with_panel(
+            rows(
+                "Left the line and no-shows by store",
+                "Over the dashboard range, per store: parties that left the line and those"
+                " called who never came (waitlist, what = left | no_show).",
+                [Q(DOOR_GAVE_UP, table=True)],
+                sort_by="parties",
+            )
+        )
+    )

@@ -18,6 +18,7 @@ from edge.members.domain import MembersDomain
 from edge.menu.domain import MenuDomain
 from edge.orders.errors import OrderError
 from edge.tables.domain import TablesDomain
+from edge.uplink.domain import UplinkDomain
 from edge.waitlist.domain import LIVE_KEY, WaitlistDomain, is_queue_take, parse_kiosk_take
 from tests.fast.fakes import RecordingLive, RecordingMqtt
 from tests.fast.helpers import build
@@ -32,7 +33,7 @@ def settings(settings: Settings) -> Settings:
 
 
 def _domain(hub_ctx: HubContext) -> WaitlistDomain:
-    build(hub_ctx, MenuDomain, TablesDomain, MembersDomain, WaitlistDomain)
+    build(hub_ctx, UplinkDomain, MenuDomain, TablesDomain, MembersDomain, WaitlistDomain)
     return hub_ctx.get(WaitlistDomain)
 
 
@@ -95,3 +96,18 @@ def test_a_member_of_a_priority_level_goes_first(hub_ctx: HubContext, menu: Menu
     assert gold["priority"] and not plain["priority"]
     again, _ = domain.take("phone:tap-plain-0001", 2, "phone", now)
     assert (gold["ahead"], again["ahead"]) == (0, 1)  # the member went before the other
+
+
+def test_a_booking_hq_passes_down_is_decided_here_once_per_request(hub_ctx: HubContext) -> None:
+    domain = _domain(hub_ctx)
+    day = time.strftime("%Y-%m-%d", time.localtime(time.time() + 86400))
+    body = {"day": day, "slot": "19:00", "size": 2, "name": "王", "phone": "13800138000"}
+    status, booking = domain.book_for_hq("r" * 32, body)
+    assert status == 201 and booking["phone"] == "138****8000" and booking["slot"] == "19:00"
+    again = domain.book_for_hq("r" * 32, body)  # handed again after a restart: the same one
+    assert again == (200, booking)
+    assert domain.book_for_hq("s" * 32, body)[0] == 201
+    full = domain.book_for_hq("t" * 32, body)  # group A: 2 a slot
+    assert full[0] == 409 and full[1]["detail"]["code"] == "slot_full"
+    bad = domain.book_for_hq("u" * 32, {**body, "size": "many"})
+    assert bad[0] == 422 and " / " in bad[1]["detail"]["message"]

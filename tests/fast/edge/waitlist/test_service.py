@@ -180,3 +180,39 @@ def test_priority_members_may_book_further_ahead(db: StoreDb) -> None:
             service.book(s, CONFIG, None, request, NOW)
         booking, created = service.book(s, CONFIG, None, request, NOW, priority=True)
     assert created and booking.day == far
+
+
+def test_held_places_only_for_priority_until_their_release_then_for_anyone(db: StoreDb) -> None:
+    groups = [g.model_copy(update={"slot_capacity": 3, "priority_held": 1}) if g.id == "A"
+              else g for g in CONFIG.groups]  # fmt: skip
+    config = CONFIG.model_copy(update={"groups": groups, "priority_hold_release_min": 60})
+    day = time.strftime("%Y-%m-%d", time.localtime(NOW + 2 * 86400))
+    at = service.slot_start(day, "19:00")
+
+    def book(key: str, now: float, priority: bool = False) -> str:
+        request = service.BookingRequest(key, day, "19:00", 2, "", "13800138000")
+        try:
+            with db.sessions.begin() as s:
+                service.book(s, config, None, request, now, priority=priority)
+        except OrderError as err:
+            return err.code
+        return "ok"
+
+    assert [book(f"n{n}", NOW) for n in range(3)] == ["ok", "ok", "slot_held"]
+    with db.sessions.begin() as s:
+        assert service.slots_left(s, config, day, NOW) == {"19:00": {"A": 0}}
+        assert service.slots_left(s, config, day, NOW, priority=True) == {"19:00": {"A": 1}}
+    assert book("g1", NOW, priority=True) == "ok"
+    assert book("g2", NOW, priority=True) == "slot_full"
+    assert book("n3", at - 30 * 60) == "slot_full"  # released, but the slot is full
+
+    # A priority booking made first takes the held place: the others may still have two.
+    other = time.strftime("%Y-%m-%d", time.localtime(NOW + 3 * 86400))
+    day, at = other, service.slot_start(other, "19:00")
+    assert book("g3", NOW, priority=True) == "ok"
+    assert [book(f"m{n}", NOW) for n in range(3)] == ["ok", "ok", "slot_full"]
+    # An hour before the slot a held place nobody with priority took is anyone's.
+    day = time.strftime("%Y-%m-%d", time.localtime(NOW + 4 * 86400))
+    at = service.slot_start(day, "19:00")
+    assert [book(f"r{n}", NOW) for n in range(3)] == ["ok", "ok", "slot_held"]
+    assert book("r3", at - 59 * 60) == "ok"
