@@ -30,6 +30,7 @@ from edge.members import errors as member_errors
 from edge.members import ledger, service
 from edge.members.hq import HqAway, HqMembers
 from edge.members.models import Coupon, Member
+from edge.members.popular import PopularNow
 from edge.menu.domain import MenuDomain
 from edge.orders.errors import OrderError
 from edge.uplink.events import FactsCommitted
@@ -84,6 +85,7 @@ class MembersDomain(Domain):
         self.phone_limiter = RateLimiter(SIGN_INS_PER_PHONE_PER_MINUTE)
         self._sign_ins: dict[str, SignIn] = {}
         self._lock = threading.Lock()
+        self.popular = PopularNow()
 
     @classmethod
     def router(cls) -> APIRouter:

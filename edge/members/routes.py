@@ -13,6 +13,7 @@ from edge.members import errors as member_errors
 from edge.members import ledger, service
 from edge.members.code_image import qr_svg
 from edge.members.domain import MEMBER_COOKIE, MEMBER_SESSION_S, MembersDomain
+from edge.members.models import Member
 from edge.menu.domain import MenuDomain
 from edge.orders.errors import OrderError
 from edge.tables.domain import TablesDomain
@@ -71,23 +72,34 @@ def my_membership(
     cookie: MemberCookie = None,
 ) -> dict[str, Any]:
     """The member signed in on this phone (None if nobody), with what is popular here now.
-    Opening it makes the member the party's (the first to sign in at the table)."""
+    Opening it makes the member the party's (the first to sign in at the table) and gives a
+    birthday coupon due: those are the only writes, made once, so a page asking again (each
+    time it opens) reads only."""
     table_id, _name, opened_at = _table(hub, tables, token)
     now = time.time()
     with hub.reads() as session:
         member = members.member_of_session(session, cookie) if members.enabled else None
         member_id = member.id if member is not None else None
-        popular = service.popular_now(session, now)
     if member_id is not None:
-        members.refresh(member_id, max_age_s=60.0)
-        try:
-            with hub.sessions.begin() as session:
-                member = service.by_id(session, member_id)
-                service.attach(session, table_id, opened_at, member, now, replace=False)
-                member_coupons.birthday_coupon(session, members.config, member, now)
-        except member_errors.MemberNotFound:  # erased at HQ on their request: signed out
-            member_id = None
-            response.delete_cookie(MEMBER_COOKIE)
+        members.refresh(member_id, max_age_s=60.0)  # writes only when HQ answered
+        with hub.reads() as session:
+            fresh = session.get(Member, member_id)
+            due = (
+                fresh is None
+                or fresh.erased  # erased at HQ: found out below
+                or service.party_member(session, table_id, opened_at) is None
+                or member_coupons.birthday_due(members.config, fresh, now)
+            )
+        if due:
+            try:
+                with hub.sessions.begin() as session:
+                    member = service.by_id(session, member_id)
+                    service.attach(session, table_id, opened_at, member, now, replace=False)
+                    member_coupons.birthday_coupon(session, members.config, member, now)
+            except member_errors.MemberNotFound:  # erased at HQ on their request: signed out
+                member_id = None
+                response.delete_cookie(MEMBER_COOKIE)
+            hub.bus.publish(FactsCommitted())  # a birthday coupon is a fact for HQ
     with hub.reads() as session:
         view = (
             members.view(session, service.by_id(session, member_id), now)
@@ -95,7 +107,7 @@ def my_membership(
             else None
         )
         party = service.party_member(session, table_id, opened_at)
-    hub.bus.publish(FactsCommitted())
+        popular = members.popular.dishes(session, now)
     return {
         "enabled": members.enabled,
         "member": view,
