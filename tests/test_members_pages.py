@@ -396,3 +396,46 @@ def test_the_privacy_statement_says_what_is_kept_in_both_languages(
             )
         finally:
             page.close()
+
+
+def test_the_menu_shows_your_usual_and_what_is_popular_here_now(
+    browser: Browser, tmp_path: Path, store: str
+) -> None:
+    """Above the menu: what this store sells this hour (to everyone), and once a member has
+    ordered here, their usual; a tap puts the dish in the cart. No HQ here: the hub's own
+    orders, offline."""
+    with kitchen(tmp_path, store) as k:
+        beer = {"dish": "beer", "qty": 3}
+        assert k.order(k.token("B1"), [beer], "k-recs-b1-00000001").status_code == 201
+        page = phone(browser, "zh-CN")
+        with watched(page) as problems:
+            scan_table(page, k, "A1")
+            recs = page.locator("#recs")
+            expect(recs.locator("#recs-popular-box")).to_contain_text("本店现在热卖")
+            expect(recs.locator('#recs-popular [data-rec="beer"]')).to_have_text("青岛啤酒")
+            expect(recs.locator("#recs-usual-box")).to_be_hidden()  # nobody signed in
+
+            page.locator("#member-btn").click()
+            page.locator("#join-phone").fill("13500135005")
+            page.locator("#join-consent").check()
+            page.locator("#join-btn").click()
+            expect(page.locator("#member-in")).to_be_visible()
+            page.locator("#member-sheet [data-close]").click()
+            expect(recs.locator("#recs-usual-box")).to_be_hidden()  # has not ordered here yet
+
+            # The member taps the beer in the row and orders it.
+            recs.locator('#recs-popular [data-rec="beer"]').click()
+            expect(page.locator("#cart-count")).to_have_text("1")
+            page.locator("#cart-bar").click()
+            page.locator("#place-order").click()
+            expect(page.locator("#orders [data-order]")).to_have_count(1, timeout=10_000)
+
+            # Back on the menu (the page opened again): their usual is the beer.
+            page.reload()
+            expect(recs.locator('#recs-usual [data-rec="beer"]')).to_have_text("青岛啤酒")
+            page.locator("#lang").click()
+            expect(recs.locator("#recs-usual-box")).to_contain_text("Your usual")
+            expect(recs.locator("#recs-popular-box")).to_contain_text("Popular here now")
+            expect(recs.locator('#recs-usual [data-rec="beer"]')).to_have_text("Tsingtao Beer")
+        page.context.close()
+        assert problems == []
