@@ -145,6 +145,8 @@ class MembersDomain(Domain):
     def refresh(self, member_id: str, max_age_s: float = 0.0) -> bool:
         """Ask HQ for the member's balance elsewhere and coupons; True when HQ answered (now,
         or within `max_age_s`). Never inside a write transaction: HQ may take seconds."""
+        if not self.hq.enabled:
+            return False  # no HQ configured: nothing to read first
         with self.hub.reads() as session:
             member = session.get(Member, member_id)
             if member is None:

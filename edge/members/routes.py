@@ -13,7 +13,6 @@ from edge.members import errors as member_errors
 from edge.members import ledger, service
 from edge.members.code_image import qr_svg
 from edge.members.domain import MEMBER_COOKIE, MEMBER_SESSION_S, MembersDomain
-from edge.members.models import Member
 from edge.menu.domain import MenuDomain
 from edge.orders.errors import OrderError
 from edge.tables.domain import TablesDomain
@@ -80,34 +79,34 @@ def my_membership(
     with hub.reads() as session:
         member = members.member_of_session(session, cookie) if members.enabled else None
         member_id = member.id if member is not None else None
-    if member_id is not None:
-        members.refresh(member_id, max_age_s=60.0)  # writes only when HQ answered
-        with hub.reads() as session:
-            fresh = session.get(Member, member_id)
-            due = (
-                fresh is None
-                or fresh.erased  # erased at HQ: found out below
-                or service.party_member(session, table_id, opened_at) is None
-                or member_coupons.birthday_due(members.config, fresh, now)
-            )
-        if due:
-            try:
-                with hub.sessions.begin() as session:
-                    member = service.by_id(session, member_id)
-                    service.attach(session, table_id, opened_at, member, now, replace=False)
-                    member_coupons.birthday_coupon(session, members.config, member, now)
-            except member_errors.MemberNotFound:  # erased at HQ on their request: signed out
-                member_id = None
-                response.delete_cookie(MEMBER_COOKIE)
-            hub.bus.publish(FactsCommitted())  # a birthday coupon is a fact for HQ
-    with hub.reads() as session:
-        view = (
-            members.view(session, service.by_id(session, member_id), now)
-            if member_id is not None
-            else None
+        due = member is not None and (
+            service.party_member(session, table_id, opened_at) is None
+            or member_coupons.birthday_due(members.config, member, now)
         )
+    if member_id is not None:
+        members.refresh(member_id, max_age_s=60.0)  # HQ's answer when there is one (writes)
+    if due and member_id is not None:
+        try:
+            with hub.sessions.begin() as session:
+                member = service.by_id(session, member_id)
+                service.attach(session, table_id, opened_at, member, now, replace=False)
+                member_coupons.birthday_coupon(session, members.config, member, now)
+        except member_errors.MemberNotFound:  # erased at HQ on their request: signed out
+            member_id = None
+        hub.bus.publish(FactsCommitted())  # a birthday coupon is a fact for HQ
+    with hub.reads() as session:
+        try:
+            view = (
+                members.view(session, service.by_id(session, member_id), now)
+                if member_id is not None
+                else None
+            )
+        except member_errors.MemberNotFound:  # erased at HQ (HQ's answer just now)
+            member_id = view = None
         party = service.party_member(session, table_id, opened_at)
         popular = members.popular.dishes(session, now)
+    if cookie and member_id is None and members.enabled:
+        response.delete_cookie(MEMBER_COOKIE)  # names nobody (any more): signed out
     return {
         "enabled": members.enabled,
         "member": view,
