@@ -509,7 +509,11 @@ def measure(
     )
     broker = start_broker(work / "mqtt", inventory)
     settings = hub_settings(broker, work / "hub", orders_per_table_per_minute=60)
-    hub = run_hub_process(settings, work / "hub.log")
+    try:
+        hub = run_hub_process(settings, work / "hub.log")
+    except AssertionError:  # not up within 20 s: a shared machine under load; once more
+        print("the hub did not start in time; starting it again", flush=True)
+        hub = run_hub_process(settings, work / "hub.log")
     menu = load_menu(SAMPLE_MENU)
     dishes = menu.by_id()
     orders: dict[str, SentOrder] = {}  # tag -> the order
