@@ -509,7 +509,11 @@ def measure(
     )
     broker = start_broker(work / "mqtt", inventory)
     settings = hub_settings(broker, work / "hub", orders_per_table_per_minute=60)
-    hub = run_hub_process(settings, work / "hub.log")
+    try:
+        hub = run_hub_process(settings, work / "hub.log")
+    except AssertionError:  # not up within 20 s: a shared machine under load; once more
+        print("the hub did not start in time; starting it again", flush=True)
+        hub = run_hub_process(settings, work / "hub.log")
     menu = load_menu(SAMPLE_MENU)
     dishes = menu.by_id()
     orders: dict[str, SentOrder] = {}  # tag -> the order
@@ -609,6 +613,7 @@ def measure(
 
     sampler = ProcessSampler(hub.proc.pid)
     sampler.start()
+    load_at_start = os.getloadavg()[0]  # the machine is shared: the noise is said with the figures
     start = time.monotonic()
     n = phone_no = from_members = 0
     with ThreadPoolExecutor(max_workers=32) as pool:
@@ -664,6 +669,7 @@ def measure(
         "page_kb": page_bytes / 1024,
         "cpu": cpu,
         "rss_mb": sampler.peak_rss / 2**20,
+        "load": load_at_start,
         **member_figures,
     }
 
@@ -866,6 +872,7 @@ def compare(args: argparse.Namespace) -> None:
             f"{m['accept_p99']:.1f}",
             f"{p['ticket_p99']:.1f}",
             f"{m['ticket_p99']:.1f}",
+            f"{p.get('load', float('nan')):.1f} / {m.get('load', float('nan')):.1f}",
         ]
         for i, (p, m) in enumerate(zip(plain, members, strict=True))
     ]
@@ -876,6 +883,7 @@ def compare(args: argparse.Namespace) -> None:
             "accepted p99 members",
             "→ ticket p99 plain",
             "→ ticket p99 members",
+            "machine load at start, plain / members",
         ],
         per_run,
     )
@@ -896,13 +904,16 @@ welcome coupon (alternate parties), and open the table for the next party. No HQ
 points are spent within the day's offline allowance. The other phone orders and the kiosks are as
 in the plain run. A member payment must answer what the rules say (coupon and points off,
 points earned, balance); after the hub is killed its database must hold exactly the member
-payments answered, and each member's ledger must sum to the points expected. Medians of
+payments answered, and each member's ledger must sum to the points expected. This store has
+no `cashier` printer: receipts print on the first printer (the hot kitchen's), after any kitchen
+ticket waiting there (`edge/printing/service.py`, `next_job`). Medians of
 {args.runs} runs; correctness rows show (and judge) the worst run. Target: the members run's
 p99s at most {RATIO:.2f} × the plain run's (ratio of the medians).
 
 {markdown_table(header, rows)}
 
-The p99s of each run (the noise between neighbouring runs of the same code):
+The p99s of each run (the noise between neighbouring runs of the same code), and the machine's
+1-minute load average as each run's clock started (2 cores, shared with other work):
 
 {runs_table}
 

@@ -4,6 +4,7 @@ with the member's coupon; the points earned appear on the diner's tab; a second 
 with the same number once a waiter confirms it at the table; both languages."""
 
 import io
+import json
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -396,3 +397,124 @@ def test_the_privacy_statement_says_what_is_kept_in_both_languages(
             )
         finally:
             page.close()
+
+
+def test_the_menu_shows_your_usual_and_what_is_popular_here_now(
+    browser: Browser, tmp_path: Path, store: str
+) -> None:
+    """Above the menu: what this store sells this hour (to everyone), and once a member has
+    ordered here, their usual; a tap puts the dish in the cart. No HQ here: the hub's own
+    orders, offline."""
+    with kitchen(tmp_path, store) as k:
+        beer = {"dish": "beer", "qty": 3}
+        assert k.order(k.token("B1"), [beer], "k-recs-b1-00000001").status_code == 201
+        page = phone(browser, "zh-CN")
+        with watched(page) as problems:
+            scan_table(page, k, "A1")
+            recs = page.locator("#recs")
+            expect(recs.locator("#recs-popular-box")).to_contain_text("本店现在热卖")
+            expect(recs.locator('#recs-popular [data-rec="beer"]')).to_have_text("青岛啤酒")
+            expect(recs.locator("#recs-usual-box")).to_be_hidden()  # nobody signed in
+
+            page.locator("#member-btn").click()
+            page.locator("#join-phone").fill("13500135005")
+            page.locator("#join-consent").check()
+            page.locator("#join-btn").click()
+            expect(page.locator("#member-in")).to_be_visible()
+            page.locator("#member-sheet [data-close]").click()
+            expect(recs.locator("#recs-usual-box")).to_be_hidden()  # has not ordered here yet
+
+            # The member taps the beer in the row and orders it.
+            recs.locator('#recs-popular [data-rec="beer"]').click()
+            expect(page.locator("#cart-count")).to_have_text("1")
+            page.locator("#cart-bar").click()
+            page.locator("#place-order").click()
+            expect(page.locator("#orders [data-order]")).to_have_count(1, timeout=10_000)
+
+            # Back on the menu (the page opened again): their usual is the beer.
+            page.reload()
+            expect(recs.locator('#recs-usual [data-rec="beer"]')).to_have_text("青岛啤酒")
+            page.locator("#lang").click()
+            expect(recs.locator("#recs-usual-box")).to_contain_text("Your usual")
+            expect(recs.locator("#recs-popular-box")).to_contain_text("Popular here now")
+            expect(recs.locator('#recs-usual [data-rec="beer"]')).to_have_text("Tsingtao Beer")
+        page.context.close()
+        assert problems == []
+
+
+def test_a_manager_adjusts_a_members_points_at_the_bill_and_a_waiter_cannot(
+    browser: Browser, tmp_path: Path, store: str
+) -> None:
+    with kitchen(tmp_path, store) as k:
+        client, member = join(k.hub.base_url, k.token("A3"), "13700137004")
+        client.close()  # the party is the member's from joining at the table
+        assert k.order(k.token("A3"), [KUNGPAO], "k-member-pages-adj-01").status_code == 201
+
+        # bob is a waiter: the member in the dialog, nothing to adjust their points with.
+        waiter = browser.new_page(viewport={"width": 1024, "height": 800})
+        with watched(waiter) as waiter_problems:
+            waiter.goto(f"{k.hub.base_url}/orders")
+            waiter.fill("#name", "bob")
+            waiter.fill("#pin", "739120")
+            waiter.click("#submit")
+            waiter.locator('.tbl[data-table="A3"] .pay').click()
+            dialog = waiter.locator("#pay-dialog")
+            expect(dialog.locator("#pm-phone")).to_have_text("137****7004")
+            expect(dialog.locator("#pm-adjust")).to_be_hidden()
+        waiter.close()
+
+        page = browser.new_page(viewport={"width": 1024, "height": 800})
+        with watched(page) as problems:
+            log_in(page, k.hub.base_url, "/orders")  # alice manages the store
+            page.locator('.tbl[data-table="A3"] .pay').click()
+            dialog = page.locator("#pay-dialog")
+            expect(dialog.locator("#pm-points")).to_have_text("积分 Points 0 · 可用 Spendable 0")
+            adjust = dialog.locator("#pm-adjust")
+            adjust.locator("summary").click()
+            # Without a reason nothing is asked of the hub.
+            dialog.locator("#pm-adjust-points").fill("50")
+            dialog.locator("#pm-adjust-btn").click()
+            expect(dialog.locator("#pay-error")).to_have_text(
+                "请写明调整原因 Say why the points change"
+            )
+            dialog.locator("#pm-adjust-reason").fill("漏记积分 points missed on Tuesday")
+            dialog.locator("#pm-adjust-reason").press("Enter")
+            expect(dialog.locator("#pm-adjust-done")).to_have_text(
+                "已调整 Adjusted +50 · 余额 Balance 50"
+            )
+            expect(dialog.locator("#pay-error")).to_be_hidden()
+            expect(dialog.locator("#pm-points")).to_have_text("积分 Points 50 · 可用 Spendable 50")
+            # More than they have: the hub refuses in both languages, and nothing changes.
+            dialog.locator("#pm-adjust-points").fill("-80")
+            dialog.locator("#pm-adjust-reason").fill("granted twice")
+            dialog.locator("#pm-adjust-btn").click()
+            expect(dialog.locator("#pay-error")).to_contain_text(
+                "积分不足，不能扣成负数 / That would make the balance negative"
+            )
+            expect(dialog.locator("#pm-points")).to_have_text("积分 Points 50 · 可用 Spendable 50")
+            expect(dialog).to_be_visible()  # the bill is still to be taken
+        page.close()
+        with sqlite3.connect(k.hub.settings.db_path) as db:
+            ledger = db.execute(
+                "SELECT id, points, cause, reason, by FROM member_points WHERE member_id = ?",
+                (member["id"],),
+            ).fetchall()
+            [(entry, points, cause, reason, by)] = ledger
+            assert (points, cause, reason, by) == (
+                50,
+                "adjust",
+                "漏记积分 points missed on Tuesday",
+                "alice",
+            )
+            # Audited at HQ: the entry is a fact in the outbox, with who and why.
+            [(data,)] = db.execute(
+                "SELECT data FROM outbox WHERE event_id = ?", (f"pt-{entry}",)
+            ).fetchall()
+        fact = json.loads(data)
+        assert (fact["points"], fact["cause"], fact["by"]) == (50, "adjust", "alice")
+        assert fact["reason"] == "漏记积分 points missed on Tuesday"
+        assert waiter_problems == []
+        assert [p for p in problems if "409" not in p] == [], problems
+        assert [p for p in problems if p.startswith("409 ")] == [
+            f"409 {k.hub.base_url}/api/members/{member['id']}/adjust"
+        ]

@@ -68,3 +68,30 @@ def test_paper_out_holds_tickets_until_refilled(tmp_path: Path, store: str) -> N
             k.printers["bar"].jobs, lambda job: "酸梅汤" in decode_text(job), "the next ticket"
         )
         assert [f"No. {order['no']}" in decode_text(job) for job in printed] == [True, False]
+
+
+def test_receipts_on_a_kitchen_printer_never_hold_up_a_kitchen_ticket(
+    tmp_path: Path, store: str
+) -> None:
+    """This store has no cashier printer: receipts print on the hot kitchen's. Two bills asked
+    for while its paper was out, then an order for the hot kitchen: when the paper is back the
+    cook's ticket comes out first, the receipts after it."""
+    with kitchen(tmp_path, store) as k:
+        hot = k.printers["hot"]
+        for table in ("A2", "B1"):
+            assert k.order(k.token(table), [KUNGPAO], key()).status_code == 201
+        k.tickets("hot", 2)
+        topic = f"store/{store}/printer/printer-01/telemetry"  # the hot kitchen's bridge
+        k.broker.pub("printer-01", topic, json.dumps({"v": 1, "paper": "out"}), qos=0)
+        wait_until(lambda: _alarms(k.staff, "paper_out"), what="a paper-out alarm")
+        for table in ("A2", "B1"):
+            r = k.diner.post(f"/api/diner/{k.token(table)}/call", json={"reason": "bill"})
+            assert r.status_code == 200 and r.json()["receipt"] is True
+        order = k.order(k.token("A1"), [{"dish": "rice", "qty": 1}], key()).json()
+        assert len(hot.jobs) == 2  # all three wait for the paper
+        k.broker.pub("printer-01", topic, json.dumps({"v": 1, "paper": "ok"}), qos=0)
+        printed = k.tickets("hot", 5)[2:]
+        assert f"No. {order['no']}" in printed[0] and "米饭" in printed[0]
+        assert "RECEIPT" not in printed[0]
+        assert ["结账单 RECEIPT" in t for t in printed[1:]] == [True, True]
+        assert ["A2" in printed[1], "B1" in printed[2]] == [True, True]  # in their own order

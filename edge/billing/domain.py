@@ -68,8 +68,11 @@ class BillingDomain(Domain):
         member = session.get(Member, member_id) if member_id is not None else None
         return member if member is not None and not member.erased else None
 
-    def view(self, table_id: str | None = None, order_uid: str | None = None) -> dict[str, Any]:
-        """The bill as the payment dialog shows it: what is owed, the member, what they may use."""
+    def view(
+        self, table_id: str | None = None, order_uid: str | None = None, staff: str = ""
+    ) -> dict[str, Any]:
+        """The bill as the payment dialog shows it: what is owed, the member, what they may use
+        (and for a manager, `can_adjust`: the dialog offers to correct the member's points)."""
         with self.hub.reads() as session:
             bill = self._bill(session, table_id, order_uid)
             member = self._member_of(session, bill)
@@ -118,6 +121,8 @@ class BillingDomain(Domain):
                     # the member (card_confirmed in the payment).
                     "by_card": not bill.table_id
                     and looks_like_card(bill.orders[0].member_code or ""),
+                    # Only a manager may (POST /api/members/{id}/adjust refuses the others).
+                    "can_adjust": staff in self.hub.settings.managers,
                 }
             return result
 

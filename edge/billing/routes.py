@@ -49,10 +49,10 @@ def _not_found(what: str) -> HTTPException:
 
 
 @router.get("/api/tables/{table_id}/bill")
-def table_bill(table_id: str, billing: Billing, _staff: CurrentStaff) -> dict[str, Any]:
+def table_bill(table_id: str, billing: Billing, staff: CurrentStaff) -> dict[str, Any]:
     """What the party owes, its member, and the coupons and points they may use."""
     try:
-        return billing.view(table_id=table_id)
+        return billing.view(table_id=table_id, staff=staff)
     except orders.OrderNotFound:
         raise _not_found("没有这张桌子 / no such table") from None
 
@@ -82,10 +82,10 @@ def attach_member(
 
 
 @router.get("/api/orders/{uid}/bill")
-def order_bill(uid: str, billing: Billing, _staff: CurrentStaff) -> dict[str, Any]:
+def order_bill(uid: str, billing: Billing, staff: CurrentStaff) -> dict[str, Any]:
     """A kiosk order paid at the counter: what it owes, its member."""
     try:
-        return billing.view(order_uid=uid)
+        return billing.view(order_uid=uid, staff=staff)
     except orders.OrderNotFound:
         raise _not_found("没有这个订单 / no such order") from None
 

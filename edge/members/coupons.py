@@ -80,11 +80,9 @@ def birthday_coupon(session: Session, config: MembersConfig, member: Member, now
     """Once a year, in the birthday's month, when the member is seen. Its code is made from
     the member's phone hash and the year, the same at every store: a second store's copy is
     the same coupon at HQ, which then lists it as used to every hub once it is spent."""
-    if config.birthday_coupon is None or member.birthday is None:
+    if config.birthday_coupon is None or not birthday_due(config, member, now):
         return
     local = time.localtime(now)
-    if member.birthday[:2] != f"{local.tm_mon:02d}" or member.birthday_year == local.tm_year:
-        return
     template = config.coupon(config.birthday_coupon)
     assert template is not None
     member.birthday_year = local.tm_year
@@ -94,6 +92,14 @@ def birthday_coupon(session: Session, config: MembersConfig, member: Member, now
         else None
     )
     issue_coupon(session, member, template, "birthday", now, code)
+
+
+def birthday_due(config: MembersConfig, member: Member, now: float) -> bool:
+    """The member's birthday coupon of this year is still to be given (it is their month)."""
+    if config.birthday_coupon is None or member.birthday is None:
+        return False
+    local = time.localtime(now)
+    return member.birthday[:2] == f"{local.tm_mon:02d}" and member.birthday_year != local.tm_year
 
 
 def usable_coupons(session: Session, member_id: str, now: float) -> list[Coupon]:

@@ -32,6 +32,7 @@ from edge.members import errors as member_errors
 from edge.members import ledger, service, share
 from edge.members.hq import HqAway, HqMembers
 from edge.members.models import Coupon, Member
+from edge.members.popular import PopularNow
 from edge.menu.domain import MenuDomain
 from edge.orders.errors import OrderError
 from edge.uplink.events import FactsCommitted
@@ -87,6 +88,7 @@ class MembersDomain(Domain):
         self.phone_limiter = RateLimiter(SIGN_INS_PER_PHONE_PER_MINUTE)
         self._sign_ins: dict[str, SignIn] = {}
         self._lock = threading.Lock()
+        self.popular = PopularNow()
 
     @classmethod
     def router(cls) -> APIRouter:
@@ -151,6 +153,8 @@ class MembersDomain(Domain):
     def refresh(self, member_id: str, max_age_s: float = 0.0) -> bool:
         """Ask HQ for the member's balance elsewhere and coupons; True when HQ answered (now,
         or within `max_age_s`). Never inside a write transaction: HQ may take seconds."""
+        if not self.hq.enabled:
+            return False  # no HQ configured: nothing to read first
         with self.hub.reads() as session:
             member = session.get(Member, member_id)
             if member is None:

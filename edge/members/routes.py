@@ -72,15 +72,21 @@ def my_membership(
     cookie: MemberCookie = None,
 ) -> dict[str, Any]:
     """The member signed in on this phone (None if nobody), with what is popular here now.
-    Opening it makes the member the party's (the first to sign in at the table)."""
+    Opening it makes the member the party's (the first to sign in at the table) and gives a
+    birthday coupon due: those are the only writes, made once, so a page asking again (each
+    time it opens) reads only."""
     table_id, _name, opened_at = _table(hub, tables, token)
     now = time.time()
     with hub.reads() as session:
         member = members.member_of_session(session, cookie) if members.enabled else None
         member_id = member.id if member is not None else None
-        popular = service.popular_now(session, now)
+        due = member is not None and (
+            service.party_member(session, table_id, opened_at) is None
+            or member_coupons.birthday_due(members.config, member, now)
+        )
     if member_id is not None:
-        members.refresh(member_id, max_age_s=60.0)
+        members.refresh(member_id, max_age_s=60.0)  # HQ's answer when there is one (writes)
+    if due and member_id is not None:
         try:
             with hub.sessions.begin() as session:
                 member = service.by_id(session, member_id)
@@ -88,15 +94,20 @@ def my_membership(
                 member_coupons.birthday_coupon(session, members.config, member, now)
         except member_errors.MemberNotFound:  # erased at HQ on their request: signed out
             member_id = None
-            response.delete_cookie(MEMBER_COOKIE)
+        hub.bus.publish(FactsCommitted())  # a birthday coupon is a fact for HQ
     with hub.reads() as session:
-        view = (
-            members.view(session, service.by_id(session, member_id), now)
-            if member_id is not None
-            else None
-        )
+        try:
+            view = (
+                members.view(session, service.by_id(session, member_id), now)
+                if member_id is not None
+                else None
+            )
+        except member_errors.MemberNotFound:  # erased at HQ (HQ's answer just now)
+            member_id = view = None
         party = service.party_member(session, table_id, opened_at)
-    hub.bus.publish(FactsCommitted())
+        popular = members.popular.dishes(session, now)
+    if cookie and member_id is None and members.enabled:
+        response.delete_cookie(MEMBER_COOKIE)  # names nobody (any more): signed out
     return {
         "enabled": members.enabled,
         "member": view,

@@ -42,6 +42,9 @@ class Order(Base):
         Index("ix_orders_day_no", "day", "no"),
         Index("ix_orders_status", "status", "id"),
         Index("ix_orders_table", "table_id", "created_at"),
+        # 0006m: a member's orders ("your usual"); this hour's orders ("popular here now").
+        Index("ix_orders_member", "member_id", "id"),
+        Index("ix_orders_created", "created_at"),
     )
 
 
@@ -99,3 +102,6 @@ class Payment(Base):
     # The party's feedback after the bill was taken (edge/billing/feedback.py): once per bill.
     feedback_at: Mapped[float | None] = mapped_column(default=None)
     refunded_by: Mapped[str | None] = mapped_column(String(64), default=None)
+
+    # 0006m: a member's spending over 12 months (their level).
+    __table_args__ = (Index("ix_payments_member", "member_id", "paid_at"),)

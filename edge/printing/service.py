@@ -9,7 +9,7 @@ printed twice without saying so.
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from contract.const import DeviceType
@@ -174,10 +174,15 @@ def recover_interrupted(session: Session) -> int:
 
 
 def next_job(session: Session, printer_id: str) -> PrintJob | None:
+    """The printer's next job: kitchen work (tickets, voids, prizes) in the order it came, and
+    receipts only when no kitchen work waits. A store without a cashier printer prints its
+    receipts on a kitchen printer (Routes); a diner waits for a receipt at the till, a cook
+    must never wait for one."""
+    receipt_last = case((PrintJob.kind == TicketKind.RECEIPT.value, 1), else_=0)
     return session.scalar(
         select(PrintJob)
         .where(PrintJob.printer_id == printer_id, PrintJob.status == PENDING)
-        .order_by(PrintJob.id)
+        .order_by(receipt_last, PrintJob.id)
         .limit(1)
     )
 

@@ -43,6 +43,11 @@ class PrinterLink:
             sock = socket.create_connection((host, port), timeout=timeout)
         except OSError as exc:
             raise PrinterUnreachable(f"printer {host}:{port} unreachable: {exc}") from exc
+        # The status question right after a ticket is a few bytes behind unacknowledged ones:
+        # with Nagle on, the kernel holds it until the printer ACKs the ticket, and the
+        # printer delays that ACK (~40 ms on Linux). Every job paid it, and a busy station's
+        # printer queued behind it (docs/benchmarks.md, "Orders with members").
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.where = f"{host}:{port}"
         self.silent = False
         self._timeout = timeout

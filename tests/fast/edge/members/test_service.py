@@ -28,9 +28,11 @@ from edge.members import coupons as member_coupons
 from edge.members import ledger
 from edge.members import service as members
 from edge.members.models import Coupon, Member
+from edge.members.popular import PopularNow
 from edge.orders import service as orders
 from edge.orders.errors import OrderError
 from edge.orders.models import Order
+from edge.orders.schemas import LineRequest
 from edge.printing.service import Routes
 from edge.tables import service as tables
 from tests.fast.edge.orders.placing import key, line, place
@@ -333,3 +335,79 @@ def test_a_birthday_must_be_a_real_month_and_day(raw: str) -> None:
 )
 def test_a_crafted_member_code_names_no_one(code: str) -> None:
     assert read_member_code(KEY, code, 1_795_859_820.0) is None
+
+
+# --- recommendations -------------------------------------------------------------------------
+
+HOUR_S = 3600.0
+
+
+def _order_at(
+    s: Session, menu: MenuFile, routes: Routes, n: int, lines: list[LineRequest], at: float
+) -> Order:
+    placed = place(s, menu, routes, lines, idem=key(100 + n), now=at)
+    placed.order.created_at = at
+    return placed.order
+
+
+def test_popular_now_is_this_hour_of_the_day_over_two_weeks(
+    db: StoreDb, menu: MenuFile, routes: Routes
+) -> None:
+    """Counted: this hour on each of the last 14 days (quantities, voided lines not); not
+    counted: the next hour, or this hour 15 days ago."""
+    now = NOW - NOW % HOUR_S + 20 * 60  # 20 past an hour: room either side of each order
+    day = members.DAY_S
+    with db.sessions.begin() as s:
+        _order_at(s, menu, routes, 1, [line("rice", 2)], now - 5 * 60)
+        _order_at(s, menu, routes, 2, [line("rice", 1)], now - 13 * day)
+        _order_at(s, menu, routes, 3, [line("tea", 2, temp="hot")], now - 3 * day + 10 * 60)
+        _order_at(s, menu, routes, 4, [line("beer", 9)], now - 2 * day + HOUR_S)  # next hour
+        _order_at(s, menu, routes, 5, [line("plum", 9)], now - 15 * day)  # too long ago
+        voided = _order_at(s, menu, routes, 6, [line("kungpao", 9, spice="hot")], now - day)
+        voided.lines[0].status = "void"
+        _order_at(s, menu, routes, 7, [line("kungpao", 1, spice="mild")], now - 7 * day)
+    with db.reads() as s:
+        assert members.popular_now(s, now) == ["rice", "tea", "kungpao"]
+        assert members.popular_now(s, now, limit=1) == ["rice"]
+        # An hour later the beer ordered then is the favourite.
+        assert members.popular_now(s, now + HOUR_S)[0] == "beer"
+
+
+def test_your_usual_is_what_the_member_ordered_most(
+    db: StoreDb, menu: MenuFile, routes: Routes
+) -> None:
+    with db.sessions.begin() as s:
+        mine = [
+            _order_at(s, menu, routes, 1, [line("tea", 1, temp="hot"), line("rice", 1)], NOW),
+            _order_at(s, menu, routes, 2, [line("tea", 2, temp="iced")], NOW - 400 * 86_400),
+            _order_at(s, menu, routes, 3, [line("beer", 5)], NOW),
+        ]
+        other = _order_at(s, menu, routes, 4, [line("plum", 9)], NOW)
+        for o in mine:
+            o.member_id = "m-me"
+        other.member_id = "m-other"
+        mine[2].lines[0].status = "void"  # voided: not what they eat
+    with db.reads() as s:
+        assert members.usual(s, "m-me") == ["tea", "rice"]
+        assert members.usual(s, "m-other") == ["plum"]
+        assert members.usual(s, "m-nobody") == []
+
+
+def test_popular_now_counts_an_order_the_moment_it_is_placed(
+    db: StoreDb, menu: MenuFile, routes: Routes
+) -> None:
+    """The hub's answer is summed once a minute, with newer orders added as they come: the
+    same ranking as summing again, one order after another."""
+    popular = PopularNow()
+    now = NOW - NOW % HOUR_S + 20 * 60
+    with db.sessions.begin() as s:
+        _order_at(s, menu, routes, 1, [line("rice", 3)], now - members.DAY_S)
+    with db.reads() as s:
+        assert popular.dishes(s, now) == ["rice"]
+    for n, (dish, qty) in enumerate([("beer", 2), ("beer", 2), ("plum", 1)], start=2):
+        with db.sessions.begin() as s:
+            _order_at(s, menu, routes, n, [line(dish, qty)], now + n)
+        with db.reads() as s:
+            assert popular.dishes(s, now + n) == members.popular_now(s, now + n)
+    with db.reads() as s:
+        assert popular.dishes(s, now + 10) == ["beer", "rice", "plum"]

@@ -9,7 +9,7 @@ import { showInvalid } from "./ui.js";
 import { loadMenu } from "./menu.js";
 import { renderCart, sendPending } from "./cart.js";
 import "./orders.js";
-import "./member.js";
+import { loadMember } from "./member.js";
 import { connect } from "./live.js";
 
 async function firstLoad() {
@@ -22,6 +22,7 @@ async function firstLoad() {
   }
   if (state.pending) sendPending(); // a tap before a reload may have gone through: ask with its key
   connect();
+  loadMember(); // "your usual" and "popular here now" above the menu
 }
 
 languageSwitch($("lang"));

@@ -1,8 +1,10 @@
 // The member tab: join (only with consent to the privacy statement), sign in on a new phone (a
 // waiter confirms at the table: the page follows the request until they decide), and for a
 // member their level, points, coupons, usual dishes, points history and the member code, a QR
-// image the hub draws (no QR library on the phone), renewed as each minute turns. Loaded when
-// the tab opens, not before: a cheap phone on busy Wi-Fi asks only for what the diner looks at.
+// image the hub draws (no QR library on the phone), renewed as each minute turns. The same
+// answer fills the row above the menu ("your usual", "popular here now"), so it is asked once
+// as the menu arrives and again when the tab opens; the member code is asked only while the tab
+// is on screen.
 import { $, h } from "../dom.js";
 import { t, nm, money, onLangChange } from "../i18n.js";
 import { call, NO_ANSWER } from "../api.js";
@@ -94,7 +96,7 @@ function dishButtons(ids) {
     if (!d) continue;
     const b = h("button", "m-dish", nm(d));
     b.type = "button";
-    b.dataset.dish = id;
+    b.dataset.rec = id; // not data-dish: that is the menu's own card for the dish
     b.disabled = !!d.sold_out || !state.tableOpen;
     b.addEventListener("click", () => {
       const simple = !(d.options && d.options.length);
@@ -106,7 +108,21 @@ function dishButtons(ids) {
   return out;
 }
 
+// The row at the top of the menu: the tab's two lists, from the same answer.
+function renderRecs() {
+  const data = state.member;
+  const me = data && data.member;
+  const usual = dishButtons(me ? me.usual : []);
+  const popular = dishButtons(data ? data.popular : []);
+  $("recs-usual").replaceChildren(...usual);
+  $("recs-usual-box").hidden = !usual.length;
+  $("recs-popular").replaceChildren(...popular);
+  $("recs-popular-box").hidden = !popular.length;
+  $("recs").hidden = !usual.length && !popular.length;
+}
+
 function render() {
+  renderRecs();
   const data = state.member;
   const me = data && data.member;
   const waiting = !!state.signIn;

@@ -37,6 +37,7 @@ function setBusy(busy) {
   pay.busy = busy;
   for (const b of dialog.querySelectorAll(".pay-methods button, .pay-waived")) b.disabled = busy || !pay.bill;
   $("pay-code-btn").disabled = busy || !pay.bill;
+  $("pm-adjust-btn").disabled = busy || !pay.bill;
 }
 
 const member = () => (pay.bill && pay.bill.member) || null;
@@ -137,6 +138,7 @@ function renderBill() {
     fs.replaceChildren(fs.querySelector("legend"), none, ...m.coupons.map(couponEl));
     renderPointsBox();
   }
+  $("pm-adjust").hidden = !(m && m.can_adjust); // a manager's: a waiter never sees it
   renderAmount();
 }
 
@@ -193,6 +195,39 @@ async function attachMember() {
   await loadBill();
 }
 
+// A manager corrects the member's points with a reason (the hub keeps it in the ledger with
+// the manager's name and sends it to HQ); the bill is asked again for the new balance.
+async function adjustPoints() {
+  const m = member();
+  if (pay.busy || !m || !m.can_adjust) return;
+  const raw = $("pm-adjust-points").value.trim();
+  const points = Number(raw);
+  const reason = $("pm-adjust-reason").value.trim();
+  $("pm-adjust-done").hidden = true;
+  if (!raw || !Number.isInteger(points) || points === 0) {
+    showError("请输入要加（+）或扣（−）的积分 Enter the points to add (+) or take (−)");
+    return;
+  }
+  if (!reason) {
+    showError("请写明调整原因 Say why the points change");
+    return;
+  }
+  showError("");
+  setBusy(true);
+  const r = await hub("POST", `/api/members/${encodeURIComponent(m.id)}/adjust`, { points, reason });
+  if (r.error !== undefined) {
+    showError(r.error);
+    setBusy(false);
+    return;
+  }
+  $("pm-adjust-points").value = "";
+  $("pm-adjust-reason").value = "";
+  const done = $("pm-adjust-done");
+  done.textContent = `已调整 Adjusted ${points > 0 ? "+" : ""}${points} · 余额 Balance ${r.data.points}`;
+  done.hidden = false;
+  await loadBill();
+}
+
 // The dialog for a table; resolves with the payment, or null when the waiter cancels.
 export function askPayment(table) {
   pay.table = table;
@@ -200,6 +235,10 @@ export function askPayment(table) {
   pay.coupon = "";
   $("pm-points-in").value = "0";
   $("pay-code").value = "";
+  $("pm-adjust").open = false;
+  $("pm-adjust-points").value = "";
+  $("pm-adjust-reason").value = "";
+  $("pm-adjust-done").hidden = true;
   $("pay-title").textContent = `${table.name} 结账 Paid`;
   $("pay-loading").textContent = "加载账单… Loading the bill…";
   $("pay-amount").textContent = "";
@@ -233,6 +272,14 @@ $("pm-coupons").addEventListener("change", (ev) => {
   renderAmount();
 });
 $("pm-points-in").addEventListener("input", renderAmount);
+$("pm-adjust-btn").addEventListener("click", adjustPoints);
+for (const id of ["pm-adjust-points", "pm-adjust-reason"]) {
+  $(id).addEventListener("keydown", (ev) => {
+    if (ev.key !== "Enter") return;
+    ev.preventDefault(); // not the form's submit: that adds a member by code
+    adjustPoints();
+  });
+}
 $("pm-points-in").addEventListener("change", () => {
   $("pm-points-in").value = String(chosenPoints()); // typed past the limit: the limit
   renderAmount();
