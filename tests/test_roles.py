@@ -65,6 +65,9 @@ def test_a_waiter_runs_the_floor_and_a_manager_changes_the_store(
         assert points == paid["points_balance"]  # neither went through
         r = manager.post(f"/api/payments/{paid['id']}/refund", json={"reason": "cold"})
         assert r.status_code == 200, r.text
+        adjust = {"points": 9, "reason": "late dish"}
+        r = manager.post(f"/api/members/{member['id']}/adjust", json=adjust)
+        assert r.status_code == 200, r.text
 
         # A new QR code: the old one stops working, so only a manager makes one.
         _refused(waiter.post("/api/tables/A2/rotate-qr"))
@@ -86,6 +89,7 @@ def test_a_waiter_runs_the_floor_and_a_manager_changes_the_store(
         assert wheel["paused"] is False
         assert manager.post("/api/games/wheel/pause").json()["paused"] is True
         _refused(waiter.post("/api/games/wheel/resume"))
+        assert manager.post("/api/games/wheel/resume").json()["paused"] is False
         phone.close()
 
 

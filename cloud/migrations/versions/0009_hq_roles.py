@@ -24,7 +24,9 @@ def upgrade() -> None:
         "hq_users",
         sa.Column("role", sa.String(length=16), nullable=False, server_default="admin"),
     )
-    op.alter_column("hq_users", "role", server_default=None)
+    # Batch mode: SQLite (a laptop's HQ) cannot alter a column in place; it copies the table.
+    with op.batch_alter_table("hq_users") as batch:
+        batch.alter_column("role", server_default=None)
     op.add_column("hq_users", sa.Column("stores", sa.JSON(), nullable=True))
 
 
