@@ -24,9 +24,10 @@ def upgrade() -> None:
         "hq_users",
         sa.Column("role", sa.String(length=16), nullable=False, server_default="admin"),
     )
-    # Batch mode: SQLite (a laptop's HQ) cannot alter a column in place; it copies the table.
-    with op.batch_alter_table("hq_users") as batch:
-        batch.alter_column("role", server_default=None)
+    # SQLite (a laptop's HQ) cannot alter a column in place, and copying the table is refused
+    # while sessions reference it: there the default stays (the service always names a role).
+    if op.get_bind().dialect.name != "sqlite":
+        op.alter_column("hq_users", "role", server_default=None)
     op.add_column("hq_users", sa.Column("stores", sa.JSON(), nullable=True))
 
 
