@@ -1,5 +1,6 @@
 """Every pattern, event type and limit of the HQ ingest contract, in one place."""
 
+from enum import StrEnum
 from typing import Final, Literal
 
 from contract.uplink import UPLINK_EVENT_TYPES, UplinkEventType
@@ -27,6 +28,17 @@ STORE_TOKEN_BYTES: Final = 32
 HQ_PASSWORD_MIN: Final = 10
 HQ_SESSION_S: Final = 12 * 3600
 HQ_LOGIN_FAILURES_PER_MINUTE: Final = 5
+HQ_SCOPE_MAX_STORES: Final = 500  # a region's stores; more is the whole chain
+
+
+class HQRole(StrEnum):
+    """What an HQ user may do: an analyst reads reports; an admin also changes things
+    (campaigns and configuration, coupons, experiments, points, member erasure)."""
+
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+
 # A store whose hub has not reached HQ for this long is shown offline (hubs send a heartbeat
 # at least every minute when there is nothing else to send).
 STORE_ONLINE_WITHIN_S: Final = 180

@@ -57,13 +57,18 @@ class Store(Base):
 
 
 class HQUser(Base):
-    """Someone at HQ who reads reports; separate from stores and from the admin token."""
+    """Someone at HQ who reads reports (an analyst) or also changes things (an admin), for the
+    whole chain or for some stores; separate from stores and from the admin token
+    (docs/hq-reports.md "HQ users")."""
 
     __tablename__ = "hq_users"
 
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[float] = mapped_column(Double)
+    role: Mapped[str] = mapped_column(String(16))  # cloud.const.HQRole
+    # The store ids this user sees; None: the whole chain.
+    stores: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class HQSession(Base):

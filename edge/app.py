@@ -15,6 +15,7 @@ from starlette.responses import Response
 from contract.http import refuse_bad_input_clearly
 from edge.api import auth_routes, board_routes
 from edge.api.board_routes import STATIC
+from edge.api.cross_site import CrossSiteGuard
 from edge.config import Settings
 from edge.core import systemd
 from edge.domains import DOMAINS
@@ -52,6 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title=f"smartstore hub {settings.store_id}", lifespan=lifespan)
     refuse_bad_input_clearly(app)
+    app.add_middleware(CrossSiteGuard)
     app.include_router(auth_routes.router)
     app.include_router(board_routes.router)
     for domain in DOMAINS:

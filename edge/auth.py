@@ -5,9 +5,24 @@ import hmac
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Collection
+from enum import StrEnum
 from hashlib import sha256
 
 COOKIE = "ss_staff"
+
+
+class Role(StrEnum):
+    """What a staff member may do at this store: a waiter runs the floor (calls, orders,
+    payments, tables, the line, sold-out marks); a manager also what changes money or the store
+    after the fact (docs/hub.md "Staff roles")."""
+
+    WAITER = "waiter"
+    MANAGER = "manager"
+
+
+def role_of(managers: Collection[str], staff: str) -> Role:
+    return Role.MANAGER if staff in managers else Role.WAITER
 
 
 class SessionSigner:

@@ -197,9 +197,17 @@ class CloudHandle:
         token: str = r.json()["token"]
         return token
 
-    def hq(self, username: str = "lin", password: str = HQ_TEST_PASSWORD) -> httpx.Client:
-        """A client logged in as an HQ user (made by the admin if new)."""
-        r = self.admin.post("/api/v1/hq/users", json={"username": username, "password": password})
+    def hq(
+        self,
+        username: str = "lin",
+        password: str = HQ_TEST_PASSWORD,
+        role: str = "admin",
+        stores: list[str] | None = None,
+    ) -> httpx.Client:
+        """A client logged in as an HQ user (made by the admin if new: a chain admin unless
+        `role` and `stores` say otherwise)."""
+        user = {"username": username, "password": password, "role": role, "stores": stores}
+        r = self.admin.post("/api/v1/hq/users", json=user)
         if r.status_code not in (201, 409):
             raise AssertionError(f"making HQ user {username}: {r.status_code} {r.text}")
         client = self.client()

@@ -324,12 +324,17 @@ def secrets_env(
     kept = _read_env(layout.etc / "secrets.env")
     note = ""
     staff = kept.get("SMARTSTORE_STAFF", "")
+    managers = kept.get("SMARTSTORE_MANAGERS", "")
     if not staff:
         pin = "".join(secrets.choice("0123456789") for _ in range(PIN_DIGITS))
         staff = json.dumps({options.staff: pin})
+        # The one login made here is the store's manager (voids, refunds, QR codes, devices:
+        # docs/hub.md "Staff roles"); waiters are added to both lines by hand.
+        managers = managers or json.dumps([options.staff])
         note = f"staff login: {options.staff}, PIN {pin} (shown once; change it in secrets.env)"
     values = {
         **kept,
+        **({"SMARTSTORE_MANAGERS": managers} if managers else {}),
         "SMARTSTORE_SECRET_KEY": kept.get("SMARTSTORE_SECRET_KEY")
         or secrets.token_urlsafe(SECRET_KEY_BYTES),
         "SMARTSTORE_STAFF": staff,

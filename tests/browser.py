@@ -18,11 +18,13 @@ ARGS = [
 ]
 
 
-def log_in(page: Page, base_url: str, path: str = "/board", pin: str = PIN) -> None:
+def log_in(
+    page: Page, base_url: str, path: str = "/board", pin: str = PIN, staff: str = STAFF
+) -> None:
     """Open a staff page: the hub sends the browser to its login first; log in there."""
     page.goto(f"{base_url}{path}")
     expect(page).to_have_url(f"{base_url}/login?next={path}")
-    page.fill("#name", STAFF)
+    page.fill("#name", staff)
     page.fill("#pin", pin)
     page.click("#submit")
 

@@ -82,7 +82,7 @@ def test_session_tokens_expire_and_resist_tampering() -> None:
 
 def test_logout_ends_the_session(hub: Hub) -> None:
     staff = hub.client()
-    assert staff.get("/api/me").json() == {"name": STAFF}
+    assert staff.get("/api/me").json() == {"name": STAFF, "role": "manager"}
     staff.post("/api/logout")
     assert staff.get("/api/me").status_code == 401
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cloud import sales_rollups
+from cloud.api.hq_access import HQPrincipal
 from cloud.api.sales import (
     Window,
     daily_metrics,
@@ -32,10 +33,13 @@ from cloud.api.sales import (
     kitchen_speed,
     sales_report,
 )
+from cloud.const import HQRole
 from cloud.db import alembic_config, make_engine, make_sessions, migrate
 from cloud.models import DishHour, SaleFact, SaleHour
 from smartstore.cloud_service import CloudHandle, PostgresServer, cloud_settings, run_cloud_thread
 from tests.test_sales import MENU, ingest, line, placed, voided
+
+HQ = HQPrincipal("hq", HQRole.ADMIN, None)  # the route functions called directly
 
 START = datetime(2024, 3, 9, 0, tzinfo=UTC).timestamp()  # New York changes its clocks on the 10th
 DAYS = 3
@@ -144,8 +148,8 @@ def test_every_report_is_the_same_from_the_rollups(
     with loaded() as session:
 
         def both(report: Any, **params: Any) -> list[dict[str, Any]]:
-            fast = _rows(report(session, "hq", window, True, format="json", **params))
-            slow = _rows(report(session, "hq", window, False, format="json", **params))
+            fast = _rows(report(session, HQ, window, True, format="json", **params))
+            slow = _rows(report(session, HQ, window, False, format="json", **params))
             assert fast == slow, (report.__name__, params)
             return fast
 
@@ -197,7 +201,7 @@ def test_daily_metrics_count_paid_bills_per_local_day(loaded: sessionmaker[Sessi
                     t[0] += 1
                     t[1] += e["data"]["amount_fen"]
     with loaded() as session:
-        rows = _rows(daily_metrics(session, "hq", Window(0.0, None, None), True, tz="UTC"))
+        rows = _rows(daily_metrics(session, HQ, Window(0.0, None, None), True, tz="UTC"))
     assert {(r["store"], r["day"]): [r["visits"], r["paid_fen"]] for r in rows} == expected
     for r in rows:
         assert r["average_bill_fen"] == round(r["paid_fen"] / r["visits"])
@@ -211,9 +215,9 @@ def test_migration_0006_backfills_payments_and_rollups(loaded: sessionmaker[Sess
     def answers() -> list[list[dict[str, Any]]]:
         with loaded() as session:
             return [
-                _rows(sales_report(session, "hq", window, True, by="hour", tz="Asia/Shanghai")),
-                _rows(dishes_per_hour(session, "hq", window, True, tz="Asia/Shanghai")),
-                _rows(daily_metrics(session, "hq", window, True, tz="Asia/Shanghai")),
+                _rows(sales_report(session, HQ, window, True, by="hour", tz="Asia/Shanghai")),
+                _rows(dishes_per_hour(session, HQ, window, True, tz="Asia/Shanghai")),
+                _rows(daily_metrics(session, HQ, window, True, tz="Asia/Shanghai")),
             ]
 
     before = answers()

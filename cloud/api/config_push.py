@@ -10,7 +10,7 @@ from sqlalchemy import or_, select
 
 from cloud.api.deps import CurrentStore, SessionDep
 from cloud.api.errors import errors
-from cloud.api.hq import HQUserDep
+from cloud.api.hq_access import HQAdminDep, HQUserDep
 from cloud.const import ALL_STORES, STORE_ID_PATTERN
 from cloud.models import ConfigDocument, Store
 from contract.menu import WEEKDAYS, StoreConfig
@@ -68,17 +68,23 @@ def _public(doc: ConfigDocument) -> ConfigPublic:
     )
 
 
-@router.post("/hq/config", status_code=status.HTTP_201_CREATED, responses=errors(400, 401, 404))
-def publish(body: ConfigPublish, session: SessionDep, user: HQUserDep) -> ConfigPublic:
+@router.post(
+    "/hq/config", status_code=status.HTTP_201_CREATED, responses=errors(400, 401, 403, 404)
+)
+def publish(body: ConfigPublish, session: SessionDep, user: HQAdminDep) -> ConfigPublic:
     """Validated whole here, with the hub's own schema: a store never receives a menu it would
-    refuse."""
+    refuse. An admin's: a store-scoped admin publishes to their stores, not to "*"."""
+    if body.scope == ALL_STORES and not user.chain:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, 'only a chain admin publishes to "*"')
+    if body.scope != ALL_STORES:
+        user.require_store(body.scope)
     if body.scope != ALL_STORES and session.get(Store, body.scope) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no store {body.scope!r}")
     doc = ConfigDocument(
         scope=body.scope,
         document=body.config.model_dump(mode="json"),
         published_at=time.time(),
-        published_by=user,
+        published_by=user.username,
     )
     session.add(doc)
     session.commit()
@@ -88,12 +94,14 @@ def publish(body: ConfigPublish, session: SessionDep, user: HQUserDep) -> Config
 @router.get("/hq/config", responses=errors(401))
 def history(
     session: SessionDep,
-    _user: HQUserDep,
+    user: HQUserDep,
     limit: Annotated[int, Query(ge=1, description="the newest this many, at most 200")] = 20,
 ) -> list[ConfigPublic]:
-    rows = session.scalars(
-        select(ConfigDocument).order_by(ConfigDocument.version.desc()).limit(min(limit, 200))
-    )
+    """The newest documents; a store-scoped user's: those for their stores and for "*"."""
+    query = select(ConfigDocument)
+    if user.stores is not None:
+        query = query.where(ConfigDocument.scope.in_([ALL_STORES, *sorted(user.stores)]))
+    rows = session.scalars(query.order_by(ConfigDocument.version.desc()).limit(min(limit, 200)))
     return [_public(d) for d in rows]
 
 

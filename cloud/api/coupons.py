@@ -8,13 +8,13 @@ from fastapi import APIRouter, HTTPException, status
 
 from cloud.api.deps import SessionDep, SettingsDep
 from cloud.api.errors import InvalidInput, Refusal, errors
-from cloud.api.hq import HQUserDep
+from cloud.api.hq_access import HQChainAdminDep
 from cloud.members import service
 from cloud.members.models import Member
 from cloud.members.schemas import CouponGiven, CouponIssueCreate, CouponIssuePublic, CouponNotGiven
 from contract.members import BadPhone, mask_phone, phone_hash
 
-router = APIRouter(prefix="/api/v1/hq/coupons", tags=["hq", "members"], responses=errors(401))
+router = APIRouter(prefix="/api/v1/hq/coupons", tags=["hq", "members"], responses=errors(401, 403))
 
 TEMPLATE_REFUSED: dict[int | str, dict[str, Any]] = {
     422: {
@@ -26,7 +26,7 @@ TEMPLATE_REFUSED: dict[int | str, dict[str, Any]] = {
 
 @router.post("", responses={**errors(400), **TEMPLATE_REFUSED})
 def issue(
-    body: CouponIssueCreate, session: SessionDep, settings: SettingsDep, _user: HQUserDep
+    body: CouponIssueCreate, session: SessionDep, settings: SettingsDep, _user: HQChainAdminDep
 ) -> CouponIssuePublic:
     """One coupon per member listed, or in `segment` (a member listed twice, by id and phone,
     or also in the segment, gets one), unless

@@ -68,7 +68,11 @@ ERRORS: dict[int, dict[str, Any]] = {
         "description": "No credential, or not the one this operation takes",
         "headers": _BEARER_CHALLENGE,
     },
-    403: {"model": Refusal, "description": "The credential is valid but not for this resource"},
+    403: {
+        "model": Refusal,
+        "description": "The credential is valid but not for this: an analyst asking to change "
+        "something, or a store outside the user's scope",
+    },
     404: {"model": Refusal, "description": "No such store"},
     409: {"model": Refusal, "description": "It exists already"},
     413: {"model": Refusal, "description": "The body is too large; send less at once"},

@@ -17,11 +17,13 @@ from cloud.analytics.schemas import (
 )
 from cloud.api.deps import SessionDep
 from cloud.api.errors import Refusal, errors
-from cloud.api.hq import HQUserDep
+from cloud.api.hq_access import HQChainAdminDep, HQChainDep
 from cloud.api.reports import csv_response
 from contract.members import Segment
 
-router = APIRouter(prefix="/api/v1/hq/experiments", tags=["hq", "analytics"], responses=errors(401))
+router = APIRouter(
+    prefix="/api/v1/hq/experiments", tags=["hq", "analytics"], responses=errors(401, 403)
+)
 
 NO_EXPERIMENT: dict[int | str, dict[str, Any]] = {
     404: {"model": Refusal, "description": "No experiment has this id"}
@@ -54,7 +56,7 @@ def _get(session: SessionDep, experiment: str) -> Experiment:
         409: {"model": Refusal, "description": "An experiment has this id already"},
     },
 )
-def create(body: ExperimentCreate, session: SessionDep, user: HQUserDep) -> ExperimentPublic:
+def create(body: ExperimentCreate, session: SessionDep, user: HQChainAdminDep) -> ExperimentPublic:
     """An experiment is fixed once made: changing its split would move members between
     variants (their buckets stay, the ranges would not). Make a new one instead."""
     if session.get(Experiment, body.id) is not None:
@@ -65,7 +67,7 @@ def create(body: ExperimentCreate, session: SessionDep, user: HQUserDep) -> Expe
         segment=body.segment.value if body.segment is not None else None,
         variants=[v.model_dump(mode="json") for v in body.variants],
         created_at=time.time(),
-        created_by=user,
+        created_by=user.username,
     )
     session.add(e)
     session.commit()
@@ -73,12 +75,12 @@ def create(body: ExperimentCreate, session: SessionDep, user: HQUserDep) -> Expe
 
 
 @router.get("")
-def list_all(session: SessionDep, _user: HQUserDep) -> list[ExperimentPublic]:
+def list_all(session: SessionDep, _user: HQChainDep) -> list[ExperimentPublic]:
     return [_public(e) for e in session.scalars(select(Experiment).order_by(Experiment.created_at))]
 
 
 @router.post("/{experiment}/issue", responses=NO_EXPERIMENT)
-def issue(experiment: str, session: SessionDep, _user: HQUserDep) -> ExposurePublic:
+def issue(experiment: str, session: SessionDep, _user: HQChainAdminDep) -> ExposurePublic:
     """Give each member of the experiment's segment (as HQ last scored it: POST
     /api/v1/hq/rfm/score first) their variant's coupon, once per member: calling it again
     after a new scoring reaches only members not exposed yet."""
@@ -103,7 +105,7 @@ def issue(experiment: str, session: SessionDep, _user: HQUserDep) -> ExposurePub
 def report(
     experiment: str,
     session: SessionDep,
-    _user: HQUserDep,
+    _user: HQChainDep,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> ExperimentReport | Response:
     e = _get(session, experiment)

@@ -21,7 +21,7 @@ from cloud.api.sales import ZONE_REFUSED, Format, ReportWindow, Tz, day_of, zone
 from cloud.models import IngestedEvent
 from contract.uplink import FEEDBACK_GIVEN, FeedbackGiven
 
-router = APIRouter(prefix="/api/v1/hq/feedback", tags=["hq"], responses=errors(401))
+router = APIRouter(prefix="/api/v1/hq/feedback", tags=["hq"], responses=errors(401, 403))
 
 COMMENTS_DEFAULT = 100
 COMMENTS_MAX = 1000
@@ -55,8 +55,8 @@ def _given(session: SessionDep, window: ReportWindow) -> list[tuple[str, float, 
     )
     if window.until is not None:
         query = query.where(IngestedEvent.occurred_at < window.until)
-    if window.store is not None:
-        query = query.where(IngestedEvent.store_id == window.store)
+    if window.stores is not None:
+        query = query.where(IngestedEvent.store_id.in_(sorted(window.stores)))
     out = []
     for store, at, data in session.execute(query.order_by(IngestedEvent.occurred_at.desc())):
         try:

@@ -43,7 +43,7 @@ class CampaignStore(BaseModel):
 )
 def campaign_report(
     session: SessionDep,
-    _user: HQUserDep,
+    user: HQUserDep,
     since: Annotated[float, Query(ge=0, description="epoch seconds, by the store's clock")] = 0.0,
     until: Annotated[float | None, Query(ge=0)] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
@@ -103,6 +103,8 @@ def campaign_report(
                 coupons_redeemed=used[campaign],
             )
         )
+    # After the whole count: a coupon won here may be redeemed at another store.
+    rows = user.visible(rows, lambda r: r.store)
     if format == "csv":
         return csv_response(rows, CampaignStore, "campaigns.csv")
     return rows

@@ -5,19 +5,23 @@ import time
 from collections import defaultdict, deque
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from cloud.api.deps import AdminOnly, HQBearer, SessionDep, unauthorized
+from cloud.api.deps import AdminOnly, SessionDep, unauthorized
 from cloud.api.errors import errors
+from cloud.api.hq_access import HQPrincipal, HQUserDep, current_hq_user
 from cloud.api.reports import csv_response, json_or_csv, percentile
 from cloud.const import (
     HQ_LOGIN_FAILURES_PER_MINUTE,
     HQ_PASSWORD_MIN,
+    HQ_SCOPE_MAX_STORES,
     HQ_SESSION_S,
+    STORE_ID_PATTERN,
     STORE_ONLINE_WITHIN_S,
+    HQRole,
 )
 from cloud.models import HQSession, HQUser, IngestedEvent, Store
 from cloud.passwords import check_password, hash_password
@@ -30,13 +34,36 @@ USERNAME = r"^[A-Za-z0-9_.@-]{1,64}$"
 ALARM_HISTORY_S = 30 * 86400
 
 
-class HQUserCreate(BaseModel):
+StoreId = Annotated[str, Field(pattern=STORE_ID_PATTERN)]
+Scope = Annotated[
+    list[StoreId] | None,
+    Field(
+        min_length=1,
+        max_length=HQ_SCOPE_MAX_STORES,
+        description="the stores this user sees; null: the whole chain",
+    ),
+]
+
+
+class HQAccess(BaseModel):
+    # Least privilege unless said otherwise: a new user reads, an admin is made on purpose.
+    role: HQRole = HQRole.ANALYST
+    stores: Scope = None
+
+
+class HQUserCreate(HQAccess):
     username: str = Field(pattern=USERNAME)
     password: str = Field(min_length=HQ_PASSWORD_MIN, max_length=200)
 
 
 class HQUserPublic(BaseModel):
     username: str
+    role: HQRole
+    stores: list[str] | None
+
+    @classmethod
+    def of(cls, user: HQUser) -> "HQUserPublic":
+        return cls(username=user.username, role=HQRole(user.role), stores=user.stores)
 
 
 class HQLogin(BaseModel):
@@ -81,21 +108,52 @@ def _failures_of(request: Request) -> _Failures:
     "/users",
     status_code=status.HTTP_201_CREATED,
     dependencies=[AdminOnly],
-    responses=errors(400, 401, 409),
+    responses=errors(400, 401, 404, 409),
 )
 def create_user(body: HQUserCreate, session: SessionDep) -> HQUserPublic:
-    session.add(
-        HQUser(
-            username=body.username,
-            password_hash=hash_password(body.password),
-            created_at=time.time(),
-        )
+    """A new HQ user: an analyst of the whole chain unless `role` and `stores` say otherwise."""
+    user = HQUser(
+        username=body.username,
+        password_hash=hash_password(body.password),
+        created_at=time.time(),
+        role=body.role.value,
+        stores=_known_stores(session, body.stores),
     )
+    session.add(user)
     try:
         session.commit()
     except IntegrityError:
         raise HTTPException(status.HTTP_409_CONFLICT, f"user {body.username!r} exists") from None
-    return HQUserPublic(username=body.username)
+    return HQUserPublic.of(user)
+
+
+def _known_stores(session: SessionDep, stores: list[str] | None) -> list[str] | None:
+    if stores is None:
+        return None
+    unknown = sorted(
+        set(stores) - set(session.scalars(select(Store.id).where(Store.id.in_(stores))))
+    )
+    if unknown:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no store {', '.join(unknown)}")
+    return sorted(set(stores))
+
+
+@router.put("/users/{username}/access", dependencies=[AdminOnly], responses=errors(400, 401, 404))
+def set_access(username: str, body: HQAccess, session: SessionDep) -> HQUserPublic:
+    """Change what a user may do and see; it applies to their next request."""
+    user = session.get(HQUser, username)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no user {username!r}")
+    user.role, user.stores = body.role.value, _known_stores(session, body.stores)
+    session.commit()
+    return HQUserPublic.of(user)
+
+
+@router.get("/me", responses=errors(401))
+def me(user: HQUserDep) -> HQUserPublic:
+    """Who this session is, with role and scope: pages show only what it may do."""
+    stores = None if user.stores is None else sorted(user.stores)
+    return HQUserPublic(username=user.username, role=user.role, stores=stores)
 
 
 @router.post("/login", responses=errors(400, 401, 429))
@@ -126,16 +184,9 @@ def login(
     return HQSessionPublic(token=token, expires_at=now + HQ_SESSION_S)
 
 
-def current_hq_user(session: SessionDep, bearer: HQBearer) -> str:
-    if bearer is None:
-        raise unauthorized("log in at /api/v1/hq/login first")
-    row = session.get(HQSession, hash_token(bearer.credentials))
-    if row is None or row.expires_at < time.time():
-        raise unauthorized("unknown or expired HQ session")
-    return row.username
-
-
-HQUserDep = Annotated[str, Depends(current_hq_user)]
+# Every HQ route takes one of cloud.api.hq_access's dependencies; re-exported for the report
+# modules that import it from here.
+__all__ = ["HQPrincipal", "HQUserDep", "current_hq_user", "router"]
 
 
 class StoreService(BaseModel):
@@ -150,7 +201,7 @@ class StoreService(BaseModel):
 @router.get("/service", response_model=None, responses={**errors(401), **json_or_csv(StoreService)})
 def service_quality(
     session: SessionDep,
-    _user: HQUserDep,
+    user: HQUserDep,
     since: Annotated[float, Query(ge=0, description="epoch seconds, by the store's clock")] = 0.0,
     until: Annotated[float | None, Query(ge=0)] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
@@ -170,7 +221,7 @@ def service_quality(
         elif isinstance(data.get("response_s"), int | float):
             answered[store_id].append(float(data["response_s"]))
             urgent[store_id] += bool(data.get("urgent"))
-    stores = sorted(set(session.scalars(select(Store.id))))
+    stores = user.visible(sorted(set(session.scalars(select(Store.id)))), lambda s: s)
     rows = [
         StoreService(
             store=s,
@@ -220,7 +271,7 @@ class FleetHealth(BaseModel):
 
 
 @router.get("/fleet", responses=errors(401))
-def fleet_health(session: SessionDep, _user: HQUserDep) -> FleetHealth:
+def fleet_health(session: SessionDep, user: HQUserDep) -> FleetHealth:
     """Which stores reach HQ, and which of their devices have an alarm open right now."""
     now = time.time()
     latest: dict[tuple[str, str], tuple[float, dict[str, object]]] = {}
@@ -246,20 +297,25 @@ def fleet_health(session: SessionDep, _user: HQUserDep) -> FleetHealth:
                     since=float(data.get("raised_at") or 0.0),  # type: ignore[arg-type]
                 )
             )
-    stores = [
-        StoreHealth(
-            store=s.id,
-            name=s.name,
-            online=s.last_seen_at is not None and s.last_seen_at >= now - STORE_ONLINE_WITHIN_S,
-            last_seen_at=s.last_seen_at,
-            config_version=s.config_version,
-            clock_offset_s=s.clock_offset_s,
-            clock_ok=clock_ok(s.clock_offset_s),
-            backlog_age_s=s.backlog_age_s,
-            open_alarms=sorted(open_by_store[s.id], key=lambda a: a.since),
-        )
-        for s in session.scalars(select(Store).where(Store.revoked_at.is_(None)).order_by(Store.id))
-    ]
+    stores = user.visible(
+        (
+            StoreHealth(
+                store=s.id,
+                name=s.name,
+                online=s.last_seen_at is not None and s.last_seen_at >= now - STORE_ONLINE_WITHIN_S,
+                last_seen_at=s.last_seen_at,
+                config_version=s.config_version,
+                clock_offset_s=s.clock_offset_s,
+                clock_ok=clock_ok(s.clock_offset_s),
+                backlog_age_s=s.backlog_age_s,
+                open_alarms=sorted(open_by_store[s.id], key=lambda a: a.since),
+            )
+            for s in session.scalars(
+                select(Store).where(Store.revoked_at.is_(None)).order_by(Store.id)
+            )
+        ),
+        lambda h: h.store,
+    )
     alarms = [a for s in stores for a in s.open_alarms]
     return FleetHealth(
         stores_total=len(stores),

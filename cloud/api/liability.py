@@ -9,14 +9,16 @@ from sqlalchemy.orm import Session
 
 from cloud.api.deps import SessionDep
 from cloud.api.errors import errors
-from cloud.api.hq import HQUserDep
+from cloud.api.hq_access import HQChainDep
 from cloud.api.reports import csv_response
 from cloud.members import service
 from cloud.members.models import Coupon, MemberId, PointsEntry
 from cloud.members.schemas import LiabilityPublic, LiabilityRow
 from contract.members import CouponKind
 
-router = APIRouter(prefix="/api/v1/hq/liability", tags=["hq", "members"], responses=errors(401))
+router = APIRouter(
+    prefix="/api/v1/hq/liability", tags=["hq", "members"], responses=errors(401, 403)
+)
 
 
 def coupon_value_fen(kind: str, value_fen: int, cap_fen: int | None) -> int | None:
@@ -108,7 +110,7 @@ def compute(session: Session, now: float) -> LiabilityPublic:
 )
 def liability(
     session: SessionDep,
-    _user: HQUserDep,
+    _user: HQChainDep,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> LiabilityPublic | Response:
     """Points outstanding: the sum of the members' positive balances (a negative one is a

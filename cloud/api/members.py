@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from cloud.api.deps import SessionDep, SettingsDep
 from cloud.api.errors import InvalidInput, Refusal, errors
-from cloud.api.hq import HQUserDep
+from cloud.api.hq_access import HQChainAdminDep, HQChainDep
 from cloud.api.member_lookup import NO_MEMBER
 from cloud.api.reports import csv_response
 from cloud.const import IDEMPOTENCY_KEY_MAX, LEDGER_PAGE_DEFAULT, LEDGER_PAGE_MAX
@@ -33,10 +33,10 @@ from cloud.members.schemas import (
 )
 from contract.members import MEMBER_ID_PATTERN, BadPhone, phone_hash
 
-router = APIRouter(prefix="/api/v1/hq/members", tags=["hq", "members"], responses=errors(401))
+router = APIRouter(prefix="/api/v1/hq/members", tags=["hq", "members"], responses=errors(401, 403))
 # Not under /members/: /members/search would also be a /members/{member} to every client that
 # reads the paths (and to the Allow header of a 405).
-search_router = APIRouter(prefix="/api/v1/hq", tags=["hq", "members"], responses=errors(401))
+search_router = APIRouter(prefix="/api/v1/hq", tags=["hq", "members"], responses=errors(401, 403))
 
 MemberPath = Annotated[str, Path(pattern=MEMBER_ID_PATTERN, description="any id of the member")]
 
@@ -103,7 +103,7 @@ PHONE_REFUSED: dict[int | str, dict[str, Any]] = {
 
 @search_router.post("/member-search", responses={**errors(400), **NO_MEMBER, **PHONE_REFUSED})
 def find_by_phone(
-    body: MemberSearch, session: SessionDep, settings: SettingsDep, _user: HQUserDep
+    body: MemberSearch, session: SessionDep, settings: SettingsDep, _user: HQChainDep
 ) -> MemberPublic:
     """The member with this phone number (hashed here with the chain's member key, as the
     hubs do; the number is neither stored nor logged)."""
@@ -120,7 +120,7 @@ def find_by_phone(
 
 
 @router.get("/{member}", responses=NO_MEMBER)
-def read_member(member: MemberPath, session: SessionDep, _user: HQUserDep) -> MemberPublic:
+def read_member(member: MemberPath, session: SessionDep, _user: HQChainDep) -> MemberPublic:
     """A member by any of their ids: balance (the sum of every entry of every id), its split
     by the store that made the entries, spend over 12 months, level, coupons held."""
     return public(session, member_or_404(session, member), time.time())
@@ -141,7 +141,7 @@ def read_member(member: MemberPath, session: SessionDep, _user: HQUserDep) -> Me
 def ledger(
     member: MemberPath,
     session: SessionDep,
-    _user: HQUserDep,
+    _user: HQChainDep,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=LEDGER_PAGE_MAX)] = LEDGER_PAGE_DEFAULT,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
@@ -186,7 +186,7 @@ def adjust_points(
     body: PointsAdjustmentCreate,
     response: Response,
     session: SessionDep,
-    user: HQUserDep,
+    user: HQChainAdminDep,
     idempotency_key: Annotated[
         str, Header(min_length=1, max_length=IDEMPOTENCY_KEY_MAX, pattern=r"^[\x21-\x7e]+$")
     ],
@@ -195,7 +195,9 @@ def adjust_points(
     retried POST adds nothing (200 with the entry made the first time)."""
     found = member_or_404(session, member)
     try:
-        done = service.adjust(session, found, body.points, body.reason, user, idempotency_key)
+        done = service.adjust(
+            session, found, body.points, body.reason, user.username, idempotency_key
+        )
     except service.AdjustmentConflict as exc:
         session.rollback()
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
@@ -206,7 +208,7 @@ def adjust_points(
 
 
 @router.delete("/{member}", responses=NO_MEMBER)
-def erase_member(member: MemberPath, session: SessionDep, _user: HQUserDep) -> ErasurePublic:
+def erase_member(member: MemberPath, session: SessionDep, _user: HQChainAdminDep) -> ErasurePublic:
     """On the member's request: their personal data goes (phone hash and mask, birthday,
     cards), from the member and from the events their hubs sent. The ledger and coupons stay
     under ids that no longer identify anyone; hubs asking are told `erased: true`."""

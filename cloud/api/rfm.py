@@ -18,14 +18,14 @@ from cloud.analytics.models import MemberRfm, SegmentCount
 from cloud.analytics.schemas import ScoringPublic, SegmentRow
 from cloud.api.deps import SessionDep, SettingsDep
 from cloud.api.errors import errors
-from cloud.api.hq import HQUserDep
+from cloud.api.hq_access import HQChainAdminDep, HQUserDep
 from cloud.api.reports import csv_response, json_or_csv
 from cloud.config import Settings
 from contract.members import Segment
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/v1/hq/rfm", tags=["hq", "analytics"], responses=errors(401))
+router = APIRouter(prefix="/api/v1/hq/rfm", tags=["hq", "analytics"], responses=errors(401, 403))
 
 CHAIN = "*"  # the store of the chain-wide rows: each member counted once
 
@@ -75,7 +75,7 @@ def _write_influx(settings: Settings, lines: list[str]) -> bool:
 
 
 @router.post("/score")
-def score(session: SessionDep, settings: SettingsDep, _user: HQUserDep) -> ScoringPublic:
+def score(session: SessionDep, settings: SettingsDep, _user: HQChainAdminDep) -> ScoringPublic:
     """Score every member now (replaces the last scoring; seconds for a million members: run
     it nightly), then write the counts per segment and store to InfluxDB (`rfm_segments`)."""
     done = rfm.score(session, time.time())
@@ -96,12 +96,13 @@ def score(session: SessionDep, settings: SettingsDep, _user: HQUserDep) -> Scori
 @router.get("/segments", response_model=None, responses=json_or_csv(SegmentRow))
 def segments(
     session: SessionDep,
-    _user: HQUserDep,
+    user: HQUserDep,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> list[SegmentRow] | Response:
     """Members per segment: the chain's (store "*", each member once), then per store (a
     member counts at every store where they paid a bill). Empty before the first scoring."""
-    rows = segment_rows(session)
+    # A store-scoped user gets their stores' rows, not the chain's ("*").
+    rows = user.visible(segment_rows(session), lambda r: r.store)
     if format == "csv":
         return csv_response(rows, SegmentRow, "rfm-segments.csv")
     return rows

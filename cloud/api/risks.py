@@ -20,7 +20,7 @@ router = APIRouter(prefix="/api/v1/hq/risks", tags=["hq", "members"], responses=
 @router.get("", response_model=None, responses=json_or_csv(RiskPublic))
 def risks(
     session: SessionDep,
-    _user: HQUserDep,
+    user: HQUserDep,
     kind: Annotated[RiskKind | None, Query()] = None,
     level: Annotated[RiskLevel, Query(description="info: double redemptions honoured")] = RISK,
     since: Annotated[float, Query(ge=0, description="created at or after (HQ's clock)")] = 0.0,
@@ -35,6 +35,8 @@ def risks(
     query = select(RiskItem).where(RiskItem.level == level, RiskItem.created_at >= since)
     if kind is not None:
         query = query.where(RiskItem.kind == kind)
+    if user.stores is not None:
+        query = query.where(RiskItem.store_id.in_(sorted(user.stores)))
     rows = [
         RiskPublic(
             id=r.id,

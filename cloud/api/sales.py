@@ -28,7 +28,7 @@ from cloud.models import DishHour, KitchenFact, SaleFact, SaleHour, Store
 from cloud.sales_facts import MAX_EPOCH_S, READY, TICKET
 from cloud.sales_rollups import HOUR_S, LINE, ORDER, PAY, VOID
 
-router = APIRouter(prefix="/api/v1/hq", tags=["hq"], responses=errors(401))
+router = APIRouter(prefix="/api/v1/hq", tags=["hq"], responses=errors(401, 403))
 
 DAY_S = 86400
 
@@ -150,7 +150,8 @@ class Reader:
         self.session, self.window, self.rollups = session, window, rollups
 
     def _store(self, model: Any) -> list[ColumnElement[bool]]:
-        return [] if self.window.store is None else [model.store_id == self.window.store]
+        stores = self.window.stores
+        return [] if stores is None else [model.store_id.in_(sorted(stores))]
 
     def _pieces(
         self, lo: float, hi: float | None, whole_hours: bool
@@ -330,23 +331,36 @@ StoreFilter = Annotated[str | None, Query(pattern=STORE_ID_PATTERN, description=
 
 @dataclass(frozen=True)
 class Window:
-    """What a report covers: [since, until) on the stores' clocks; one store, or all."""
+    """What a report covers: [since, until) on the stores' clocks; one store, or all (of the
+    user's scope: `scope` None is the whole chain)."""
 
     since: float
     until: float | None
     store: str | None
+    scope: frozenset[str] | None = None
+
+    @property
+    def stores(self) -> frozenset[str] | None:
+        """The stores to read; None: every store."""
+        return self.scope if self.store is None else frozenset({self.store})
 
     def where(self, model: type[KitchenFact]) -> list[ColumnElement[bool]]:
         where = [model.at >= self.since]
         if self.until is not None:
             where.append(model.at < self.until)
-        if self.store is not None:
-            where.append(model.store_id == self.store)
+        if self.stores is not None:
+            where.append(model.store_id.in_(sorted(self.stores)))
         return where
 
 
-def _report_window(since: Since = 0.0, until: Until = None, store: StoreFilter = None) -> Window:
-    return Window(since, until, store)
+def _report_window(
+    user: HQUserDep, since: Since = 0.0, until: Until = None, store: StoreFilter = None
+) -> Window:
+    """The window asked for, within what the user sees: a store outside it is refused (403);
+    no store is all of the user's stores."""
+    if store is not None:
+        user.require_store(store)
+    return Window(since, until, store, user.stores)
 
 
 ReportWindow = Annotated[Window, Depends(_report_window)]
@@ -552,8 +566,8 @@ def kitchen_speed(
     timings = _timing_stats(session, window.where(KitchenFact))
     none: Stats = (0, None, None)
     stores = select(Store.id).order_by(Store.id)
-    if window.store is not None:
-        stores = stores.where(Store.id == window.store)
+    if window.stores is not None:
+        stores = stores.where(Store.id.in_(sorted(window.stores)))
     rows = [
         KitchenRow(
             store=s,

@@ -35,11 +35,11 @@ class WaitlistHour(BaseModel):
 
 
 @router.get(
-    "/waitlist", response_model=None, responses={**errors(401), **json_or_csv(WaitlistHour)}
+    "/waitlist", response_model=None, responses={**errors(401, 403), **json_or_csv(WaitlistHour)}
 )
 def waitlist_report(
     session: SessionDep,
-    _user: HQUserDep,
+    user: HQUserDep,
     since: Annotated[float, Query(ge=0, description="epoch seconds, by the store's clock")] = 0.0,
     until: Annotated[float | None, Query(ge=0)] = None,
     store: Annotated[str | None, Query(max_length=32)] = None,
@@ -52,7 +52,10 @@ def waitlist_report(
     if until is not None:
         query = query.where(IngestedEvent.occurred_at < until)
     if store is not None:
+        user.require_store(store)
         query = query.where(IngestedEvent.store_id == store)
+    elif user.stores is not None:
+        query = query.where(IngestedEvent.store_id.in_(sorted(user.stores)))
     counts: dict[tuple[str, float], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     waits: dict[tuple[str, float], list[float]] = defaultdict(list)
     errors_: dict[tuple[str, float], list[float]] = defaultdict(list)

@@ -2,7 +2,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 
 from edge.api.deps import CurrentStaff, HubDep
-from edge.auth import COOKIE, check_pin
+from edge.auth import COOKIE, Role, check_pin, role_of
 
 router = APIRouter(prefix="/api", tags=["staff"])
 
@@ -14,6 +14,7 @@ class LoginRequest(BaseModel):
 
 class StaffPublic(BaseModel):
     name: str
+    role: Role  # the pages show only what this role may do; the API refuses the rest anyway
 
 
 @router.post("/login")
@@ -40,7 +41,7 @@ def login(body: LoginRequest, request: Request, response: Response, hub: HubDep)
         # Served over HTTPS (SMARTSTORE_HTTPS_*): the session never goes out over plain HTTP.
         secure=request.url.scheme == "https",
     )
-    return StaffPublic(name=body.name)
+    return StaffPublic(name=body.name, role=role_of(hub.settings.managers, body.name))
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -49,5 +50,5 @@ def logout(response: Response) -> None:
 
 
 @router.get("/me")
-def me(staff: CurrentStaff) -> StaffPublic:
-    return StaffPublic(name=staff)
+def me(staff: CurrentStaff, hub: HubDep) -> StaffPublic:
+    return StaffPublic(name=staff, role=role_of(hub.settings.managers, staff))

@@ -6,7 +6,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, HTTPException, Request, WebSocket, status
 from sqlalchemy.orm import Session
 
-from edge.auth import COOKIE
+from edge.auth import COOKIE, Role, role_of
 from edge.core.domain import Domain, HubContext
 
 D = TypeVar("D", bound=Domain)
@@ -53,7 +53,9 @@ CurrentStaff = Annotated[str, Depends(current_staff)]
 
 
 def current_manager(hub: HubDep, staff: CurrentStaff) -> str:
-    if staff not in hub.settings.managers:
+    """The logged-in staff member, if a manager: what changes money or the store after the fact
+    (voids, refunds, points, QR codes, devices, campaigns; docs/hub.md "Staff roles")."""
+    if role_of(hub.settings.managers, staff) != Role.MANAGER:
         raise HTTPException(
             status.HTTP_403_FORBIDDEN, "只有店长可以这样做 / only a manager may do this"
         )

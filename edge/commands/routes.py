@@ -4,7 +4,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from contract import Channel, Command, device_topic, encode
 from contract.const import QOS_CMD
-from edge.api.deps import CurrentStaff, HubDep, SessionDep
+from edge.api.deps import CurrentManager, CurrentStaff, HubDep, SessionDep
 from edge.commands import service as commands
 from edge.commands.schemas import CommandCreate, CommandPublic
 
@@ -13,7 +13,7 @@ router = APIRouter(prefix="/api", tags=["devices"])
 
 @router.post("/devices/{device_id}/commands", status_code=status.HTTP_202_ACCEPTED)
 def send_command(
-    device_id: str, body: CommandCreate, hub: HubDep, staff: CurrentStaff
+    device_id: str, body: CommandCreate, hub: HubDep, staff: CurrentManager
 ) -> CommandPublic:
     """Store the command, then publish it; the device's reply (or a timeout) arrives live."""
     spec = hub.inventory.by_id().get(device_id)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from contract.campaigns import PLAY_ID_PATTERN
 from edge.api.board_routes import PAGE_HEADERS, STATIC
-from edge.api.deps import CurrentStaff, HubDep, domain_of, staff_of
+from edge.api.deps import CurrentManager, CurrentStaff, HubDep, domain_of, staff_of
 from edge.auth import COOKIE
 from edge.games import const
 from edge.games.domain import GamesDomain
@@ -152,23 +152,23 @@ def staff_games(games: Games, _staff: CurrentStaff) -> dict[str, Any]:
 
 
 @router.post("/api/games/{campaign}/pause")
-def pause(campaign: str, games: Games, staff: CurrentStaff) -> dict[str, Any]:
+def pause(campaign: str, games: Games, staff: CurrentManager) -> dict[str, Any]:
     return games.pause(campaign, True, staff)
 
 
 @router.post("/api/games/{campaign}/resume")
-def resume(campaign: str, games: Games, staff: CurrentStaff) -> dict[str, Any]:
+def resume(campaign: str, games: Games, staff: CurrentManager) -> dict[str, Any]:
     return games.pause(campaign, False, staff)
 
 
 @router.post("/api/games/plays/{play_id}/release")
-def release(play_id: str, games: Games, staff: CurrentStaff) -> dict[str, Any]:
+def release(play_id: str, games: Games, staff: CurrentManager) -> dict[str, Any]:
     """A flagged play was checked: pay it out now."""
     return games.decide(play_id, True, staff)
 
 
 @router.post("/api/games/plays/{play_id}/refuse")
-def refuse(play_id: str, games: Games, staff: CurrentStaff) -> dict[str, Any]:
+def refuse(play_id: str, games: Games, staff: CurrentManager) -> dict[str, Any]:
     """A flagged play was farmed: nothing is paid, its stock and budget return."""
     return games.decide(play_id, False, staff)
 

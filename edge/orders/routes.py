@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Depends, HTTPException, Response, status
 
-from edge.api.deps import CurrentStaff, HubDep, domain_of
+from edge.api.deps import CurrentManager, CurrentStaff, HubDep, domain_of
 from edge.calls import service as calls
 from edge.calls.domain import CallsDomain
 from edge.limits.domain import LimitsDomain
@@ -126,7 +126,7 @@ def order_done(uid: str, desk: Orders, _staff: CurrentStaff) -> dict[str, Any]:
 
 
 @router.post("/api/orders/{uid}/lines/{line_id}/void")
-def void_line(uid: str, line_id: int, desk: Orders, staff: CurrentStaff) -> dict[str, Any]:
+def void_line(uid: str, line_id: int, desk: Orders, staff: CurrentManager) -> dict[str, Any]:
     try:
         return desk.void_line(uid, line_id, staff)
     except orders.OrderNotFound:

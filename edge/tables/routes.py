@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, WebSocket, status
 from fastapi.responses import HTMLResponse
 
 from edge.api.board_routes import PAGE_HEADERS, STATIC, WS_CLOSE_POLICY, forward_live
-from edge.api.deps import CurrentStaff, HubDep, domain_of, websocket_hub
+from edge.api.deps import CurrentManager, CurrentStaff, HubDep, domain_of, websocket_hub
 from edge.orders import service as orders
 from edge.orders.errors import OrderError
 from edge.tables import service as tables
@@ -111,5 +111,5 @@ def close_table(table_id: str, hub: HubDep, domain: Tables, _staff: CurrentStaff
 
 
 @router.post("/api/tables/{table_id}/rotate-qr")
-def rotate_qr(table_id: str, hub: HubDep, domain: Tables, _staff: CurrentStaff) -> dict[str, Any]:
+def rotate_qr(table_id: str, hub: HubDep, domain: Tables, _staff: CurrentManager) -> dict[str, Any]:
     return _change(hub, domain, table_id, "rotate")

@@ -53,6 +53,15 @@ export function staffApi(login, show) {
   };
 }
 
+// Who is logged in, and their role on <body data-role>: board.css shows what only a manager
+// may do (class "manager-only") to managers alone. The hub refuses it to waiters anyway (403);
+// this only spares them buttons that cannot work.
+export async function showRole() {
+  const r = await call("GET", "/api/me");
+  if (r.ok && r.data) document.body.dataset.role = r.data.role;
+  return r.ok ? r.data : null;
+}
+
 export async function logout() {
   await call("POST", "/api/logout");
   location.href = "/login";

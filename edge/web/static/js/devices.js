@@ -1,7 +1,7 @@
 // The device board: every device with its state, live; alarms on top; commands with replies.
 import { $ } from "./dom.js";
 import { BOTH, ago as agoText } from "./i18n.js";
-import { call, logout, NO_ANSWER } from "./api.js";
+import { call, logout, NO_ANSWER, showRole } from "./api.js";
 import { followBoard } from "./live.js";
 
 const LOGIN = "/login?next=/devices";
@@ -86,7 +86,7 @@ function card(d) {
   if (!actions.childElementCount) {
     for (const name of commandsByType[d.type] || []) {
       const b = document.createElement("button");
-      b.className = "quiet cmd";
+      b.className = "quiet cmd manager-only";
       b.dataset.command = name;
       b.textContent = COMMAND_LABELS[name] || name;
       b.addEventListener("click", () => sendCommand(d.id, name));
@@ -235,5 +235,6 @@ function onLive(msg) {
 $("filters").addEventListener("submit", (ev) => ev.preventDefault());
 for (const id of ["f-type", "f-state", "f-zone", "f-text"]) $(id).addEventListener("input", render);
 $("logout").addEventListener("click", logout);
+showRole();
 setInterval(render, 5000); // "last seen" ages even when nothing arrives
 followBoard(onLive, LOGIN);

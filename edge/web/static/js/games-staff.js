@@ -2,7 +2,7 @@
 // held as possibly farmed, and check a receipt a diner shows. Both languages side by side.
 import { $, h, message } from "./dom.js";
 import { both, money } from "./i18n.js";
-import { staffApi, logout } from "./api.js";
+import { staffApi, logout, showRole } from "./api.js";
 
 const LOGIN = "/login?next=/games";
 const REFRESH_MS = 5000; // flagged plays arrive while staff look: the page asks again
@@ -10,7 +10,7 @@ const msg = (text, kind = "error") => message(text, kind, kind === "ok" ? 3000 :
 const api = staffApi(LOGIN, msg);
 
 function button(text, onClick) {
-  const b = h("button", null, text);
+  const b = h("button", "manager-only", text); // every action here is a manager's
   b.type = "button";
   b.addEventListener("click", async () => {
     b.disabled = true;
@@ -66,5 +66,6 @@ $("verify").addEventListener("submit", async (e) => {
     : `✗ 无效 Not valid: ${r.reason}`;
 });
 $("logout").addEventListener("click", logout);
+showRole();
 load();
 setInterval(load, REFRESH_MS);

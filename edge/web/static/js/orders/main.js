@@ -2,7 +2,7 @@
 // done, void and reprint; the menu's sold-out switches; tables open/close, paid (with the
 // table's member) and new QR codes; members' sign-in requests for a waiter to confirm.
 import { $ } from "../dom.js";
-import { logout } from "../api.js";
+import { logout, showRole } from "../api.js";
 import { followBoard } from "../live.js";
 import { LOGIN } from "./hub.js";
 import { placeAll, setHubClock, showOrders, showSnapshot, tickAll } from "./tickets.js";
@@ -40,6 +40,7 @@ function onLive(msg) {
 }
 
 $("logout").addEventListener("click", logout);
+showRole();
 setInterval(() => {
   tickAll();
   tickSignIns();

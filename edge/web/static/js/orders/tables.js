@@ -29,7 +29,7 @@ function renderTable(t) {
     const buttons = h("div", "tbtns");
     const actions = [["pay", "结账 Paid"], ["open", "开台 Open"], ["close", "关台 Close"], ["rotate", "换二维码 New QR"]];
     for (const [cls, label] of actions) {
-      const b = h("button", cls, label);
+      const b = h("button", cls === "rotate" ? "rotate manager-only" : cls, label);
       b.addEventListener("click", () => tableAction(li, cls, b));
       buttons.append(b);
     }

@@ -35,7 +35,7 @@ function makeLine(orderId) {
     const li = h("li", "line");
     const name = h("div", "lname");
     name.append(h("span", "qty"), h("span", "name"), h("span", "void-mark", "已作废 VOID"));
-    const b = h("button", "void", "作废 Void");
+    const b = h("button", "void manager-only", "作废 Void");
     b.addEventListener("click", () => voidLine(orderId, l.id, b));
     li.append(name, b, h("div", "opts"), h("div", "note"));
     return li;
