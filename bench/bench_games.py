@@ -319,6 +319,9 @@ def burst(plays: int, work: Path) -> dict[str, float]:
         "won_tea": by_prize["tea"],
         "won_none": by_prize["none"],
         "cpu": cpu,
+        # What a spin costs the hub whatever else the machine runs: its CPU over the burst
+        # (process time, all threads) per spin.
+        "cpu_ms_per_spin": cpu / 100 * span_s / len(ids) * 1000,
     }
 
 
@@ -360,6 +363,7 @@ def main() -> None:
     t.add("won: free tea (daily stock 20)", "won_tea", worst="max")
     t.add("won: thanks for playing", "won_none")
     t.add("hub CPU during the burst (% of one core)", "cpu")
+    t.add("hub CPU per spin (ms of one core)", "cpu_ms_per_spin", fmt="{:.2f}")
 
     verdict_fair = Table(verdict, [fair], first="draws")
     total = service.total_weight(PRIZES)

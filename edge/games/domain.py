@@ -26,7 +26,7 @@ from contract.campaigns import (
 from contract.menu import MenuFile
 from edge.auth import RateLimiter
 from edge.core.domain import Domain, HubContext
-from edge.games import const, service
+from edge.games import const, reads, service
 from edge.games import errors as game_errors
 from edge.games.batch import GroupCommit
 from edge.games.models import ASKED, FLAGGED, CampaignPause, GamePlay
@@ -38,7 +38,6 @@ from edge.menu.domain import MenuDomain
 from edge.orders import errors as order_errors
 from edge.orders.errors import OrderError
 from edge.printing.domain import PrintingDomain
-from edge.tables import service as tables_service
 from edge.tables.domain import TablesDomain
 from edge.uplink.events import FactsCommitted
 
@@ -165,21 +164,24 @@ class GamesDomain(Domain):
             raise game_errors.rate_limited()
         rules = self.rules()
 
+        # The member's cookie is only checked here; the member is read (and an erased one
+        # refused) where the play needs them: the paid bill's member comes first.
+        member_id = (
+            self.members.session_signer.verify(asker.member_cookie)
+            if self.members.enabled and asker.member_cookie
+            else None
+        )
+
         def work(session: Session) -> Outcome:
-            table = tables_service.current(session, signed)
-            if table is None:
+            table = reads.table(session, signed.table)
+            if table is None or table.qr_version != signed.version:
                 raise order_errors.bad_token()
-            member = (
-                self.members.member_of_session(session, asker.member_cookie)
-                if self.members.enabled
-                else None
-            )
             player = Player(
-                table_id=table.id,
+                table_id=signed.table,
                 table_name=table.name,
                 party_opened_at=table.opened_at,
                 session=asker.session,
-                member_id=member.id if member is not None else None,
+                member_id=member_id,
             )
             return self._play(session, campaign, play_id, player, rules)
 

@@ -12,7 +12,7 @@ against nothing.
 """
 
 import sqlite3
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,22 @@ def _db(session: Session) -> sqlite3.Connection:
 def _one(session: Session, sql: str, params: tuple[Any, ...]) -> Any:
     row = _db(session).execute(sql, params).fetchone()
     return row[0] if row is not None else None
+
+
+class TableRow(NamedTuple):
+    name: str
+    opened_at: float
+    qr_version: int
+
+
+def table(session: Session, table_id: str) -> TableRow | None:
+    """The table a verified token names (the caller compares its QR version)."""
+    row = (
+        _db(session)
+        .execute("SELECT name, opened_at, qr_version FROM dining_tables WHERE id = ?", (table_id,))
+        .fetchone()
+    )
+    return TableRow(*row) if row is not None else None
 
 
 def play_known(session: Session, play_id: str) -> bool:
