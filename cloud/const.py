@@ -76,6 +76,11 @@ M_LIABILITY: Final = "member_liability"
 LIABILITY_EVERY_S: Final = 300.0
 CHAIN_STORE_TAG: Final = "*"  # the store tag of chain-wide points (each member once)
 HQ_ISSUER_TAG: Final = "(hq)"  # the store tag of what HQ itself issued (no store id looks so)
+# Campaigns (cloud/games_influx.py): one point per play and per staff decision (`games`, by
+# campaign, prize and status), and each store's budget for the day per campaign
+# (`campaign_budget`, with the liability every LIABILITY_EVERY_S).
+M_GAMES: Final = "games"
+M_CAMPAIGN_BUDGET: Final = "campaign_budget"
 M_FEEDBACK: Final = "feedback"  # one point per party's rating after the bill (sales exporter)
 M_RFM_SEGMENTS: Final = "rfm_segments"  # members per segment and store at each RFM scoring
 M_HUB_STATUS: Final = "hub_status"  # each store's hub as HQ sees it (cloud/fleet_influx.py)

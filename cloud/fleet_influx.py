@@ -1,7 +1,8 @@
 # mypy: disallow-untyped-calls=False
 # (influxdb-client's Point and client have no type hints: see cloud/sales_influx.py.)
 """Each store's hub as HQ sees it, into InfluxDB for Grafana: measurement `hub_status`; and
-every LIABILITY_EVERY_S what HQ owes its members (`member_liability`, liability_points).
+every LIABILITY_EVERY_S what HQ owes its members (`member_liability`, liability_points) and
+each store's campaign budgets for the day (`campaign_budget`, cloud/games_influx.py).
 
 Only HQ knows whether a hub is reaching it, how far its clock is off and how old its outbox
 backlog is (ingest keeps all three on the store's row: cloud/api/ingest.py). Every
@@ -39,6 +40,7 @@ from cloud.const import (
     STORE_ONLINE_WITHIN_S,
 )
 from cloud.db import make_engine, make_sessions
+from cloud.games_influx import budget_points
 from cloud.models import Store
 
 log = logging.getLogger(__name__)
@@ -162,6 +164,7 @@ class FleetExporter:
             # The liability sums every member's ledger: every few minutes, not every round.
             if now - self._liability_at >= self._liability_every_s:
                 lines += liability_points(session, now)
+                lines += budget_points(session, now)
                 self._liability_at = now
         if lines:
             write_api.write(

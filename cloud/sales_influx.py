@@ -2,8 +2,9 @@
 # (influxdb-client's Point and client have no type hints: see the same override of
 # edge.telemetry in pyproject.toml.)
 """Sales into InfluxDB for Grafana: measurements `sales`, `orders`, `payments` and `feedback`
-(docs/influxdb-schema.md, "Written by HQ"; docs/hq-reports.md), the members' and the line at
-the door's (`waitlist`, from `waitlist.party`: docs/waitlist.md).
+(docs/influxdb-schema.md, "Written by HQ"; docs/hq-reports.md), the members', the line at
+the door's (`waitlist`, from `waitlist.party`: docs/waitlist.md) and the campaigns' (`games`:
+cloud/games_influx.py) from the same events.
 
 A thread reads `order.placed`, `order.line_voided`, `payment.recorded` and `feedback.given`
 from ingested_events
@@ -48,12 +49,15 @@ from cloud.const import (
     M_WAITLIST,
 )
 from cloud.db import make_engine, make_sessions
+from cloud.games_influx import game_points, plays_decided, released_plays
 from cloud.models import IngestedEvent
 from cloud.sales_facts import MAX_EPOCH_S, PlacedOrder, VoidedLine, parse, placed_orders
 from contract.uplink import (
     COUPON_ISSUED,
     COUPON_REDEEMED,
     FEEDBACK_GIVEN,
+    GAME_PLAYED,
+    GAME_RELEASED,
     MEMBER_JOINED,
     MEMBER_POINTS,
     ORDER_LINE_VOIDED,
@@ -63,6 +67,7 @@ from contract.uplink import (
     CouponIssued,
     CouponRedeemed,
     FeedbackGiven,
+    GamePlayed,
     MemberJoined,
     PaymentRecorded,
     PointsEntry,
@@ -81,6 +86,8 @@ EXPORTED = (
     COUPON_ISSUED,
     COUPON_REDEEMED,
     WAITLIST_PARTY,
+    GAME_PLAYED,
+    GAME_RELEASED,
 )
 LOOKBACK_S = 7 * 86400
 # PostgreSQL hands out ids when rows are inserted, not when they commit: a batch still being
@@ -172,9 +179,12 @@ def _waitlist_point(e: "SalesEvent", party: WaitlistParty) -> str:
 
 
 def sales_points(
-    events: list[SalesEvent], orders: dict[tuple[str, str], tuple[float, PlacedOrder | None]]
+    events: list[SalesEvent],
+    orders: dict[tuple[str, str], tuple[float, PlacedOrder | None]],
+    played: dict[tuple[str, str], GamePlayed] | None = None,
 ) -> list[str]:
-    """Line protocol for the events; `orders` gives a void its order's station and source.
+    """Line protocol for the events; `orders` gives a void its order's station and source,
+    `played` a staff decision its play (cloud/games_influx.py).
 
     A placed line's time is the order's (occurred_at is its created_at) plus the line's index in
     nanoseconds, so that lines never overwrite each other and a re-export rewrites the same point.
@@ -254,6 +264,9 @@ def sales_points(
                         .to_line_protocol()
                     )
                 )
+        elif e.type in (GAME_PLAYED, GAME_RELEASED):
+            ns = _ns(e.occurred_at) + _void_slot(e.event_id)
+            lines.extend(game_points(e.store, e.type, e.data, ns, played or {}))
         elif e.type == FEEDBACK_GIVEN:
             given = parse(FeedbackGiven, e.data)
             if given is None:
@@ -415,8 +428,11 @@ class SalesExporter:
                 if e.type == ORDER_LINE_VOIDED and isinstance(e.data, dict)
             }
             orders = placed_orders(session, voided)
+            played = plays_decided(
+                session, released_plays((e.store, e.type, e.data) for e in events)
+            )
         exportable = [e for e in events if 0 <= e.occurred_at < MAX_EPOCH_S]
-        self._write(write_api, sales_points(exportable, orders))
+        self._write(write_api, sales_points(exportable, orders, played))
         self.watermark = events[-1].id
         return len(events) == self._batch_size
 

@@ -36,10 +36,12 @@ from cloud.analytics.rfm import segment_points
 from cloud.db import Base as CloudBase
 from cloud.db import make_engine, make_sessions
 from cloud.fleet_influx import liability_points, status_points
+from cloud.games_influx import budget_points
 from cloud.members.models import PointsEntry as MemberPoints
-from cloud.models import Store
+from cloud.models import ConfigDocument, Store
 from cloud.sales_influx import SalesEvent, sales_points
 from contract import DeviceType, PrinterTelemetry, Telemetry
+from contract.campaigns import Budget, CampaignsConfig
 from contract.const import CoverState, PaperLevel
 from contract.inventory import DeviceSpec
 from edge.calls.models import Call
@@ -47,6 +49,7 @@ from edge.devices.models import Alarm
 from edge.telemetry import points
 from edge.telemetry.points import M_CALL_RESPONSES, M_CALLS, M_DEVICE_TELEMETRY, M_HUB_INGEST
 from smartstore.services import InfluxServer
+from tests.games import wheel
 
 ROOT = Path(__file__).resolve().parent.parent
 DASHBOARDS = ROOT / "dashboards"
@@ -140,7 +143,8 @@ def measurement_names() -> set[str]:
 
 def hq_lines(now: float) -> list[str]:
     """What HQ writes, every optional field filled in: an order, a void, a payment, member,
-    coupon, feedback and waitlist events, a store's hub status, the liability and RFM counts."""
+    coupon, feedback, waitlist and game events, a store's hub status, the liability, RFM counts
+    and a campaign's budget."""
     order = {
         "order": "o1",
         "source": "table",
@@ -181,6 +185,10 @@ def hq_lines(now: float) -> list[str]:
               "source": "kiosk", "priority": False, "taken_at": now - 600, "at": now,
               "est_low_s": 300.0, "est_s": 500.0, "est_high_s": 800.0, "waited_s": 600.0,
               "error_s": 100.0, "table": "A1"}  # fmt: skip
+    played = {"play": "gschema001", "campaign": "wheel", "kind": "wheel", "member": member,
+              "table": "A1", "payment": "p1", "prize": "c20", "prize_kind": "coupon",
+              "cost_fen": 2000, "rand": 3, "total": 100, "status": "paid", "flag": "",
+              "signature": "ab" * 32, "at": now}  # fmt: skip
     events = [
         SalesEvent(1, "S1", "op-o1", "order.placed", now, now, order),
         SalesEvent(2, "S1", "ov-o1-1", "order.line_voided", now, now, void),
@@ -191,6 +199,7 @@ def hq_lines(now: float) -> list[str]:
         SalesEvent(7, "S1", "cr-CAAAAAAAAAA-p1", "coupon.redeemed", now, now, redeemed),
         SalesEvent(8, "S1", "fb-p1", "feedback.given", now, now, rated),
         SalesEvent(9, "S1", "wl-" + "p" * 32 + "-seated", "waitlist.party", now, now, seated),
+        SalesEvent(10, "S1", "gp-gschema001", "game.played", now, now, played),
     ]
     engine = make_engine("sqlite://")
     CloudBase.metadata.create_all(engine)
@@ -213,12 +222,17 @@ def hq_lines(now: float) -> list[str]:
                 ref="p1", reason="", offline=False, at=now, by="alice", received_at=now,
             )
         )  # fmt: skip
+        # A campaign with a day budget running at S1: the campaign_budget point.
+        campaigns = CampaignsConfig(campaigns=[wheel(budget=Budget(per_store_day_fen=50_000))])
+        session.add(ConfigDocument(scope="*", document={"campaigns": campaigns.model_dump(
+            mode="json")}, published_at=now, published_by="hq"))  # fmt: skip
         session.commit()
         status = status_points(session, now)
         owed = liability_points(session, now)
+        budget = budget_points(session, now)
     engine.dispose()
     segments = segment_points([("S1", "重要价值", 1)], now)
-    return [*sales_points(events, {}), *status, *owed, *segments]
+    return [*sales_points(events, {}), *status, *owed, *segments, *budget]
 
 
 def points_schema() -> Schema:

@@ -140,3 +140,71 @@ def test_hub_status_says_which_hubs_call_and_how_they_are(
     assert (status["online"], status["backlog"]) == (1, 700.0)
     assert status["offset"] == pytest.approx(3600, abs=5)
     assert 0 <= status["since"] < 30 and status["points"] >= 2
+
+
+def game(play: str, when: float, prize: str, cost: int, status: str) -> dict[str, Any]:
+    return {
+        "id": f"gp-{play}",
+        "type": "game.played",
+        "occurred_at": when,
+        "data": {
+            "play": play, "campaign": "wheel", "kind": "wheel", "member": "mhqinflux01",
+            "table": "A1", "payment": f"bill-{play}", "prize": prize,
+            "prize_kind": "none" if prize == "none" else "coupon", "cost_fen": cost, "rand": 7,
+            "total": 100, "status": status, "signature": "cd" * 32, "at": when,
+        },
+    }  # fmt: skip
+
+
+def test_campaign_plays_and_staff_decisions_reach_influxdb(
+    cloud: CloudHandle,
+    sessions: sessionmaker[Session],
+    store: str,
+    influxdb: InfluxServer,
+    influx_bridge: InfluxV1Bridge,
+) -> None:
+    """A hub's plays and staff's decisions, ingested by HQ, become `games` points whose sums
+    are HQ's campaign report: a refused play's cost comes back, a released one wins."""
+    token = cloud.register(store)
+    ingest(
+        cloud,
+        token,
+        store,
+        [
+            game("gplayhq001", T1, "c20", 2000, "paid"),
+            game("gplayhq002", T1 + 1, "none", 0, "paid"),
+            game("gplayhq003", T1 + 2, "c20", 2000, "flagged"),
+            game("gplayhq004", T1 + 3, "c20", 2000, "flagged"),
+            {
+                "id": "gr-gplayhq003",
+                "type": "game.released",
+                "occurred_at": T2,
+                "data": {"play": "gplayhq003", "campaign": "wheel", "paid": True, "by": "bo",
+                         "at": T2},
+            },
+            {
+                "id": "gr-gplayhq004",
+                "type": "game.released",
+                "occurred_at": T2 + 1,
+                "data": {"play": "gplayhq004", "campaign": "wheel", "paid": False, "by": "bo",
+                         "at": T2 + 1},
+            },
+        ],
+    )  # fmt: skip
+    with sessions() as session:
+        last = session.scalar(select(func.max(IngestedEvent.id)))
+    assert last is not None
+    for _ in range(2):  # a restart exports again: the same points, nothing added
+        run_exporter(sessions, influx_bridge.url, until_id=last).stop()
+    got = rows(
+        influxdb,
+        'SELECT sum("plays"), sum("won"), sum("cost_fen"), sum("held"), sum("refused") '
+        f'FROM "games" WHERE "store" = \'{store}\' AND "campaign" = \'wheel\' GROUP BY "store"',
+    )
+    assert [got[store][c] for c in ("sum", "sum_1", "sum_2", "sum_3", "sum_4")] == [
+        4,  # plays
+        2,  # winners: the coupon paid and the one staff released
+        4000,  # the two coupons given; the refused one's 2000 came back
+        0,  # nothing still held
+        1,
+    ]

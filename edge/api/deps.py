@@ -1,7 +1,7 @@
 """Dependencies shared by the hub's routes."""
 
-from collections.abc import Callable, Iterator
-from typing import Annotated, TypeVar
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
 from sqlalchemy.orm import Session
@@ -17,13 +17,20 @@ def get_hub(request: Request) -> HubContext:
     return hub
 
 
-HubDep = Annotated[HubContext, Depends(get_hub)]
+async def _hub(request: Request) -> HubContext:
+    # Async (it only reads an attribute): a plain function dependency would cost every
+    # request a trip through the worker threads.
+    return get_hub(request)
 
 
-def domain_of(kind: type[D]) -> Callable[[Request], D]:
-    """A dependency giving a route its domain: `Annotated[X, Depends(domain_of(X))]`."""
+HubDep = Annotated[HubContext, Depends(_hub)]
 
-    def get(request: Request) -> D:
+
+def domain_of(kind: type[D]) -> Callable[[Request], Coroutine[Any, Any, D]]:
+    """A dependency giving a route its domain: `Annotated[X, Depends(domain_of(X))]`.
+    Async for the same reason as the hub's."""
+
+    async def get(request: Request) -> D:
         return get_hub(request).get(kind)
 
     return get

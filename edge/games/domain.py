@@ -26,7 +26,7 @@ from contract.campaigns import (
 from contract.menu import MenuFile
 from edge.auth import RateLimiter
 from edge.core.domain import Domain, HubContext
-from edge.games import const, service
+from edge.games import const, reads, service
 from edge.games import errors as game_errors
 from edge.games.batch import GroupCommit
 from edge.games.models import ASKED, FLAGGED, CampaignPause, GamePlay
@@ -36,8 +36,10 @@ from edge.members import ledger
 from edge.members import stamps as member_stamps
 from edge.members.domain import MembersDomain, derived_key
 from edge.menu.domain import MenuDomain
+from edge.orders import errors as order_errors
 from edge.orders.errors import OrderError
 from edge.printing.domain import PrintingDomain
+from edge.tables.domain import TablesDomain
 from edge.uplink.events import FactsCommitted
 
 
@@ -51,6 +53,16 @@ class Outcome:
     fresh: bool = True  # False: a retry answered from the record
 
 
+@dataclass(frozen=True, slots=True)
+class Asker:
+    """A phone's play before anything is read: the table's signed token, the phone's games
+    cookie, the member's cookie."""
+
+    token: str
+    session: str
+    member_cookie: str | None
+
+
 class GamesDomain(Domain):
     name = "games"
 
@@ -59,6 +71,7 @@ class GamesDomain(Domain):
         self.menu = hub.get(MenuDomain)
         self.members = hub.get(MembersDomain)
         self.printing = hub.get(PrintingDomain)
+        self.tables = hub.get(TablesDomain)
         self.key = derived_key(hub.settings.secret_key.get_secret_value(), "game-result")
         self.table_limiter = RateLimiter(const.PLAYS_PER_TABLE_PER_MINUTE)
         self.session_limiter = RateLimiter(const.PLAYS_PER_SESSION_PER_MINUTE)
@@ -113,45 +126,100 @@ class GamesDomain(Domain):
             # Two phones claimed the same bill (or member) in the same instant: the
             # constraint kept one; this one changed nothing.
             raise game_errors.bill_played() from None
+        self._after(outcome)
+        return outcome
+
+    def _after(self, outcome: Outcome) -> None:
+        """Committed: the printer, HQ's sender, staff's board hear of it."""
         if outcome.printer:
             self.printing.nudge({outcome.printer})
         if outcome.fresh:
             self.hub.bus.publish(FactsCommitted())
         if outcome.flagged:
             self.hub.board.publish({"type": "game_flag", "play": outcome.public})
-        return outcome
 
-    def play(self, campaign_id: str, play_id: str, player: Player) -> Outcome:
-        """A spin of the wheel, or a quiz's question: once per paid bill."""
+    def _playable(self, campaign_id: str) -> Campaign:
         campaign = self.campaign(campaign_id)
         if campaign.kind not in (CampaignKind.WHEEL, CampaignKind.QUIZ):
             raise game_errors.no_campaign()
+        return campaign
+
+    def play(self, campaign_id: str, play_id: str, player: Player) -> Outcome:
+        """A spin of the wheel, or a quiz's question: once per paid bill."""
+        campaign = self._playable(campaign_id)
         self.limit(player)
         rules = self.rules()
+        return self._write(lambda session: self._play(session, campaign, play_id, player, rules))
+
+    async def play_from_phone(self, campaign_id: str, play_id: str, asker: Asker) -> Outcome:
+        """`play` for the diner's page, awaited on the event loop: the table and the member
+        are read inside the play's own write transaction, so a spin costs no worker thread
+        and no read transaction of its own (bench/bench_games.py)."""
+        campaign = self._playable(campaign_id)
+        signed = self.tables.signer.verify(asker.token)
+        if signed is None:
+            raise order_errors.bad_token()
+        if not self.table_limiter.take(signed.table) or (
+            asker.session and not self.session_limiter.take(asker.session)
+        ):
+            raise game_errors.rate_limited()
+        rules = self.rules()
+
+        # The member's cookie is only checked here; the member is read (and an erased one
+        # refused) where the play needs them: the paid bill's member comes first.
+        member_id = (
+            self.members.session_signer.verify(asker.member_cookie)
+            if self.members.enabled and asker.member_cookie
+            else None
+        )
 
         def work(session: Session) -> Outcome:
-            now = time.time()
-            found = service.existing(session, play_id, campaign, player.table_id)
-            if found is not None:
-                return self._again(found, campaign, rules.menu, player)
-            service.check_running(session, campaign, rules.store, now)
-            payment = service.party_payment(session, player.table_id, player.party_opened_at, now)
-            if payment is None:
-                raise game_errors.pay_first()
-            member = service.player_member(session, payment, player)
-            service.check_who(session, campaign, member, payment, rules, now)
-            service.check_limits(session, campaign, member, player, now)
-            play = service.new_play(
-                session, play_id, campaign, payment.uid, member, player, payment, now
+            table = reads.table(session, signed.table)
+            if table is None or table.qr_version != signed.version:
+                raise order_errors.bad_token()
+            player = Player(
+                table_id=signed.table,
+                table_name=table.name,
+                party_opened_at=table.opened_at,
+                session=asker.session,
+                member_id=member_id,
             )
-            session.flush()
-            if campaign.kind is CampaignKind.QUIZ:
-                play.question = service.make_question(campaign, rules.menu)
-                return Outcome(self._asked(play, campaign, rules.menu, player))
-            flag = service.farming_flag(session, member, player, now)
-            return self._draw(session, play, campaign, rules, member, flag, now)
+            return self._play(session, campaign, play_id, player, rules)
 
-        return self._write(work)
+        try:
+            outcome = await self._group.run_async(work)
+        except IntegrityError:
+            raise game_errors.bill_played() from None
+        self._after(outcome)
+        return outcome
+
+    def _play(
+        self, session: Session, campaign: Campaign, play_id: str, player: Player, rules: Rules
+    ) -> Outcome:
+        now = time.time()
+        found = service.existing(session, play_id, campaign, player.table_id)
+        if found is not None:
+            return self._again(found, campaign, rules.menu, player)
+        service.check_running(session, campaign, rules.store, now)
+        payment = service.party_payment(session, player.table_id, player.party_opened_at, now)
+        if payment is None:
+            raise game_errors.pay_first()
+        member = service.player_member(session, payment, player)
+        service.check_who(session, campaign, member, payment, rules, now)
+        service.check_limits(session, campaign, member, player, now, once=payment.uid)
+        play = service.new_play(
+            session, play_id, campaign, payment.uid, member, player, payment, now, checked=True
+        )
+        if campaign.kind is CampaignKind.QUIZ:
+            session.flush()
+            play.question = service.make_question(campaign, rules.menu)
+            return Outcome(self._asked(play, campaign, rules.menu, player))
+        # The new row is written once, with its result (decide flushes): the reads before
+        # it do not need it (the flag adds this member itself; a play being asked counts
+        # against no stock).
+        with session.no_autoflush:
+            flag = service.farming_flag(session, member, player, now)
+        return self._draw(session, play, campaign, rules, member, flag, now)
 
     def answer(self, campaign_id: str, play_id: str, choice: str, player: Player) -> Outcome:
         campaign = self.campaign(campaign_id)
@@ -186,9 +254,10 @@ class GamesDomain(Domain):
         now: float,
     ) -> Outcome:
         drawn, rand, total = service.draw(campaign.prizes)
-        prize, cost, fallback_from = service.settle_prize(
-            session, campaign, drawn, member, rules, now
-        )
+        with session.no_autoflush:
+            prize, cost, fallback_from = service.settle_prize(
+                session, campaign, drawn, member, rules, now
+            )
         printer = service.decide(
             session,
             play,

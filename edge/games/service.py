@@ -29,7 +29,7 @@ from contract.campaigns import (
 from contract.members import CouponKind, CouponTemplate, EntryCause, MembersConfig
 from contract.menu import MenuFile
 from contract.uplink import GamePlayed, GamePlayedEvent, GameReleased, GameReleasedEvent
-from edge.games import const
+from edge.games import const, reads
 from edge.games import errors as game_errors
 from edge.games.models import (
     ASKED,
@@ -39,7 +39,6 @@ from edge.games.models import (
     RELEASED,
     RESERVED,
     WRONG,
-    CampaignPause,
     GamePlay,
 )
 from edge.members import coupons as member_coupons
@@ -102,7 +101,7 @@ def running(campaign: Campaign, store: str, now: float) -> bool:
 
 
 def is_paused(session: Session, campaign_id: str) -> bool:
-    return session.get(CampaignPause, campaign_id) is not None
+    return reads.paused(session, campaign_id)
 
 
 def check_running(session: Session, campaign: Campaign, store: str, now: float) -> None:
@@ -204,15 +203,13 @@ def _can_give(
     if prize.kind is PrizeKind.NONE:
         return True
     day = local_day(now)
-    if prize.stock is not None and given(session, campaign.id, prize.id) >= prize.stock:
+    given_all, given_today, spent = reads.tallies(session, campaign.id, prize.id, day)
+    if prize.stock is not None and given_all >= prize.stock:
         return False
-    if prize.daily_stock is not None and given(session, campaign.id, prize.id, day) >= (
-        prize.daily_stock
-    ):
+    if prize.daily_stock is not None and given_today >= prize.daily_stock:
         return False
     budget = campaign.budget.store_day_fen(rules.store)
     if budget and cost:
-        spent = spent_fen(session, campaign.id, day)
         cap = pacing_cap_fen(
             budget,
             campaign.budget.pacing_pct,
@@ -281,17 +278,8 @@ def settle_prize(
 def party_payment(session: Session, table_id: str, opened_at: float, now: float) -> Payment | None:
     """The party's paid bill the hub recorded (not refunded, paid within the play window):
     the only thing that earns a play or a stamp. Nothing the phone sends can stand in for it."""
-    return session.scalar(
-        select(Payment)
-        .where(
-            Payment.table_id == table_id,
-            Payment.party_opened_at == opened_at,
-            Payment.refunded_at.is_(None),
-            Payment.paid_at >= now - const.PLAY_WINDOW_S,
-        )
-        .order_by(Payment.paid_at.desc())
-        .limit(1)
-    )
+    found = reads.party_payment_id(session, table_id, opened_at, now - const.PLAY_WINDOW_S)
+    return session.get(Payment, found) if found is not None else None
 
 
 def member_of(session: Session, member_id: str | None) -> Member | None:
@@ -339,66 +327,57 @@ def _count(session: Session, *where: Any) -> int:
 
 
 def check_limits(
-    session: Session, campaign: Campaign, member: Member | None, player: Player, now: float
+    session: Session,
+    campaign: Campaign,
+    member: Member | None,
+    player: Player,
+    now: float,
+    once: str | None = None,
 ) -> None:
-    """Per party, per member per day, per phone per day (one play per paid bill is the
-    unique constraint on the play itself)."""
-    limits, day = campaign.limits, local_day(now)
-    mine = (GamePlay.campaign == campaign.id) & (GamePlay.status != REFUSED)
-    if (
-        _count(
-            session,
-            mine,
-            GamePlay.table_id == player.table_id,
-            GamePlay.party_opened_at == player.party_opened_at,
-        )
-        >= limits.per_party
-    ):
+    """Per party, per member per day, per phone per day, and (given `once`) whether this bill
+    played already: one statement (edge/games/reads.py). The unique constraint on the play's
+    `once` key stays the last word on a bill played twice at the same instant."""
+    limits = campaign.limits
+    party, by_member, by_phone, bill = reads.limit_counts(
+        session,
+        campaign.id,
+        player.table_id,
+        player.party_opened_at,
+        member.id if member is not None else None,
+        player.session,
+        local_day(now),
+        once,
+    )
+    if party >= limits.per_party:
         raise game_errors.limit("这桌已经玩过了", "This table's party has played already")
-    if (
-        member is not None
-        and _count(session, mine, GamePlay.member_id == member.id, GamePlay.day == day)
-        >= limits.per_member_per_day
-    ):
+    if member is not None and by_member >= limits.per_member_per_day:
         raise game_errors.limit("今天的次数已用完", "You have played as often as allowed today")
-    if (
-        player.session
-        and _count(session, mine, GamePlay.session == player.session, GamePlay.day == day)
-        >= limits.per_session_per_day
-    ):
+    if player.session and by_phone >= limits.per_session_per_day:
         raise game_errors.limit("这部手机今天的次数已用完", "This phone has played enough today")
+    if bill:
+        raise _claimed(campaign)
+
+
+def _claimed(campaign: Campaign) -> Exception:
+    return (
+        game_errors.already_member_claimed()
+        if campaign.kind is CampaignKind.SCAN_QR
+        else game_errors.bill_played()
+    )
 
 
 def farming_flag(session: Session, member: Member | None, player: Player, now: float) -> str:
     """Why this play looks farmed ("" when it does not): many new members at one table within
     minutes, or one phone playing for several members in a day."""
     since = now - const.FARM_WINDOW_S
-    new_here = set(
-        session.scalars(
-            select(GamePlay.member_id)
-            .join(Member, Member.id == GamePlay.member_id)
-            .where(
-                GamePlay.table_id == player.table_id,
-                GamePlay.at >= since,
-                Member.joined_at >= since,
-            )
-            .distinct()
-        )
-    )
+    new_here = reads.new_members_at_table(session, player.table_id, since)
     if member is not None and member.joined_at >= since:
         new_here.add(member.id)
     if len(new_here) >= const.FARM_NEW_MEMBERS_PER_TABLE:
         minutes = int(const.FARM_WINDOW_S // 60)
         return f"{len(new_here)} new members played at table {player.table_name} in {minutes} min"
     if player.session and member is not None:
-        others = set(
-            session.scalars(
-                select(GamePlay.member_id)
-                .where(GamePlay.session == player.session, GamePlay.day == local_day(now))
-                .distinct()
-            )
-        )
-        others.discard(None)
+        others = reads.members_on_phone(session, player.session, local_day(now))
         others.add(member.id)
         if len(others) > const.MEMBERS_PER_SESSION_PER_DAY:
             return f"one phone played for {len(others)} members today"
@@ -411,7 +390,8 @@ def farming_flag(session: Session, member: Member | None, player: Player, now: f
 def existing(session: Session, play_id: str, campaign: Campaign, table_id: str) -> GamePlay | None:
     """The play already recorded under this id (a retry: the same result, never a second
     draw); an id used for another campaign or table is refused."""
-    play = session.get(GamePlay, play_id)
+    # Nearly every play is new: a plain lookup first, the ORM's object only for a retry.
+    play = session.get(GamePlay, play_id) if reads.play_known(session, play_id) else None
     if play is not None and (play.campaign != campaign.id or play.table_id != table_id):
         raise game_errors.play_mismatch()
     return play
@@ -426,15 +406,13 @@ def new_play(
     player: Player,
     payment: Payment | None,
     now: float,
+    checked: bool = False,
 ) -> GamePlay:
     """The play's row, claiming its `once` key: a second play of the same bill (or of the same
-    member in a scan campaign) fails here, on the unique constraint, whoever asked first."""
-    if _count(session, GamePlay.campaign == campaign.id, GamePlay.once == once):
-        raise (
-            game_errors.already_member_claimed()
-            if campaign.kind is CampaignKind.SCAN_QR
-            else game_errors.bill_played()
-        )
+    member in a scan campaign) fails here, on the unique constraint, whoever asked first.
+    `checked`: check_limits counted the key already."""
+    if not checked and _count(session, GamePlay.campaign == campaign.id, GamePlay.once == once):
+        raise _claimed(campaign)
     play = GamePlay(
         id=play_id,
         campaign=campaign.id,

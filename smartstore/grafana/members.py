@@ -1,12 +1,14 @@
 """Members and campaigns: members joined and active, points issued and redeemed, what HQ owes
 (points and coupons outstanding), coupons issued and redeemed, RFM segments, and diners'
-ratings after the bill. Campaign panels (plays, cost against budget, flags) come with games.
+ratings after the bill; the campaigns the hubs run (plays, winners per prize, cost against
+the stores' budgets, plays held as possibly farmed, members and bills that played).
 
 Written by HQ: member_activity, points, coupons and feedback from the hubs' events
 (cloud/sales_influx.py); member_liability every few minutes (cloud/fleet_influx.py);
-rfm_segments at each scoring (cloud/api/rfm.py). Chain-wide points have the store tag "*"
-(points are one balance across the chain; a member counts once): their panels show them
-whatever stores are picked."""
+rfm_segments at each scoring (cloud/api/rfm.py); games from the hubs' plays and staff's
+decisions and campaign_budget with the liability (cloud/games_influx.py). Chain-wide points
+have the store tag "*" (points are one balance across the chain; a member counts once):
+their panels show them whatever stores are picked."""
 
 from typing import Final
 
@@ -15,8 +17,10 @@ from grafana_foundation_sdk.models.dashboard import DashboardCursorSync
 
 from cloud.const import (
     CHAIN_STORE_TAG,
+    M_CAMPAIGN_BUDGET,
     M_COUPONS,
     M_FEEDBACK,
+    M_GAMES,
     M_LIABILITY,
     M_MEMBER_ACTIVITY,
     M_POINTS,
@@ -97,6 +101,38 @@ RATINGS_PER_DAY = (
     f"GROUP BY {per_day('store')}"
 )
 
+# Campaigns: sums of the `games` fields (cloud/games_influx.py) are HQ's report over the range.
+PLAYS_PER_DAY = (
+    f'SELECT sum("plays") AS "plays", sum("won") AS "winners" FROM "{M_GAMES}" '
+    f"WHERE {STORE} AND $timeFilter GROUP BY {per_day('campaign')}"
+)
+WINNERS_BY_PRIZE = (
+    f'SELECT sum("won") AS "winners", sum("cost_fen") / 100 AS "cost" FROM "{M_GAMES}" '
+    f'WHERE {STORE} AND $timeFilter AND "prize" != \'-\' GROUP BY "campaign", "prize"'
+)
+COST_PER_DAY = (
+    f'SELECT sum("cost_fen") / 100 AS "cost" FROM "{M_GAMES}" WHERE {STORE} AND $timeFilter '
+    f"GROUP BY {per_day('campaign')}"
+)
+# The day's budget of the stores picked: each store's last figure that day, summed.
+BUDGET_PER_DAY = (
+    'SELECT sum("budget") AS "budget" FROM (SELECT last("day_budget_fen") / 100 AS "budget" '
+    f'FROM "{M_CAMPAIGN_BUDGET}" WHERE {STORE} AND $timeFilter '
+    f"GROUP BY {per_day('store', 'campaign')}) GROUP BY {per_day('campaign')}"
+)
+HELD_NOW = f'SELECT sum("held") AS "held" FROM "{M_GAMES}" WHERE {STORE} AND $timeFilter'
+CAMPAIGNS_BY_STORE = (
+    'SELECT sum("plays") AS "plays", sum("won") AS "winners", sum("cost_fen") / 100 AS "cost", '
+    'sum("held") AS "held", sum("released") AS "released", sum("refused") AS "refused", '
+    'count(distinct("member")) AS "members", sum("new_member") AS "new_members", '
+    f'count(distinct("bill")) AS "bills" FROM "{M_GAMES}" WHERE {STORE} AND $timeFilter '
+    'GROUP BY "campaign", "store"'
+)
+FLAGS_PER_DAY = (
+    f'SELECT sum("plays") AS "flagged" FROM "{M_GAMES}" WHERE "status" = \'flagged\' '
+    f"AND {STORE} AND $timeFilter GROUP BY {per_day('store')}"
+)
+
 
 def build() -> dashboard.Dashboard:
     return (
@@ -104,7 +140,8 @@ def build() -> dashboard.Dashboard:
         .uid(UID)
         .description(
             "Members joined and active, points issued and redeemed, what HQ owes, coupons"
-            " issued and redeemed, RFM segments, diners' ratings after the bill."
+            " issued and redeemed, RFM segments, diners' ratings after the bill; the campaigns'"
+            " plays, winners, cost against budget and flags."
         )
         .tags([TAG])
         .readonly()
@@ -219,5 +256,69 @@ def build() -> dashboard.Dashboard:
                 [Q(RATINGS_PER_DAY, "$tag_store $col")],
                 calcs=("mean",),
             )
+        )
+        .with_panel(
+            big_number(
+                "Campaign plays held for a check",
+                "Plays the hubs held as possibly farmed (the reason is on the store's /games"
+                " page and in HQ's report), not yet released or refused: held in the range"
+                " minus decided in it.",
+                Q(HELD_NOW),
+                thresholds((None, "green"), (1, "orange")),
+            )
+        )
+        .with_panel(
+            series(
+                "Campaign plays and winners per day",
+                f"Plays (spins, quiz answers, scans, stamps) and plays that paid a prize, per"
+                f" campaign and day (days in {CHAIN_TZ}).",
+                [Q(PLAYS_PER_DAY, "$tag_campaign $col")],
+                bars=True,
+            ).decimals(0)
+        )
+        .with_panel(
+            series(
+                "Campaign cost against budget per day",
+                "What the prizes paid and held cost (points at their value, a coupon at what it"
+                " takes off, a dish at its price), in yuan, against the day's budget HQ gave"
+                " the stores picked; refused plays give theirs back.",
+                [
+                    Q(COST_PER_DAY, "$tag_campaign cost"),
+                    Q(BUDGET_PER_DAY, "$tag_campaign budget", ref_id="B"),
+                ],
+                unit=YUAN,
+                calcs=("sum", "max"),
+            )
+        )
+        .with_panel(
+            rows(
+                "Campaign winners by prize",
+                "Prizes paid (staff's releases included) and their cost in yuan, over the range.",
+                [Q(WINNERS_BY_PRIZE, table=True)],
+                sort_by="winners",
+                units={"cost": YUAN},
+            )
+        )
+        .with_panel(
+            rows(
+                "Campaigns by store",
+                "Per campaign and store over the range: plays, winners, cost (yuan), held /"
+                " released / refused plays, members who played (new_members: the scan-QR"
+                " gift of members who joined), bills that played.",
+                [Q(CAMPAIGNS_BY_STORE, table=True)],
+                sort_by="plays",
+                units={"cost": YUAN},
+                width=24,
+            )
+        )
+        .with_panel(
+            series(
+                "Campaign plays flagged per day",
+                "Plays held as possibly farmed (many new members at one table, one phone for"
+                " many members), per store and day.",
+                [Q(FLAGS_PER_DAY, "$tag_store")],
+                bars=True,
+                stacked=True,
+            ).decimals(0)
         )
     )

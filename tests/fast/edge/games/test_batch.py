@@ -1,6 +1,7 @@
 """Group commit: plays arriving together share a transaction, each in its own savepoint. A
 limit read inside it holds for all of them; a refused play undoes only itself."""
 
+import asyncio
 import threading
 from collections.abc import Callable
 
@@ -68,3 +69,40 @@ def test_a_refused_job_undoes_only_itself(db: StoreDb) -> None:
     assert group.run(_take(2)) == 1
     with db.reads() as s:
         assert sorted(s.scalars(select(CampaignPause.campaign))) == ["c1", "c2"]
+
+
+def test_spins_awaited_on_the_event_loop_and_threads_share_the_limit(db: StoreDb) -> None:
+    """The diner's spin awaits its commit on the event loop (no thread per spin) while staff's
+    requests come from worker threads: the limit holds across both, every caller is answered,
+    and a refusal reaches its own awaiting caller only."""
+    group: GroupCommit[int] = GroupCommit(db.sessions, max_batch=8)
+    outcomes: dict[str, list[int]] = {"won": [], "refused": []}
+
+    async def spins() -> None:
+        async def one(i: int) -> None:
+            try:
+                outcomes["won"].append(await group.run_async(_take(i)))
+            except Out:
+                outcomes["refused"].append(i)
+
+        await asyncio.gather(*(one(i) for i in range(30)))
+
+    def thread(i: int) -> None:
+        try:
+            outcomes["won"].append(group.run(_take(i)))
+        except Out:
+            outcomes["refused"].append(i)
+
+    threads = [threading.Thread(target=thread, args=(100 + i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    asyncio.run(spins())
+    for t in threads:
+        t.join(30)
+    assert sorted(outcomes["won"]) == list(range(LIMIT))
+    assert len(outcomes["refused"]) == 40 - LIMIT
+    with db.reads() as s:
+        assert s.scalar(select(func.count()).select_from(CampaignPause)) == LIMIT
+    # Drained: the next caller leads again at once.
+    with pytest.raises(Out):
+        group.run(_take(999))
