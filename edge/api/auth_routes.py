@@ -2,6 +2,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 
 from edge.api.deps import CurrentStaff, HubDep
+from edge.api.errors import LOGIN_LIMITED, STAFF, errors
 from edge.auth import COOKIE, check_pin
 
 router = APIRouter(prefix="/api", tags=["staff"])
@@ -16,7 +17,7 @@ class StaffPublic(BaseModel):
     name: str
 
 
-@router.post("/login")
+@router.post("/login", responses={**errors(400, 401, 422), 429: LOGIN_LIMITED})
 def login(body: LoginRequest, request: Request, response: Response, hub: HubDep) -> StaffPublic:
     client = request.client.host if request.client else "?"
     wait = hub.login_limiter.retry_after(client)
@@ -46,6 +47,6 @@ def logout(response: Response) -> None:
     response.delete_cookie(COOKIE)
 
 
-@router.get("/me")
+@router.get("/me", responses=errors(STAFF))
 def me(staff: CurrentStaff) -> StaffPublic:
     return StaffPublic(name=staff)
