@@ -83,7 +83,7 @@ LINE = [
     ("put_back", "no-show"),
 ]
 
-UNLIMITED = {
+UNLIMITED: dict[str, Any] = {
     "login_attempts_per_minute": 10_000,
     "orders_per_table_per_minute": 10_000,
     "calls_per_table_per_minute": 10_000,
