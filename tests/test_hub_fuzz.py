@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from contract.members import member_code
 from contract.menu import StoreConfig
@@ -46,6 +47,10 @@ from tests.support import (
     wait_until,
 )
 from tests.test_cloud_fuzz import SCHEMATHESIS, assert_each_reached_its_handler, statuses
+
+# A run takes about a minute here; a failure found is shrunk to its smallest case, which takes
+# longer on a loaded machine: room for it, so that the failure is what gets reported.
+pytestmark = pytest.mark.timeout(300)
 
 HOOKS = "tests.hub_fuzz_hooks"
 STAFF_SCHEME = "StaffSession"
