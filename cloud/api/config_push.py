@@ -68,7 +68,9 @@ def _public(doc: ConfigDocument) -> ConfigPublic:
     )
 
 
-@router.post("/hq/config", status_code=status.HTTP_201_CREATED, responses=errors(400, 401, 404))
+@router.post(
+    "/hq/config", status_code=status.HTTP_201_CREATED, responses=errors(400, 401, 403, 404)
+)
 def publish(body: ConfigPublish, session: SessionDep, user: HQUserDep) -> ConfigPublic:
     """Validated whole here, with the hub's own schema: a store never receives a menu it would
     refuse."""
@@ -85,7 +87,7 @@ def publish(body: ConfigPublish, session: SessionDep, user: HQUserDep) -> Config
     return _public(doc)
 
 
-@router.get("/hq/config", responses=errors(401))
+@router.get("/hq/config", responses=errors(401, 403))
 def history(
     session: SessionDep,
     _user: HQUserDep,

@@ -14,7 +14,7 @@ from cloud.members.models import Member
 from cloud.members.schemas import CouponGiven, CouponIssueCreate, CouponIssuePublic, CouponNotGiven
 from contract.members import BadPhone, mask_phone, phone_hash
 
-router = APIRouter(prefix="/api/v1/hq/coupons", tags=["hq", "members"], responses=errors(401))
+router = APIRouter(prefix="/api/v1/hq/coupons", tags=["hq", "members"], responses=errors(401, 403))
 
 TEMPLATE_REFUSED: dict[int | str, dict[str, Any]] = {
     422: {

@@ -68,7 +68,11 @@ ERRORS: dict[int, dict[str, Any]] = {
         "description": "No credential, or not the one this operation takes",
         "headers": _BEARER_CHALLENGE,
     },
-    403: {"model": Refusal, "description": "The credential is valid but not for this resource"},
+    403: {
+        "model": Refusal,
+        "description": "The credential is valid but not for this resource (another store's, "
+        "or an HQ user whose role or stores do not include it)",
+    },
     404: {"model": Refusal, "description": "No such store"},
     409: {"model": Refusal, "description": "It exists already"},
     413: {"model": Refusal, "description": "The body is too large; send less at once"},

@@ -21,7 +21,9 @@ from cloud.api.hq import HQUserDep
 from cloud.api.reports import csv_response
 from contract.members import Segment
 
-router = APIRouter(prefix="/api/v1/hq/experiments", tags=["hq", "analytics"], responses=errors(401))
+router = APIRouter(
+    prefix="/api/v1/hq/experiments", tags=["hq", "analytics"], responses=errors(401, 403)
+)
 
 NO_EXPERIMENT: dict[int | str, dict[str, Any]] = {
     404: {"model": Refusal, "description": "No experiment has this id"}

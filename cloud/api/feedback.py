@@ -21,7 +21,7 @@ from cloud.api.sales import ZONE_REFUSED, Format, ReportWindow, Tz, day_of, zone
 from cloud.models import IngestedEvent
 from contract.uplink import FEEDBACK_GIVEN, FeedbackGiven
 
-router = APIRouter(prefix="/api/v1/hq/feedback", tags=["hq"], responses=errors(401))
+router = APIRouter(prefix="/api/v1/hq/feedback", tags=["hq"], responses=errors(401, 403))
 
 COMMENTS_DEFAULT = 100
 COMMENTS_MAX = 1000

@@ -16,7 +16,9 @@ from cloud.members.models import Coupon, MemberId, PointsEntry
 from cloud.members.schemas import LiabilityPublic, LiabilityRow
 from contract.members import CouponKind
 
-router = APIRouter(prefix="/api/v1/hq/liability", tags=["hq", "members"], responses=errors(401))
+router = APIRouter(
+    prefix="/api/v1/hq/liability", tags=["hq", "members"], responses=errors(401, 403)
+)
 
 
 def coupon_value_fen(kind: str, value_fen: int, cap_fen: int | None) -> int | None:

@@ -32,10 +32,10 @@ from cloud.members.schemas import (
 )
 from contract.members import MEMBER_ID_PATTERN, BadPhone, phone_hash
 
-router = APIRouter(prefix="/api/v1/hq/members", tags=["hq", "members"], responses=errors(401))
+router = APIRouter(prefix="/api/v1/hq/members", tags=["hq", "members"], responses=errors(401, 403))
 # Not under /members/: /members/search would also be a /members/{member} to every client that
 # reads the paths (and to the Allow header of a 405).
-search_router = APIRouter(prefix="/api/v1/hq", tags=["hq", "members"], responses=errors(401))
+search_router = APIRouter(prefix="/api/v1/hq", tags=["hq", "members"], responses=errors(401, 403))
 
 MemberPath = Annotated[str, Path(pattern=MEMBER_ID_PATTERN, description="any id of the member")]
 

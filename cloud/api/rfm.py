@@ -25,7 +25,7 @@ from contract.members import Segment
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/api/v1/hq/rfm", tags=["hq", "analytics"], responses=errors(401))
+router = APIRouter(prefix="/api/v1/hq/rfm", tags=["hq", "analytics"], responses=errors(401, 403))
 
 CHAIN = "*"  # the store of the chain-wide rows: each member counted once
 

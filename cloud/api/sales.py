@@ -28,7 +28,7 @@ from cloud.models import DishHour, KitchenFact, SaleFact, SaleHour, Store
 from cloud.sales_facts import MAX_EPOCH_S, READY, TICKET
 from cloud.sales_rollups import HOUR_S, LINE, ORDER, PAY, VOID
 
-router = APIRouter(prefix="/api/v1/hq", tags=["hq"], responses=errors(401))
+router = APIRouter(prefix="/api/v1/hq", tags=["hq"], responses=errors(401, 403))
 
 DAY_S = 86400
 

@@ -35,7 +35,7 @@ class WaitlistHour(BaseModel):
 
 
 @router.get(
-    "/waitlist", response_model=None, responses={**errors(401), **json_or_csv(WaitlistHour)}
+    "/waitlist", response_model=None, responses={**errors(401, 403), **json_or_csv(WaitlistHour)}
 )
 def waitlist_report(
     session: SessionDep,
