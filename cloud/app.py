@@ -3,15 +3,10 @@
 The schema is Alembic's business (cloud.db.migrate): the app only connects to the database.
 """
 
-import functools
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
-from fastapi.exception_handlers import http_exception_handler
-from starlette.exceptions import HTTPException
-from starlette.routing import compile_path
+from fastapi import FastAPI
 
 from cloud.api import (
     config_push,
@@ -33,36 +28,7 @@ from cloud.api import (
 )
 from cloud.config import Settings
 from cloud.db import make_engine, make_sessions
-from contract.http import refuse_bad_input_clearly
-
-HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"})
-
-
-def _allow_every_method(app: FastAPI) -> None:
-    """A 405's Allow names every method of the path, as the OpenAPI document has them (and
-    HEAD with GET). Starlette names those of the first route whose path matched, and a path can
-    have several routes (GET and POST /api/v1/hq/config)."""
-
-    @functools.cache
-    def paths() -> list[tuple[re.Pattern[str], frozenset[str]]]:
-        compiled = []
-        for template, operations in app.openapi()["paths"].items():
-            methods = {m.upper() for m in operations} & HTTP_METHODS
-            if "GET" in methods:
-                methods.add("HEAD")
-            compiled.append((compile_path(template)[0], frozenset(methods)))
-        return compiled
-
-    async def method_not_allowed(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, HTTPException)
-        path = request.url.path
-        methods = {m for pattern, allowed in paths() if pattern.match(path) for m in allowed}
-        if methods:
-            headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(methods))}
-            exc = HTTPException(exc.status_code, exc.detail, headers=headers)
-        return await http_exception_handler(request, exc)
-
-    app.add_exception_handler(405, method_not_allowed)
+from contract.http import allow_every_method, refuse_bad_input_clearly
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -78,7 +44,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="smartstore HQ", lifespan=lifespan)
     app.state.settings = settings
     refuse_bad_input_clearly(app)
-    _allow_every_method(app)
+    allow_every_method(app)
     app.include_router(stores.router)
     app.include_router(ingest.router)
     app.include_router(hq.router)

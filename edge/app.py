@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
-from contract.http import refuse_bad_input_clearly
+from contract.http import allow_every_method, refuse_bad_input_clearly
 from edge.api import auth_routes, board_routes
 from edge.api.board_routes import STATIC
 from edge.api.cross_site import CrossSiteGuard
@@ -54,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title=f"smartstore hub {settings.store_id}", lifespan=lifespan)
     refuse_bad_input_clearly(app)
     app.add_middleware(CrossSiteGuard)
+    allow_every_method(app)
     app.include_router(auth_routes.router)
     app.include_router(board_routes.router)
     for domain in DOMAINS:

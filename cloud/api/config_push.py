@@ -91,7 +91,7 @@ def publish(body: ConfigPublish, session: SessionDep, user: HQAdminDep) -> Confi
     return _public(doc)
 
 
-@router.get("/hq/config", responses=errors(401))
+@router.get("/hq/config", responses=errors(401, 403))
 def history(
     session: SessionDep,
     user: HQUserDep,

@@ -39,7 +39,7 @@ class CampaignStore(BaseModel):
 
 
 @router.get(
-    "/campaigns", response_model=None, responses={**errors(401), **json_or_csv(CampaignStore)}
+    "/campaigns", response_model=None, responses={**errors(401, 403), **json_or_csv(CampaignStore)}
 )
 def campaign_report(
     session: SessionDep,

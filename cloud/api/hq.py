@@ -198,7 +198,9 @@ class StoreService(BaseModel):
     urgent_share: float | None
 
 
-@router.get("/service", response_model=None, responses={**errors(401), **json_or_csv(StoreService)})
+@router.get(
+    "/service", response_model=None, responses={**errors(401, 403), **json_or_csv(StoreService)}
+)
 def service_quality(
     session: SessionDep,
     user: HQUserDep,
@@ -270,7 +272,7 @@ class FleetHealth(BaseModel):
     stores: list[StoreHealth]
 
 
-@router.get("/fleet", responses=errors(401))
+@router.get("/fleet", responses=errors(401, 403))
 def fleet_health(session: SessionDep, user: HQUserDep) -> FleetHealth:
     """Which stores reach HQ, and which of their devices have an alarm open right now."""
     now = time.time()

@@ -14,7 +14,7 @@ from cloud.const import RISK, RISKS_PAGE_MAX, RiskKind, RiskLevel
 from cloud.members.models import RiskItem
 from cloud.members.schemas import RiskPublic, RiskRow
 
-router = APIRouter(prefix="/api/v1/hq/risks", tags=["hq", "members"], responses=errors(401))
+router = APIRouter(prefix="/api/v1/hq/risks", tags=["hq", "members"], responses=errors(401, 403))
 
 
 @router.get("", response_model=None, responses=json_or_csv(RiskPublic))

@@ -2,6 +2,7 @@ from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 
 from edge.api.deps import CurrentStaff, HubDep
+from edge.api.errors import LOGIN_LIMITED, STAFF, errors
 from edge.auth import COOKIE, Role, check_pin, role_of
 
 router = APIRouter(prefix="/api", tags=["staff"])
@@ -17,7 +18,7 @@ class StaffPublic(BaseModel):
     role: Role  # the pages show only what this role may do; the API refuses the rest anyway
 
 
-@router.post("/login")
+@router.post("/login", responses={**errors(400, 401, 422), 429: LOGIN_LIMITED})
 def login(body: LoginRequest, request: Request, response: Response, hub: HubDep) -> StaffPublic:
     client = request.client.host if request.client else "?"
     wait = hub.login_limiter.retry_after(client)
@@ -49,6 +50,6 @@ def logout(response: Response) -> None:
     response.delete_cookie(COOKIE)
 
 
-@router.get("/me")
+@router.get("/me", responses=errors(STAFF))
 def me(staff: CurrentStaff, hub: HubDep) -> StaffPublic:
     return StaffPublic(name=staff, role=role_of(hub.settings.managers, staff))

@@ -4,6 +4,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request, WebSocket, status
+from fastapi.security import APIKeyCookie
 from sqlalchemy.orm import Session
 
 from edge.auth import COOKIE, Role, role_of
@@ -49,8 +50,18 @@ def staff_of(hub: HubContext, cookie: str | None) -> str | None:
     return name if name in hub.staff else None
 
 
-def current_staff(request: Request, hub: HubDep) -> str:
-    name = staff_of(hub, request.cookies.get(COOKIE))
+# The staff session cookie, named in the OpenAPI document as the security scheme of every
+# staff operation (a client generated from it knows which take a login, and how).
+StaffSession = APIKeyCookie(
+    name=COOKIE,
+    scheme_name="StaffSession",
+    description="The cookie POST /api/login sets (a staff member's name and PIN)",
+    auto_error=False,
+)
+
+
+def current_staff(hub: HubDep, cookie: Annotated[str | None, Depends(StaffSession)]) -> str:
+    name = staff_of(hub, cookie)
     if name is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first / 请先登录")
     return name

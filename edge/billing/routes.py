@@ -7,8 +7,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 
+from contract.http import JsonInt
 from contract.uplink import FEEDBACK_COMMENT_MAX, RATING_MAX, RATING_MIN
 from edge.api.deps import CurrentManager, CurrentStaff, HubDep, domain_of
+from edge.api.errors import STAFF, errors
 from edge.billing import feedback
 from edge.billing.domain import BillingDomain, PayRequest
 from edge.orders import service as orders
@@ -28,8 +30,8 @@ class MemberCodeRequest(BaseModel):
 
 class FeedbackRequest(BaseModel):
     payment: str = Field(min_length=1, max_length=32)  # the bill's uid, from the "paid" message
-    food: int = Field(ge=RATING_MIN, le=RATING_MAX)
-    service: int = Field(ge=RATING_MIN, le=RATING_MAX)
+    food: JsonInt = Field(ge=RATING_MIN, le=RATING_MAX)
+    service: JsonInt = Field(ge=RATING_MIN, le=RATING_MAX)
     comment: str = Field(default="", max_length=FEEDBACK_COMMENT_MAX)
     lang: Literal["zh", "en"] = "zh"
 
@@ -48,7 +50,7 @@ def _not_found(what: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, what)
 
 
-@router.get("/api/tables/{table_id}/bill")
+@router.get("/api/tables/{table_id}/bill", responses=errors(STAFF, 404, 409))
 def table_bill(table_id: str, billing: Billing, staff: CurrentStaff) -> dict[str, Any]:
     """What the party owes, its member, and the coupons and points they may use."""
     try:
@@ -57,7 +59,7 @@ def table_bill(table_id: str, billing: Billing, staff: CurrentStaff) -> dict[str
         raise _not_found("没有这张桌子 / no such table") from None
 
 
-@router.post("/api/tables/{table_id}/pay")
+@router.post("/api/tables/{table_id}/pay", responses=errors(STAFF, 400, 404, 409, 422, 503))
 def pay_table(
     table_id: str, body: PaymentRequest, billing: Billing, staff: CurrentStaff
 ) -> dict[str, Any]:
@@ -70,7 +72,7 @@ def pay_table(
         raise _not_found("没有这张桌子 / no such table") from None
 
 
-@router.post("/api/tables/{table_id}/member")
+@router.post("/api/tables/{table_id}/member", responses=errors(STAFF, 400, 404, 409, 422, 503))
 def attach_member(
     table_id: str, body: MemberCodeRequest, billing: Billing, _staff: CurrentStaff
 ) -> dict[str, Any]:
@@ -81,7 +83,7 @@ def attach_member(
         raise _not_found("没有这张桌子 / no such table") from None
 
 
-@router.get("/api/orders/{uid}/bill")
+@router.get("/api/orders/{uid}/bill", responses=errors(STAFF, 404, 409))
 def order_bill(uid: str, billing: Billing, staff: CurrentStaff) -> dict[str, Any]:
     """A kiosk order paid at the counter: what it owes, its member."""
     try:
@@ -90,7 +92,7 @@ def order_bill(uid: str, billing: Billing, staff: CurrentStaff) -> dict[str, Any
         raise _not_found("没有这个订单 / no such order") from None
 
 
-@router.post("/api/orders/{uid}/pay")
+@router.post("/api/orders/{uid}/pay", responses=errors(STAFF, 400, 404, 409, 422, 503))
 def pay_order(
     uid: str, body: PaymentRequest, billing: Billing, staff: CurrentStaff
 ) -> dict[str, Any]:
@@ -100,7 +102,7 @@ def pay_order(
         raise _not_found("没有这个订单 / no such order") from None
 
 
-@router.post("/api/payments/{uid}/refund")
+@router.post("/api/payments/{uid}/refund", responses=errors(STAFF, 400, 404, 409, 422))
 def refund(
     uid: str, body: RefundRequest, billing: Billing, manager: CurrentManager
 ) -> dict[str, Any]:
@@ -111,7 +113,11 @@ def refund(
         raise _not_found("没有这笔付款 / no such payment") from None
 
 
-@router.post("/api/diner/{token}/feedback", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/diner/{token}/feedback",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(400, 403, 409, 422),
+)
 def give_feedback(token: str, body: FeedbackRequest, hub: HubDep, tables: Tables) -> dict[str, Any]:
     """The party's rating of a bill of this table (the table's QR token), once per bill."""
     with hub.sessions.begin() as session:

@@ -4,6 +4,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from edge.api.deps import CurrentStaff, HubDep, SessionDep, domain_of
+from edge.api.errors import STAFF, errors
 from edge.calls import service
 from edge.calls.domain import CallsDomain
 from edge.calls.schemas import CallPublic
@@ -13,7 +14,7 @@ router = APIRouter(prefix="/api/calls", tags=["calls"])
 Calls = Annotated[CallsDomain, Depends(domain_of(CallsDomain))]
 
 
-@router.get("")
+@router.get("", responses=errors(STAFF, 422))
 def list_calls(
     session: SessionDep,
     _staff: CurrentStaff,
@@ -26,7 +27,7 @@ def list_calls(
     return [CallPublic.of(c) for c in rows]
 
 
-@router.post("/{call_id}/ack")
+@router.post("/{call_id}/ack", responses=errors(STAFF, 404, 422))
 def acknowledge(call_id: int, hub: HubDep, domain: Calls, staff: CurrentStaff) -> CallPublic:
     with hub.sessions.begin() as session:
         try:

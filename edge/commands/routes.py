@@ -5,13 +5,18 @@ from fastapi import APIRouter, HTTPException, Query, status
 from contract import Channel, Command, device_topic, encode
 from contract.const import QOS_CMD
 from edge.api.deps import CurrentManager, CurrentStaff, HubDep, SessionDep
+from edge.api.errors import STAFF, errors
 from edge.commands import service as commands
 from edge.commands.schemas import CommandCreate, CommandPublic
 
 router = APIRouter(prefix="/api", tags=["devices"])
 
 
-@router.post("/devices/{device_id}/commands", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/devices/{device_id}/commands",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=errors(STAFF, 400, 404, 422),
+)
 def send_command(
     device_id: str, body: CommandCreate, hub: HubDep, staff: CurrentManager
 ) -> CommandPublic:
@@ -33,7 +38,7 @@ def send_command(
     return CommandPublic.of(command)
 
 
-@router.get("/devices/{device_id}/commands")
+@router.get("/devices/{device_id}/commands", responses=errors(STAFF, 404, 422))
 def recent_commands(
     device_id: str,
     session: SessionDep,

@@ -9,11 +9,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Depends, HTTPException, Request, Response, status
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from contract.campaigns import PLAY_ID_PATTERN
 from edge.api.board_routes import PAGE_HEADERS, STATIC
 from edge.api.deps import CurrentManager, CurrentStaff, HubDep, domain_of, staff_of
+from edge.api.errors import STAFF, errors
 from edge.auth import COOKIE
 from edge.games import const
 from edge.games.domain import Asker, GamesDomain
@@ -33,10 +34,16 @@ SESSION_PATTERN = r"^[A-Za-z0-9_-]{16,32}$"
 
 
 class PlayRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"play": "p3f9a1c07be24d6e58"}]})
+
     play: str = Field(pattern=PLAY_ID_PATTERN, max_length=40)  # made on the phone, per tap
 
 
 class AnswerRequest(PlayRequest):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"play": "p3f9a1c07be24d6e58", "choice": "kungpao"}]}
+    )
+
     choice: str = Field(max_length=32)
 
 
@@ -93,13 +100,15 @@ def _valid_session(value: str) -> bool:
 PlayerDep = Annotated[Player, Depends(_player)]
 
 
-@router.get("/api/diner/{token}/games")
+@router.get("/api/diner/{token}/games", responses=errors(403))
 def games_state(player: PlayerDep, games: Games) -> dict[str, Any]:
     """The campaigns running here now, what this party played and may still play."""
     return games.state(player)
 
 
-@router.post("/api/diner/{token}/games/{campaign}/play")
+@router.post(
+    "/api/diner/{token}/games/{campaign}/play", responses=errors(400, 401, 403, 404, 409, 422, 429)
+)
 async def play(
     token: str,
     campaign: str,
@@ -118,19 +127,26 @@ async def play(
     return (await games.play_from_phone(campaign, body.play, asker)).public
 
 
-@router.post("/api/diner/{token}/games/{campaign}/answer")
+@router.post(
+    "/api/diner/{token}/games/{campaign}/answer",
+    responses=errors(400, 401, 403, 404, 409, 422, 429),
+)
 def answer(campaign: str, body: AnswerRequest, player: PlayerDep, games: Games) -> dict[str, Any]:
     """The quiz's one answer; right: the draw."""
     return games.answer(campaign, body.play, body.choice, player).public
 
 
-@router.post("/api/diner/{token}/games/{campaign}/scan")
+@router.post(
+    "/api/diner/{token}/games/{campaign}/scan", responses=errors(400, 401, 403, 404, 409, 422, 429)
+)
 def scan(campaign: str, body: PlayRequest, player: PlayerDep, games: Games) -> dict[str, Any]:
     """The scan-QR campaign's gift: once per member."""
     return games.scan(campaign, body.play, player).public
 
 
-@router.post("/api/diner/{token}/games/{campaign}/stamp")
+@router.post(
+    "/api/diner/{token}/games/{campaign}/stamp", responses=errors(400, 401, 403, 404, 409, 422, 429)
+)
 def stamp(campaign: str, body: PlayRequest, player: PlayerDep, games: Games) -> dict[str, Any]:
     """A stamp for the party's paid bill."""
     return games.stamp(campaign, body.play, player).public
@@ -163,35 +179,35 @@ def games_page(request: Request, hub: HubDep) -> HTMLResponse | RedirectResponse
     return HTMLResponse(page, headers=PAGE_HEADERS)
 
 
-@router.get("/api/games")
+@router.get("/api/games", responses=errors(STAFF))
 def staff_games(games: Games, _staff: CurrentStaff) -> dict[str, Any]:
     """This store's campaigns (running, paused, spent today) and the plays held for staff."""
     return games.staff_view()
 
 
-@router.post("/api/games/{campaign}/pause")
+@router.post("/api/games/{campaign}/pause", responses=errors(STAFF, 404))
 def pause(campaign: str, games: Games, staff: CurrentManager) -> dict[str, Any]:
     return games.pause(campaign, True, staff)
 
 
-@router.post("/api/games/{campaign}/resume")
+@router.post("/api/games/{campaign}/resume", responses=errors(STAFF, 404))
 def resume(campaign: str, games: Games, staff: CurrentManager) -> dict[str, Any]:
     return games.pause(campaign, False, staff)
 
 
-@router.post("/api/games/plays/{play_id}/release")
+@router.post("/api/games/plays/{play_id}/release", responses=errors(STAFF, 404, 409))
 def release(play_id: str, games: Games, staff: CurrentManager) -> dict[str, Any]:
     """A flagged play was checked: pay it out now."""
     return games.decide(play_id, True, staff)
 
 
-@router.post("/api/games/plays/{play_id}/refuse")
+@router.post("/api/games/plays/{play_id}/refuse", responses=errors(STAFF, 404, 409))
 def refuse(play_id: str, games: Games, staff: CurrentManager) -> dict[str, Any]:
     """A flagged play was farmed: nothing is paid, its stock and budget return."""
     return games.decide(play_id, False, staff)
 
 
-@router.post("/api/games/verify")
+@router.post("/api/games/verify", responses=errors(STAFF, 400, 422))
 def verify(body: ReceiptRequest, games: Games, _staff: CurrentStaff) -> dict[str, Any]:
     """Check a result a diner shows (the receipt under the result, or on a screenshot)."""
     return games.verify(body.receipt)

@@ -5,9 +5,11 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Depends, HTTPException, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from contract.http import JsonInt
 from edge.api.deps import CurrentManager, CurrentStaff, HubDep, domain_of
+from edge.api.errors import STAFF, errors
 from edge.members import coupons as member_coupons
 from edge.members import errors as member_errors
 from edge.members import ledger, service
@@ -26,18 +28,26 @@ MemberCookie = Annotated[str | None, Cookie(alias=MEMBER_COOKIE)]
 
 
 class JoinRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"phone": "13600136000", "consent": True, "birthday": "1990-05-01"}]
+        }
+    )
+
     phone: str = Field(max_length=32)
-    consent: bool  # to the privacy statement shown beside the form
+    consent: bool = Field(strict=True)  # to the privacy statement shown beside the form
     birthday: str | None = Field(default=None, max_length=10)
     invite: str | None = Field(default=None, max_length=80)  # a member's share code
 
 
 class SignInRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"phone": "13800138000"}]})
+
     phone: str = Field(max_length=32)
 
 
 class AdjustRequest(BaseModel):
-    points: int = Field(ge=-(10**9), le=10**9)
+    points: JsonInt = Field(ge=-(10**9), le=10**9)
     reason: str = Field(max_length=200)
 
 
@@ -62,7 +72,7 @@ def _privacy(members: MembersDomain) -> dict[str, Any]:
     return {"version": members.config.privacy_version, "url": "/static/privacy.html"}
 
 
-@router.get("/api/diner/{token}/member")
+@router.get("/api/diner/{token}/member", responses=errors(403))
 def my_membership(
     token: str,
     hub: HubDep,
@@ -117,7 +127,11 @@ def my_membership(
     }
 
 
-@router.post("/api/diner/{token}/member/join", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/diner/{token}/member/join",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(400, 403, 409, 422, 429, 503),
+)
 def join(
     token: str,
     body: JoinRequest,
@@ -149,7 +163,11 @@ def join(
     return {"member": view}
 
 
-@router.post("/api/diner/{token}/member/sign-in", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/api/diner/{token}/member/sign-in",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=errors(400, 403, 422, 429, 503),
+)
 def ask_sign_in(
     token: str, body: SignInRequest, hub: HubDep, tables: Tables, members: Members
 ) -> dict[str, Any]:
@@ -160,7 +178,7 @@ def ask_sign_in(
     return {"id": request.id, "state": request.state}
 
 
-@router.get("/api/diner/{token}/member/sign-in/{request_id}")
+@router.get("/api/diner/{token}/member/sign-in/{request_id}", responses=errors(403))
 def sign_in_state(
     token: str,
     request_id: str,
@@ -179,14 +197,14 @@ def sign_in_state(
     return {"id": asked.id, "state": asked.state}
 
 
-@router.post("/api/diner/{token}/member/sign-out")
+@router.post("/api/diner/{token}/member/sign-out", responses=errors(403))
 def sign_out(token: str, hub: HubDep, tables: Tables, response: Response) -> dict[str, bool]:
     _table(hub, tables, token)
     response.delete_cookie(MEMBER_COOKIE)
     return {"signed_out": True}
 
 
-@router.get("/api/diner/{token}/member/code")
+@router.get("/api/diner/{token}/member/code", responses=errors(401, 403))
 def my_code(
     token: str, hub: HubDep, tables: Tables, members: Members, cookie: MemberCookie = None
 ) -> dict[str, Any]:
@@ -200,7 +218,7 @@ def my_code(
         return {"code": members.code_for(member.id, now), "valid_s": 60 - int(now) % 60}
 
 
-@router.get("/api/diner/{token}/member/invite")
+@router.get("/api/diner/{token}/member/invite", responses=errors(401, 403))
 def my_invitation(
     token: str, hub: HubDep, tables: Tables, members: Members, cookie: MemberCookie = None
 ) -> dict[str, Any]:
@@ -236,22 +254,22 @@ def my_code_image(
 # --- staff ------------------------------------------------------------------------------
 
 
-@router.get("/api/members/sign-ins")
+@router.get("/api/members/sign-ins", responses=errors(STAFF))
 def sign_ins(members: Members, _staff: CurrentStaff) -> dict[str, Any]:
     return {"sign_ins": members.pending_sign_ins()}
 
 
-@router.post("/api/members/sign-ins/{request_id}/confirm")
+@router.post("/api/members/sign-ins/{request_id}/confirm", responses=errors(STAFF, 404, 409, 503))
 def confirm_sign_in(request_id: str, members: Members, _staff: CurrentStaff) -> dict[str, Any]:
     return members.decide_sign_in(request_id, True)
 
 
-@router.post("/api/members/sign-ins/{request_id}/refuse")
+@router.post("/api/members/sign-ins/{request_id}/refuse", responses=errors(STAFF, 404, 409, 503))
 def refuse_sign_in(request_id: str, members: Members, _staff: CurrentStaff) -> dict[str, Any]:
     return members.decide_sign_in(request_id, False)
 
 
-@router.post("/api/members/{member_id}/adjust")
+@router.post("/api/members/{member_id}/adjust", responses=errors(STAFF, 400, 404, 409, 422))
 def adjust(
     member_id: str, body: AdjustRequest, hub: HubDep, members: Members, manager: CurrentManager
 ) -> dict[str, Any]:

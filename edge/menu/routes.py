@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.responses import FileResponse
 
 from edge.api.deps import CurrentStaff, HubDep, domain_of
+from edge.api.errors import STAFF, errors
 from edge.menu.domain import MenuDomain, SoldOutChanged
 from edge.menu.schemas import menu_public
 from edge.menu.service import UnknownDish
@@ -23,13 +24,13 @@ MEDIA_DIR = "media"  # beside the menu file
 MEDIA_CACHE = "public, max-age=86400"
 
 
-@router.get("/api/menu")
+@router.get("/api/menu", responses=errors(STAFF, 503))
 def staff_menu(hub: HubDep, menu: Menu, _staff: CurrentStaff) -> dict[str, Any]:
     state = menu.menu
     return {"store": hub.store, **menu_public(state.menu, state.sold_out)}
 
 
-@router.post("/api/menu/dishes/{dish}/sold-out")
+@router.post("/api/menu/dishes/{dish}/sold-out", responses=errors(STAFF, 400, 404, 422, 503))
 def set_sold_out(
     dish: str, body: SoldOutRequest, hub: HubDep, menu: Menu, staff: CurrentStaff
 ) -> dict[str, Any]:

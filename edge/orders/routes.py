@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Cookie, Depends, HTTPException, Response, status
 
 from edge.api.deps import CurrentManager, CurrentStaff, HubDep, domain_of
+from edge.api.errors import ANSWERED_BEFORE, STAFF, errors
 from edge.calls import service as calls
 from edge.calls.domain import CallsDomain
 from edge.limits.domain import LimitsDomain
@@ -40,7 +41,7 @@ def member_id(hub: HubDep, cookie: str | None) -> str | None:
     return hub.get(MembersDomain).session_signer.verify(cookie)
 
 
-@router.get("/api/diner/{token}/menu")
+@router.get("/api/diner/{token}/menu", responses=errors(403, 503))
 def diner_menu(token: str, hub: HubDep, tables: Tables) -> dict[str, Any]:
     _, name, _, _, is_open = _table(hub, tables, token)
     state = hub.get(MenuDomain).menu
@@ -51,7 +52,11 @@ def diner_menu(token: str, hub: HubDep, tables: Tables) -> dict[str, Any]:
     }
 
 
-@router.post("/api/diner/{token}/orders")
+@router.post(
+    "/api/diner/{token}/orders",
+    status_code=status.HTTP_201_CREATED,
+    responses={**ANSWERED_BEFORE, **errors(400, 403, 409, 422, 429, 503)},
+)
 def diner_order(
     token: str,
     body: OrderRequest,
@@ -78,7 +83,7 @@ def diner_order(
     return diner_view(public)
 
 
-@router.get("/api/diner/{token}/orders")
+@router.get("/api/diner/{token}/orders", responses=errors(403))
 def diner_orders(token: str, hub: HubDep, tables: Tables) -> dict[str, Any]:
     table_id, _, _, opened_at, _ = _table(hub, tables, token)
     with hub.reads() as session:
@@ -87,7 +92,7 @@ def diner_orders(token: str, hub: HubDep, tables: Tables) -> dict[str, Any]:
         return {"orders": [order_public(o, printing.all_kitchen_sent(jobs[o.id])) for o in rows]}
 
 
-@router.post("/api/diner/{token}/call")
+@router.post("/api/diner/{token}/call", responses=errors(400, 403, 422, 429))
 def diner_call(
     token: str, body: CallRequest, hub: HubDep, tables: Tables, limits: Limits
 ) -> dict[str, Any]:
@@ -107,7 +112,7 @@ def diner_call(
 
 
 # Staff.
-@router.get("/api/orders")
+@router.get("/api/orders", responses=errors(STAFF))
 def staff_orders(hub: HubDep, desk: Orders, _staff: CurrentStaff) -> dict[str, Any]:
     with hub.reads() as session:
         return {"orders": desk.open_orders(session)}
@@ -117,7 +122,7 @@ def _not_found(zh: str, en: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"没有这个{zh} / no such {en}")
 
 
-@router.post("/api/orders/{uid}/done")
+@router.post("/api/orders/{uid}/done", responses=errors(STAFF, 404))
 def order_done(uid: str, desk: Orders, _staff: CurrentStaff) -> dict[str, Any]:
     try:
         return desk.mark_done(uid)
@@ -125,7 +130,7 @@ def order_done(uid: str, desk: Orders, _staff: CurrentStaff) -> dict[str, Any]:
         raise _not_found("订单", "order") from None
 
 
-@router.post("/api/orders/{uid}/lines/{line_id}/void")
+@router.post("/api/orders/{uid}/lines/{line_id}/void", responses=errors(STAFF, 404, 409, 422))
 def void_line(uid: str, line_id: int, desk: Orders, staff: CurrentManager) -> dict[str, Any]:
     try:
         return desk.void_line(uid, line_id, staff)
@@ -133,7 +138,7 @@ def void_line(uid: str, line_id: int, desk: Orders, staff: CurrentManager) -> di
         raise _not_found("订单项", "order line") from None
 
 
-@router.post("/api/print-jobs/{uid}/reprint")
+@router.post("/api/print-jobs/{uid}/reprint", responses=errors(STAFF, 404))
 def reprint(uid: str, hub: HubDep, _staff: CurrentStaff) -> dict[str, object]:
     try:
         return hub.get(PrintingDomain).reprint(uid)

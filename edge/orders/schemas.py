@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from contract.const import ID_PATTERN
+from contract.http import JSON_INTEGER, JsonInt
 from contract.menu import MAX_LINES, NOTE_MAX
 from edge.orders.models import Order, OrderLine
 
@@ -19,7 +20,7 @@ class LineRequest(BaseModel):
 
     dish: DishId
     # The range check is the service's, so that a diner reads a bilingual message.
-    qty: int = Field(ge=-(2**31), le=2**31)
+    qty: JsonInt = Field(ge=-(2**31), le=2**31)
     options: dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=64)]] = (
         Field(default_factory=dict, max_length=16)
     )
@@ -27,7 +28,19 @@ class LineRequest(BaseModel):
 
 
 class OrderRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # The example orders from the sample menu (smartstore/samples/menu.yaml).
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "key": "k7Qb2xVn4LcR9sWe",
+                    "lines": [{"dish": "tea", "qty": 1, "options": {"temp": "iced"}}],
+                    "note": "",
+                }
+            ]
+        },
+    )
 
     key: str = Field(pattern=IDEMPOTENCY_KEY_PATTERN)
     # Up to twice the limit passes here; the service refuses past MAX_LINES with a message.
@@ -40,22 +53,24 @@ class CallRequest(BaseModel):
 
 
 class PaymentRequest(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"method": "cash"}]})
+
     # "waived": the manager let the table off (or it walked out); recorded, so HQ sees it,
     # and the table can seat its next party.
     method: str = Field(pattern=r"^(cash|card|wechat|alipay|waived)$")
     # The bill the waiter saw and took: if the table ordered more since, the payment is refused
     # rather than recorded short.
-    amount_fen: int | None = Field(default=None, ge=0, le=100_000_000)
+    amount_fen: Annotated[int, Field(ge=0, le=100_000_000), JSON_INTEGER] | None = None
     # The party's member pays part of it with a coupon and/or points (edge/billing).
     coupon: str | None = Field(default=None, max_length=16)
-    points: int = Field(default=0, ge=0, le=100_000_000)
+    points: JsonInt = Field(default=0, ge=0, le=100_000_000)
     # A kiosk order made with a printed member card: staff checked the person is the member
     # (a card spends only then; a phone's member code, or a card staff scanned, needs nothing).
-    card_confirmed: bool = False
+    card_confirmed: bool = Field(default=False, strict=True)
 
 
 class SoldOutRequest(BaseModel):
-    sold_out: bool
+    sold_out: bool = Field(strict=True)
 
 
 def line_public(line: OrderLine) -> dict[str, Any]:

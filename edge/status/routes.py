@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from contract.uplink import clock_ok
 from edge.api.deps import CurrentStaff, HubDep, SessionDep
+from edge.api.errors import STAFF, errors
 from edge.telemetry import buffer
 from edge.telemetry.domain import TelemetryDomain
 from edge.uplink import service as outbox
@@ -44,7 +45,7 @@ def health(hub: HubDep) -> Health:
     return Health(store=hub.store, broker_connected=hub.mqtt.connected.is_set())
 
 
-@router.get("/stats")
+@router.get("/stats", responses=errors(STAFF))
 def stats(hub: HubDep, session: SessionDep, _staff: CurrentStaff) -> HubStats:
     backlog, oldest = outbox.backlog(session)
     influx = hub.get(TelemetryDomain).sender

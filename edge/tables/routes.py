@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 
 from edge.api.board_routes import PAGE_HEADERS, STATIC, WS_CLOSE_POLICY, forward_live
 from edge.api.deps import CurrentManager, CurrentStaff, HubDep, domain_of, websocket_hub
+from edge.api.errors import STAFF, errors
 from edge.orders import service as orders
 from edge.orders.errors import OrderError
 from edge.tables import service as tables
@@ -72,7 +73,7 @@ def table_public(domain: TablesDomain, t: DiningTable, due_fen: int = 0) -> dict
     }
 
 
-@router.get("/api/tables")
+@router.get("/api/tables", responses=errors(STAFF))
 def list_tables(hub: HubDep, domain: Tables, _staff: CurrentStaff) -> dict[str, Any]:
     with hub.reads() as session:
         due = orders.amounts_due(session)
@@ -100,16 +101,16 @@ def _change(hub: HubDep, domain: TablesDomain, table_id: str, what: str) -> dict
     return public
 
 
-@router.post("/api/tables/{table_id}/open")
+@router.post("/api/tables/{table_id}/open", responses=errors(STAFF, 404))
 def open_table(table_id: str, hub: HubDep, domain: Tables, _staff: CurrentStaff) -> dict[str, Any]:
     return _change(hub, domain, table_id, "open")
 
 
-@router.post("/api/tables/{table_id}/close")
+@router.post("/api/tables/{table_id}/close", responses=errors(STAFF, 404))
 def close_table(table_id: str, hub: HubDep, domain: Tables, _staff: CurrentStaff) -> dict[str, Any]:
     return _change(hub, domain, table_id, "close")
 
 
-@router.post("/api/tables/{table_id}/rotate-qr")
+@router.post("/api/tables/{table_id}/rotate-qr", responses=errors(STAFF, 404))
 def rotate_qr(table_id: str, hub: HubDep, domain: Tables, _staff: CurrentManager) -> dict[str, Any]:
     return _change(hub, domain, table_id, "rotate")

@@ -4,7 +4,7 @@
 import html
 import io
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import qrcode
 from fastapi import APIRouter, Depends, Query, Request, Response, WebSocket, status
@@ -12,15 +12,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from edge.api.board_routes import PAGE_HEADERS, STATIC, WS_CLOSE_POLICY, forward_live
 from edge.api.deps import CurrentStaff, HubDep, domain_of, staff_of, websocket_hub
+from edge.api.errors import ANSWERED_BEFORE, STAFF, errors
 from edge.auth import COOKIE
 from edge.members.domain import MEMBER_COOKIE, MembersDomain
-from edge.orders import errors
+from edge.orders import errors as order_errors
 from edge.orders.errors import OrderError
 from edge.waitlist import service
 from edge.waitlist.domain import LIVE_KEY, WaitlistDomain, booking_public
 from edge.waitlist.schemas import BookingCreate, SeatParty, TakeNumber
 
 router = APIRouter(tags=["waitlist"])
+
+# What staff do with a booking: named in the OpenAPI document, anything else refused (422).
+BookingAction = Literal["arrive", "no-show", "cancel"]
 
 Waitlist = Annotated[WaitlistDomain, Depends(domain_of(WaitlistDomain))]
 Members = Annotated[MembersDomain, Depends(domain_of(MembersDomain))]
@@ -71,13 +75,17 @@ def number_page(token: str, hub: HubDep, domain: Waitlist) -> HTMLResponse:
     return _page("waitlist.html")
 
 
-@router.post("/api/waitlist/take", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/waitlist/take",
+    status_code=status.HTTP_201_CREATED,
+    responses={**ANSWERED_BEFORE, **errors(400, 409, 422, 429)},
+)
 def take_from_phone(
     body: TakeNumber, request: Request, response: Response, hub: HubDep, domain: Waitlist,
     members: Members,
 ) -> dict[str, Any]:  # fmt: skip
     if not domain.phone_takes.take(_client(request)):
-        raise errors.rate_limited()
+        raise order_errors.rate_limited()
     member_id = _member_id(hub, members, request)
     public, created = domain.take(
         f"phone:{body.key}", body.size, service.FROM_PHONE, time.time(), member_id
@@ -87,13 +95,13 @@ def take_from_phone(
     return public
 
 
-@router.get("/api/waitlist/me/{token}")
+@router.get("/api/waitlist/me/{token}", responses=errors(403))
 def my_number(token: str, hub: HubDep, domain: Waitlist) -> dict[str, Any]:
     with hub.reads() as session:
         return domain.public(session, domain.party_of_token(session, token), time.time())
 
 
-@router.post("/api/waitlist/me/{token}/leave")
+@router.post("/api/waitlist/me/{token}/leave", responses=errors(403, 409))
 def leave_line(token: str, hub: HubDep, domain: Waitlist) -> dict[str, Any]:
     now = time.time()
     with hub.sessions.begin() as session:
@@ -137,7 +145,7 @@ def booking_page() -> HTMLResponse:
     return _page("book.html")
 
 
-@router.get("/api/bookings/slots")
+@router.get("/api/bookings/slots", responses=errors(422))
 def slots(
     request: Request, hub: HubDep, domain: Waitlist, members: Members,
     day: str = Query(max_length=10),
@@ -172,13 +180,17 @@ def slots(
     }
 
 
-@router.post("/api/bookings", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/bookings",
+    status_code=status.HTTP_201_CREATED,
+    responses={**ANSWERED_BEFORE, **errors(400, 409, 422, 429)},
+)
 def book(
     body: BookingCreate, request: Request, response: Response, hub: HubDep, domain: Waitlist,
     members: Members,
 ) -> dict[str, Any]:  # fmt: skip
     if not domain.bookings.take(_client(request)):
-        raise errors.rate_limited()
+        raise order_errors.rate_limited()
     member_id = _member_id(hub, members, request)
     request_ = service.BookingRequest(
         f"web:{body.key}", body.day, body.slot, body.size, body.name, body.phone
@@ -199,13 +211,17 @@ def staff_page(request: Request, hub: HubDep) -> Response:
     return _page("waitlist-staff.html")
 
 
-@router.get("/api/waitlist")
+@router.get("/api/waitlist", responses=errors(STAFF))
 def the_line(hub: HubDep, domain: Waitlist, _staff: CurrentStaff) -> dict[str, Any]:
     with hub.reads() as session:
         return domain.staff_view(session, time.time())
 
 
-@router.post("/api/waitlist/staff-take", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/api/waitlist/staff-take",
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(STAFF, 400, 409, 422),
+)
 def take_for_walk_in(body: TakeNumber, domain: Waitlist, _staff: CurrentStaff) -> dict[str, Any]:
     public, _ = domain.take(f"staff:{body.key}", body.size, service.FROM_STAFF, time.time())
     return public
@@ -239,46 +255,46 @@ def _act(
     return public
 
 
-@router.post("/api/waitlist/groups/{group}/call-next")
+@router.post("/api/waitlist/groups/{group}/call-next", responses=errors(STAFF, 404, 409))
 def call_next(group: str, hub: HubDep, domain: Waitlist, _s: CurrentStaff) -> dict[str, Any]:
     return _act(hub, domain, "call", group=group)
 
 
-@router.post("/api/waitlist/numbers/{number}/call")
+@router.post("/api/waitlist/numbers/{number}/call", responses=errors(STAFF, 404, 409))
 def call_number(number: str, hub: HubDep, domain: Waitlist, _s: CurrentStaff) -> dict[str, Any]:
     with hub.reads() as session:
         uid = service.find_number(session, number, time.time()).uid
     return _act(hub, domain, "call", uid=uid)
 
 
-@router.post("/api/waitlist/parties/{uid}/call")
+@router.post("/api/waitlist/parties/{uid}/call", responses=errors(STAFF, 404, 409))
 def call_party(uid: str, hub: HubDep, domain: Waitlist, _s: CurrentStaff) -> dict[str, Any]:
     return _act(hub, domain, "call", uid=uid)
 
 
-@router.post("/api/waitlist/parties/{uid}/seat")
+@router.post("/api/waitlist/parties/{uid}/seat", responses=errors(STAFF, 400, 404, 409, 422))
 def seat_party(
     uid: str, body: SeatParty, hub: HubDep, domain: Waitlist, _s: CurrentStaff
 ) -> dict[str, Any]:
     return _act(hub, domain, "seat", uid=uid, table=body.table)
 
 
-@router.post("/api/waitlist/parties/{uid}/no-show")
+@router.post("/api/waitlist/parties/{uid}/no-show", responses=errors(STAFF, 404, 409))
 def no_show(uid: str, hub: HubDep, domain: Waitlist, _s: CurrentStaff) -> dict[str, Any]:
     return _act(hub, domain, "no_show", uid=uid)
 
 
-@router.post("/api/waitlist/parties/{uid}/put-back")
+@router.post("/api/waitlist/parties/{uid}/put-back", responses=errors(STAFF, 404, 409))
 def put_back(uid: str, hub: HubDep, domain: Waitlist, _s: CurrentStaff) -> dict[str, Any]:
     return _act(hub, domain, "put_back", uid=uid)
 
 
-@router.post("/api/waitlist/parties/{uid}/leave")
+@router.post("/api/waitlist/parties/{uid}/leave", responses=errors(STAFF, 404, 409))
 def staff_leave(uid: str, hub: HubDep, domain: Waitlist, _s: CurrentStaff) -> dict[str, Any]:
     return _act(hub, domain, "leave", uid=uid)
 
 
-@router.get("/api/bookings")
+@router.get("/api/bookings", responses=errors(STAFF, 422))
 def day_bookings(
     hub: HubDep, _s: CurrentStaff, day: str | None = Query(default=None, max_length=10)
 ) -> list[dict[str, Any]]:
@@ -287,9 +303,9 @@ def day_bookings(
         return [booking_public(b) for b in rows]
 
 
-@router.post("/api/bookings/{uid}/{what}")
+@router.post("/api/bookings/{uid}/{what}", responses=errors(STAFF, 404, 409))
 def booking_action(
-    uid: str, what: str, hub: HubDep, domain: Waitlist, _s: CurrentStaff
+    uid: str, what: BookingAction, hub: HubDep, domain: Waitlist, _s: CurrentStaff
 ) -> dict[str, Any]:
     now = time.time()
     config = domain.config
@@ -301,10 +317,8 @@ def booking_action(
             result["party"] = domain.public(session, party, now)
         elif what == "no-show":
             service.booking_no_show(session, config, booking, now)
-        elif what == "cancel":
-            service.cancel_booking(session, booking, now)
         else:
-            raise OrderError(404, "no_such_action", "没有这个操作 / No such action")
+            service.cancel_booking(session, booking, now)
         result["booking"] = booking_public(booking)
     domain.changed()
     return result
