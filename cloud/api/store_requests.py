@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cloud.api.deps import CurrentStore, SessionDep, SettingsDep
 from cloud.api.errors import errors
-from cloud.api.hq import HQUserDep
+from cloud.api.hq_access import HQAdminDep, HQUserDep
 from cloud.const import STORE_ID_PATTERN, STORE_POLLING_WITHIN_S, STORE_REQUEST_CHECK_S
 from cloud.models import Store, StoreRequestRow, table_of
 from contract.store_requests import (
@@ -254,7 +254,7 @@ def _insert(session: Session, values: dict[str, Any]) -> None:
     status_code=status.HTTP_201_CREATED,
     response_model=BookingAnswer,
     responses={
-        **errors(400, 401, 404),
+        **errors(400, 401, 403, 404),
         202: {"model": BookingAnswer, "description": "The hub took it and decides: ask again"},
         409: {
             "model": StoreRefused,
@@ -267,13 +267,14 @@ def _insert(session: Session, values: dict[str, Any]) -> None:
     },
 )
 async def book_at_store(
-    store_id: StoreId, body: HQBooking, session: SessionDep, user: HQUserDep,
+    store_id: StoreId, body: HQBooking, session: SessionDep, user: HQAdminDep,
     settings: SettingsDep,
 ) -> JSONResponse:  # fmt: skip
     """Book a table at a store: its hub decides (capacity, opening hours, how far ahead), and
     its answer is this answer. A hub that is not polling, or does not take the request within
     the wait, gets nothing booked: 503. Sent again with the same request_id, the same booking
     (its answer, or its state)."""
+    user.require_store(store_id)  # an admin of other stores books nothing here
     ask = BookingAsk.model_validate(body.model_dump(exclude={"request_id"}))
     asked = ask.model_dump(mode="json")
     now = time.time()
@@ -291,7 +292,7 @@ async def book_at_store(
                 # Never reaching a hub, it keeps no phone number.
                 "body": asked if polling else _mask(asked),
                 "status": PENDING if polling else EXPIRED, "created_at": now,
-                "created_by": user,
+                "created_by": user.username,
                 "expires_at": now + settings.store_request_wait_s + EXPIRY_MARGIN_S,
             },
         )  # fmt: skip
@@ -337,7 +338,7 @@ async def book_at_store(
     "/hq/stores/{store_id}/bookings/{request_id}",
     response_model=None,
     responses={
-        **errors(401, 404),
+        **errors(401, 403, 404),
         201: {"model": BookingAnswer, "description": "Booked: the booking as the hub has it"},
         202: {"model": BookingAnswer, "description": "The hub took it and decides"},
         409: {"model": StoreRefused, "description": "The store refused it"},
@@ -345,10 +346,11 @@ async def book_at_store(
     },
 )
 def booking_state(
-    store_id: StoreId, request_id: RequestId, session: SessionDep, _user: HQUserDep
+    store_id: StoreId, request_id: RequestId, session: SessionDep, user: HQUserDep
 ) -> JSONResponse:
     """What became of a booking HQ took: booked (201), refused by the store (409), nothing
     booked as the hub was away (503), or still being decided by the hub (202)."""
+    user.require_store(store_id)
     row = session.scalar(
         select(StoreRequestRow).where(
             StoreRequestRow.store_id == store_id, StoreRequestRow.request_id == request_id
