@@ -4,11 +4,14 @@
 (docs/analytics.md).
 
 Over each member's paid bills at HQ (`member_spend`, refunds excluded, every id of the member
-resolved, erased members left out): R orders the last bill's time, F the number of bills, M
-the amount paid. Each is PostgreSQL's `NTILE(5)` over all scored members, 5 the best (most
-recent, most bills, most paid). NTILE cuts equal values wherever a fifth ends; a member's
-score is the lowest tile any member with the same value got, so equal figures always score
-alike (with many one-bill members, they all have F = 1: nobody is "frequent" for one bill).
+resolved, erased members left out), read from the sums per id that ingest keeps beside them
+(`member_totals`, `member_store_bills`: cloud/members/spend.py): R orders the last bill's
+time, F the number of bills, M the amount paid. Each is PostgreSQL's `NTILE(5)` over all
+scored members, 5 the best (most recent, most bills, most paid). NTILE cuts equal values
+wherever a fifth ends; a member's score is the lowest tile any member with the same value
+got, so equal figures always score alike (with many one-bill members, they all have F = 1:
+nobody is "frequent" for one bill). That lowest tile is computed from each figure's RANK()
+(`_tile`): the same number, with one sort per figure.
 
 A score is high from SCORE_HIGH_FROM (the middle quintile and up); the segment is the plan's
 name for (R high?, F high?, M high?): SEGMENT_OF. The scoring replaces the whole table in one
@@ -17,17 +20,30 @@ transaction, so readers see the previous scoring or this one, never a mix.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from influxdb_client.client.write.point import Point
 from influxdb_client.domain.write_precision import WritePrecision
-from sqlalchemy import and_, case, delete, func, insert, literal, select, text
-from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import Over
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.orm import Session, aliased
 
 from cloud.analytics.models import MemberRfm, SegmentCount
 from cloud.const import M_RFM_SEGMENTS, RFM_HIGH_FROM, RFM_TILES
-from cloud.members.models import Member, MemberId, MemberSpend
+from cloud.members.models import Member, MemberId, MemberStoreBills, MemberTotals
 from contract.members import Segment
 
 TILES: Final = RFM_TILES
@@ -60,46 +76,58 @@ class Scoring:
     by_segment: dict[Segment, int]
 
 
+def _tile(rank: Any, n: Any) -> Any:
+    """NTILE(TILES) of the row at 1-based position `rank` of `n`, as PostgreSQL deals rows:
+    the first n % TILES tiles get one row more. At a figure's RANK() (the first position of
+    its equal figures) this is the lowest tile NTILE gives any of them: the rule, with one
+    sort per figure instead of NTILE's and a second to find each figure's lowest tile."""
+    rank, n = type_coerce(rank, Integer), type_coerce(n, Integer)
+    q = n // TILES
+    rem = n - q * TILES
+    head = rem * (q + 1)  # the rows in the tiles that have one more
+    return case(
+        (rank <= head, (rank - 1) // (q + 1) + 1),
+        else_=rem + (rank - 1 - head) // func.nullif(q, 0) + 1,
+    )
+
+
 def score(session: Session, now: float) -> Scoring:
-    """Score every member with a paid bill; replaces the last scoring (the caller commits)."""
-    paid = MemberSpend.refunded_at.is_(None)
+    """Score every member with a paid bill; replaces the last scoring (the caller commits).
+
+    Reads each id's sums that ingest keeps (cloud/members/spend.py: a row per id, not per
+    bill), the ids resolved to their members."""
     if session.get_bind().dialect.name == "postgresql":
-        # The groupings (a row per member; per store and member) in memory rather than
-        # spilled to disk, for this transaction only.
+        # The groupings and sorts of a million members in memory rather than spilled to
+        # disk, for this transaction only.
         session.execute(text(f"SET LOCAL work_mem = '{RFM_WORK_MEM}'"))
     per_member = (
         select(
             MemberId.member.label("member"),
-            func.max(MemberSpend.paid_at).label("last_paid_at"),
-            func.count().label("bills"),
-            func.sum(MemberSpend.amount_fen).label("spend_fen"),
+            func.max(MemberTotals.last_paid_at).label("last_paid_at"),
+            func.sum(MemberTotals.bills).label("bills"),
+            func.sum(MemberTotals.spend_fen).label("spend_fen"),
         )
-        .join(MemberId, MemberId.id == MemberSpend.member_id)
+        .join(MemberId, MemberId.id == MemberTotals.member_id)
         .join(Member, Member.id == MemberId.member)
-        .where(paid, Member.erased_at.is_(None))
+        .where(MemberTotals.bills > 0, Member.erased_at.is_(None))
         .group_by(MemberId.member)
         .cte("per_member")
     )
-
-    def tile(figure: str) -> Over[int]:
-        # Tie-broken by member id only so that the NTILE pass is deterministic; the MIN below
-        # gives every equal figure the same score.
-        return func.ntile(TILES).over(order_by=(per_member.c[figure], per_member.c.member))
-
     raw = select(
         *per_member.c,
-        tile("last_paid_at").label("r0"),
-        tile("bills").label("f0"),
-        tile("spend_fen").label("m0"),
+        func.rank().over(order_by=per_member.c.last_paid_at).label("r0"),
+        func.rank().over(order_by=per_member.c.bills).label("f0"),
+        func.rank().over(order_by=per_member.c.spend_fen).label("m0"),
+        func.count().over().label("n"),
     ).cte("raw")
     tiles = select(
         raw.c.member,
         raw.c.last_paid_at,
         raw.c.bills,
         raw.c.spend_fen,
-        func.min(raw.c.r0).over(partition_by=raw.c.last_paid_at).label("r"),
-        func.min(raw.c.f0).over(partition_by=raw.c.bills).label("f"),
-        func.min(raw.c.m0).over(partition_by=raw.c.spend_fen).label("m"),
+        _tile(raw.c.r0, raw.c.n).label("r"),
+        _tile(raw.c.f0, raw.c.n).label("f"),
+        _tile(raw.c.m0, raw.c.n).label("m"),
     ).cte("tiles")
     high = SCORE_HIGH_FROM
     segment = case(
@@ -134,22 +162,12 @@ def score(session: Session, now: float) -> Scoring:
             ),
         )
     )
-    # Per store: the members who paid a bill there, by segment (each member once per store).
-    visited = (
-        select(MemberSpend.store_id, MemberId.member)
-        .join(MemberId, MemberId.id == MemberSpend.member_id)
-        .where(paid)
-        .distinct()
-        .subquery()
-    )
-    session.execute(
-        insert(SegmentCount).from_select(
-            ["store_id", "segment", "members", "scored_at"],
-            select(visited.c.store_id, MemberRfm.segment, func.count(), literal(now))
-            .join(MemberRfm, MemberRfm.member == visited.c.member)
-            .group_by(visited.c.store_id, MemberRfm.segment),
-        )
-    )
+    counts = [
+        {"store_id": store, "segment": seg, "members": int(n), "scored_at": now}
+        for store, seg, n in session.execute(_store_counts())
+    ]
+    if counts:
+        session.execute(insert(SegmentCount), counts)
     by_segment = {
         Segment(s): int(n)
         for s, n in session.execute(
@@ -157,6 +175,44 @@ def score(session: Session, now: float) -> Scoring:
         )
     }
     return Scoring(scored_at=now, members=sum(by_segment.values()), by_segment=by_segment)
+
+
+def _store_counts() -> Select[str, str, int]:
+    """(store, segment, members): the members who paid a bill at each store, each once.
+
+    A plain SELECT (of a few thousand rows), so that PostgreSQL may scan the store rows with
+    parallel workers, which it never does for an INSERT … SELECT. A member's own id is their
+    HQ id, so its stores join the scoring directly; the stores of a member's other ids (a hub
+    offline made one for a known phone: few) count where the own id has none, once each."""
+    at = MemberStoreBills
+    own = (
+        select(at.store_id, MemberRfm.segment)
+        .join(MemberRfm, MemberRfm.member == at.member_id)
+        .where(at.bills > 0)
+    )
+    other = aliased(MemberStoreBills)
+    by_alias = (
+        select(at.store_id, MemberId.member)
+        .join(MemberId, MemberId.id == at.member_id)
+        .where(
+            MemberId.id != MemberId.member,
+            at.bills > 0,
+            ~exists().where(
+                other.member_id == MemberId.member,
+                other.store_id == at.store_id,
+                other.bills > 0,
+            ),
+        )
+        .distinct()
+        .subquery()
+    )
+    aliases = select(by_alias.c.store_id, MemberRfm.segment).join(
+        MemberRfm, MemberRfm.member == by_alias.c.member
+    )
+    visits = union_all(own, aliases).subquery()
+    return select(visits.c.store_id, visits.c.segment, func.count()).group_by(
+        visits.c.store_id, visits.c.segment
+    )
 
 
 def segment_points(counts: Sequence[tuple[str, str, int]], at: float) -> list[str]:

@@ -10,7 +10,8 @@ twice). docs/members-hq.md has the rules; in short:
 - `coupon.redeemed`: a conditional update keeps the earliest redemption of a code by the hubs'
   clocks; any other is a double redemption (flagged, or honoured by policy).
 - `coupon.released`: a refund gives the coupon back. `payment.recorded` with a member: their
-  spend; `payment.refunded`: that spend reversed.
+  spend; `payment.refunded`: that spend reversed (both with the ids' sums: cloud/members/
+  spend.py).
 """
 
 import logging
@@ -32,13 +33,12 @@ from cloud.const import (
     RISK,
     DoubleRedeemPolicy,
 )
-from cloud.members import service
+from cloud.members import service, spend
 from cloud.members.models import (
     Coupon,
     CouponRedemption,
     Member,
     MemberId,
-    MemberSpend,
     PointsEntry,
 )
 from cloud.sales_facts import Fact, M, parse
@@ -106,15 +106,12 @@ def record(
             _redeemed(session, store, e.event_id, redeemed, policy, now)
         elif e.type == COUPON_RELEASED and (released := _read(e, CouponReleased)):
             _released(session, store, released)
-    for e in events:
-        if e.type == PAYMENT_RECORDED and (paid := _read(e, PaymentRecorded)):
-            _paid(session, store, paid)
-        elif e.type == PAYMENT_REFUNDED and (refund := _read(e, PaymentRefunded)):
-            session.execute(
-                update(MemberSpend)
-                .where(MemberSpend.store_id == store, MemberSpend.payment == refund.payment)
-                .values(refunded_at=refund.refunded_at)
-            )
+    spend.record(
+        session,
+        store,
+        [b for e in events if e.type == PAYMENT_RECORDED and (b := _read(e, PaymentRecorded))],
+        [r for e in events if e.type == PAYMENT_REFUNDED and (r := _read(e, PaymentRefunded))],
+    )
     # Whose balance may have gone below zero: the members of new negative entries, and those
     # who got an id now (entries that came before their member.joined count from now on). A
     # positive entry cannot make a balance negative; one that was stays flagged already.
@@ -358,17 +355,3 @@ def _released(session: Session, store: str, d: CouponReleased) -> None:
         )
         .execution_options(synchronize_session=False)
     )
-
-
-def _paid(session: Session, store: str, d: PaymentRecorded) -> None:
-    if d.member is None:
-        return
-    row: dict[str, Any] = {
-        "member_id": d.member,
-        "store_id": store,
-        "payment": d.payment,
-        "amount_fen": d.amount_fen,
-        "paid_at": d.paid_at,
-        "refunded_at": None,
-    }
-    session.execute(service.insert_ignore(session, MemberSpend, ["store_id", "payment"]), row)
