@@ -51,6 +51,8 @@ class Store(Base):
     # sent_at minus that event's time, both on the hub's clock); 0 after an empty batch (the
     # heartbeat of an empty outbox); NULL until a hub that says sent_at sends a batch.
     backlog_age_s: Mapped[float | None] = mapped_column(Double)
+    # The region HQ files the store under (cloud/const.py REGION_PATTERN); NULL: none.
+    region: Mapped[str | None] = mapped_column(String(32))
 
 
 class HQUser(Base):

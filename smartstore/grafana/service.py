@@ -13,7 +13,7 @@ from grafana_foundation_sdk.models.piechart import (
 )
 
 from edge.telemetry.points import M_CALL_RESPONSES, M_CALLS, M_DEVICE_TELEMETRY, M_HUB_INGEST
-from smartstore.grafana.influxql import DATASOURCE, STORE, TAG, Q, store_variable
+from smartstore.grafana.influxql import DATASOURCE, STORE, TAG, Q, region_variable, store_variable
 from smartstore.grafana.panels import big_number, rows, series, thresholds
 
 UID = "smartstore-service"
@@ -99,6 +99,7 @@ def build() -> dashboard.Dashboard:
         .tooltip(DashboardCursorSync.CROSSHAIR)
         .refresh("1m")
         .time("now-24h", "now")
+        .with_variable(region_variable())
         .with_variable(store_variable(M_CALLS))
         .with_panel(
             series(

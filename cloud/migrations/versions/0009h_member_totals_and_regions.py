@@ -1,6 +1,7 @@
-"""Each member id's paid bills summed (`member_totals`) and per store (`member_store_bills`),
-kept by ingest beside `member_spend` so that RFM reads a row per id, not per bill
-(cloud/members/spend.py); filled from the bills already stored.
+"""A store's region (optional; docs/grafana.md); each member id's paid bills summed
+(`member_totals`) and per store (`member_store_bills`), kept by ingest beside `member_spend`
+so that RFM reads a row per id, not per bill (cloud/members/spend.py), filled from the bills
+already stored.
 
 Revision ID: 0009h
 Revises: 0008a
@@ -20,6 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.add_column("stores", sa.Column("region", sa.String(length=32), nullable=True))
     op.create_table(
         "member_totals",
         sa.Column("member_id", sa.String(length=32), nullable=False),
@@ -42,5 +44,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("stores", "region")
     op.drop_table("member_store_bills")
     op.drop_table("member_totals")
