@@ -115,7 +115,7 @@ def test_stores_sending_at_once_keep_the_sums_exact(cloud: CloudHandle) -> None:
                         events.append(refunded(pay, 1000 + 10 * b + i, at=at + 60))
                 # Members in an order of its own per hub: locks taken in another order.
                 hub.send(*(events[::-1] if k % 2 else events))
-        except BaseException as e:  # noqa: BLE001 (reported by the test below)
+        except BaseException as e:  # reported by the test below
             errors.append(e)
 
     threads = [threading.Thread(target=hub_sends, args=(k, h)) for k, h in enumerate(stores)]
