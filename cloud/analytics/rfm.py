@@ -91,16 +91,10 @@ def _tile(rank: Any, n: Any) -> Any:
     )
 
 
-def score(session: Session, now: float) -> Scoring:
-    """Score every member with a paid bill; replaces the last scoring (the caller commits).
-
-    Reads each id's sums that ingest keeps (cloud/members/spend.py: a row per id, not per
-    bill), the ids resolved to their members."""
-    if session.get_bind().dialect.name == "postgresql":
-        # The groupings and sorts of a million members in memory rather than spilled to
-        # disk, for this transaction only.
-        session.execute(text(f"SET LOCAL work_mem = '{RFM_WORK_MEM}'"))
-    per_member = (
+def figures() -> Select[str, float | None, int, int]:
+    """(member, last_paid_at, bills, spend_fen) of every member to score: their ids' sums
+    resolved to them, erased members left out."""
+    return (
         select(
             MemberId.member.label("member"),
             func.max(MemberTotals.last_paid_at).label("last_paid_at"),
@@ -111,8 +105,19 @@ def score(session: Session, now: float) -> Scoring:
         .join(Member, Member.id == MemberId.member)
         .where(MemberTotals.bills > 0, Member.erased_at.is_(None))
         .group_by(MemberId.member)
-        .cte("per_member")
     )
+
+
+def score(session: Session, now: float) -> Scoring:
+    """Score every member with a paid bill; replaces the last scoring (the caller commits).
+
+    Reads each id's sums that ingest keeps (cloud/members/spend.py: a row per id, not per
+    bill), the ids resolved to their members."""
+    if session.get_bind().dialect.name == "postgresql":
+        # The groupings and sorts of a million members in memory rather than spilled to
+        # disk, for this transaction only.
+        session.execute(text(f"SET LOCAL work_mem = '{RFM_WORK_MEM}'"))
+    per_member = figures().cte("per_member")
     raw = select(
         *per_member.c,
         func.rank().over(order_by=per_member.c.last_paid_at).label("r0"),
@@ -164,7 +169,7 @@ def score(session: Session, now: float) -> Scoring:
     )
     counts = [
         {"store_id": store, "segment": seg, "members": int(n), "scored_at": now}
-        for store, seg, n in session.execute(_store_counts())
+        for store, seg, n in session.execute(store_counts())
     ]
     if counts:
         session.execute(insert(SegmentCount), counts)
@@ -177,7 +182,7 @@ def score(session: Session, now: float) -> Scoring:
     return Scoring(scored_at=now, members=sum(by_segment.values()), by_segment=by_segment)
 
 
-def _store_counts() -> Select[str, str, int]:
+def store_counts() -> Select[str, str, int]:
     """(store, segment, members): the members who paid a bill at each store, each once.
 
     A plain SELECT (of a few thousand rows), so that PostgreSQL may scan the store rows with
