@@ -18,7 +18,8 @@ name for (R high?, F high?, M high?): SEGMENT_OF. The scoring replaces the whole
 transaction, so readers see the previous scoring or this one, never a mix.
 """
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -30,16 +31,14 @@ from sqlalchemy import (
     and_,
     case,
     delete,
-    exists,
     func,
     insert,
     literal,
     select,
     text,
     type_coerce,
-    union_all,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from cloud.analytics.models import MemberRfm, SegmentCount
 from cloud.const import M_RFM_SEGMENTS, RFM_HIGH_FROM, RFM_TILES
@@ -167,9 +166,12 @@ def score(session: Session, now: float) -> Scoring:
             ),
         )
     )
+    visits = alias_visits(session)
+    for store, seg, n in session.execute(store_counts()):
+        visits[(store, seg)] += int(n)
     counts = [
-        {"store_id": store, "segment": seg, "members": int(n), "scored_at": now}
-        for store, seg, n in session.execute(store_counts())
+        {"store_id": store, "segment": seg, "members": n, "scored_at": now}
+        for (store, seg), n in sorted(visits.items())
     ]
     if counts:
         session.execute(insert(SegmentCount), counts)
@@ -183,41 +185,58 @@ def score(session: Session, now: float) -> Scoring:
 
 
 def store_counts() -> Select[str, str, int]:
-    """(store, segment, members): the members who paid a bill at each store, each once.
-
-    A plain SELECT (of a few thousand rows), so that PostgreSQL may scan the store rows with
-    parallel workers, which it never does for an INSERT … SELECT. A member's own id is their
-    HQ id, so its stores join the scoring directly; the stores of a member's other ids (a hub
-    offline made one for a known phone: few) count where the own id has none, once each."""
+    """(store, segment, members) over members' own ids: the members who paid a bill at each
+    store, each once (a member's own id is their HQ id, so its stores join the scoring
+    directly). A plain SELECT of a few thousand rows, so that PostgreSQL may scan the store
+    rows with parallel workers, which it never does for an INSERT … SELECT."""
     at = MemberStoreBills
-    own = (
-        select(at.store_id, MemberRfm.segment)
+    return (
+        select(at.store_id, MemberRfm.segment, func.count())
         .join(MemberRfm, MemberRfm.member == at.member_id)
         .where(at.bills > 0)
+        .group_by(at.store_id, MemberRfm.segment)
     )
-    other = aliased(MemberStoreBills)
-    by_alias = (
-        select(at.store_id, MemberId.member)
-        .join(MemberId, MemberId.id == at.member_id)
-        .where(
-            MemberId.id != MemberId.member,
-            at.bills > 0,
-            ~exists().where(
-                other.member_id == MemberId.member,
-                other.store_id == at.store_id,
-                other.bills > 0,
-            ),
+
+
+CHUNK: Final = 1000  # ids per IN (…) list
+
+
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    ordered = sorted(values)
+    for i in range(0, len(ordered), CHUNK):
+        yield ordered[i : i + CHUNK]
+
+
+def alias_visits(session: Session) -> Counter[tuple[str, str]]:
+    """(store, segment) -> members more, from the stores of members' other ids (a hub offline
+    made one for a known phone: few), where the member's own id has no bill. Read by those
+    ids (the planner cannot know how few they are, and would scan every store row again)."""
+    at = MemberStoreBills
+    aliases: dict[str, str] = {
+        i: m
+        for i, m in session.execute(
+            select(MemberId.id, MemberId.member).where(MemberId.id != MemberId.member)
         )
-        .distinct()
-        .subquery()
-    )
-    aliases = select(by_alias.c.store_id, MemberRfm.segment).join(
-        MemberRfm, MemberRfm.member == by_alias.c.member
-    )
-    visits = union_all(own, aliases).subquery()
-    return select(visits.c.store_id, visits.c.segment, func.count()).group_by(
-        visits.c.store_id, visits.c.segment
-    )
+    }
+    if not aliases:
+        return Counter()
+    paid = at.bills > 0
+    own: set[tuple[str, str]] = set()
+    for chunk in _chunks(set(aliases.values())):
+        query = select(at.member_id, at.store_id).where(at.member_id.in_(chunk), paid)
+        own.update((m, store) for m, store in session.execute(query))
+    visits: set[tuple[str, str]] = set()
+    for chunk in _chunks(aliases):
+        for member_id, store in session.execute(
+            select(at.member_id, at.store_id).where(at.member_id.in_(chunk), paid)
+        ):
+            if (aliases[member_id], store) not in own:
+                visits.add((aliases[member_id], store))
+    segments: dict[str, str] = {}
+    for chunk in _chunks({m for m, _ in visits}):
+        query = select(MemberRfm.member, MemberRfm.segment).where(MemberRfm.member.in_(chunk))
+        segments.update((m, seg) for m, seg in session.execute(query))
+    return Counter((store, segments[m]) for m, store in visits if m in segments)
 
 
 def segment_points(counts: Sequence[tuple[str, str, int]], at: float) -> list[str]:
