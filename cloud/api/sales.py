@@ -216,9 +216,17 @@ class Reader:
             if hourly and keys == m.rollup_keys:
                 # A bucket of one hour over the rollup's own keys: each row is its group, and
                 # grouping a month of a chain's rows (spilled past work_mem) only costs time.
-                yield from self.session.execute(
-                    select(*by, *key, *(getattr(r, c) for c, _ in m.values)).where(*where)
-                )
+                # Ordered by its keys and hour (its primary key's order), through Core:
+                # the ORM's row handling was a fifth of the hourly report.
+                yield from (
+                    self.session.connection()
+                    .execute(
+                        select(*by, *key, *(getattr(r, c) for c, _ in m.values))
+                        .where(*where)
+                        .order_by(*key, r.hour_s)
+                    )
+                    .all()
+                )  # fetched at once: a fetch per row was a tenth of the report
                 return
             query = (
                 select(*by, *key, *(func.sum(getattr(r, c)) for c, _ in m.values))
@@ -405,19 +413,35 @@ def sales_report(
     """Per store and day (or hour) in `tz`: orders placed, items and revenue net of voids."""
     zi = zone(tz)
     size, fmt = (DAY_S, "%Y-%m-%d") if by == "day" else (HOUR_S, "%Y-%m-%d %H:00")
-    totals: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
     reader = Reader(session, window, rollups)
     periods = _Periods(fmt)
-    for start, (store_id, orders, qty, revenue) in reader.buckets(SALES, ("store_id",), size, zi):
-        t = totals[(store_id, periods[start])]
-        t[0] += int(orders)
-        t[1] += int(qty)
-        t[2] += int(revenue)
-    # Plain dicts of SalesRow's fields: a model per row costs more than the query here.
-    rows = [
-        {"store": s, "period": p, "orders": o, "items": i, "revenue_fen": r}
-        for (s, p), (o, i, r) in sorted(totals.items())
+    found = [
+        (store_id, periods[start], int(orders), int(qty), int(revenue))
+        for start, (store_id, orders, qty, revenue) in reader.buckets(
+            SALES, ("store_id",), size, zi
+        )
     ]
+    # The pieces come ordered by store and period (Reader.groups): sorting them is merging a
+    # few runs, and a group split over pieces (a ragged end, a change of UTC offset) is then
+    # next to itself.
+    found.sort()
+    # Plain dicts of SalesRow's fields: a model per row costs more than the query here.
+    rows: list[dict[str, Any]] = []
+    last: dict[str, Any] = {}
+    for store_id, period, orders, qty, revenue in found:
+        if last and last["store"] == store_id and last["period"] == period:
+            last["orders"] += orders
+            last["items"] += qty
+            last["revenue_fen"] += revenue
+            continue
+        last = {
+            "store": store_id,
+            "period": period,
+            "orders": orders,
+            "items": qty,
+            "revenue_fen": revenue,
+        }
+        rows.append(last)
     if format == "csv":
         return csv_response(rows, SalesRow, f"sales-by-{by}.csv")
     return json_rows(rows)
