@@ -252,8 +252,9 @@ same process, the same answer required row for row), and the API's answer over H
 
 "kitchen (orders)": its orders per store come from the rollups; its ticket and ready
 percentiles still read kitchen_facts (none in this load), which a percentile cannot be rolled
-up into. The hour-by-hour answers are large (a row per store and hour): most of their time
-over HTTP is building and sending the JSON, not the database.
+up into. The hour-by-hour answers are large (a row per store and hour, 14.5 MB of JSON):
+their time is Python's per row and the sending, not the database (docs/benchmarks.md, "What
+moved the hourly report").
 """
     print(table)
     if not args.no_write:
