@@ -5,14 +5,17 @@
 A durable PostgreSQL gets --members members (each with the id HQ gave them) and --bills paid
 bills over 500 stores and two years, written straight into `members`, `member_ids` and
 `member_spend` by SQL with generate_series (the rows ingest would have written; ingesting
-20 million bills would take hours here). Bills go to members unevenly, as in a real chain
+20 million bills would take hours here), then the sums ingest keeps beside them
+(`member_totals`, `member_store_bills`, as migration 0009h makes them). Bills go to members unevenly, as in a real chain
 (a member's share ∝ u² for a uniform u: many one-time diners, few regulars); one in fifty is
 refunded. Then the whole scoring runs as `POST /api/v1/hq/rfm/score` does, --runs times (each
 replaces the last), timed.
 
 Correctness, read back from what the scoring wrote: every member with a paid bill scored once,
-nobody else; every score 1 … 5; every segment the rule's for its scores; equal figures with
-equal scores; counts per store that add up to the members' stores.
+nobody else; every score 1 … 5 and the one NTILE(5) gives (the lowest tile of equal
+figures: recomputed here the plain way); every segment the rule's for its scores; equal
+figures with equal scores; each member's figures those of their bills; counts per store
+that add up to the members' stores.
 """
 
 # SQL built from integers of the command line and this module's constants: nothing to inject.
@@ -27,6 +30,7 @@ import time
 from pathlib import Path
 
 import psycopg
+from sqlalchemy import Engine, text
 
 from bench.common import Verdict, at_most, markdown_table, met_cell, write_section, zero
 from cloud.analytics import rfm
@@ -76,8 +80,40 @@ def load(dsn: str, members: int, bills: int) -> float:
         db.execute(
             "CREATE UNIQUE INDEX ix_member_spend_store_payment ON member_spend (store_id, payment)"
         )
+        # The sums per id ingest keeps beside the bills (cloud/members/spend.py), made from
+        # them as the migration that added them does.
+        db.execute("DELETE FROM member_totals")
+        db.execute("DELETE FROM member_store_bills")
+        # As for the bills: the key after the load, the groupings in memory.
+        db.execute("SET work_mem = '1GB'")
+        db.execute("ALTER TABLE member_store_bills DROP CONSTRAINT pk_member_store_bills")
+        db.execute(
+            "INSERT INTO member_totals (member_id, bills, spend_fen, last_paid_at)"
+            " SELECT member_id, count(*), sum(amount_fen), max(paid_at) FROM member_spend"
+            " WHERE refunded_at IS NULL GROUP BY member_id"
+        )
+        db.execute(
+            "INSERT INTO member_store_bills (member_id, store_id, bills)"
+            " SELECT member_id, store_id, count(*) FROM member_spend"
+            " WHERE refunded_at IS NULL GROUP BY member_id, store_id"
+        )
+        db.execute(
+            "ALTER TABLE member_store_bills ADD CONSTRAINT pk_member_store_bills"
+            " PRIMARY KEY (member_id, store_id)"
+        )
+        db.execute("RESET work_mem")
         db.execute("ANALYZE")
     return time.perf_counter() - start
+
+
+def explain(engine: Engine) -> None:
+    """EXPLAIN ANALYZE of the scoring's two reads, as it runs them (its work_mem)."""
+    with engine.begin() as db:
+        db.execute(text(f"SET LOCAL work_mem = '{rfm.RFM_WORK_MEM}'"))
+        for name, query in (("figures", rfm.figures()), ("store counts", rfm.store_counts())):
+            sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+            plan = db.execute(text(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")).scalars()
+            print(f"--- {name}\n" + "\n".join(plan), flush=True)
 
 
 def wrong_rows(dsn: str) -> dict[str, int]:
@@ -105,6 +141,14 @@ def wrong_rows(dsn: str) -> dict[str, int]:
             sum(amount_fen) AS s, max(paid_at) AS l FROM member_spend WHERE refunded_at IS NULL
             GROUP BY member_id) AS t ON t.member_id = r.member
             WHERE (t.n, t.s, t.l) <> (r.bills, r.spend_fen, r.last_paid_at)""",
+        "scores ≠ NTILE(5) with the lowest tile of equal figures": """
+            SELECT count(*) FROM (SELECT *, min(r0) OVER (PARTITION BY last_paid_at) AS rr,
+            min(f0) OVER (PARTITION BY bills) AS ff, min(m0) OVER (PARTITION BY spend_fen) AS mm
+            FROM (SELECT member, r, f, m, last_paid_at, bills, spend_fen,
+            ntile(5) OVER (ORDER BY last_paid_at, member) AS r0,
+            ntile(5) OVER (ORDER BY bills, member) AS f0,
+            ntile(5) OVER (ORDER BY spend_fen, member) AS m0 FROM member_rfm) AS t) AS u
+            WHERE (r, f, m) <> (rr, ff, mm)""",
         "store counts ≠ members' stores": """
             SELECT abs((SELECT sum(members) FROM rfm_segment_counts) - (SELECT count(*) FROM
             (SELECT DISTINCT store_id, member_id FROM member_spend WHERE refunded_at IS NULL)
@@ -126,6 +170,7 @@ def main() -> None:
     ap.add_argument("--bills", type=int, default=20_000_000)
     ap.add_argument("--runs", type=int, default=2)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--explain", action="store_true", help="print the reads' plans")
     args = ap.parse_args()
     pg_dir = Path(tempfile.mkdtemp(dir="/tmp", prefix="bench-pg-"))
     pg = start_postgres(pg_dir, durable=True)
@@ -145,6 +190,8 @@ def main() -> None:
                 scoring = rfm.score(session, NOW)
             times.append(time.perf_counter() - start)
             print(f"run {i + 1}: {times[-1]:.1f} s, {scoring.members:,} scored", flush=True)
+        if args.explain:
+            explain(engine)
         engine.dispose()
         wrong = wrong_rows(dsn)
     finally:
@@ -168,9 +215,10 @@ def main() -> None:
 `.venv/bin/python -m bench.bench_rfm --members {args.members} --bills {args.bills}` on this
 machine ({os.cpu_count()} cores, shared), {time.strftime("%Y-%m-%d")}. PostgreSQL 15, fsync on.
 The members, their ids and their bills (500 stores, two years, bills spread ∝ u² over the
-members, one in fifty refunded) written by SQL in {load_s:.0f} s. The whole scoring
-(`rfm.score`: NTILE(5) three times, equal figures scored alike, the segments, the counts per
-store; replaces the last scoring in one transaction), {args.runs} runs: {", ".join(f"{t:.1f} s" for t in times)}.
+members, one in fifty refunded), and the sums per id and per id and store that ingest keeps
+beside them, written by SQL in {load_s:.0f} s. The whole scoring (`rfm.score`: the ids' sums
+resolved to members, the quintiles of NTILE(5) with equal figures scored alike, the segments,
+the counts per store; replaces the last scoring in one transaction), {args.runs} runs: {", ".join(f"{t:.1f} s" for t in times)}.
 {scoring.members:,} members scored: {segments}.
 
 {markdown_table(["figure", "result", "target", "met"], rows)}

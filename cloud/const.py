@@ -21,6 +21,9 @@ MAX_EVENT_DATA_BYTES: Final = 16384
 MAX_INGEST_BODY_BYTES: Final = 3 * MAX_BATCH_EVENTS * MAX_EVENT_DATA_BYTES + 1024 * 1024
 
 STORE_NAME_MAX: Final = 200
+# A store's region (optional): letters of any script, digits, "_" and "-", such as "华东" or
+# "east-1"; the `region` tag HQ writes to InfluxDB and the dashboards' Region variable.
+REGION_PATTERN: Final = r"^[\w-]{1,32}$"
 MIN_ADMIN_TOKEN_LEN: Final = 32
 # Store tokens: this many random bytes, URL-safe base64; only their SHA-256 is stored.
 STORE_TOKEN_BYTES: Final = 32

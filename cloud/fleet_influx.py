@@ -60,6 +60,9 @@ def status_points(session: Session, now: float) -> list[str]:
             .field("online", int(since <= STORE_ONLINE_WITHIN_S))
             .time(round(now * 1_000_000) * 1000, WritePrecision.NS)
         )
+        if store.region is not None:
+            # The store's region as of now: the dashboards' Region variable reads it here.
+            point = point.tag("region", store.region)
         # Floats always (InfluxDB keeps a field's first type): 0.0, never 0.
         if store.clock_offset_s is not None:
             point = point.field("clock_offset_s", float(store.clock_offset_s))

@@ -54,6 +54,8 @@ class Store(Base):
     # When its hub last opened its long poll for HQ's requests (store_requests): HQ takes a
     # booking for the store only while this is recent.
     requests_polled_at: Mapped[float | None] = mapped_column(Double)
+    # The region HQ files the store under (cloud/const.py REGION_PATTERN); NULL: none.
+    region: Mapped[str | None] = mapped_column(String(32))
 
 
 class HQUser(Base):

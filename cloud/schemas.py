@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field, ValidationError, field_va
 from cloud.const import (
     MAX_BATCH_EVENTS,
     MAX_EVENT_DATA_BYTES,
+    REGION_PATTERN,
     STORE_ID_PATTERN,
     STORE_NAME_MAX,
     EventType,
@@ -45,6 +46,19 @@ StoredText = Annotated[str, AfterValidator(_storable)]
 class StoreCreate(BaseModel):
     id: str = Field(pattern=STORE_ID_PATTERN)
     name: StoredText = Field(min_length=1, max_length=STORE_NAME_MAX)
+    region: str | None = Field(default=None, pattern=REGION_PATTERN)
+
+
+class StoreRegion(BaseModel):
+    """A store's region (null: none); the dashboards' Region variable lists it."""
+
+    region: str | None = Field(pattern=REGION_PATTERN)
+
+
+class StorePublic(BaseModel):
+    id: str
+    name: str
+    region: str | None
 
 
 class StoreToken(BaseModel):

@@ -355,6 +355,8 @@ def _check_migrations(url: str) -> None:
         "coupons",
         "coupon_redemptions",
         "member_spend",
+        "member_totals",
+        "member_store_bills",
         "risk_items",
         "member_rfm",
         "rfm_segment_counts",

@@ -212,6 +212,7 @@ def hq_lines(now: float) -> list[str]:
                 last_seen_at=now,
                 clock_offset_s=0.5,
                 backlog_age_s=0.0,
+                region="华东",
             )
         )
         session.flush()
@@ -356,7 +357,12 @@ def schema_problems(query: str, schema: Schema) -> list[str]:
     for m in re.finditer(r"\bFROM\s+(\S)", query, re.IGNORECASE):
         if m.group(1) not in '"(':
             problems.append("a FROM without a double-quoted measurement or a subquery")
-    measurements = re.findall(r'\bFROM\s+"([^"]+)"', query, re.IGNORECASE)
+    # FROM "a" or FROM "a", "b" (the store variable: a measurement and hub_status)
+    measurements = [
+        name
+        for names in re.findall(r'\bFROM\s+("[^"]+"(?:\s*,\s*"[^"]+")*)', query, re.IGNORECASE)
+        for name in re.findall(r'"([^"]+)"', names)
+    ]
     if not measurements:
         problems.append("no measurement")
     unknown = sorted(set(measurements) - set(schema))
@@ -443,7 +449,10 @@ def test_store_service_dashboard_has_the_store_variable() -> None:
     dashboard = load(DASHBOARDS / "store-service.json")
     assert dashboard["uid"] == "smartstore-service"
     (store,) = [v for v in dashboard["templating"]["list"] if v["name"] == "store"]
-    assert variable_query(store) == 'SHOW TAG VALUES FROM "calls" WITH KEY = "store"'
+    assert variable_query(store) == (
+        'SHOW TAG VALUES FROM "calls", "hub_status" WITH KEY = "store"'
+        ' WHERE "region" =~ /^$region$/'
+    )
     assert store["multi"] is True and store["includeAll"] is True
     for _, query, panel in influx_queries(dashboard):
         if panel:
@@ -512,12 +521,17 @@ def _duration_s(text: str) -> int:
 
 
 def interpolate(
-    query: str, panel: Mapping[str, Any], stores: Sequence[str], now: float | None = None
+    query: str,
+    panel: Mapping[str, Any],
+    stores: Sequence[str],
+    now: float | None = None,
+    regions: Sequence[str] | None = None,
 ) -> str:
     """What Grafana sends for `query`: the panel's time range (its own `timeFrom` if it has one,
     else the last hour, ending `now`, moved back by its `timeShift`) as Grafana writes
-    $timeFilter and ${__from}/${__to} for InfluxDB (epoch milliseconds), a 1m interval, and
-    $store as a multi-value selection of `stores`."""
+    $timeFilter and ${__from}/${__to} for InfluxDB (epoch milliseconds), a 1m interval,
+    $store as a multi-value selection of `stores`, and $region as one of `regions` (None:
+    All, the variable's `.*`)."""
     to = time.time() if now is None else now
     to -= _duration_s(str(panel.get("timeShift") or "0s"))
     since = to - _duration_s(str(panel.get("timeFrom") or "1h"))
@@ -526,6 +540,8 @@ def interpolate(
     q = q.replace("${__from}", str(start_ms)).replace("${__to}", str(end_ms))
     q = q.replace("$__interval", "1m")
     q = q.replace("$store", "(" + "|".join(re.escape(s) for s in stores) + ")")
+    picked = ".*" if regions is None else "(" + "|".join(re.escape(r) for r in regions) + ")"
+    q = q.replace("$region", picked)
     leftover = re.search(r"\$\{?\w+", q)
     assert leftover is None, f"{leftover.group(0)} is not substituted in {query}"
     return q

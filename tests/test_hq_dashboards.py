@@ -31,7 +31,15 @@ from edge.devices.models import Alarm
 from edge.telemetry import points
 from smartstore.grafana import alerts, build, chain, fleet, service
 from smartstore.services import InfluxServer
-from tests.test_dashboards import DASHBOARDS, DB, all_panels, interpolate, load, write_lines
+from tests.test_dashboards import (
+    DASHBOARDS,
+    DB,
+    all_panels,
+    interpolate,
+    load,
+    variable_query,
+    write_lines,
+)
 
 HOUR = 3600.0
 WEEK = 7 * 86400.0
@@ -53,8 +61,15 @@ def test_the_checked_in_files_are_what_the_code_makes(tmp_path: Path) -> None:
 def test_every_dashboard_has_a_store_variable_every_panel_uses() -> None:
     for name in build.DASHBOARDS:
         board = load(DASHBOARDS / name)
+        names = [v["name"] for v in board["templating"]["list"]]
+        # The region first: Grafana fills the store list from the regions picked.
+        assert names.index("region") < names.index("store"), name
         (store,) = [v for v in board["templating"]["list"] if v["name"] == "store"]
         assert store["multi"] is True and store["includeAll"] is True
+        assert '"region" =~ /^$region$/' in variable_query(store), name
+        (region,) = [v for v in board["templating"]["list"] if v["name"] == "region"]
+        assert region["multi"] is True and region["includeAll"] is True
+        assert region["allValue"] == ".*"  # also the stores with no region
         for panel in all_panels(board):
             for target in panel.get("targets", []) if panel["type"] != "row" else ():
                 assert '"store" =~ /^$store$/' in target["query"], (name, panel["title"])
@@ -69,6 +84,7 @@ class Seeded:
     bad: str  # the store every alert fires for
     good: str
     now: float
+    region: str  # the bad store's (HQ's stores table); the good one has none
 
 
 def _sale(n: int, store: str, kind: str, at: float, data: dict[str, Any]) -> SalesEvent:
@@ -99,7 +115,14 @@ def _payment(uid: str, amount_fen: int, at: float) -> dict[str, Any]:
     }
 
 
-def _store(store_id: str, seen_ago: float, offset: float, backlog: float, now: float) -> Store:
+def _store(
+    store_id: str,
+    seen_ago: float,
+    offset: float,
+    backlog: float,
+    now: float,
+    region: str | None = None,
+) -> Store:
     return Store(
         id=store_id,
         name=store_id,
@@ -107,6 +130,7 @@ def _store(store_id: str, seen_ago: float, offset: float, backlog: float, now: f
         last_seen_at=now - seen_ago,
         clock_offset_s=offset,
         backlog_age_s=backlog,
+        region=region,
     )
 
 
@@ -152,6 +176,7 @@ VOID_RICE = {"order": "o1", "dish": "rice", "qty": 1, "unit_price_fen": 200, "by
 @pytest.fixture(scope="module")
 def seeded(influxdb: InfluxServer) -> Iterator[Seeded]:
     bad, good = ("Q" + secrets.token_hex(4) for _ in range(2))
+    region = "华东-" + secrets.token_hex(3)  # this test's own: the InfluxDB is shared
     now = time.time()
     # Sales: the bad store sold gbjd x2 + rice x1 (7,800 fen) and tea x3 (1,500), then voided
     # the rice (-200) and was paid 7,600; a week ago, gbjd x1 (3,800). The good store sold beer
@@ -188,7 +213,9 @@ def seeded(influxdb: InfluxServer) -> Iterator[Seeded]:
     engine = make_engine("sqlite://")
     CloudBase.metadata.create_all(engine)
     with make_sessions(engine)() as session:
-        session.add_all([_store(bad, 400, 3600.0, 900.0, now), _store(good, 10, 0.4, 0.0, now)])
+        session.add_all(
+            [_store(bad, 400, 3600.0, 900.0, now, region), _store(good, 10, 0.4, 0.0, now)]
+        )
         session.commit()
         lines += status_points(session, now - 30) + status_points(session, now)
     engine.dispose()
@@ -225,14 +252,22 @@ def seeded(influxdb: InfluxServer) -> Iterator[Seeded]:
         for n, response_s in enumerate(times, start=1):
             lines.append(points.call_answered(store, _answered(n, response_s, now - 60 * n)))
     write_lines(influxdb, lines)
-    yield Seeded(influxdb, bad, good, now)
+    yield Seeded(influxdb, bad, good, now, region)
 
 
-def panel_rows(seeded: Seeded, file: str, title: str, ref: str = "A") -> list[dict[str, Any]]:
-    """The panel's query for the two stores: one dict per row (its tags and columns)."""
+def panel_rows(
+    seeded: Seeded,
+    file: str,
+    title: str,
+    ref: str = "A",
+    stores: Sequence[str] | None = None,
+) -> list[dict[str, Any]]:
+    """The panel's query for `stores` (the two stores): one dict per row (its tags and
+    columns)."""
     (panel,) = [p for p in all_panels(load(DASHBOARDS / file)) if p["title"] == title]
     (target,) = [t for t in panel["targets"] if t["refId"] == ref]
-    q = interpolate(target["query"], panel, (seeded.bad, seeded.good), now=seeded.now + 1)
+    picked = (seeded.bad, seeded.good) if stores is None else stores
+    q = interpolate(target["query"], panel, picked, now=seeded.now + 1)
     found: list[dict[str, Any]] = []
     for s in seeded.influxdb.query(q, db=DB):
         tags: dict[str, str] = s.get("tags") or {}  # type: ignore[assignment]
@@ -248,6 +283,42 @@ def by(rows: Sequence[Mapping[str, Any]], key: str, column: str) -> dict[str, An
         if r[column] is not None:
             out[r[key]] = out.get(r[key], 0) + r[column]
     return out
+
+
+# --- regions ------------------------------------------------------------------------------
+
+
+def variable_values(seeded: Seeded, file: str, name: str, regions: list[str] | None) -> set[str]:
+    """What the dashboard's variable lists with `regions` picked in Region (None: All)."""
+    (variable,) = [v for v in load(DASHBOARDS / file)["templating"]["list"] if v["name"] == name]
+    q = interpolate(variable_query(variable), {}, [], regions=regions)
+    return {str(row[1]) for s in seeded.influxdb.query(q, db=DB) for row in s["values"]}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("file", list(build.DASHBOARDS))
+def test_a_region_picks_its_stores_on_every_dashboard(seeded: Seeded, file: str) -> None:
+    bad, good = seeded.bad, seeded.good
+    assert seeded.region in variable_values(seeded, file, "region", None)
+    # Region All: every store, those with no region too (the good one).
+    assert {bad, good} <= variable_values(seeded, file, "store", None)
+    # The bad store's region: the bad store only; no store is in a region nobody has.
+    assert variable_values(seeded, file, "store", [seeded.region]) == {bad}
+    assert variable_values(seeded, file, "store", [seeded.region + "x"]) == set()
+
+
+def test_a_region_filters_the_panels_through_its_stores(seeded: Seeded) -> None:
+    """Store All under a region is that region's stores: HQ's points and the hubs' own (which
+    carry no region) are filtered alike."""
+    stores = sorted(variable_values(seeded, CHAIN, "store", [seeded.region]))
+    assert stores == [seeded.bad]
+    sales = panel_rows(seeded, CHAIN, "Sales per hour by store", stores=stores)
+    assert by(sales, "store", "sum") == {seeded.bad: 91.0}
+    stores = sorted(variable_values(seeded, service.FILE, "store", [seeded.region]))
+    assert stores == [seeded.bad]
+    p95 = panel_rows(seeded, service.FILE, "Call response time p50 / p95", "B", stores=stores)
+    assert {r["store"] for r in p95} == {seeded.bad}
+    fleet_rows = panel_rows(seeded, fleet.FILE, "Hubs", stores=stores)
+    assert {r["store"] for r in fleet_rows} == {seeded.bad}
 
 
 # --- the chain today ----------------------------------------------------------------------

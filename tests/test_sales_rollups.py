@@ -10,6 +10,7 @@ rollups must also be exactly what a rebuild from the facts makes (the migration'
 
 import csv
 import io
+import json
 import random
 import secrets
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from alembic import command
+from fastapi import Response
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -133,6 +135,10 @@ def _windows() -> list[Window]:
 
 
 def _rows(answer: Any) -> list[dict[str, Any]]:
+    if isinstance(answer, Response):  # the JSON the API sends
+        assert answer.media_type == "application/json"
+        rows: list[dict[str, Any]] = json.loads(bytes(answer.body))
+        return rows
     assert isinstance(answer, list)
     return [r.model_dump() if isinstance(r, BaseModel) else r for r in answer]
 

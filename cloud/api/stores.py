@@ -12,7 +12,7 @@ from cloud.api.deps import AdminOnly, SessionDep
 from cloud.api.errors import errors
 from cloud.const import EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX, STORE_ID_PATTERN, EventType
 from cloud.models import IngestedEvent, Store
-from cloud.schemas import EventPublic, StoreCreate, StoreToken
+from cloud.schemas import EventPublic, StoreCreate, StorePublic, StoreRegion, StoreToken
 from cloud.tokens import hash_token, new_token
 
 router = APIRouter(
@@ -42,7 +42,7 @@ def _issue(store: Store, response: Response) -> StoreToken:
 def create_store(body: StoreCreate, session: SessionDep, response: Response) -> StoreToken:
     if session.get(Store, body.id) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"store {body.id!r} already exists")
-    store = Store(id=body.id, name=body.name, created_at=time.time())
+    store = Store(id=body.id, name=body.name, created_at=time.time(), region=body.region)
     result = _issue(store, response)
     session.add(store)
     try:
@@ -51,6 +51,16 @@ def create_store(body: StoreCreate, session: SessionDep, response: Response) -> 
         session.rollback()
         raise HTTPException(status.HTTP_409_CONFLICT, f"store {body.id!r} already exists") from None
     return result
+
+
+@router.put("/{store_id}/region", responses=errors(404))
+def set_region(store_id: StoreId, body: StoreRegion, session: SessionDep) -> StorePublic:
+    """File the store under a region (null: none). HQ's next `hub_status` points carry it,
+    and the dashboards' Region variable picks its stores (docs/grafana.md)."""
+    store = _store(session, store_id)
+    store.region = body.region
+    session.commit()
+    return StorePublic(id=store.id, name=store.name, region=store.region)
 
 
 @router.post("/{store_id}/token", responses=errors(404))

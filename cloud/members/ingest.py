@@ -16,7 +16,8 @@ twice). docs/members-hq.md has the rules; in short:
 - `member.invited`: the friend's invitation, once per friend; its reward, the first reported
   (a store's lookup then tells the friend's other stores it was rewarded).
 - `coupon.released`: a refund gives the coupon back. `payment.recorded` with a member: their
-  spend; `payment.refunded`: that spend reversed.
+  spend; `payment.refunded`: that spend reversed (both with the ids' sums: cloud/members/
+  spend.py).
 """
 
 import logging
@@ -39,14 +40,13 @@ from cloud.const import (
     RISK,
     DoubleRedeemPolicy,
 )
-from cloud.members import service
+from cloud.members import service, spend
 from cloud.members.models import (
     Coupon,
     CouponRedemption,
     Invitation,
     Member,
     MemberId,
-    MemberSpend,
     PointsEntry,
     StampEntry,
 )
@@ -127,15 +127,12 @@ def record(
             _redeemed(session, store, e.event_id, redeemed, policy, now)
         elif e.type == COUPON_RELEASED and (released := _read(e, CouponReleased)):
             _released(session, store, released)
-    for e in events:
-        if e.type == PAYMENT_RECORDED and (paid := _read(e, PaymentRecorded)):
-            _paid(session, store, paid)
-        elif e.type == PAYMENT_REFUNDED and (refund := _read(e, PaymentRefunded)):
-            session.execute(
-                update(MemberSpend)
-                .where(MemberSpend.store_id == store, MemberSpend.payment == refund.payment)
-                .values(refunded_at=refund.refunded_at)
-            )
+    spend.record(
+        session,
+        store,
+        [b for e in events if e.type == PAYMENT_RECORDED and (b := _read(e, PaymentRecorded))],
+        [r for e in events if e.type == PAYMENT_REFUNDED and (r := _read(e, PaymentRefunded))],
+    )
     # Whose balance may have gone below zero: the members of new negative entries, and those
     # who got an id now (entries that came before their member.joined count from now on). A
     # positive entry cannot make a balance negative; one that was stays flagged already.
@@ -475,17 +472,3 @@ def _released(session: Session, store: str, d: CouponReleased) -> None:
         )
         .execution_options(synchronize_session=False)
     )
-
-
-def _paid(session: Session, store: str, d: PaymentRecorded) -> None:
-    if d.member is None:
-        return
-    row: dict[str, Any] = {
-        "member_id": d.member,
-        "store_id": store,
-        "payment": d.payment,
-        "amount_fen": d.amount_fen,
-        "paid_at": d.paid_at,
-        "refunded_at": None,
-    }
-    session.execute(service.insert_ignore(session, MemberSpend, ["store_id", "payment"]), row)

@@ -151,6 +151,30 @@ class MemberSpend(Base):
     refunded_at: Mapped[float | None] = mapped_column(Double)
 
 
+class MemberTotals(Base):
+    """One id's paid bills summed (cloud/members/spend.py keeps it with `member_spend`, in the
+    same transaction): what RFM scores, a row per id instead of a row per bill. Keyed by the
+    id as sent, like the bills, so a bill counts whether or not its id is mapped yet."""
+
+    __tablename__ = "member_totals"
+
+    member_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bills: Mapped[int] = mapped_column(Integer)  # paid and not refunded; 0: none left
+    spend_fen: Mapped[int] = mapped_column(BigInteger)
+    last_paid_at: Mapped[float | None] = mapped_column(Double)  # hub clock; NULL when bills 0
+
+
+class MemberStoreBills(Base):
+    """One id's paid bills at one store (not refunded): where a member counts in RFM's
+    counts per store. A row with bills 0 is a store the id no longer has a paid bill at."""
+
+    __tablename__ = "member_store_bills"
+
+    member_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    store_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bills: Mapped[int] = mapped_column(Integer)
+
+
 class RiskItem(Base):
     """Something HQ should look at: a balance below zero (`overdraft`), a coupon used twice
     (`double_redeem`). `level` info: recorded, not a risk (policy honour)."""

@@ -50,6 +50,13 @@ def insert_ignore(session: Session, model: Any, key: list[str]) -> Any:
     return insert(table_of(model)).on_conflict_do_nothing(index_elements=key)
 
 
+def upsert(session: Session, model: Any) -> Any:
+    """INSERT … for an ON CONFLICT DO UPDATE, on PostgreSQL and SQLite alike."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table_of(model))
+
+
 # --- who is who -------------------------------------------------------------------------------
 
 

@@ -32,9 +32,9 @@ Dashboards (each `dashboard()` of a module here, listed in DASHBOARDS):
 Members and campaigns come with members (not written to InfluxDB yet): a module with a
 `dashboard()` listed in DASHBOARDS, and its measurements added to influxql.py's MEASUREMENTS.
 
-Every dashboard has a `store` variable (multi-select, All). There is no `region` variable: a
-store's config (contract/inventory.py, HQ's stores table) has no region yet; when it gets one,
-the points need a `region` tag first (HQ can add it to what it writes, from its stores table).
+Every dashboard has a `region` variable and then a `store` variable (multi-select, All): the
+regions of HQ's stores table as tagged on `hub_status`, and the stores of the regions picked;
+every panel filters on the stores (influxql.py STORE), so on the region (docs/grafana.md).
 """
 
 from smartstore.grafana.build import DASHBOARDS, render, write

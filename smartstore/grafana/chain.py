@@ -10,7 +10,7 @@ from grafana_foundation_sdk.builders import dashboard
 from grafana_foundation_sdk.models.dashboard import DashboardCursorSync
 
 from cloud.const import M_ORDERS, M_PAYMENTS, M_SALES
-from smartstore.grafana.influxql import STORE, TAG, Q, store_variable
+from smartstore.grafana.influxql import STORE, TAG, Q, region_variable, store_variable
 from smartstore.grafana.panels import YUAN, rows, series
 
 UID = "smartstore-chain"
@@ -81,6 +81,7 @@ def build() -> dashboard.Dashboard:
         .tooltip(DashboardCursorSync.CROSSHAIR)
         .refresh("1m")
         .time("now/d", "now")
+        .with_variable(region_variable())
         .with_variable(store_variable(M_SALES))
         .with_panel(
             series(

@@ -11,7 +11,7 @@ from grafana_foundation_sdk.models.dashboard import DashboardCursorSync
 
 from cloud.const import M_HUB_STATUS
 from edge.telemetry.points import M_DEVICE_ALARMS, M_DEVICE_TELEMETRY
-from smartstore.grafana.influxql import STORE, TAG, Q, store_variable
+from smartstore.grafana.influxql import STORE, TAG, Q, region_variable, store_variable
 from smartstore.grafana.panels import big_number, rows, series, thresholds
 
 UID = "smartstore-fleet"
@@ -81,6 +81,7 @@ def build() -> dashboard.Dashboard:
         .tooltip(DashboardCursorSync.CROSSHAIR)
         .refresh("1m")
         .time("now-24h", "now")
+        .with_variable(region_variable())
         .with_variable(store_variable(M_HUB_STATUS))
         .with_panel(
             big_number(

@@ -1,5 +1,6 @@
-"""What every dashboard shares: the data source, the InfluxQL target, the store variable and
-the names of the measurements the panels read (one place, from the code that writes them)."""
+"""What every dashboard shares: the data source, the InfluxQL target, the region and store
+variables and the names of the measurements the panels read (one place, from the code that
+writes them)."""
 
 from typing import Any, Final
 
@@ -33,8 +34,10 @@ HUB_MEASUREMENTS: Final = (M_DEVICE_TELEMETRY, M_CALLS, M_CALL_RESPONSES, M_HUB_
 MEASUREMENTS: Final = (*HUB_MEASUREMENTS, M_DEVICE_ALARMS, M_SALES, M_ORDERS, M_PAYMENTS)
 MEASUREMENTS_ALL: Final = (*MEASUREMENTS, M_HUB_STATUS)
 
-# The filter every panel applies: the stores picked in the `store` variable (All: every one).
+# The filter every panel applies: the stores picked in the `store` variable (All: every one
+# of the regions picked in the `region` variable).
 STORE: Final = '"store" =~ /^$store$/'
+REGION: Final = '"region" =~ /^$region$/'  # the store variable's filter
 
 
 class InfluxQL(cogvariants.Dataquery):
@@ -67,9 +70,35 @@ class Q(cogbuilder.Builder[InfluxQL]):
         return self._query
 
 
+# Where HQ says which region each store is in: the `region` tag of `hub_status` (written
+# every round by cloud/fleet_influx.py from the stores table; absent for a store with none).
+REGIONS_FROM: Final = M_HUB_STATUS
+
+
+def region_variable() -> dashboard.QueryVariable:
+    """The regions of HQ's stores, several at once, All by default. It filters the `store`
+    variable (store_variable), and so every panel, which all filter on `$store`: a panel
+    needs no region filter of its own, and the hubs' own points (which carry no region) are
+    filtered too. All is `.*`, which also matches a store with no region."""
+    return (
+        dashboard.QueryVariable("region")
+        .label("Region")
+        .datasource(DATASOURCE)
+        .query(f'SHOW TAG VALUES FROM "{REGIONS_FROM}" WITH KEY = "region"')
+        .refresh(VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        .all_value(".*")
+        .current(VariableOption(selected=True, text=["All"], value=["$__all"]))
+    )
+
+
 def store_variable(measurement: str) -> dashboard.QueryVariable:
-    """The stores that wrote `measurement`, several at once, All by default."""
-    query = f'SHOW TAG VALUES FROM "{measurement}" WITH KEY = "store"'
+    """The stores that wrote `measurement` (or that HQ reports on in `hub_status`) in the
+    regions picked, several at once, All by default. Put region_variable() before it."""
+    sources = ", ".join(f'"{m}"' for m in dict.fromkeys((measurement, REGIONS_FROM)))
+    query = f'SHOW TAG VALUES FROM {sources} WITH KEY = "store" WHERE {REGION}'
     return (
         dashboard.QueryVariable("store")
         .label("Store")

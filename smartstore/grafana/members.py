@@ -27,7 +27,7 @@ from cloud.const import (
     M_RFM_SEGMENTS,
 )
 from smartstore.grafana.chain import CHAIN_TZ
-from smartstore.grafana.influxql import STORE, TAG, Q, store_variable
+from smartstore.grafana.influxql import STORE, TAG, Q, region_variable, store_variable
 from smartstore.grafana.panels import YUAN, big_number, rows, series, thresholds
 
 UID = "smartstore-members"
@@ -149,6 +149,7 @@ def build() -> dashboard.Dashboard:
         .tooltip(DashboardCursorSync.CROSSHAIR)
         .refresh("5m")
         .time("now-30d", "now")
+        .with_variable(region_variable())
         .with_variable(store_variable(M_MEMBER_ACTIVITY))
         .with_panel(
             big_number(

@@ -14,7 +14,7 @@ from grafana_foundation_sdk.models.piechart import (
 
 from cloud.const import M_WAITLIST
 from edge.telemetry.points import M_CALL_RESPONSES, M_CALLS, M_DEVICE_TELEMETRY, M_HUB_INGEST
-from smartstore.grafana.influxql import DATASOURCE, STORE, TAG, Q, store_variable
+from smartstore.grafana.influxql import DATASOURCE, STORE, TAG, Q, region_variable, store_variable
 from smartstore.grafana.panels import big_number, rows, series, thresholds
 
 UID = "smartstore-service"
@@ -120,6 +120,7 @@ def build() -> dashboard.Dashboard:
         .tooltip(DashboardCursorSync.CROSSHAIR)
         .refresh("1m")
         .time("now-24h", "now")
+        .with_variable(region_variable())
         .with_variable(store_variable(M_CALLS))
         .with_panel(
             series(
