@@ -124,9 +124,23 @@ def hq_access(hq: CloudHandle, password: str) -> str:
         return str(r.json()["token"])
 
 
-def hq_lines(base_url: str, password: str, token: str) -> str:
-    """What the demo prints for HQ: the login and each report's CSV, ready for curl."""
+def hq_booking(now: float) -> dict[str, object]:
+    """A booking HQ takes for the demo store (tomorrow at seven, for two): its hub decides."""
+    return {
+        "request_id": f"demo-{int(now)}",
+        "day": time.strftime("%Y-%m-%d", time.localtime(now + 86_400)),
+        "slot": "19:00",
+        "size": 2,
+        "name": "Li",
+        "phone": "13800138000",
+    }
+
+
+def hq_lines(base_url: str, password: str, token: str, store: str) -> str:
+    """What the demo prints for HQ: the login, each report's CSV, ready for curl, and a booking
+    HQ takes for the store (its hub decides; with the hub away HQ says so, nothing booked)."""
     auth = f'-H "Authorization: Bearer {token}"'
+    booking = json.dumps(hq_booking(time.time()))
     return (
         f"  HQ 总部: log in with POST {base_url}/api/v1/hq/login"
         f' {{"username": "{DEMO_HQ_USER}", "password": "{password}"}}'
@@ -137,6 +151,9 @@ def hq_lines(base_url: str, password: str, token: str) -> str:
             f"    {label}: curl {auth} -o report.csv '{base_url}{path}'\n"
             for label, path in HQ_REPORTS
         )
+        + "  HQ books a table at the store, its hub decides 总部代订:"
+        f" curl -X POST {auth} -H 'Content-Type: application/json' -d '{booking}'"
+        f" '{base_url}/api/v1/hq/stores/{store}/bookings'\n"
     )
 
 
@@ -308,8 +325,9 @@ def run_demo(
             f"  {_APP_LABELS[a.config.device_type]} ({a.config.device_id}): {a.url}\n" for a in apps
         )
         + f"  Tickets the kitchen printers printed 厨房小票: {data_dir / 'printed'}\n"
-        f"  Log in 登录:  name {DEMO_STAFF}   PIN {hub['pin']}\n"
-        + hq_lines(hq.base_url, hub["hq_password"], hq_token)
+        f"  Log in 登录:  name {DEMO_STAFF}   PIN {hub['pin']}  (a manager 店长: voids, refunds,"
+        " new QR codes, device commands; a waiter in SMARTSTORE_STAFF sees none of them)\n"
+        + hq_lines(hq.base_url, hub["hq_password"], hq_token, inventory.store)
         + "  Grafana is not run by the demo: `docker compose up grafana` shows dashboards/"
         " (docs/grafana.md).\n"
         "  Ctrl-C stops the demo.\n",
