@@ -404,7 +404,9 @@ def test_waiting_at_the_door_waits_estimates_and_who_gave_up(seeded: Seeded) -> 
     outcomes = panel_rows(seeded, SERVICE, "Seated, left the line, no-shows per hour")
     assert by(outcomes, "what", "sum") == {"seated": 4, "left": 1, "no_show": 1}
     p90 = panel_rows(seeded, SERVICE, "Wait at the door p50 / p90 per hour", "B")
-    assert max(by(p90, "store", "percentile").values()) <= 20.0
+    # Per hour (the seeded waits may fall on either side of an hour's boundary): no hour's p90
+    # is over the longest wait.
+    assert max(r["percentile"] for r in p90 if r["percentile"] is not None) <= 20.0
     assert {r["store"] for r in p90 if r["percentile"] is not None} == {bad, good}
 
 
