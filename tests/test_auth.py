@@ -47,6 +47,13 @@ def test_board_socket_refuses_anonymous_and_forged_sessions(hub: Hub) -> None:
     with connect(ws_url, additional_headers={"Cookie": f"{COOKIE}={cookie}"}) as ws:
         snapshot = json.loads(ws.recv(timeout=5))
     assert snapshot["type"] == "snapshot" and snapshot["staff"] == STAFF
+    # A page of another origin (another port of the hub's address: the same site, so the
+    # browser sends the cookie) cannot open it; the hub's own page can.
+    port = int(hub.base_url.rsplit(":", 1)[1])
+    elsewhere = {"Cookie": f"{COOKIE}={cookie}", "Origin": f"http://127.0.0.1:{port + 1}"}
+    assert _board_socket(ws_url, elsewhere) == "refused 403"
+    ours = {"Cookie": f"{COOKIE}={cookie}", "Origin": hub.base_url}
+    assert _board_socket(ws_url, ours) == "data"
 
 
 def test_wrong_pins_are_rate_limited(hub: Hub) -> None:

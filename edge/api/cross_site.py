@@ -70,6 +70,14 @@ class CrossSiteGuard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # A WebSocket has no CORS: a page on another port of the hub's address (the same
+        # "site", so the staff cookie goes along) could open the board's socket and read the
+        # live feed. Its handshake is refused the same way: closed before it is accepted,
+        # which the server answers with 403.
+        if scope["type"] == "websocket" and is_cross_site(Headers(scope=scope)):
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 1008})
+            return
         if (
             scope["type"] != "http"
             or scope["method"] not in UNSAFE_METHODS

@@ -9,10 +9,11 @@ from pydantic import BaseModel, Field
 
 from contract.http import JsonInt
 from contract.uplink import FEEDBACK_COMMENT_MAX, RATING_MAX, RATING_MIN
-from edge.api.deps import CurrentManager, CurrentStaff, HubDep, domain_of
+from edge.api.deps import CurrentManager, CurrentStaff, HubDep, current_manager, domain_of
 from edge.api.errors import STAFF, errors
 from edge.billing import feedback
-from edge.billing.domain import BillingDomain, PayRequest
+from edge.billing.domain import WAIVED, BillingDomain, PayRequest
+from edge.core.domain import HubContext
 from edge.orders import service as orders
 from edge.orders.schemas import PaymentRequest
 from edge.tables.domain import TablesDomain
@@ -40,6 +41,12 @@ class RefundRequest(BaseModel):
     reason: str = Field(max_length=200)
 
 
+def _may_let_off(hub: HubContext, body: PaymentRequest, staff: str) -> None:
+    """Letting a bill off (waived) changes money after the fact: a manager's, as voids are."""
+    if body.method == WAIVED:
+        current_manager(hub, staff)
+
+
 def _pay(body: PaymentRequest) -> PayRequest:
     return PayRequest(
         body.method, body.amount_fen, body.coupon or None, body.points, body.card_confirmed
@@ -61,11 +68,12 @@ def table_bill(table_id: str, billing: Billing, staff: CurrentStaff) -> dict[str
 
 @router.post("/api/tables/{table_id}/pay", responses=errors(STAFF, 400, 404, 409, 422, 503))
 def pay_table(
-    table_id: str, body: PaymentRequest, billing: Billing, staff: CurrentStaff
+    table_id: str, body: PaymentRequest, billing: Billing, staff: CurrentStaff, hub: HubDep
 ) -> dict[str, Any]:
     """The table paid its bill: recorded (and sent to HQ) with its member's coupon and points,
     the paid receipt printed, and the table closes. A table closed before paying can still
     pay: closing stops orders, paying ends the party."""
+    _may_let_off(hub, body, staff)
     try:
         return billing.pay(_pay(body), staff, table_id=table_id)
     except orders.OrderNotFound:
@@ -94,8 +102,9 @@ def order_bill(uid: str, billing: Billing, staff: CurrentStaff) -> dict[str, Any
 
 @router.post("/api/orders/{uid}/pay", responses=errors(STAFF, 400, 404, 409, 422, 503))
 def pay_order(
-    uid: str, body: PaymentRequest, billing: Billing, staff: CurrentStaff
+    uid: str, body: PaymentRequest, billing: Billing, staff: CurrentStaff, hub: HubDep
 ) -> dict[str, Any]:
+    _may_let_off(hub, body, staff)
     try:
         return billing.pay(_pay(body), staff, order_uid=uid)
     except orders.OrderNotFound:

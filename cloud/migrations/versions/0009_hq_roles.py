@@ -3,7 +3,7 @@ a list of stores). Users made before roles existed could change everything for t
 they stay chain admins so that no one's work stops on upgrade (docs/hq-reports.md "HQ users").
 
 Revision ID: 0009r
-Revises: 0008a
+Revises: 0009w
 Create Date: 2026-11-28
 """
 

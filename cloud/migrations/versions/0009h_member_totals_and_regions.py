@@ -4,7 +4,7 @@ so that RFM reads a row per id, not per bill (cloud/members/spend.py), filled fr
 already stored.
 
 Revision ID: 0009h
-Revises: 0008a
+Revises: 0009r
 Create Date: 2026-11-28
 """
 

@@ -2,7 +2,7 @@
 slot (contract.waitlist.TableGroup.priority_held) are counted against these bookings first.
 
 Revision ID: 0006w
-Revises: 0005f
+Revises: 0006s
 Create Date: 2026-11-28
 """
 

@@ -4,7 +4,7 @@ a member's payments over 12 months (their level). Without them each read scanned
 orders or payments (docs/benchmarks.md, "Members at the hub").
 
 Revision ID: 0006m
-Revises: 0005f
+Revises: 0006w
 Create Date: 2026-11-28
 """
 
