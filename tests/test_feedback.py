@@ -6,6 +6,7 @@ CSV) exactly as written, never as markup or as a spreadsheet formula."""
 
 import csv
 import io
+import re
 import secrets
 import time
 from pathlib import Path
@@ -32,6 +33,9 @@ def phone(browser: Browser, locale: str, url: str) -> Page:
     page.on("dialog", lambda d: pytest.fail(f"a dialog opened: {d.message}"))
     page.goto(url)
     expect(page.locator('[data-dish="kungpao"]')).to_be_visible()
+    # The sheet opens on the "paid" message of the table's live feed: a bill paid before the
+    # page's socket is up is not offered again, so the phone is "live" before staff take money.
+    expect(page.locator("#live")).to_have_class(re.compile(r"\bup\b"))
     return page
 
 
