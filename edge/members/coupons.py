@@ -2,7 +2,7 @@
 
 import time
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from contract.members import (
@@ -102,19 +102,21 @@ def birthday_due(config: MembersConfig, member: Member, now: float) -> bool:
     return member.birthday[:2] == f"{local.tm_mon:02d}" and member.birthday_year != local.tm_year
 
 
-def usable_coupons(session: Session, member_id: str, now: float) -> list[Coupon]:
-    return list(
-        session.scalars(
-            select(Coupon)
-            .where(
-                Coupon.member_id == member_id,
-                Coupon.redeemed_payment.is_(None),
-                Coupon.valid_from <= now,
-                Coupon.valid_until > now,
-            )
-            .order_by(Coupon.valid_until)
-        )
+# Built once: the member tab reads it each time it opens (as in ledger.py).
+_USABLE = (
+    select(Coupon)
+    .where(
+        Coupon.member_id == bindparam("member"),
+        Coupon.redeemed_payment.is_(None),
+        Coupon.valid_from <= bindparam("now"),
+        Coupon.valid_until > bindparam("now"),
     )
+    .order_by(Coupon.valid_until)
+)
+
+
+def usable_coupons(session: Session, member_id: str, now: float) -> list[Coupon]:
+    return list(session.scalars(_USABLE, {"member": member_id, "now": now}))
 
 
 def coupon_terms(coupon: Coupon) -> IssuedCoupon:

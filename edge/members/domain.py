@@ -48,6 +48,9 @@ SIGN_INS_PER_PHONE_PER_MINUTE = 2
 # HQ's balance is fresh enough to spend against without asking again (a diner's page asks
 # every time it opens; the bill always asks).
 HQ_FRESH_S = 30.0
+# The member tab asks HQ for a member's balance elsewhere at most this often (the page opens
+# it each time a diner looks).
+HQ_TAB_AGE_S = 60.0
 
 
 def derived_key(secret: str, purpose: str) -> bytes:
@@ -149,6 +152,11 @@ class MembersDomain(Domain):
             session.flush()
             session.expunge(member)
         return member
+
+    def fresh(self, member: Member, max_age_s: float, now: float) -> bool:
+        """Whether `refresh(member.id, max_age_s)` would have nothing to ask HQ."""
+        checked = member.hq_checked_at
+        return not self.hq.enabled or (checked is not None and now - checked <= max_age_s)
 
     def refresh(self, member_id: str, max_age_s: float = 0.0) -> bool:
         """Ask HQ for the member's balance elsewhere and coupons; True when HQ answered (now,

@@ -4,7 +4,7 @@ second one), balances as sums, the level, and what may be spent offline."""
 import time
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from contract.members import (
@@ -29,13 +29,27 @@ ADJUST_MAX = 100_000  # points a manager may add or take in one adjustment
 
 # --- the ledger --------------------------------------------------------------------------
 
+# The member tab's reads, built once: a statement made per call spends more of the hub's time
+# building it and its cache key than SQLite spends answering it (bench/bench_members_hub.py).
+_LOCAL_POINTS = select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
+    PointsEntry.member_id == bindparam("member")
+)
+_SPEND_HERE = select(func.coalesce(func.sum(Payment.amount_fen), 0)).where(
+    Payment.member_id == bindparam("member"),
+    Payment.paid_at >= bindparam("since"),
+    Payment.refunded_at.is_(None),
+    Payment.method != "waived",  # let off: nothing was spent
+)
+_HISTORY = (
+    select(PointsEntry)
+    .where(PointsEntry.member_id == bindparam("member"))
+    .order_by(PointsEntry.at.desc())
+    .limit(bindparam("limit"))
+)
+
 
 def local_points(session: Session, member_id: str) -> int:
-    total = session.scalar(
-        select(func.coalesce(func.sum(PointsEntry.points), 0)).where(
-            PointsEntry.member_id == member_id
-        )
-    )
+    total = session.scalar(_LOCAL_POINTS, {"member": member_id})
     return int(total or 0)
 
 
@@ -44,14 +58,7 @@ def balance(session: Session, member: Member) -> int:
 
 
 def spend_12m(session: Session, member: Member, now: float) -> int:
-    here = session.scalar(
-        select(func.coalesce(func.sum(Payment.amount_fen), 0)).where(
-            Payment.member_id == member.id,
-            Payment.paid_at >= now - YEAR_S,
-            Payment.refunded_at.is_(None),
-            Payment.method != "waived",  # let off: nothing was spent
-        )
-    )
+    here = session.scalar(_SPEND_HERE, {"member": member.id, "since": now - YEAR_S})
     return member.hq_spend_elsewhere_fen + int(here or 0)
 
 
@@ -150,11 +157,4 @@ def adjust(
 
 
 def history(session: Session, member_id: str, limit: int = 20) -> list[PointsEntry]:
-    return list(
-        session.scalars(
-            select(PointsEntry)
-            .where(PointsEntry.member_id == member_id)
-            .order_by(PointsEntry.at.desc())
-            .limit(limit)
-        )
-    )
+    return list(session.scalars(_HISTORY, {"member": member_id, "limit": limit}))

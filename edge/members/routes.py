@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Depends, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from contract.http import JsonInt
 from edge.api.deps import CurrentManager, CurrentStaff, HubDep, domain_of
@@ -14,7 +15,8 @@ from edge.members import coupons as member_coupons
 from edge.members import errors as member_errors
 from edge.members import ledger, service
 from edge.members.code_image import qr_svg
-from edge.members.domain import MEMBER_COOKIE, MEMBER_SESSION_S, MembersDomain
+from edge.members.domain import HQ_TAB_AGE_S, MEMBER_COOKIE, MEMBER_SESSION_S, MembersDomain
+from edge.members.models import Member
 from edge.menu.domain import MenuDomain
 from edge.orders.errors import OrderError
 from edge.tables.domain import TablesDomain
@@ -94,8 +96,12 @@ def my_membership(
             service.party_member(session, table_id, opened_at) is None
             or member_coupons.birthday_due(members.config, member, now)
         )
+        if member is None or (not due and members.fresh(member, HQ_TAB_AGE_S, now)):
+            # Nothing to write, nothing to ask HQ: the page's usual case, answered from this
+            # one read (bench/bench_members_hub.py).
+            return _tab(session, members, response, cookie, member, table_id, opened_at, now)
     if member_id is not None:
-        members.refresh(member_id, max_age_s=60.0)  # HQ's answer when there is one (writes)
+        members.refresh(member_id, max_age_s=HQ_TAB_AGE_S)  # HQ's answer when there is one
     if due and member_id is not None:
         try:
             with hub.sessions.begin() as session:
@@ -107,22 +113,32 @@ def my_membership(
         hub.bus.publish(FactsCommitted())  # a birthday coupon is a fact for HQ
     with hub.reads() as session:
         try:
-            view = (
-                members.view(session, service.by_id(session, member_id), now)
-                if member_id is not None
-                else None
-            )
+            member = service.by_id(session, member_id) if member_id is not None else None
         except member_errors.MemberNotFound:  # erased at HQ (HQ's answer just now)
-            member_id = view = None
-        party = service.party_member(session, table_id, opened_at)
-        popular = members.popular.dishes(session, now)
-    if cookie and member_id is None and members.enabled:
+            member = None
+        return _tab(session, members, response, cookie, member, table_id, opened_at, now)
+
+
+def _tab(
+    session: Session,
+    members: MembersDomain,
+    response: Response,
+    cookie: str | None,
+    member: Member | None,
+    table_id: str,
+    opened_at: float,
+    now: float,
+) -> dict[str, Any]:
+    """The member tab's answer, read in `session`."""
+    view = members.view(session, member, now) if member is not None else None
+    party = service.party_member(session, table_id, opened_at)
+    if cookie and member is None and members.enabled:
         response.delete_cookie(MEMBER_COOKIE)  # names nobody (any more): signed out
     return {
         "enabled": members.enabled,
         "member": view,
         "party_member": party.phone_masked if party is not None else None,
-        "popular": popular,
+        "popular": members.popular.dishes(session, now),
         "privacy": _privacy(members),
     }
 

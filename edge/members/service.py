@@ -7,7 +7,7 @@ and what a payment does for its member edge/members/bill.py."""
 import re
 import time
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -207,12 +207,22 @@ def erase(member: Member) -> None:
 # --- the party's member -----------------------------------------------------------------
 
 
+# Built once: the member tab reads these each time it opens (as in ledger.py).
+_PARTY = select(PartyMember).where(
+    PartyMember.table_id == bindparam("table"), PartyMember.party_opened_at == bindparam("opened")
+)
+_USUAL = (
+    select(OrderLine.dish_id, func.sum(OrderLine.qty).label("n"))
+    .join(Order, Order.id == OrderLine.order_id)
+    .where(Order.member_id == bindparam("member"), OrderLine.status == "ok")
+    .group_by(OrderLine.dish_id)
+    .order_by(func.sum(OrderLine.qty).desc(), OrderLine.dish_id)
+    .limit(bindparam("limit"))
+)
+
+
 def party_member(session: Session, table_id: str, opened_at: float) -> Member | None:
-    row = session.scalar(
-        select(PartyMember).where(
-            PartyMember.table_id == table_id, PartyMember.party_opened_at == opened_at
-        )
-    )
+    row = session.scalar(_PARTY, {"table": table_id, "opened": opened_at})
     if row is None:
         return None
     member = session.get(Member, row.member_id)
@@ -246,14 +256,7 @@ def attach(
 
 def usual(session: Session, member_id: str, limit: int = 3) -> list[str]:
     """The dishes the member orders most here."""
-    rows = session.execute(
-        select(OrderLine.dish_id, func.sum(OrderLine.qty).label("n"))
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(Order.member_id == member_id, OrderLine.status == "ok")
-        .group_by(OrderLine.dish_id)
-        .order_by(func.sum(OrderLine.qty).desc(), OrderLine.dish_id)
-        .limit(limit)
-    )
+    rows = session.execute(_USUAL, {"member": member_id, "limit": limit})
     return [str(dish) for dish, _n in rows]
 
 
