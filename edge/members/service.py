@@ -234,11 +234,7 @@ def attach(
 ) -> Member:
     """The party's member: the first who signs in keeps it (staff may replace it at the bill).
     Returns the party's member after the call."""
-    row = session.scalar(
-        select(PartyMember).where(
-            PartyMember.table_id == table_id, PartyMember.party_opened_at == opened_at
-        )
-    )
+    row = session.scalar(_PARTY, {"table": table_id, "opened": opened_at})
     if row is None:
         session.add(
             PartyMember(table_id=table_id, party_opened_at=opened_at, member_id=member.id, at=now)
