@@ -9,6 +9,8 @@ import fcntl
 import logging
 import os
 import sqlite3
+import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,11 +50,58 @@ def _begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+BUSY_TIMEOUT_S = 10.0  # as PRAGMA busy_timeout above
+
+
+class WriteTurn:
+    """The hub's threads take turns at SQLite's write lock in this process first.
+
+    Left to SQLite, a writer that finds the lock held sleeps by its busy handler's steps (1, 2,
+    5, 10, 15, 20, 25 … ms) and looks again: one that came 1 ms into another's 10 ms
+    transaction wakes at 18 ms. A lock here wakes the next writer as the last one's connection
+    is handed back (just after its commit). SQLite's lock still guards against other
+    processes (a backup, `smartstore restore`); a writer that cannot get its turn within the
+    busy timeout goes on to SQLite's wait, as before.
+    """
+
+    KEY = "smartstore_write_turn"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # not an RLock: a connection may be handed back by GC
+
+    def begin(self, conn: Connection) -> None:
+        if not conn.info.get(self.KEY) and self._lock.acquire(timeout=BUSY_TIMEOUT_S):
+            conn.info[self.KEY] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self._give_back(conn.info)
+            raise
+
+    def free(self) -> bool:
+        """Nobody's turn (for tests: a turn never handed back would stall every writer)."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        self._lock.release()
+        return True
+
+    def handed_back(self, _dbapi_conn: Any, record: Any, *_rest: Any) -> None:
+        self._give_back(record.info)
+
+    def _give_back(self, info: dict[Any, Any]) -> None:
+        if info.pop(self.KEY, False):
+            self._lock.release()
+
+
+WRITE_TURNS: "weakref.WeakKeyDictionary[Engine, WriteTurn]" = weakref.WeakKeyDictionary()
+
+
 def make_engine(path: Path, *, for_writes: bool = False) -> Engine:
     """for_writes: transactions take SQLite's write lock when they begin. Several threads
     write (the store writer, order requests, the print spooler); a deferred transaction that
     read first and writes second fails with SQLITE_BUSY at once if another commit came in
-    between (busy_timeout cannot help: its snapshot is stale). IMMEDIATE waits its turn."""
+    between (busy_timeout cannot help: its snapshot is stale). IMMEDIATE waits its turn, and
+    the turn is taken in this process first (`WriteTurn`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
         f"sqlite:///{path}",
@@ -63,7 +112,10 @@ def make_engine(path: Path, *, for_writes: bool = False) -> Engine:
     event.listen(engine, "connect", _on_connect)
     if for_writes:
         event.listen(engine, "connect", _autocommit_driver)
-        event.listen(engine, "begin", _begin_immediate)
+        turn = WRITE_TURNS[engine] = WriteTurn()
+        event.listen(engine, "begin", turn.begin)
+        for handed_back in ("checkin", "invalidate", "close"):
+            event.listen(engine, handed_back, turn.handed_back)
     return engine
 
 

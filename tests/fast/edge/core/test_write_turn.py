@@ -1,0 +1,80 @@
+"""Writers take turns at SQLite's write lock in the hub's process first (edge/db.py,
+`WriteTurn`): the turn must come back however a transaction ends, or every writer after it
+would wait out the busy timeout — the hub stuck."""
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+
+from edge.db import WRITE_TURNS, make_engine
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    engine = make_engine(tmp_path / "hub.sqlite3", for_writes=True)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    return engine
+
+
+def _writes_soon(engine: Engine, row: int, within_s: float = 3.0) -> bool:
+    """Whether another thread can write a row within a few seconds (the turn is free)."""
+    done = threading.Event()
+
+    def write() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO t (id) VALUES (:id)"), {"id": row})
+        done.set()
+
+    threading.Thread(target=write, daemon=True).start()
+    return done.wait(within_s)
+
+
+def _commit(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t (id) VALUES (1)"))
+
+
+def _fail(engine: Engine) -> None:
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("INSERT INTO t (id) VALUES (2)"))
+        conn.execute(text("INSERT INTO t (id) VALUES (2)"))
+
+
+def _two_on_one_connection(engine: Engine) -> None:
+    with engine.connect() as conn:
+        for row in (3, 4):
+            with conn.begin():
+                conn.execute(text("INSERT INTO t (id) VALUES (:id)"), {"id": row})
+
+
+def _invalidated(engine: Engine) -> None:
+    conn = engine.connect()
+    conn.begin()
+    conn.execute(text("INSERT INTO t (id) VALUES (5)"))
+    conn.invalidate()  # the connection is thrown away mid-transaction (rolled back)
+    conn.close()
+
+
+@pytest.mark.parametrize("end", [_commit, _fail, _two_on_one_connection, _invalidated])
+def test_the_turn_comes_back_however_a_transaction_ends(
+    engine: Engine, end: Callable[[Engine], None]
+) -> None:
+    end(engine)
+    assert WRITE_TURNS[engine].free()
+    assert _writes_soon(engine, 100)
+
+
+def test_a_writer_waits_for_the_one_writing_then_goes(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO t (id) VALUES (10)"))
+        assert not _writes_soon(engine, 11, within_s=0.3)  # waits for this transaction
+    with engine.connect() as conn:
+        # The waiting writer went as soon as this one committed: its row is there.
+        assert _writes_soon(engine, 12)
+        rows = conn.execute(text("SELECT id FROM t ORDER BY id")).scalars().all()
+    assert rows == [10, 11, 12]
