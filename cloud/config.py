@@ -9,6 +9,7 @@ from cloud.const import (
     DOUBLE_REDEEM_FLAG,
     MIN_ADMIN_TOKEN_LEN,
     MIN_MEMBER_KEY_LEN,
+    STORE_REQUEST_SWEEP_S,
     DoubleRedeemPolicy,
 )
 from contract.store_requests import POLL_WAIT_S
@@ -40,6 +41,9 @@ class Settings(BaseSettings):
     # the idle timeout of any proxy in front of HQ (at most the hubs' 20 s: a hub not heard
     # from for 35 s, STORE_POLLING_WITHIN_S, is not reachable).
     store_poll_hold_s: float = Field(default=POLL_WAIT_S, ge=0, le=POLL_WAIT_S)
+    # How often (at most, per worker) HQ expires booking requests nobody will finish and masks
+    # their phone numbers (cloud/api/store_requests.py, `forget_stale_phones`).
+    store_request_sweep_s: float = Field(default=STORE_REQUEST_SWEEP_S, ge=0)
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> Self:

@@ -52,6 +52,11 @@ STORE_ONLINE_WITHIN_S: Final = 180
 # caller waiting for the hub's answer (PostgreSQL is the only state, shared by the workers).
 STORE_POLLING_WITHIN_S: Final = 35.0
 STORE_REQUEST_CHECK_S: Final = 0.25
+# A request a hub claimed and has not answered in this long: its hub is gone, HQ gives up on
+# it and keeps only the masked phone (a hub back within it finishes the request).
+STORE_REQUEST_CLAIMED_KEEP_S: Final = 2 * 86_400.0
+# HQ looks for requests left with a full phone number at most this often (per worker).
+STORE_REQUEST_SWEEP_S: Final = 60.0
 
 # A config document's scope for every store (a store runs the newest for it or for all).
 ALL_STORES: Final = "*"

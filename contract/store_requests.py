@@ -9,6 +9,8 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract.http import JsonInt
+
 REQUEST_ID_PATTERN: Final = r"^[A-Za-z0-9_.:-]{8,64}$"  # the caller's idempotency key
 KIND_BOOKING: Final = "booking"
 # The hub's long poll: HQ holds it at most this long (seconds) when it has nothing to hand.
@@ -25,7 +27,7 @@ class BookingAsk(_Strict):
 
     day: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="store-local date")
     slot: str = Field(pattern=r"^[0-2][0-9]:[0-5][0-9]$", description="HH:MM, store-local")
-    size: int = Field(ge=1, le=100)
+    size: JsonInt = Field(ge=1, le=100)  # `true` or "2" is not a party of one or two
     name: str = Field(default="", max_length=40)
     phone: str = Field(min_length=6, max_length=16)
     member_id: str | None = Field(default=None, max_length=32)

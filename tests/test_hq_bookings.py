@@ -15,7 +15,10 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from cloud.db import migrate
+from contract.store_requests import KIND_BOOKING
 from contract.waitlist import DEFAULT_GROUPS
+from edge.uplink.requests_pull import StoreRequestPuller
+from edge.uplink.sender import cloud_client
 from smartstore.cloud_service import CloudHandle, cloud_settings, run_cloud_thread
 from smartstore.samples import SAMPLE_MENU
 from tests.members import join, table_tokens
@@ -303,3 +306,118 @@ def test_gold_members_book_further_ahead_and_take_the_places_held_for_them(
         assert book(gold[2], "far-gold-01", far).status_code == 201
     finally:
         hub.stop()
+
+
+def _execute(cloud: CloudHandle, statement: str) -> None:
+    engine = create_engine(cloud.settings.database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def test_requests_nobody_will_finish_expire_and_keep_only_a_masked_phone(cloud_db: str) -> None:
+    """A request whose caller went away before HQ gave up on it, and one a hub claimed and
+    never answered for days, would keep the diner's full phone number for good: a hub's poll
+    makes HQ expire them with the phone masked. A request a hub claimed lately is left whole:
+    the hub may still need the number to book."""
+    migrate(cloud_db)
+    cloud = run_cloud_thread(
+        cloud_settings(cloud_db, store_request_wait_s=WAIT_S, store_request_sweep_s=0)
+    )
+    try:
+        token = cloud.register("S7")
+        hub, hq = cloud.client(token), cloud.hq()
+        url = "/api/v1/hq/stores/S7/bookings"
+        assert hub.get("/api/v1/store-requests", params={"wait": 0}).is_success
+        claimed: dict[str, str] = {}
+        for name in ("abandoned", "recent"):
+            with ThreadPoolExecutor(1) as pool:
+                waiting = pool.submit(hq.post, url, json=_ask(f"req-{name}-0001"))
+                [request] = wait_until(
+                    lambda: [
+                        r
+                        for r in hub.get("/api/v1/store-requests", params={"wait": 1}).json()[
+                            "requests"
+                        ]
+                        if r["id"] not in claimed.values()  # a claimed one comes back too
+                    ],
+                    what="the request handed to the hub",
+                )
+                assert hub.post(f"/api/v1/store-requests/{request['id']}/claim").is_success
+                assert waiting.result().json()["state"] == "pending"
+            claimed[name] = request["id"]
+        # The hub that claimed the first went away three days ago; a caller dropped its
+        # connection before HQ could give its request up (a row as HQ's booking API writes it).
+        _execute(
+            cloud,
+            "UPDATE store_requests SET claimed_at = claimed_at - 3 * 86400"
+            f" WHERE id = '{claimed['abandoned']}'",
+        )
+        now = time.time()
+        _execute(
+            cloud,
+            "INSERT INTO store_requests (id, store_id, request_id, kind, body, status,"
+            " created_at, created_by, expires_at)"
+            f" VALUES ('dropped0001', 'S7', 'req-dropped-0001', 'booking',"
+            f" '{{\"phone\": \"13900139000\", \"size\": 2}}', 'pending', {now - 60}, 'hq',"
+            f" {now - 50})",
+        )
+
+        handed = hub.get("/api/v1/store-requests", params={"wait": 0}).json()["requests"]
+        assert [(r["id"], r["body"]["phone"]) for r in handed] == [
+            (claimed["recent"], "13800138000")
+        ]
+        rows = dict(
+            (row[0], (row[1], row[2]))
+            for row in _sql(cloud, "SELECT request_id, status, body FROM store_requests")
+        )
+        abandoned_row, dropped_row = rows["req-abandoned-0001"], rows["req-dropped-0001"]
+        assert abandoned_row[0] == "expired" and abandoned_row[1]["phone"] == "138****8000"
+        assert dropped_row == ("expired", {"phone": "139****9000", "size": 2})
+        assert rows["req-recent-0001"][0] == "claimed"
+        abandoned = hq.get(f"{url}/req-abandoned-0001")
+        assert abandoned.status_code == 503 and abandoned.json()["detail"]["message"] == (
+            UNREACHABLE
+        )
+    finally:
+        cloud.stop()
+
+
+def test_a_request_the_hub_fails_on_is_answered_and_holds_back_none_behind_it(
+    hq_cloud: CloudHandle,
+) -> None:
+    """The hub's puller against HQ: the first of two requests makes the store's handler fail
+    (a bug, a broken database); HQ's caller hears at once that nothing was booked, and the
+    request behind it is booked in the same poll, not after a backoff, and not never."""
+    token = hq_cloud.register("S6")
+    hq, hub = hq_cloud.hq(), hq_cloud.client(token)
+    url = "/api/v1/hq/stores/S6/bookings"
+    assert hub.get("/api/v1/store-requests", params={"wait": 0}).is_success  # reachable
+    puller = StoreRequestPuller(hq_cloud.base_url, token)
+
+    def handler(request_id: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if body["slot"] == "18:00":
+            raise RuntimeError("the store's database is broken")
+        return 201, {"id": "b-" + request_id[:8], "slot": body["slot"]}
+
+    puller.register(KIND_BOOKING, handler)
+    with ThreadPoolExecutor(2) as pool:
+        broken = pool.submit(hq.post, url, json=_ask("req-broken-0001", slot="18:00"))
+        wait_until(
+            lambda: _sql(hq_cloud, "SELECT count(*) FROM store_requests")[0][0] == 1,
+            what="the first request stored",
+        )
+        fine = pool.submit(hq.post, url, json=_ask("req-fine-0001", slot="19:00"))
+        wait_until(
+            lambda: _sql(hq_cloud, "SELECT count(*) FROM store_requests")[0][0] == 2,
+            what="the second request stored",
+        )
+        with cloud_client(hq_cloud.base_url, token) as client:
+            assert puller.poll_once(client) == 1
+        refused, booked = broken.result(), fine.result()
+    assert refused.status_code == 409
+    assert refused.json()["detail"]["code"] == "store_failed"
+    assert " / " in refused.json()["detail"]["message"]  # Chinese / English
+    assert booked.status_code == 201 and booked.json()["booking"]["slot"] == "19:00"

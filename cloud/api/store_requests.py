@@ -16,6 +16,7 @@ checked by the hub's clock could not do this: a hub's clock may be minutes off H
 """
 
 import asyncio
+import threading
 import time
 import uuid
 from typing import Annotated, Any, Literal
@@ -32,7 +33,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from cloud.api.deps import CurrentStore, SessionDep, SettingsDep
 from cloud.api.errors import errors
 from cloud.api.hq_access import HQAdminDep, HQUserDep
-from cloud.const import STORE_ID_PATTERN, STORE_POLLING_WITHIN_S, STORE_REQUEST_CHECK_S
+from cloud.const import (
+    STORE_ID_PATTERN,
+    STORE_POLLING_WITHIN_S,
+    STORE_REQUEST_CHECK_S,
+    STORE_REQUEST_CLAIMED_KEEP_S,
+)
 from cloud.models import Store, StoreRequestRow, table_of
 from contract.store_requests import (
     KIND_BOOKING,
@@ -98,6 +104,49 @@ def _mask(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "phone": masked}
 
 
+class _Sweep:
+    """The phone number is kept in full only while a hub may still need it to book. A request
+    whose caller's wait ended without `_expire` running (the caller's connection dropped), or
+    that a hub claimed and never answered (the hub gone for days), would keep it for good:
+    HQ expires those and masks their phone, at most every `store_request_sweep_s` per worker."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def due(self, every_s: float) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if now < self._next:
+                return False
+            self._next = now + every_s
+            return True
+
+
+_sweep = _Sweep()
+
+
+def forget_stale_phones(sessions: "sessionmaker[Session]", now: float) -> int:
+    """Expire the requests nobody will finish, masking their phone; how many."""
+    with sessions() as session:
+        rows = session.scalars(
+            select(StoreRequestRow)
+            .where(
+                or_(
+                    (StoreRequestRow.status == PENDING) & (StoreRequestRow.expires_at <= now),
+                    (StoreRequestRow.status == CLAIMED)
+                    & (StoreRequestRow.claimed_at <= now - STORE_REQUEST_CLAIMED_KEEP_S),
+                )
+            )
+            .with_for_update(skip_locked=True)
+            .limit(500)
+        ).all()
+        for row in rows:
+            row.status, row.body = EXPIRED, _mask(row.body)
+        session.commit()
+        return len(rows)
+
+
 # --- the hub's side ---------------------------------------------------------------------
 
 
@@ -132,13 +181,16 @@ async def poll(
     seconds (at most HQ's store_poll_hold_s). Opening it is what makes HQ take bookings for
     the store."""
 
+    sessions = _sessions(session)
+
     def mark() -> None:
         store.requests_polled_at = time.time()
         session.commit()
         session.close()  # no connection held while the poll waits
+        if _sweep.due(settings.store_request_sweep_s):
+            forget_stale_phones(sessions, time.time())
 
     await run_in_threadpool(mark)
-    sessions = _sessions(session)
     deadline = time.monotonic() + min(wait, settings.store_poll_hold_s)
     while True:
         found = await run_in_threadpool(_open_requests, sessions, store.id)

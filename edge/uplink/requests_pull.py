@@ -28,6 +28,12 @@ log = logging.getLogger(__name__)
 
 POLL_PATH = "/api/v1/store-requests"
 BACKOFF_MAX_S = 60.0
+# The answer HQ relays when the hub failed on a request (its error code and bilingual message,
+# as the hub's own API words a refusal).
+STORE_FAILED = {
+    "code": "store_failed",
+    "message": "门店处理失败，未预订 / The store could not take this; nothing was booked",
+}
 # A handler: HQ's request id and its body -> the status and body the hub's own API would answer.
 Handler = Callable[[str, dict[str, Any]], tuple[int, dict[str, Any]]]
 
@@ -116,8 +122,22 @@ class StoreRequestPuller(Worker):
         r.raise_for_status()
         answered = 0
         for request in StoreRequests.model_validate(r.json()).requests:
-            answered += self.handle(client, request)
+            try:
+                answered += self.handle(client, request)
+            except httpx.HTTPError:
+                raise  # HQ away mid-way: the rest come back on the next poll
+            except Exception:
+                # A request this hub fails on must not hold back the ones behind it (it would
+                # come back first on every poll): HQ is told, so its caller hears "not booked".
+                log.exception("HQ's request %s failed at this hub", request.id)
+                self._failed(client, request.id)
         return answered
+
+    def _failed(self, client: httpx.Client, request_id: str) -> None:
+        answer = StoreAnswer(status=500, body={"detail": STORE_FAILED})
+        client.post(
+            f"{POLL_PATH}/{request_id}/answer", json=answer.model_dump(mode="json")
+        ).raise_for_status()
 
     def handle(self, client: httpx.Client, request: StoreRequest) -> bool:
         handler = self._handlers.get(request.kind)
