@@ -118,12 +118,14 @@ IDEMPOTENCY_KEY_MAX: Final = 200
 HQ_ENTRY_PREFIX: Final = "hq-"
 # The member risk list (cloud/members/models.py RiskItem): what an item is about, and whether
 # it is a risk or, by policy, information only.
-RiskKind = Literal["overdraft", "double_redeem", "double_stamp"]
+RiskKind = Literal["overdraft", "double_redeem", "double_stamp", "withdrawn_used"]
 RiskLevel = Literal["risk", "info"]
 OVERDRAFT: Final = "overdraft"
 DOUBLE_REDEEM: Final = "double_redeem"
 # One stamp card filled at two stores offline (its reward given twice, one coupon code).
 DOUBLE_STAMP: Final = "double_stamp"
+# A reward coupon used (offline, at another store) before the refund of its cause withdrew it.
+WITHDRAWN_USED: Final = "withdrawn_used"
 RISK: Final = "risk"
 INFO: Final = "info"
 # A coupon redemption's outcome at HQ (cloud/members/models.py CouponRedemption).

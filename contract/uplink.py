@@ -240,6 +240,16 @@ class CouponReleased(UplinkData):
     at: Seconds
 
 
+class CouponWithdrawn(UplinkData):
+    """A coupon given as a reward whose cause was undone (the invited friend's first bill was
+    refunded) before it was used: it is no longer the member's to use, here or elsewhere."""
+
+    coupon: str = Field(pattern=COUPON_CODE_PATTERN)
+    member: str = Field(pattern=MEMBER_ID_PATTERN)
+    payment: str  # the refunded bill that had earned it
+    at: Seconds
+
+
 class ConfigApplied(UplinkData):
     """The hub runs HQ's configuration of this version now."""
 
@@ -486,6 +496,13 @@ class CouponReleasedEvent(UplinkEvent):
     data: CouponReleased
 
 
+class CouponWithdrawnEvent(UplinkEvent):
+    """id `cw-<coupon code>`: a coupon is withdrawn once."""
+
+    type: Literal["coupon.withdrawn"] = "coupon.withdrawn"
+    data: CouponWithdrawn
+
+
 class ConfigAppliedEvent(UplinkEvent):
     """id `cfg-<version>-<random>`: one per time the hub starts running a version."""
 
@@ -558,6 +575,7 @@ AnyUplinkEvent = Annotated[
     | CouponIssuedEvent
     | CouponRedeemedEvent
     | CouponReleasedEvent
+    | CouponWithdrawnEvent
     | ConfigAppliedEvent
     | WaitlistPartyEvent
     | BookingChangedEvent
@@ -601,6 +619,7 @@ MEMBER_POINTS: Final = _type_of(PointsEntryEvent)
 COUPON_ISSUED: Final = _type_of(CouponIssuedEvent)
 COUPON_REDEEMED: Final = _type_of(CouponRedeemedEvent)
 COUPON_RELEASED: Final = _type_of(CouponReleasedEvent)
+COUPON_WITHDRAWN: Final = _type_of(CouponWithdrawnEvent)
 WAITLIST_PARTY: Final = _type_of(WaitlistPartyEvent)
 BOOKING_CHANGED: Final = _type_of(BookingChangedEvent)
 GAME_PLAYED: Final = _type_of(GamePlayedEvent)

@@ -32,6 +32,8 @@ from contract.uplink import (
     CouponRedeemedEvent,
     CouponReleased,
     CouponReleasedEvent,
+    CouponWithdrawn,
+    CouponWithdrawnEvent,
     MemberJoined,
     MemberJoinedEvent,
     PaymentRecorded,
@@ -128,6 +130,14 @@ def released(code: str, member: str, payment: str, at: float) -> Any:
         id=f"cx-{code}-{payment}",
         occurred_at=at,
         data=CouponReleased(coupon=code, member=member, payment=payment, at=at),
+    ).model_dump(mode="json")
+
+
+def withdrawn(code: str, member: str, payment: str, at: float) -> Any:
+    return CouponWithdrawnEvent(
+        id=f"cw-{code}",
+        occurred_at=at,
+        data=CouponWithdrawn(coupon=code, member=member, payment=payment, at=at),
     ).model_dump(mode="json")
 
 
@@ -664,3 +674,25 @@ def test_the_same_rules_hold_on_sqlite(sqlite_cloud: CloudHandle) -> None:
     assert r.status_code == 201, r.text
     liability = hq.get("/api/v1/hq/liability").json()
     assert (liability["points_outstanding"], liability["coupons_outstanding"]) == (70, 0)
+
+
+def test_a_withdrawn_reward_coupon_ends_and_one_used_already_is_a_risk(cloud: CloudHandle) -> None:
+    """The friend's first bill refunded at S1 withdraws both invite coupons: the unused one
+    is no longer the member's anywhere (nor outstanding); the one the friend had already used
+    at S2 (offline) is listed for HQ, its value spent."""
+    s1, s2 = Hub(cloud, "S1"), Hub(cloud, "S2")
+    hq = cloud.hq()
+    m = new_id()
+    unused, used = "CWAAAAAAAAA", "CWBBBBBBBBB"
+    s1.send(joined(cloud.member_key, m, PHONE), issued(unused, m), issued(used, m))
+    s2.send(redeemed(used, m, "pay-at-s2", at=T0 + 100))
+    assert {c["code"] for c in s2.member(member=m)["coupons"]} == {unused}
+    s1.send(withdrawn(unused, m, "first-bill", at=NOW - 60), withdrawn(used, m, "first-bill", NOW))
+    s1.send(withdrawn(unused, m, "first-bill", at=NOW - 60))  # a retried batch: nothing twice
+    assert s2.member(member=m)["coupons"] == []
+    [risk] = risks(hq, kind="withdrawn_used")
+    assert (risk["store"], risk["detail"]["coupon"]) == ("S1", used)
+    assert (risk["detail"]["redeemed_store"], risk["detail"]["refunded_payment"]) == (
+        "S2",
+        "first-bill",
+    )

@@ -143,3 +143,51 @@ def test_a_friend_joins_with_a_signed_code_and_both_earn_once_on_the_first_bill(
     for client in PHONES.values():
         client.close()
     PHONES.clear()
+
+
+def test_a_refund_of_the_friends_first_bill_takes_both_rewards_back_once(
+    tmp_path: Path, store: str
+) -> None:
+    """Buy, earn, refund, keep: the way such offers are farmed. The friend's first bill
+    refunded takes the inviter's points and the friend's unused coupon back, through the
+    ledger, once (a second refund is refused and changes nothing), and the invitation never
+    rewards again."""
+    config = store_config(CampaignsConfig(campaigns=[share(per_day=3, min_bill_fen=3000)]))
+    hq_down = f"http://127.0.0.1:{free_port()}"
+    with games_kitchen(tmp_path, store, config, cloud_url=hq_down, cloud_token="t" * 32) as k:
+        tokens = table_tokens(k.staff)
+        assert _join(k, tokens["A1"], ANN).status_code == 201
+        ann = PHONES[ANN]
+        code = ann.get(f"/api/diner/{tokens['A1']}/member/invite").json()["code"]
+        assert _join(k, tokens["A2"], BO, code).status_code == 201
+        bo = PHONES[BO]
+        first = _pay(k, bo, "A2", tokens["A2"])
+        assert _me(ann, tokens["A1"])["points"] == 200
+        assert "20 off 100" in [c["name_en"] for c in _me(bo, tokens["A2"])["coupons"]]
+
+        r = k.staff.post(f"/api/payments/{first['id']}/refund", json={"reason": "wrong table"})
+        assert r.status_code == 200, r.text
+        me = _me(ann, tokens["A1"])
+        assert me["points"] == 0 and me["history"][0]["cause"] == "refund"
+        assert [c["name_en"] for c in _me(bo, tokens["A2"])["coupons"]] == ["Welcome: 20 off 50"]
+        again = k.staff.post(f"/api/payments/{first['id']}/refund", json={"reason": "again"})
+        assert again.status_code == 409
+        # The friend pays again: the invitation was rewarded, and taken back; never again.
+        _pay(k, bo, "A2", tokens["A2"])
+        assert _me(ann, tokens["A1"])["points"] == 0
+        assert [c["name_en"] for c in _me(bo, tokens["A2"])["coupons"]] == ["Welcome: 20 off 50"]
+
+        # What HQ will hear: the points back under an id made from the reward's, the coupon
+        # withdrawn, each once.
+        with sqlite3.connect(k.hub.settings.db_path) as db:
+            sent = db.execute(
+                "SELECT event_id FROM outbox WHERE event_id LIKE 'pt-shi-%' OR event_id LIKE"
+                " 'cw-%' ORDER BY rowid"
+            ).fetchall()
+        db.close()
+        ids = [e[0] for e in sent]
+        assert len(ids) == 3 and ids[0].startswith("pt-shi-") and ids[1] == ids[0] + "-rf"
+        assert ids[2].startswith("cw-")
+    for client in PHONES.values():
+        client.close()
+    PHONES.clear()

@@ -36,6 +36,8 @@ from contract.uplink import (
     CouponRedeemedEvent,
     CouponReleased,
     CouponReleasedEvent,
+    CouponWithdrawn,
+    CouponWithdrawnEvent,
     DeviceAlarm,
     DeviceAlarmEvent,
     FeedbackGiven,
@@ -253,6 +255,11 @@ SAMPLES: dict[str, AnyUplinkEvent] = {
             occurred_at=AT + 1200,
             data=CouponReleased(coupon="CABCDEFGH23", member=MEMBER, payment=UID, at=AT + 1200),
         ),
+        CouponWithdrawnEvent(
+            id="cw-CABCDEFGH24",
+            occurred_at=AT + 1300,
+            data=CouponWithdrawn(coupon="CABCDEFGH24", member=MEMBER, payment=UID, at=AT + 1300),
+        ),
         ConfigAppliedEvent(
             id="cfg-12-0123456789ab", occurred_at=AT, data=ConfigApplied(version=12)
         ),
@@ -375,7 +382,7 @@ def test_each_model_round_trips_through_json(event_type: str) -> None:
 def test_names_are_written_once_in_the_models() -> None:
     """The constants, the registry, the cloud's list and its Literal all come from the
     models' `type` Literals."""
-    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 22
+    assert len(EVENT_MODELS) == len(UPLINK_EVENT_TYPES) == len(set(UPLINK_EVENT_TYPES)) == 23
     for name, model in UPLINK_EVENTS.items():
         assert model.model_fields["type"].default == name
         assert issubclass(model.model_fields["data"].annotation, UplinkData)  # type: ignore[arg-type]
@@ -397,6 +404,7 @@ def test_names_are_written_once_in_the_models() -> None:
         uplink.COUPON_ISSUED: CouponIssuedEvent,
         uplink.COUPON_REDEEMED: CouponRedeemedEvent,
         uplink.COUPON_RELEASED: CouponReleasedEvent,
+        uplink.COUPON_WITHDRAWN: CouponWithdrawnEvent,
         uplink.WAITLIST_PARTY: WaitlistPartyEvent,
         uplink.BOOKING_CHANGED: BookingChangedEvent,
         uplink.GAME_PLAYED: GamePlayedEvent,
@@ -560,6 +568,9 @@ def _hub_day(sessions: sessionmaker[Session]) -> None:
         share.record(s, game_configs.share(), m, friend, friend.phone_hash or "", AT + 992)
     with sessions.begin() as s:  # a stamp on the member's stamp card
         stamps.add_stamp(s, "play-000000000000002", member.id, "stamps", "S1:A1", 1, AT + 995)
+    with sessions.begin() as s:  # a coupon of the friend's taken back with a refunded bill
+        [reward] = member_coupons.usable_coupons(s, friend.id, AT + 996)
+        member_coupons.withdraw(s, reward, payment.uid, AT + 996)
 
 
 def test_what_the_hubs_code_writes_is_what_the_cloud_reads(tmp_path: Path) -> None:

@@ -31,7 +31,9 @@ def risks(
     at several stores beyond what they had), one item per entry that did it. `double_redeem`:
     a coupon used a second time (the earliest use by the hubs' clocks is the one kept).
     `double_stamp`: a stamp card filled at two stores while HQ was away (the earlier
-    completion counts; the member holds the card's one coupon code)."""
+    completion counts; the member holds the card's one coupon code). `withdrawn_used`: a
+    reward coupon (invite a friend) used at another store before the refund of the friend's
+    first bill withdrew it."""
     query = select(RiskItem).where(RiskItem.level == level, RiskItem.created_at >= since)
     if kind is not None:
         query = query.where(RiskItem.kind == kind)

@@ -15,6 +15,8 @@ twice). docs/members-hq.md has the rules; in short:
   it is a double redemption besides).
 - `member.invited`: the friend's invitation, once per friend; its reward, the first reported
   (a store's lookup then tells the friend's other stores it was rewarded).
+- `coupon.withdrawn`: a reward coupon whose cause was refunded ends (its validity ends then);
+  one used already at another store is listed as a risk (`withdrawn_used`).
 - `coupon.released`: a refund gives the coupon back. `payment.recorded` with a member: their
   spend; `payment.refunded`: that spend reversed (both with the ids' sums: cloud/members/
   spend.py).
@@ -38,6 +40,7 @@ from cloud.const import (
     KEPT,
     PENDING,
     RISK,
+    WITHDRAWN_USED,
     DoubleRedeemPolicy,
 )
 from cloud.members import service, spend
@@ -57,6 +60,7 @@ from contract.uplink import (
     COUPON_ISSUED,
     COUPON_REDEEMED,
     COUPON_RELEASED,
+    COUPON_WITHDRAWN,
     MEMBER_INVITED,
     MEMBER_JOINED,
     MEMBER_POINTS,
@@ -66,6 +70,7 @@ from contract.uplink import (
     CouponIssued,
     CouponRedeemed,
     CouponReleased,
+    CouponWithdrawn,
     MemberInvited,
     MemberJoined,
     PaymentRecorded,
@@ -78,7 +83,7 @@ from contract.uplink import (
 
 log = logging.getLogger(__name__)
 
-COUPON_TYPES = frozenset({COUPON_ISSUED, COUPON_REDEEMED, COUPON_RELEASED})
+COUPON_TYPES = frozenset({COUPON_ISSUED, COUPON_REDEEMED, COUPON_RELEASED, COUPON_WITHDRAWN})
 MEMBER_TYPES = frozenset(
     {
         MEMBER_JOINED,
@@ -86,6 +91,7 @@ MEMBER_TYPES = frozenset(
         COUPON_ISSUED,
         COUPON_REDEEMED,
         COUPON_RELEASED,
+        COUPON_WITHDRAWN,
         PAYMENT_RECORDED,
         PAYMENT_REFUNDED,
         MEMBER_STAMP,
@@ -127,6 +133,8 @@ def record(
             _redeemed(session, store, e.event_id, redeemed, policy, now)
         elif e.type == COUPON_RELEASED and (released := _read(e, CouponReleased)):
             _released(session, store, released)
+        elif e.type == COUPON_WITHDRAWN and (withdrawn := _read(e, CouponWithdrawn)):
+            _withdrawn(session, store, withdrawn)
     spend.record(
         session,
         store,
@@ -444,6 +452,33 @@ def _second_use(
             "kept_at": first.at if first else None,
         },
         level=INFO if honour else RISK,
+    )
+    service.add_risks(session, [risk])
+
+
+def _withdrawn(session: Session, store: str, d: CouponWithdrawn) -> None:
+    coupon = session.get(Coupon, d.coupon, with_for_update=True)
+    if coupon is None:
+        return  # its coupon.issued comes in a later batch: then it is issued, and ends now
+    if coupon.redeemed_at is None:
+        coupon.valid_until = min(coupon.valid_until, d.at)
+        return
+    # Used (at another store, offline) before the refund that withdrew it: the value is
+    # spent; HQ lists it for a person to decide.
+    member = service.resolve(session, d.member) or d.member
+    risk = service.risk_row(
+        f"{WITHDRAWN_USED}:{d.coupon}",
+        WITHDRAWN_USED,
+        member,
+        store,
+        {
+            "coupon": d.coupon,
+            "refunded_payment": d.payment,
+            "redeemed_store": coupon.redeemed_store,
+            "redeemed_payment": coupon.redeemed_payment,
+            "off_fen": coupon.redeemed_off_fen,
+        },
+        level=RISK,
     )
     service.add_risks(session, [risk])
 

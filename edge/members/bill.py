@@ -19,6 +19,7 @@ from contract.uplink import (
     CouponReleased,
     CouponReleasedEvent,
 )
+from edge.members import share
 from edge.members.coupons import coupon_terms
 from edge.members.errors import coupon_used, error
 from edge.members.ledger import add_entry, level_id, spendable
@@ -231,3 +232,5 @@ def reverse_paid(session: Session, payment: Payment, staff: str, now: float) -> 
         )
         event_id = f"cx-{payment.coupon_code}-{payment.uid}"
         outbox.enqueue(session, [CouponReleasedEvent(id=event_id, occurred_at=now, data=fact)])
+    # The friend's first bill of an invitation: both rewards go back with it.
+    share.on_refund(session, payment, staff, now)

@@ -15,6 +15,8 @@ from contract.members import (
 from contract.uplink import (
     CouponIssued,
     CouponIssuedEvent,
+    CouponWithdrawn,
+    CouponWithdrawnEvent,
 )
 from edge.members.models import Coupon, Member
 from edge.uplink import service as outbox
@@ -121,3 +123,15 @@ def usable_coupons(session: Session, member_id: str, now: float) -> list[Coupon]
 
 def coupon_terms(coupon: Coupon) -> IssuedCoupon:
     return IssuedCoupon.model_validate(coupon.terms)
+
+
+def withdraw(session: Session, coupon: Coupon, payment_uid: str, now: float) -> bool:
+    """A reward coupon whose cause was refunded: it ends now, unless it was used (then its
+    value is spent; HQ, told either way, lists a used one as a risk). True when it ended."""
+    unused = coupon.redeemed_payment is None
+    if unused:
+        coupon.valid_until = min(coupon.valid_until, now)
+    fact = CouponWithdrawn(coupon=coupon.code, member=coupon.member_id, payment=payment_uid, at=now)
+    event = CouponWithdrawnEvent(id=f"cw-{coupon.code}", occurred_at=now, data=fact)
+    outbox.enqueue(session, [event])
+    return unused

@@ -30,7 +30,7 @@ from contract.uplink import MemberInvited, MemberInvitedEvent
 from edge.members import coupons as member_coupons
 from edge.members import ledger
 from edge.members.errors import error
-from edge.members.models import Invitation, Member
+from edge.members.models import Coupon, Invitation, Member, PointsEntry
 from edge.orders.errors import OrderError
 from edge.orders.models import Payment
 from edge.uplink import service as outbox
@@ -250,6 +250,43 @@ def on_paid(
     _give(session, config, member, share.friend, campaign.id, "f", invitation, payment, now)
     session.refresh(invitation)
     _tell_hq(session, invitation, f"mi-{member.id}-rewarded", now)
+    return True
+
+
+def on_refund(session: Session, payment: Payment, staff: str, now: float) -> bool:
+    """In the refund's transaction: the friend's first bill refunded takes back what it earned
+    both of them ("buy, earn, refund, keep" is how such offers are farmed). Points by an entry
+    whose id is made from the reward's (once, however often the refund is retried); an unused
+    reward coupon ends (one already used is HQ's to list). The invitation stays rewarded: it
+    never rewards again. True when there was something to take back."""
+    invitation = session.scalar(
+        select(Invitation).where(Invitation.rewarded_payment == payment.uid)
+    )
+    if invitation is None:
+        return False
+    cause = invitation.friend_phone_hash[:32]
+    for side in ("i", "f"):
+        given = session.get(PointsEntry, f"sh{side}-{cause}")
+        if given is not None and given.points > 0:
+            back = f"sh{side}-{cause}-rf"
+            if session.get(PointsEntry, back) is None:
+                ledger.add_entry(
+                    session,
+                    back,
+                    given.member_id,
+                    -given.points,
+                    EntryCause.REFUND,
+                    payment.uid,
+                    staff,
+                    now,
+                    reason=invitation.campaign,
+                )
+        code = derived_coupon_code(
+            invitation.friend_phone_hash.encode(), f"share:{side}:{invitation.campaign}"
+        )
+        coupon = session.get(Coupon, code)
+        if coupon is not None and coupon.valid_until > now:
+            member_coupons.withdraw(session, coupon, payment.uid, now)
     return True
 
 
