@@ -356,7 +356,8 @@ def main() -> None:
 `.venv/bin/python -m bench.bench_games --plays {args.plays} --draws {args.draws} --runs {args.runs}`
 on this machine ({os.cpu_count()} cores, Python {platform.python_version()}), {time.strftime("%Y-%m-%d")}.
 The hub as `smartstore hub` with {args.plays} tables; at each a member joined, ordered and paid
-before the burst. Then every phone spins once, evenly spread over one second ({IN_FLIGHT} at a
+before the burst, and the burst begins once their tickets and receipts are printed (as a store's
+would be long before). Then every phone spins once, evenly spread over one second ({IN_FLIGHT} at a
 time in flight); answered: the POST's answer, from the moment the spin was due (a phone whose
 keep-alive connection the server closed as it sent resends the same play id once). The prize
 table runs out during the burst on purpose: 10 points (budget), a 20-off coupon (stock 40,
