@@ -280,7 +280,8 @@ class GamePlayed(UplinkData):
 
 class StampAdded(UplinkData):
     """A stamp on a member's stamp card, from a paid bill at a table of this hub: an entry of
-    the member's stamp ledger, its id made here (HQ stores each id once). The cards are
+    the member's stamp ledger, its id made here from its cause (store, bill, campaign:
+    edge/members/stamps.py stamp_id; HQ stores each id once). The cards are
     counted from the stamps (contract.campaigns.stamp_cards); `completes` says this stamp
     filled the hub's card `card`, whose reward coupon went to the member."""
 

@@ -10,8 +10,10 @@ import httpx
 import pytest
 
 from contract.campaigns import CampaignsConfig, Prize, PrizeKind
+from contract.uplink import GamePlayed, GamePlayedEvent, GameReleased, GameReleasedEvent
+from edge.members import stamps as member_stamps
 from smartstore.cloud_service import CloudHandle
-from tests.games import games_kitchen, play_id, store_config, wheel
+from tests.games import games_kitchen, play_id, stamp_card, store_config, wheel
 from tests.members import join, table_tokens
 from tests.ordering import TEA, Kitchen
 from tests.support import Broker, hub_settings, run_hub_thread, wait_until
@@ -254,3 +256,121 @@ def test_campaigns_pushed_from_hq_are_played_and_reported(
         phone.close()
     finally:
         hub.stop()
+
+
+def _stamp(phone: httpx.Client, token: str, pid: str) -> httpx.Response:
+    return phone.post(f"/api/diner/{token}/games/stamps/stamp", json={"play": pid})
+
+
+def test_a_bill_stamped_from_two_phones_with_two_play_ids_is_one_stamp_here_and_at_hq(
+    tmp_path: Path, store: str, cloud: CloudHandle
+) -> None:
+    """The stamp's id is made from the bill (store, bill, campaign), not from the play id the
+    phone chose: another phone at the table, or the same one with a fresh play id, gets no
+    second stamp for the bill; and HQ, hearing the bill's stamp again with another play (a
+    hub restored from a backup stamps it again, a batch replayed), counts one stamp, one play
+    and one bill."""
+    token = cloud.register(store)
+    hq = cloud.hq()
+    config = store_config(CampaignsConfig(campaigns=[stamp_card(5)]))
+    r = hq.post("/api/v1/hq/config", json={"scope": "*", "config": config.model_dump(mode="json")})
+    assert r.status_code == 201, r.text
+    key = cloud.settings.member_key.get_secret_value()
+    hub_kw: dict[str, Any] = {"cloud_url": cloud.base_url, "cloud_token": token, "member_key": key}
+    with games_kitchen(tmp_path, store, config, **hub_kw) as k:
+        a1 = table_tokens(k.staff)["A1"]
+        phone, member = join(k.hub.base_url, a1, "13800138000")
+        r = phone.post(f"/api/diner/{a1}/orders", json={"key": play_id(), "lines": [TEA]})
+        assert r.status_code == 201, r.text
+        paid = k.staff.post("/api/tables/A1/pay", json={"method": "cash"})
+        assert paid.status_code == 200, paid.text
+        bill = paid.json()["id"]
+        first_play = play_id()
+        first = _stamp(phone, a1, first_play)
+        assert first.status_code == 200, first.text
+        assert first.json()["stamps"] == [f"{store}:A1"]
+        other = httpx.Client(base_url=k.hub.base_url, timeout=10)  # a friend's phone
+        for client in (other, phone):
+            r = _stamp(client, a1, play_id())
+            # Refused (this table is on the card already; the bill's once key besides).
+            assert (r.status_code, _detail(r)["code"]) == (409, "table_stamped")
+        state = phone.get(f"/api/diner/{a1}/games").json()
+        card = next(c for c in state["campaigns"] if c["id"] == "stamps")["card"]
+        assert card["stamps"] == [f"{store}:A1"]
+        wait_until(
+            lambda: k.staff.get("/api/stats").json()["outbox_backlog"] == 0,
+            timeout=30,
+            what="the stamp to reach HQ",
+        )
+
+        def events(kind: str) -> list[dict[str, Any]]:
+            r = cloud.admin.get(f"/api/v1/stores/{store}/events", params={"type": kind})
+            found: list[dict[str, Any]] = r.json()
+            return found
+
+        [stamped] = events("member.stamp")
+        assert stamped["data"]["stamp"] == member_stamps.stamp_id(store, bill, "stamps")
+        assert stamped["data"]["stamp"] != first_play
+        [played] = events("game.played")
+        # What a hub restored from a backup older than the stamp sends when the bill is stamped
+        # again from a phone with a fresh play id: its play, and the bill's stamp (same id).
+        again = {**played["data"], "play": play_id()}
+        replay = [
+            {
+                "id": f"gp-{again['play']}",
+                "type": "game.played",
+                "occurred_at": played["occurred_at"],
+                "data": again,
+            },
+            {f: stamped[f] for f in ("id", "type", "occurred_at", "data")},
+        ]
+        sent = cloud.client(token).post("/api/v1/ingest", json={"store": store, "events": replay})
+        assert sent.status_code == 200, sent.text
+        seen = hq.get(f"/api/v1/hq/members/{member['id']}").json()
+        [cards] = seen["stamp_cards"]
+        assert (cards["stamps"], cards["places"]) == (1, [f"{store}:A1"])
+        [row] = [r for r in hq.get("/api/v1/hq/campaigns").json() if r["campaign"] == "stamps"]
+        assert (row["plays"], row["bills"], row["members"]) == (1, 1, 1)
+        phone.close()
+        other.close()
+
+
+def _played(play: str, payment: str, status: str) -> dict[str, Any]:
+    fact = GamePlayed(
+        play=play,
+        campaign="wheel",
+        kind="wheel",
+        table="A1",
+        payment=payment,
+        prize="c20",
+        prize_kind="coupon",
+        cost_fen=2000,
+        rand=3,
+        total=10,
+        status=status,
+        flag="many new members at this table" if status == "flagged" else "",
+        signature="s" * 64,
+        at=1_800_000_000.0,
+    )
+    event = GamePlayedEvent(id=f"gp-{play}", occurred_at=fact.at, data=fact)
+    return event.model_dump(mode="json")
+
+
+def test_hqs_report_takes_a_decision_at_the_store_that_made_it(cloud: CloudHandle) -> None:
+    """A play id is the phone's: the same id at two stores is two plays. Staff releasing
+    their store's play does not decide the other store's, which stays held."""
+    s1, s2 = (cloud.client(cloud.register(s)) for s in ("S1", "S2"))
+    same = play_id()
+    for http, store in ((s1, "S1"), (s2, "S2")):
+        r = http.post(
+            "/api/v1/ingest",
+            json={"store": store, "events": [_played(same, f"bill-{store}", "flagged")]},
+        )
+        assert r.status_code == 200, r.text
+    decision = GameReleased(play=same, campaign="wheel", paid=True, by="mgr", at=1_800_000_100.0)
+    event = GameReleasedEvent(id=f"gr-{same}", occurred_at=decision.at, data=decision)
+    r = s2.post("/api/v1/ingest", json={"store": "S2", "events": [event.model_dump(mode="json")]})
+    assert r.status_code == 200, r.text
+    rows = {r["store"]: r for r in cloud.hq().get("/api/v1/hq/campaigns").json()}
+    assert (rows["S2"]["held"], rows["S2"]["released"], rows["S2"]["winners"]) == (0, 1, 1)
+    assert (rows["S1"]["held"], rows["S1"]["released"], rows["S1"]["winners"]) == (1, 0, 0)

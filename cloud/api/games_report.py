@@ -3,7 +3,7 @@
 `game:<campaign>`, then `coupon.redeemed`). docs/games.md."""
 
 from collections import Counter, defaultdict
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
@@ -14,12 +14,14 @@ from cloud.api.errors import errors
 from cloud.api.hq import HQUserDep
 from cloud.api.reports import csv_response, json_or_csv
 from cloud.models import IngestedEvent
+from contract.campaigns import CampaignKind
 from contract.uplink import COUPON_ISSUED, COUPON_REDEEMED, GAME_PLAYED, GAME_RELEASED
 
 router = APIRouter(prefix="/api/v1/hq", tags=["hq"])
 
 GAME_SOURCE = "game:"  # the source of a coupon a game gave (edge/games/service.py)
 PAID = ("paid", "released")
+SCAN_QR = CampaignKind.SCAN_QR.value  # played once per member, not per bill
 
 
 class CampaignStore(BaseModel):
@@ -57,14 +59,21 @@ def campaign_report(
     if until is not None:
         query = query.where(IngestedEvent.occurred_at < until)
     plays: dict[tuple[str, str], dict[str, dict[str, object]]] = defaultdict(dict)
-    decided: dict[str, bool] = {}
+    # What each campaign may do once at a store (a bill, or a member for scan-QR), and the
+    # play that did it: the play id is the phone's, so a second id for the same bill (a
+    # hub restored from a backup, a replayed batch) is not a second play, win or cost.
+    once: dict[tuple[str, str, str], str] = {}
+    # Staff's decisions by (store, play): a play id is only the phone's, unique per store.
+    decided: dict[tuple[str, str], bool] = {}
     coupon_campaign: dict[str, str] = {}
     redeemed: set[str] = set()
     for store, kind, data in session.execute(query.order_by(IngestedEvent.id)):
         if kind == GAME_PLAYED:
-            plays[(str(data["campaign"]), store)][str(data["play"])] = data
+            play, campaign = str(data["play"]), str(data["campaign"])
+            if once.setdefault((campaign, store, _once_key(data)), play) == play:
+                plays[(campaign, store)][play] = data
         elif kind == GAME_RELEASED:
-            decided[str(data["play"])] = bool(data["paid"])
+            decided[(store, str(data["play"]))] = bool(data["paid"])
         elif kind == COUPON_ISSUED and str(data.get("source", "")).startswith(GAME_SOURCE):
             coupon_campaign[str(data["coupon"])] = str(data["source"])[len(GAME_SOURCE) :]
         elif kind == COUPON_REDEEMED:
@@ -77,8 +86,8 @@ def campaign_report(
         cost = held = released = refused = 0
         for play, d in by_play.items():
             status = str(d["status"])
-            if status == "flagged" and play in decided:
-                status = "released" if decided[play] else "refused"
+            if status == "flagged" and (store, play) in decided:
+                status = "released" if decided[(store, play)] else "refused"
                 released += status == "released"
                 refused += status == "refused"
             held += status == "flagged"
@@ -108,3 +117,13 @@ def campaign_report(
     if format == "csv":
         return csv_response(rows, CampaignStore, "campaigns.csv")
     return rows
+
+
+def _once_key(data: dict[str, Any]) -> str:
+    """What the hub let the play happen once for (edge/games/models.py GamePlay.once): the
+    member for scan-QR, else the paid bill; a play naming neither is its own."""
+    if data.get("kind") == SCAN_QR:
+        return f"member:{data.get('member')}"
+    if data.get("payment"):
+        return f"bill:{data['payment']}"
+    return f"play:{data['play']}"

@@ -394,8 +394,11 @@ class GamesDomain(Domain):
             play.card = held.card
             full = len(held.places) + 1 >= stamp.stamps
             code = member_stamps.reward_code(member, campaign.id, held.card) if full else None
+            # The stamp's id is the bill's (store, bill, campaign), not the play's: the once
+            # key refused a second play of this bill, and HQ counts the stamp once too.
+            stamp_id = member_stamps.stamp_id(rules.store, payment.uid, campaign.id)
             member_stamps.add_stamp(
-                session, play.id, member.id, campaign.id, place, held.card, now, full, code
+                session, stamp_id, member.id, campaign.id, place, held.card, now, full, code
             )
             session.flush()
             if full:

@@ -94,7 +94,9 @@ class MemberStamp(Base):
 
     __tablename__ = "member_stamps"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the play that stamped
+    # Made from its cause (edge/members/stamps.py stamp_id: store, bill, campaign); stamps
+    # given before that carry the play's id, and HQ's ids from elsewhere are kept as sent.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
     member_id: Mapped[str] = mapped_column(String(32))
     campaign: Mapped[str] = mapped_column(String(32))
     place: Mapped[str] = mapped_column(String(72))  # "<store>:<table>"

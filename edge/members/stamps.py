@@ -1,10 +1,13 @@
 """A member's stamp-card stamps at this hub: a ledger like the points (docs/games.md).
 
-Each stamp is an entry with an id made where it happened (the play that stamped), sent to HQ
-through the outbox (`member.stamp`); HQ's lookup returns the member's stamps from the other
+Each stamp is an entry whose id is made from its cause (this store's paid bill, for this
+campaign: `stamp_id`), never from what the phone sent, sent to HQ through the outbox
+(`member.stamp`); HQ's lookup returns the member's stamps from the other
 stores, kept here beside this hub's own. The card is counted from both, never stored
 (contract.campaigns.stamp_cards): an offline stamp here counts at once, and nothing counts
 twice when HQ has it. Functions take an open Session; the caller commits."""
+
+import hashlib
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -14,6 +17,17 @@ from contract.members import StampSeen, derived_coupon_code
 from contract.uplink import StampAdded, StampAddedEvent
 from edge.members.models import Member, MemberStamp
 from edge.uplink import service as outbox
+
+
+def stamp_id(store: str, payment_uid: str, campaign: str) -> str:
+    """A stamp's id, made from what earned it: this store's paid bill, for this campaign (a
+    bill stamps one card once). Not the play id: the phone makes that, and a phone asking
+    with a fresh one would name a new stamp. The same bill always names the same stamp, so
+    the hub's key refuses a second and HQ, which keeps each id once chain-wide, counts it
+    once however it is sent again (a replayed batch, a hub restored from a backup that
+    stamps the bill again). The store is in it: HQ's ids are one namespace for the chain."""
+    digest = hashlib.sha256(f"stamp:{store}:{payment_uid}:{campaign}".encode()).hexdigest()
+    return f"sb-{digest[:32]}"
 
 
 def cards(session: Session, member_id: str, campaign: str, needed: int) -> Cards:

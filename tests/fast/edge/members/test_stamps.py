@@ -72,3 +72,18 @@ def test_an_invite_code_names_its_member_and_cannot_be_forged() -> None:
     assert read_invite_code(key, forged) is None
     for junk in ("", "SSI1", "SSI1--", "SSI1-²-X", code + "-1"):
         assert read_invite_code(key, junk) is None
+
+
+def test_a_stamps_id_is_its_bills_whatever_the_phone_sends() -> None:
+    """Made from store, bill and campaign: the same bill names the same stamp at every ask;
+    another store's bill with the same uid, or another campaign, is another stamp."""
+    one = stamps.stamp_id("S1", "b" * 32, "stamps")
+    assert one == stamps.stamp_id("S1", "b" * 32, "stamps") and one.startswith("sb-")
+    others = {
+        stamps.stamp_id("S2", "b" * 32, "stamps"),
+        stamps.stamp_id("S1", "c" * 32, "stamps"),
+        stamps.stamp_id("S1", "b" * 32, "stamps2"),
+    }
+    assert one not in others and len(others) == 3
+    assert all(StampSeen(stamp=s, campaign="stamps", place="S1:A1", at=NOW) for s in others)
+    assert len(f"st-{one}") <= 64  # the event's id (contract/const.py EVENT_ID_PATTERN)
