@@ -21,9 +21,10 @@ from typing import Any
 
 import httpx
 import pytest
+from alembic import command
 from pydantic import SecretStr
 
-from cloud.db import migrate
+from cloud.db import alembic_config, migrate
 from contract.members import EntryCause, mask_phone, new_coupon_code, phone_hash
 from contract.uplink import (
     CouponIssued,
@@ -696,3 +697,56 @@ def test_a_withdrawn_reward_coupon_ends_and_one_used_already_is_a_risk(cloud: Cl
         "S2",
         "first-bill",
     )
+
+
+def test_a_reward_coupon_used_offline_heard_of_after_its_withdrawal_is_a_risk_too(
+    cloud: CloudHandle,
+) -> None:
+    """S2 was offline: the friend used the reward coupon there before (or after) S1 refunded
+    the first bill and withdrew it; S2's use reaches HQ last. HQ lists it all the same, once,
+    and giving that use back (S2 refunds its bill) does not make the coupon usable again."""
+    s1, s2 = Hub(cloud, "S1"), Hub(cloud, "S2")
+    hq = cloud.hq()
+    m = new_id()
+    code = "CWCCCCCCCCC"
+    s1.send(joined(cloud.member_key, m, PHONE), issued(code, m))
+    s1.send(withdrawn(code, m, "first-bill", at=NOW - 60))
+    assert risks(hq, kind="withdrawn_used") == []
+    s2.send(redeemed(code, m, "pay-at-s2", at=NOW - 120))
+    s2.send(redeemed(code, m, "pay-at-s2", at=NOW - 120))  # a retried batch
+    [risk] = risks(hq, kind="withdrawn_used")
+    assert (risk["store"], risk["detail"]["redeemed_store"]) == ("S1", "S2")
+    assert risk["detail"]["refunded_payment"] == "first-bill"
+    s2.send(released(code, m, "pay-at-s2", at=NOW - 30))
+    assert s2.member(member=m)["coupons"] == []
+    assert hq.get("/api/v1/hq/liability").json()["coupons_outstanding"] == 0
+
+
+def test_coupons_withdrawn_before_the_migration_are_known_withdrawn_after_it(
+    cloud_db: str,
+) -> None:
+    """Migration 0010c reads the withdrawals HQ stored before it kept them on the coupon: a
+    use reported afterwards is listed."""
+    migrate(cloud_db)
+    settings = cloud_settings(cloud_db)
+    handle = run_cloud_thread(settings)
+    m, code = new_id(), "CWDDDDDDDDD"
+    try:
+        s1 = Hub(handle, "S1")
+        s2_token = handle.register("S2")
+        s1.send(joined(handle.member_key, m, PHONE), issued(code, m))
+        s1.send(withdrawn(code, m, "first-bill", at=NOW - 60))
+    finally:
+        handle.stop()
+    config = alembic_config(cloud_db)
+    command.downgrade(config, "0009h")  # as it was before: the withdrawal is an event only
+    command.upgrade(config, "head")
+    handle = run_cloud_thread(settings)
+    try:
+        batch = {"store": "S2", "events": [redeemed(code, m, "pay-at-s2", at=NOW - 120)]}
+        r = handle.client(s2_token).post("/api/v1/ingest", json=batch)
+        assert r.status_code == 200, r.text
+        [risk] = risks(handle.hq(), kind="withdrawn_used")
+        assert (risk["store"], risk["detail"]["refunded_payment"]) == ("S1", "first-bill")
+    finally:
+        handle.stop()

@@ -1,7 +1,8 @@
 """Invite a friend across two stores, through the real parts (two hubs, HQ on PostgreSQL):
 the friend joins at one store with a member's code and pays a first bill at the other; both
 earn once, the inviter's points count at her store through HQ, and the friend's next bill at
-the store they joined at (which learns from HQ that the reward was given) earns nothing more."""
+the store they joined at (which learns from HQ that the reward was given) earns nothing more.
+And a refund of the friend's first bill takes both rewards back at HQ, once."""
 
 import secrets
 from contextlib import ExitStack
@@ -13,7 +14,7 @@ import pytest
 
 from contract.campaigns import CampaignsConfig
 from smartstore.cloud_service import CloudHandle
-from tests.games import share, store_config
+from tests.games import games_kitchen, share, store_config
 from tests.members import join, table_tokens
 from tests.ordering import KUNGPAO
 from tests.support import Hub, wait_until
@@ -26,7 +27,11 @@ ANN, CY = "13800138000", "13712345678"
 
 def _pay(hub: Hub, phone: httpx.Client, table: str) -> dict[str, Any]:
     staff = hub.client()
-    token = table_tokens(staff)[table]
+    return _pay_at(staff, phone, table, table_tokens(staff)[table])
+
+
+def _pay_at(staff: httpx.Client, phone: httpx.Client, table: str, token: str) -> dict[str, Any]:
+    """The party at `table` (the member's phone) orders and staff take the money."""
     r = phone.post(
         f"/api/diner/{token}/orders", json={"key": "k-" + secrets.token_hex(10), "lines": [KUNGPAO]}
     )
@@ -105,3 +110,69 @@ def test_a_friend_invited_at_one_store_pays_at_another_and_both_earn_once(
         assert _me(t1, ann)["points"] == 200
         for client in (ann, cy1, cy2):
             client.close()
+
+
+def test_a_refund_of_the_friends_first_bill_takes_both_rewards_back_at_hq_once(
+    tmp_path: Path, store: str, cloud: CloudHandle
+) -> None:
+    """Buy, earn, refund, keep: staff pay the friend's first bill and refund it over HTTP,
+    the refund sent twice. HQ, on PostgreSQL, had the inviter's 200 points and the friend's
+    reward coupon; after the refund it has neither, and the store's whole history replayed
+    (a hub resending what HQ acknowledged) changes nothing: every entry once by its id."""
+    token = cloud.register(store)
+    hq = cloud.hq()
+    config = store_config(CampaignsConfig(campaigns=[share()]))
+    r = hq.post("/api/v1/hq/config", json={"scope": "*", "config": config.model_dump(mode="json")})
+    assert r.status_code == 201, r.text
+    key = cloud.settings.member_key.get_secret_value()
+    hub_kw: dict[str, Any] = {"cloud_url": cloud.base_url, "cloud_token": token, "member_key": key}
+    with games_kitchen(tmp_path, store, config, **hub_kw) as k:
+        tokens = table_tokens(k.staff)
+        ann, _ = join(k.hub.base_url, tokens["A1"], ANN)
+        code = ann.get(f"/api/diner/{tokens['A1']}/member/invite").json()["code"]
+        cy = httpx.Client(base_url=k.hub.base_url, timeout=10)
+        r = cy.post(
+            f"/api/diner/{tokens['A2']}/member/join",
+            json={"phone": CY, "consent": True, "invite": code},
+        )
+        assert r.status_code == 201, r.text
+        first = _pay_at(k.staff, cy, "A2", tokens["A2"])
+
+        def drained() -> bool:
+            return bool(k.staff.get("/api/stats").json()["outbox_backlog"] == 0)
+
+        def at_hq(phone: str) -> dict[str, Any]:
+            found: dict[str, Any] = hq.post(
+                "/api/v1/hq/member-search", json={"phone": phone}
+            ).json()
+            return found
+
+        def rewards(phone: str) -> list[str]:
+            return [c["code"] for c in at_hq(phone)["coupons"] if c["template"] == "spin20"]
+
+        wait_until(drained, timeout=30, what="the first bill's rewards to reach HQ")
+        assert at_hq(ANN)["balance"] == 200
+        assert len(rewards(CY)) == 1
+
+        r = k.staff.post(f"/api/payments/{first['id']}/refund", json={"reason": "wrong table"})
+        assert r.status_code == 200, r.text
+        again = k.staff.post(f"/api/payments/{first['id']}/refund", json={"reason": "sent twice"})
+        assert again.status_code == 409
+        wait_until(drained, timeout=30, what="the refund to reach HQ")
+        assert at_hq(ANN)["balance"] == 0
+        assert rewards(CY) == []
+
+        # The hub sends all it has sent again (say its acknowledgements were lost).
+        history = cloud.admin.get(f"/api/v1/stores/{store}/events", params={"limit": 1000}).json()
+        events = [{f: e[f] for f in ("id", "type", "occurred_at", "data")} for e in history]
+        sent = cloud.client(token).post(
+            "/api/v1/ingest", json={"store": store, "events": list(reversed(events))}
+        )
+        assert sent.status_code == 200, sent.text
+        assert at_hq(ANN)["balance"] == 0
+        assert rewards(CY) == []
+        assert hq.get("/api/v1/hq/risks", params={"kind": "withdrawn_used"}).json() == []
+        ledger = hq.get(f"/api/v1/hq/members/{at_hq(ANN)['member']}/ledger").json()
+        assert sorted(e["points"] for e in ledger["entries"]) == [-200, 200]
+        ann.close()
+        cy.close()

@@ -379,6 +379,14 @@ def _redeemed(
     session.add(redemption)
     session.flush()
     _settle(session, redemption, policy)
+    # A reward coupon withdrawn already (its cause refunded) that a store, offline, used.
+    coupon = session.scalar(
+        select(Coupon)
+        .where(Coupon.code == d.coupon, Coupon.withdrawn_at.is_not(None))
+        .execution_options(populate_existing=True)
+    )
+    if coupon is not None and coupon.redeemed_at is not None:
+        _withdrawn_used(session, coupon)
 
 
 def _settle(session: Session, r: CouponRedemption, policy: DoubleRedeemPolicy) -> None:
@@ -459,23 +467,42 @@ def _second_use(
 def _withdrawn(session: Session, store: str, d: CouponWithdrawn) -> None:
     coupon = session.get(Coupon, d.coupon, with_for_update=True)
     if coupon is None:
-        return  # its coupon.issued comes in a later batch: then it is issued, and ends now
-    if coupon.redeemed_at is None:
-        coupon.valid_until = min(coupon.valid_until, d.at)
+        # A hub sends a coupon's coupon.issued before its withdrawal (one outbox, in order):
+        # a code HQ never heard issued has nothing here to end.
         return
-    # Used (at another store, offline) before the refund that withdrew it: the value is
-    # spent; HQ lists it for a person to decide.
-    member = service.resolve(session, d.member) or d.member
+    if coupon.withdrawn_at is None:
+        coupon.withdrawn_at, coupon.withdrawn_store = d.at, store
+        coupon.withdrawn_payment = d.payment
+    # It ends (neither usable nor outstanding), and a use given back later does not revive it.
+    coupon.valid_until = min(coupon.valid_until, d.at)
+    if coupon.redeemed_at is not None:
+        _withdrawn_used(session, coupon)
+
+
+def _withdrawn_used(session: Session, coupon: Coupon) -> None:
+    """A withdrawn reward coupon that was used (at another store, offline; before or after the
+    refund that withdrew it, in whatever order HQ hears of the two): listed once per coupon.
+
+    A risk item, not points taken back: the ledger's points are what members earned and
+    spent, each entry a fact at a store; a coupon's value is fen off one bill (for a percent
+    or a free dish, known only at that bill), with no points figure in the rules to turn it
+    into, and an entry made up at HQ would drive a balance the member cannot see into the
+    negative, itself an overdraft. HQ lists value given out that should not have been, as it
+    does a coupon used twice (`double_redeem`), for a person to decide."""
+    assert coupon.withdrawn_at is not None
+    member = service.resolve(session, coupon.member_id) or coupon.member_id
     risk = service.risk_row(
-        f"{WITHDRAWN_USED}:{d.coupon}",
+        f"{WITHDRAWN_USED}:{coupon.code}",
         WITHDRAWN_USED,
         member,
-        store,
+        coupon.withdrawn_store,
         {
-            "coupon": d.coupon,
-            "refunded_payment": d.payment,
+            "coupon": coupon.code,
+            "refunded_payment": coupon.withdrawn_payment,
+            "withdrawn_at": coupon.withdrawn_at,
             "redeemed_store": coupon.redeemed_store,
             "redeemed_payment": coupon.redeemed_payment,
+            "redeemed_at": coupon.redeemed_at,
             "off_fen": coupon.redeemed_off_fen,
         },
         level=RISK,

@@ -109,6 +109,12 @@ class Coupon(Base):
     redeemed_payment: Mapped[str | None] = mapped_column(String(64))
     redeemed_off_fen: Mapped[int | None] = mapped_column(BigInteger)
     released_at: Mapped[float | None] = mapped_column(Double)  # last given back by a refund
+    # A reward coupon taken back with its cause (`coupon.withdrawn`: the invited friend's first
+    # bill refunded): when, at which store, by the refund of which bill. Any use of it, known
+    # now or reported later, is a `withdrawn_used` risk item.
+    withdrawn_at: Mapped[float | None] = mapped_column(Double)
+    withdrawn_store: Mapped[str | None] = mapped_column(String(32))
+    withdrawn_payment: Mapped[str | None] = mapped_column(String(64))
 
 
 class CouponRedemption(Base):

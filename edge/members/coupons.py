@@ -127,7 +127,9 @@ def coupon_terms(coupon: Coupon) -> IssuedCoupon:
 
 def withdraw(session: Session, coupon: Coupon, payment_uid: str, now: float) -> bool:
     """A reward coupon whose cause was refunded: it ends now, unless it was used (then its
-    value is spent; HQ, told either way, lists a used one as a risk). True when it ended."""
+    value is spent; HQ, told either way, lists a used one as a risk for a person to decide,
+    not points taken back: a coupon's value has no points figure, and an entry made up for it
+    would only drive the member's balance negative). True when it ended."""
     unused = coupon.redeemed_payment is None
     if unused:
         coupon.valid_until = min(coupon.valid_until, now)
