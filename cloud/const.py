@@ -118,7 +118,7 @@ IDEMPOTENCY_KEY_MAX: Final = 200
 HQ_ENTRY_PREFIX: Final = "hq-"
 # The member risk list (cloud/members/models.py RiskItem): what an item is about, and whether
 # it is a risk or, by policy, information only.
-RiskKind = Literal["overdraft", "double_redeem", "double_stamp", "withdrawn_used"]
+RiskKind = Literal["overdraft", "double_redeem", "double_stamp", "withdrawn_used", "invite_limit"]
 RiskLevel = Literal["risk", "info"]
 OVERDRAFT: Final = "overdraft"
 DOUBLE_REDEEM: Final = "double_redeem"
@@ -126,6 +126,9 @@ DOUBLE_REDEEM: Final = "double_redeem"
 DOUBLE_STAMP: Final = "double_stamp"
 # A reward coupon used (offline, at another store) before the refund of its cause withdrew it.
 WITHDRAWN_USED: Final = "withdrawn_used"
+# An invited friend's reward beyond the campaign's friends per inviter per day, counted across
+# the chain (each hub holds an inviter to it per store only).
+INVITE_LIMIT: Final = "invite_limit"
 RISK: Final = "risk"
 INFO: Final = "info"
 # A coupon redemption's outcome at HQ (cloud/members/models.py CouponRedemption).

@@ -305,6 +305,9 @@ class MemberInvited(UplinkData):
     at: Seconds
     rewarded_payment: str | None = Field(default=None, max_length=64)
     rewarded_at: Seconds | None = None
+    # The store-local day the friend joined, the day the hub's per-inviter limit counted them
+    # under: HQ counts the chain's by it. None from hubs before it was sent.
+    day: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
 
 
 class GameReleased(UplinkData):

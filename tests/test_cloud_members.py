@@ -23,8 +23,10 @@ import httpx
 import pytest
 from alembic import command
 from pydantic import SecretStr
+from sqlalchemy import text
 
-from cloud.db import alembic_config, migrate
+from cloud.db import alembic_config, make_engine, migrate
+from contract.campaigns import CampaignsConfig
 from contract.members import EntryCause, mask_phone, new_coupon_code, phone_hash
 from contract.uplink import (
     CouponIssued,
@@ -35,6 +37,8 @@ from contract.uplink import (
     CouponReleasedEvent,
     CouponWithdrawn,
     CouponWithdrawnEvent,
+    MemberInvited,
+    MemberInvitedEvent,
     MemberJoined,
     MemberJoinedEvent,
     PaymentRecorded,
@@ -45,6 +49,7 @@ from contract.uplink import (
     PointsEntryEvent,
 )
 from smartstore.cloud_service import CloudHandle, cloud_settings, run_cloud_thread
+from tests.games import share, store_config
 
 LOOKUP = "/api/v1/members/lookup"
 MEMBERS = "/api/v1/hq/members"
@@ -750,3 +755,95 @@ def test_coupons_withdrawn_before_the_migration_are_known_withdrawn_after_it(
         assert (risk["store"], risk["detail"]["refunded_payment"]) == ("S1", "first-bill")
     finally:
         handle.stop()
+
+
+def invited(friend: str, inviter: str, at: float, day: str, rewarded: str | None = None) -> Any:
+    """`member.invited`: the friend joined with the inviter's code on `day` (at their hub);
+    with `rewarded`, their first bill rewarded both."""
+    return MemberInvitedEvent(
+        id=f"mi-{friend}-rewarded" if rewarded else f"mi-{friend}",
+        occurred_at=at,
+        data=MemberInvited(
+            friend=friend,
+            inviter=inviter,
+            campaign="share",
+            at=at,
+            rewarded_payment=rewarded,
+            rewarded_at=at + 600 if rewarded else None,
+            day=day,
+        ),
+    ).model_dump(mode="json")
+
+
+def test_an_inviter_farming_friends_at_several_stores_is_listed_beyond_the_chains_daily_limit(
+    cloud: CloudHandle,
+) -> None:
+    """Two friends a day per inviter (each store holds Ann to it there; offline they cannot
+    know each other's). Two at S1 and two at S2 the same day: the third rewarded friend of
+    the day across the chain is an `invite_limit` risk item, the fourth once its first bill
+    rewards it, a friend of another day none; a friend HQ hears of late (earlier that day)
+    moves the others along."""
+    hq = cloud.hq()
+    config = store_config(CampaignsConfig(campaigns=[share(per_day=2)]))
+    r = hq.post("/api/v1/hq/config", json={"scope": "*", "config": config.model_dump(mode="json")})
+    assert r.status_code == 201, r.text
+    s1, s2, s3 = Hub(cloud, "S1"), Hub(cloud, "S2"), Hub(cloud, "S3")
+    ann = new_id()
+    f0, f1, f2, f3, f4, f5 = (new_id() for _ in range(6))
+    day, next_day = "2026-11-20", "2026-11-21"
+    s1.send(joined(cloud.member_key, ann, PHONE))
+    s1.send(
+        invited(f1, ann, T0, day),
+        invited(f1, ann, T0, day, "bill-1"),
+        invited(f2, ann, T0 + 100, day, "bill-2"),
+    )
+    s2.send(
+        invited(f3, ann, T0 + 200, day, "bill-3"),
+        invited(f4, ann, T0 + 300, day),  # joined, not paid yet: nothing given
+        invited(f5, ann, T0 + 86400, next_day, "bill-5"),
+    )
+    [third] = risks(hq, kind="invite_limit")
+    assert (
+        third["member"]
+        == hq.post("/api/v1/hq/member-search", json={"phone": PHONE}).json()["member"]
+    )
+    assert (third["store"], third["detail"]["friend"], third["detail"]["nth"]) == ("S2", f3, 3)
+    assert third["detail"]["limit"] == 2 and third["detail"]["stores"] == ["S1", "S2"]
+    s2.send(invited(f4, ann, T0 + 300, day, "bill-4"))
+    s2.send(invited(f4, ann, T0 + 300, day, "bill-4"))  # a retried batch: listed once
+    assert sorted(r["detail"]["friend"] for r in risks(hq, kind="invite_limit")) == sorted([f3, f4])
+    # S3 was offline: its friend joined first that day. Now f2 is the third.
+    s3.send(invited(f0, ann, T0 - 100, day, "bill-0"))
+    listed = {r["detail"]["friend"]: r["detail"] for r in risks(hq, kind="invite_limit")}
+    assert set(listed) == {f2, f3, f4} and listed[f2]["stores"] == ["S1", "S2", "S3"]
+
+
+def test_invitations_stored_before_their_day_was_sent_count_by_their_utc_day(
+    cloud_db: str,
+) -> None:
+    """A hub from before sends no day: HQ counts the invitation under the UTC day of its
+    time, and migration 0010i gives the invitations it stored before the same."""
+    migrate(cloud_db)
+    handle = run_cloud_thread(cloud_settings(cloud_db))
+    at = 1_795_000_000.0  # 2026-11-18 19:46 UTC, the 19th in Shanghai
+    try:
+        s1 = Hub(handle, "S1")
+        old = invited(new_id(), new_id(), at, "2026-11-19")
+        del old["data"]["day"]
+        s1.send(old)
+    finally:
+        handle.stop()
+
+    def day() -> Any:
+        engine = make_engine(cloud_db)
+        try:
+            with engine.connect() as c:
+                return c.execute(text("SELECT day FROM invitations")).scalar()
+        finally:
+            engine.dispose()
+
+    assert day() == "2026-11-18"  # as ingest stored it
+    config = alembic_config(cloud_db)
+    command.downgrade(config, "0010c")
+    command.upgrade(config, "head")
+    assert day() == "2026-11-18"  # as the migration filled it in

@@ -340,6 +340,7 @@ SAMPLES: dict[str, AnyUplinkEvent] = {
                 at=AT + 100,
                 rewarded_payment=UID,
                 rewarded_at=AT + 1020,
+                day="2026-11-28",
             ),
         ),
         StampAddedEvent(
@@ -617,6 +618,8 @@ def test_what_the_hubs_code_writes_is_what_the_cloud_reads(tmp_path: Path) -> No
     played = by_type["game.played"]
     assert (played["status"], played["prize"], played["rand"]) == ("flagged", "p10", 3)
     assert by_type["game.released"]["paid"] is True
+    # The day the hub counted the friend under (its per-inviter limit), for HQ's chain count.
+    assert by_type["member.invited"]["day"] == time.strftime("%Y-%m-%d", time.localtime(AT + 992))
     assert (
         by_type["call.answered"] | {"reason": "water", "response_s": 15.0, "urgent": False}
         == (by_type["call.answered"])

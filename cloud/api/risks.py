@@ -32,8 +32,9 @@ def risks(
     a coupon used a second time (the earliest use by the hubs' clocks is the one kept).
     `double_stamp`: a stamp card filled at two stores while HQ was away (the earlier
     completion counts; the member holds the card's one coupon code). `withdrawn_used`: a
-    reward coupon (invite a friend) used at another store before the refund of the friend's
-    first bill withdrew it."""
+    reward coupon (invite a friend) used although the refund of the friend's first bill
+    withdrew it. `invite_limit`: a friend's reward beyond the campaign's friends per inviter
+    per day, counted across the chain (each store holds the inviter to it there only)."""
     query = select(RiskItem).where(RiskItem.level == level, RiskItem.created_at >= since)
     if kind is not None:
         query = query.where(RiskItem.kind == kind)

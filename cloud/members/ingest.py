@@ -37,6 +37,7 @@ from cloud.const import (
     FLAGGED,
     HONOURED,
     INFO,
+    INVITE_LIMIT,
     KEPT,
     PENDING,
     RISK,
@@ -242,13 +243,15 @@ def _stamps(session: Session, store: str, stamps: list[StampAdded], now: float) 
 
 
 def _invited(session: Session, store: str, d: MemberInvited) -> None:
-    """The invitation, once per friend (the first store's); its reward, the first reported."""
+    """The invitation, once per friend (the first store's); its reward, the first reported;
+    then the inviter's friends that day across the chain against the campaign's limit."""
     row = {
         "friend_id": d.friend,
         "inviter_id": d.inviter,
         "store_id": store,
         "campaign": d.campaign,
         "at": d.at,
+        "day": d.day or time.strftime("%Y-%m-%d", time.gmtime(d.at)),
         "rewarded_payment": None,
         "rewarded_store": None,
         "rewarded_at": None,
@@ -263,6 +266,62 @@ def _invited(session: Session, store: str, d: MemberInvited) -> None:
             )
             .execution_options(synchronize_session=False)
         )
+    _beyond_daily_limit(session, d)
+
+
+def _beyond_daily_limit(session: Session, d: MemberInvited) -> None:
+    """Each hub holds an inviter to the campaign's friends a day at its own store; offline,
+    stores cannot know each other's, so an inviter farming friends at several stores gets
+    the limit at each. HQ hears of every store's: the inviter's invitations of that day (the
+    day each was counted under at its hub, any campaign, as the hubs count), in order of
+    joining, and every rewarded one past the limit is a risk item (once per friend). Counted
+    again at each invitation or reward of the inviter, so one HQ hears of out of order is
+    caught by the next. Not refused: the reward was given, offline, where the rules allowed."""
+    # As written just now (the statements above went around the session's objects).
+    mine = session.get(Invitation, d.friend, populate_existing=True)
+    if mine is None or mine.day is None:
+        return
+    known = service.resolve(session, mine.inviter_id)
+    inviter = (
+        Invitation.inviter_id.in_(service.ids_of(known))
+        if known is not None
+        else Invitation.inviter_id == mine.inviter_id
+    )
+    that_day = session.scalars(
+        select(Invitation)
+        .where(inviter, Invitation.day == mine.day)
+        .order_by(Invitation.at, Invitation.friend_id)
+        .execution_options(populate_existing=True)
+    ).all()
+    if len(that_day) < 2:
+        return  # within any limit (at least one a day): the configuration is not read
+    campaign = service.campaigns_config(session).campaign(mine.campaign)
+    if campaign is None or campaign.share is None:
+        return  # HQ ended the offer: no limit to hold it to
+    limit = campaign.share.per_inviter_per_day
+    stores = sorted({i.store_id for i in that_day})
+    service.add_risks(
+        session,
+        [
+            service.risk_row(
+                f"{INVITE_LIMIT}:{i.friend_id}",
+                INVITE_LIMIT,
+                known or i.inviter_id,
+                i.rewarded_store,
+                {
+                    "friend": i.friend_id,
+                    "day": i.day,
+                    "nth": n,
+                    "limit": limit,
+                    "invited_store": i.store_id,
+                    "rewarded_payment": i.rewarded_payment,
+                    "stores": stores,
+                },
+            )
+            for n, i in enumerate(that_day, start=1)
+            if n > limit and i.rewarded_payment is not None
+        ],
+    )
 
 
 def _double_completion(session: Session, d: StampAdded) -> None:

@@ -225,12 +225,17 @@ class Invitation(Base):
     payment rewarded it: once, the first a hub reported."""
 
     __tablename__ = "invitations"
+    __table_args__ = (Index("ix_invitations_inviter_day", "inviter_id", "day"),)
 
     friend_id: Mapped[str] = mapped_column(String(32), primary_key=True)  # as sent
     inviter_id: Mapped[str] = mapped_column(String(32))  # as the inviting store knew them
     store_id: Mapped[str] = mapped_column(String(32), ForeignKey("stores.id"))
     campaign: Mapped[str] = mapped_column(String(32))
     at: Mapped[float] = mapped_column(Double)  # the hub's clock
+    # The store-local day the friend joined, as the hub counted it (YYYY-MM-DD; the UTC day of
+    # `at` from hubs that did not send it): the chain's per-inviter daily count is by it.
+    # Always written (NULL-able only so migration 0010i adds it without copying the table).
+    day: Mapped[str | None] = mapped_column(String(10))
     rewarded_payment: Mapped[str | None] = mapped_column(String(64))
     rewarded_store: Mapped[str | None] = mapped_column(String(32))
     rewarded_at: Mapped[float | None] = mapped_column(Double)

@@ -196,7 +196,7 @@ class LiabilityPublic(BaseModel):
 
 class RiskPublic(BaseModel):
     id: int
-    kind: str  # overdraft | double_redeem | double_stamp | withdrawn_used
+    kind: str  # overdraft | double_redeem | double_stamp | withdrawn_used | invite_limit
     level: str  # risk | info
     member: str
     store: str | None

@@ -5,7 +5,9 @@ caller commits.
 Hard to farm: the code is an HMAC under a key derived from the chain's member key (nobody
 makes one for another member); one invitation per phone hash, ever (a second is refused, an
 erased member who joins again is not new); a member cannot invite their own number; an inviter
-brings at most `per_inviter_per_day` friends a day here; nobody earns until the friend pays a
+brings at most `per_inviter_per_day` friends a day here (HQ, which hears of every store's,
+lists rewards beyond that many a day across the chain as risk items: stores offline cannot
+know each other's); nobody earns until the friend pays a
 real bill the hub recorded, and then once (a conditional update); the rewards are ledger
 entries and coupons whose ids are made from the friend's phone hash, so a friend joining at
 two offline stores makes one reward at HQ, not two."""
@@ -149,6 +151,7 @@ def _tell_hq(session: Session, invitation: Invitation, event_id: str, now: float
         at=invitation.at,
         rewarded_payment=invitation.rewarded_payment,
         rewarded_at=invitation.rewarded_at,
+        day=invitation.day,
     )
     outbox.enqueue(session, [MemberInvitedEvent(id=event_id, occurred_at=now, data=fact)])
 
