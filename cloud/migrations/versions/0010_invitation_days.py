@@ -6,7 +6,7 @@ did not send theirs before).
 
 Revision ID: 0010i
 Revises: 0010c
-Create Date: 2026-11-29
+Create Date: 2026-11-28
 """
 
 import time

@@ -4,7 +4,7 @@ offline) is listed as a `withdrawn_used` risk item too (cloud/members/ingest.py)
 
 Revision ID: 0010c
 Revises: 0009h
-Create Date: 2026-11-29
+Create Date: 2026-11-28
 """
 
 from collections.abc import Sequence
