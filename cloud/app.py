@@ -43,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(title="smartstore HQ", lifespan=lifespan)
     app.state.settings = settings
+    app.state.store_request_sweep = store_requests.Sweep()
     refuse_bad_input_clearly(app)
     allow_every_method(app)
     app.include_router(stores.router)

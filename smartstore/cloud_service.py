@@ -24,6 +24,8 @@ from contract.net import free_port
 from provisioning.files import write_private
 
 PG_USER = "postgres"
+# How long CloudHandle.stop() lets HQ's requests in flight finish (run_cloud_thread).
+STOP_GRACE_S = 2  # whole seconds: uvicorn takes an int
 
 
 def postgres_bindir() -> Path:
@@ -233,7 +235,15 @@ def run_cloud_thread(
     """
     port = port or free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", ws="none"
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws="none",
+        # stop() is HQ going away: requests in flight get this long, then are cut off (a hub
+        # sees an error and sends again later) instead of holding the stop while running hubs'
+        # long polls wait out their 20 s.
+        timeout_graceful_shutdown=STOP_GRACE_S,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="cloud", daemon=True)

@@ -21,7 +21,7 @@ import time
 import uuid
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -104,11 +104,13 @@ def _mask(body: dict[str, Any]) -> dict[str, Any]:
     return {**body, "phone": masked}
 
 
-class _Sweep:
+class Sweep:
     """The phone number is kept in full only while a hub may still need it to book. A request
     whose caller's wait ended without `_expire` running (the caller's connection dropped), or
     that a hub claimed and never answered (the hub gone for days), would keep it for good:
-    HQ expires those and masks their phone, at most every `store_request_sweep_s` per worker."""
+    HQ expires those and masks their phone, at most every `store_request_sweep_s` per worker.
+    One per app (create_app), not per module: HQs run side by side in one process (tests, the
+    demo) each keep their own settings' pace."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -121,9 +123,6 @@ class _Sweep:
                 return False
             self._next = now + every_s
             return True
-
-
-_sweep = _Sweep()
 
 
 def forget_stale_phones(sessions: "sessionmaker[Session]", now: float) -> int:
@@ -172,6 +171,7 @@ def _open_requests(sessions: "sessionmaker[Session]", store_id: str) -> list[Sto
 
 @router.get("/store-requests", responses=errors(401))
 async def poll(
+    request: Request,
     store: CurrentStore,
     session: SessionDep,
     settings: SettingsDep,
@@ -179,7 +179,8 @@ async def poll(
 ) -> StoreRequests:
     """The hub's long poll: its open requests, as soon as there are any or after `wait`
     seconds (at most HQ's store_poll_hold_s). Opening it is what makes HQ take bookings for
-    the store."""
+    the store. A hub that hangs up (restarts, stops) is held no longer: nobody would read the
+    answer, and HQ's own restart waits for no poll of a hub that is gone."""
 
     sessions = _sessions(session)
 
@@ -187,14 +188,15 @@ async def poll(
         store.requests_polled_at = time.time()
         session.commit()
         session.close()  # no connection held while the poll waits
-        if _sweep.due(settings.store_request_sweep_s):
+        sweep: Sweep = request.app.state.store_request_sweep
+        if sweep.due(settings.store_request_sweep_s):
             forget_stale_phones(sessions, time.time())
 
     await run_in_threadpool(mark)
     deadline = time.monotonic() + min(wait, settings.store_poll_hold_s)
     while True:
         found = await run_in_threadpool(_open_requests, sessions, store.id)
-        if found or time.monotonic() >= deadline:
+        if found or time.monotonic() >= deadline or await request.is_disconnected():
             return StoreRequests(requests=found)
         await asyncio.sleep(STORE_REQUEST_CHECK_S)
 
