@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # The chain's member key, the same at every hub and at HQ (SMARTSTORE_CLOUD_MEMBER_KEY):
     # phone numbers are found by their hash under it. Empty: members are off in this store.
     member_key: SecretStr = SecretStr("")
+    # After HQ failed to answer a member lookup, the hub goes on offline without asking again
+    # for this long: a waiter at a bill must not wait seconds on every member while the
+    # internet is down (edge/members/hq.py).
+    member_lookup_cool_off_s: float = Field(default=30.0, gt=0)
     session_hours: float = 12.0
     login_attempts_per_minute: int = 5
 

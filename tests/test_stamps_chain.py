@@ -47,6 +47,8 @@ def _hubs(stack: ExitStack, tmp_path: Path, cloud: CloudHandle) -> dict[str, Hub
             cloud_token=token,
             config_poll_s=0.3,
             member_key=cloud.settings.member_key.get_secret_value(),
+            # HQ back, the cards follow it at the next lookup, not after 30 s offline.
+            member_lookup_cool_off_s=1.0,
         )
         hub = run_hub_thread(settings)
         stack.callback(hub.stop)

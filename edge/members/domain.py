@@ -85,7 +85,9 @@ class MembersDomain(Domain):
         self.code_key = derived_key(secret, "member-code")
         self.invite_key = share.invite_key(self.phone_key)
         self.session_signer = SessionSigner(derived_key(secret, "member-session").hex())
-        self.hq = HqMembers(s.cloud_url, s.cloud_token.get_secret_value())
+        self.hq = HqMembers(
+            s.cloud_url, s.cloud_token.get_secret_value(), s.member_lookup_cool_off_s
+        )
         self.join_limiter = RateLimiter(JOINS_PER_TABLE_PER_MINUTE)
         self.sign_in_limiter = RateLimiter(SIGN_INS_PER_TABLE_PER_MINUTE)
         self.phone_limiter = RateLimiter(SIGN_INS_PER_PHONE_PER_MINUTE)

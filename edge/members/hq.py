@@ -16,9 +16,6 @@ log = logging.getLogger(__name__)
 LOOKUP_PATH = "/api/v1/members/lookup"
 LOOKUP_TIMEOUT_S = 2.0
 CONNECT_TIMEOUT_S = 1.0
-# After HQ failed to answer, the hub goes on offline without asking again for this long: a
-# waiter at a bill must not wait seconds on every member while the internet is down.
-COOL_OFF_S = 30.0
 
 
 class HqAway(Exception):
@@ -26,9 +23,11 @@ class HqAway(Exception):
 
 
 class HqMembers:
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, cool_off_s: float) -> None:
         self._url = url.rstrip("/")
         self._token = token
+        # After a failure, HQ is not asked again for this long (Settings.member_lookup_cool_off_s).
+        self._cool_off_s = cool_off_s
         self._lock = threading.Lock()
         self._client: httpx.Client | None = None
         self.last_ok: float | None = None  # time.time() of HQ's last answer
@@ -59,7 +58,7 @@ class HqMembers:
         """HQ's member (None: HQ knows none such); HqAway when HQ cannot be asked."""
         if not self.enabled:
             raise HqAway("no HQ configured")
-        if self._failed_at is not None and time.monotonic() - self._failed_at < COOL_OFF_S:
+        if self._failed_at is not None and time.monotonic() - self._failed_at < self._cool_off_s:
             raise HqAway("HQ did not answer just now")
         params = {
             k: v
