@@ -282,11 +282,7 @@ def _beyond_daily_limit(session: Session, d: MemberInvited) -> None:
     if mine is None or mine.day is None:
         return
     known = service.resolve(session, mine.inviter_id)
-    inviter = (
-        Invitation.inviter_id.in_(service.ids_of(known))
-        if known is not None
-        else Invitation.inviter_id == mine.inviter_id
-    )
+    inviter = _ids_match(Invitation.inviter_id, known, mine.inviter_id)
     that_day = session.scalars(
         select(Invitation)
         .where(inviter, Invitation.day == mine.day)
@@ -324,17 +320,18 @@ def _beyond_daily_limit(session: Session, d: MemberInvited) -> None:
     )
 
 
+def _ids_match(column: Any, known: str | None, sent: str) -> Any:
+    """`column` names the member: any of their ids once HQ knows them (`known`, resolved),
+    else just the id sent."""
+    return column.in_(service.ids_of(known)) if known is not None else column == sent
+
+
 def _double_completion(session: Session, d: StampAdded) -> None:
     """The stamps that filled the member's card number `d.card` at any store: the first (by
     the hubs' clocks, then id) is the completion; any other is a risk item, once."""
     known = service.resolve(session, d.member)
     member = known or d.member
-    # Every id of the member once HQ knows them (else just the id sent).
-    mine = (
-        StampEntry.member_id.in_(service.ids_of(known))
-        if known is not None
-        else StampEntry.member_id == d.member
-    )
+    mine = _ids_match(StampEntry.member_id, known, d.member)
     filled = session.scalars(
         select(StampEntry)
         .where(
