@@ -6,6 +6,7 @@ survives SIGKILL and power loss.
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import sqlite3
@@ -19,7 +20,8 @@ from alembic import command, util
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, MetaData, create_engine, event, inspect
+from sqlalchemy import JSON, Connection, Engine, MetaData, create_engine, event, inspect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from edge.core.worker import Worker
@@ -117,6 +119,73 @@ def make_engine(path: Path, *, for_writes: bool = False) -> Engine:
         for handed_back in ("checkin", "invalidate", "close"):
             event.listen(engine, handed_back, turn.handed_back)
     return engine
+
+
+class _RowInsert:
+    """How one mapped class's rows are written straight to SQLite: its columns, the INSERT,
+    the scalar defaults a transient object has not had filled in yet (the ORM fills them at
+    flush), which columns hold JSON."""
+
+    def __init__(self, table: Any) -> None:
+        columns = list(table.columns)
+        self.keys = [c.key for c in columns]
+        names = ", ".join(c.name for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        # Names from the mapped table, never from input.
+        self.sql = f"INSERT INTO {table.name} ({names}) VALUES ({marks})"  # noqa: S608
+        self.defaults: dict[str, Any] = {}
+        for c in columns:
+            if c.default is not None and c.default.is_scalar:
+                self.defaults[c.key] = c.default.arg
+            elif c.default is not None:  # a callable default: not worth the guess here
+                raise TypeError(f"{table.name}.{c.name}: insert_row takes scalar defaults only")
+        self.json = {c.key for c in columns if isinstance(c.type, JSON)}
+
+
+_ROW_INSERTS: dict[type, _RowInsert] = {}
+_SQLITE = "smartstore.sqlite"  # session.info: (the transaction, its SQLite connection)
+
+
+def sqlite_of(session: Session) -> sqlite3.Connection:
+    """The SQLite connection of the session's transaction, for statements written as plain
+    SQL in that transaction. Kept in the session's info for as long as the transaction
+    lasts: asking SQLAlchemy for it costs more than a small query (a spin asks a dozen)."""
+    transaction = session.get_transaction()
+    kept = session.info.get(_SQLITE)
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        conn: sqlite3.Connection = kept[1]
+        return conn
+    found: Any = session.connection().connection.driver_connection
+    assert isinstance(found, sqlite3.Connection)
+    session.info[_SQLITE] = (session.get_transaction(), found)
+    return found
+
+
+def insert_row(session: Session, obj: Base) -> None:
+    """Write a new (transient) mapped object at once with the session's own SQLite connection,
+    in its transaction (and savepoint): no unit of work, no statement compiled.
+
+    For the hottest writes only (a spin of the wheel, a points entry: bench/bench_games.py),
+    where SQLAlchemy's flush cost more than SQLite's insert. The object stays out of the
+    session; reads in the same transaction see the row. A duplicate key raises SQLAlchemy's
+    IntegrityError, as a flush would."""
+    kind = type(obj)
+    plan = _ROW_INSERTS.get(kind)
+    if plan is None:
+        plan = _ROW_INSERTS[kind] = _RowInsert(kind.__table__)
+    values: list[Any] = []
+    for key in plan.keys:
+        value = obj.__dict__.get(key)
+        if value is None and key in plan.defaults:
+            value = plan.defaults[key]
+            setattr(obj, key, value)  # what a flush would have left on the object
+        if value is not None and key in plan.json:
+            value = json.dumps(value)
+        values.append(value)
+    try:
+        sqlite_of(session).execute(plan.sql, values)
+    except sqlite3.IntegrityError as exc:
+        raise IntegrityError(plan.sql, values, exc) from None
 
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

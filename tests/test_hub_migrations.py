@@ -26,7 +26,7 @@ from tests.support import hub_settings, make_inventory, run_hub_thread, start_br
 
 FIXTURE = Path(__file__).parent / "fixtures" / "hub-2af6df1.sqlite3"
 STORE = "FIX1"
-HEAD = "0006m"
+HEAD = "0006g"
 
 
 def rows(db: Path, sql: str) -> list[tuple[object, ...]]:

@@ -554,10 +554,12 @@ def _hub_day(sessions: sessionmaker[Session]) -> None:
     rules = games.Rules("S1", config, store_menu, routes, b"k" * 32)
     player = games.Player("A1", "一号桌", AT - 600, "sess-0000000000000000", member.id)
     with sessions.begin() as s:
-        m = members.by_id(s, member.id)
-        play = games.new_play(s, "play-000000000000001", campaign, payment.uid, m, player, None, AT)
+        row = games.member_of(s, member.id)
+        play = games.new_play(
+            s, "play-000000000000001", campaign, payment.uid, row, player, None, AT
+        )
         prize = campaign.prizes[0]
-        games.decide(s, play, campaign, prize, 10, 3, 100, None, "farmed?", rules, m, AT + 950)
+        games.decide(s, play, campaign, prize, 10, 3, 100, None, "farmed?", rules, row, AT + 950)
     with sessions.begin() as s:
         games.release(s, "play-000000000000001", campaign, True, rules, "alice", AT + 990)
     with sessions.begin() as s:  # a friend joins with the member's share code

@@ -102,6 +102,9 @@ class Domain:
     # heartbeat nobody waits for) are written in bounded chunks after the urgent ones.
     writes: ClassVar[tuple[type, ...]] = ()
     routine: ClassVar[tuple[type, ...]] = ()
+    # The app tries routes in order, one by one: a domain whose route takes bursts (the
+    # wheel's spin: 500 in a second) has its routes tried before the others'.
+    routes_first: ClassVar[bool] = False
 
     def __init__(self, hub: HubContext) -> None:
         self.hub = hub

@@ -9,8 +9,10 @@ shown that a crash could lose.
 No thread of its own: whoever finds no batch running leads. A thread caller (`run`) commits
 the queue itself until its own play is in, then hands what is left to a helper thread; an
 async caller (`run_async`, the diner's spin: no worker thread per request, the event loop
-only waits) starts that helper at once. The helper drains the queue and stops when it is
-empty. Either way one thread writes at a time, in arrival order.
+only waits) starts that helper at once. The helper drains the queue and stays a moment
+after it is empty (LINGER_S): in a burst the next play comes milliseconds later, and a
+thread started for each small batch cost more than the batch. Either way one thread writes
+at a time, in arrival order.
 """
 
 import asyncio
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 # Plays in one transaction at most: a burst is answered in slices, so the first of a slice
 # does not wait for hundreds after it.
 MAX_BATCH = 32
+# How long the helper thread waits for more plays once the queue is empty before it stops.
+LINGER_S = 2.0
 
 
 class _Job(Generic[T]):
@@ -49,9 +53,12 @@ class _Job(Generic[T]):
 
 
 class GroupCommit(Generic[T]):
-    def __init__(self, sessions: sessionmaker[Session], max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], max_batch: int = MAX_BATCH, linger: float = LINGER_S
+    ) -> None:
         self._sessions = sessions
         self._max = max_batch
+        self._linger = linger
         self._cond = threading.Condition()
         self._queue: list[_Job[T]] = []
         self._leading = False
@@ -63,6 +70,7 @@ class GroupCommit(Generic[T]):
             self._queue.append(job)
             lead = not self._leading
             self._leading = True
+            self._cond.notify_all()  # a lingering helper takes it
             while not lead and not job.done:
                 self._cond.wait()
         if lead:
@@ -88,6 +96,7 @@ class GroupCommit(Generic[T]):
             self._queue.append(job)
             lead = not self._leading
             self._leading = True
+            self._cond.notify_all()  # a lingering helper takes it
         if lead:
             self._hand_over()
         await answered
@@ -110,6 +119,8 @@ class GroupCommit(Generic[T]):
     def _drain(self) -> None:
         while True:
             with self._cond:
+                if not self._queue:
+                    self._cond.wait_for(lambda: bool(self._queue), timeout=self._linger)
                 if not self._queue:
                     self._leading = False
                     return

@@ -65,6 +65,7 @@ class Asker:
 
 class GamesDomain(Domain):
     name = "games"
+    routes_first = True  # 500 spins in a second (bench/bench_games.py)
 
     def __init__(self, hub: HubContext) -> None:
         super().__init__(hub)
@@ -207,10 +208,21 @@ class GamesDomain(Domain):
         member = service.player_member(session, payment, player)
         service.check_who(session, campaign, member, payment, rules, now)
         service.check_limits(session, campaign, member, player, now, once=payment.uid)
+        quiz = campaign.kind is CampaignKind.QUIZ
+        # A spin's play is written once, with its result (service.decide); a question's now.
         play = service.new_play(
-            session, play_id, campaign, payment.uid, member, player, payment, now, checked=True
+            session,
+            play_id,
+            campaign,
+            payment.uid,
+            member,
+            player,
+            payment,
+            now,
+            checked=True,
+            add=quiz,
         )
-        if campaign.kind is CampaignKind.QUIZ:
+        if quiz:
             session.flush()
             play.question = service.make_question(campaign, rules.menu)
             return Outcome(self._asked(play, campaign, rules.menu, player))
@@ -393,7 +405,10 @@ class GamesDomain(Domain):
             )
             play.card = held.card
             full = len(held.places) + 1 >= stamp.stamps
-            code = member_stamps.reward_code(member, campaign.id, held.card) if full else None
+            code = None
+            if full:
+                whole = service.full_member(session, member)
+                code = member_stamps.reward_code(whole, campaign.id, held.card)
             # The stamp's id is the bill's (store, bill, campaign), not the play's: the once
             # key refused a second play of this bill, and HQ counts the stamp once too.
             stamp_id = member_stamps.stamp_id(rules.store, payment.uid, campaign.id)
@@ -487,7 +502,11 @@ class GamesDomain(Domain):
             return {
                 "campaigns": out,
                 "member": member.id if member is not None else None,
-                "points": ledger.balance(session, member) if member is not None else None,
+                "points": (
+                    ledger.balance(session, service.full_member(session, member))
+                    if member is not None
+                    else None
+                ),
             }
 
     def photo(self, play_id: str) -> str | None:

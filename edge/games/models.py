@@ -63,7 +63,11 @@ class GamePlay(Base):
         UniqueConstraint("campaign", "once", name="uq_game_plays_once"),
         # A table stamps a member's card once (NULL card/place: not a stamp, never clashes).
         UniqueConstraint("campaign", "member_id", "card", "place", name="uq_game_plays_stamp"),
-        Index("ix_game_plays_campaign_day", "campaign", "day", "prize"),
+        # 0006g: a prize's stock given (all days, today), the day's spending, a phone's plays
+        # today; the first two hold every column their counts read (edge/games/reads.py).
+        Index("ix_game_plays_stock", "campaign", "prize", "day", "status"),
+        Index("ix_game_plays_spend", "campaign", "day", "status", "cost_fen"),
+        Index("ix_game_plays_session", "session", "day"),
         Index("ix_game_plays_table", "table_id", "at"),
         Index("ix_game_plays_member", "member_id", "day"),
         Index("ix_game_plays_status", "status"),

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
+from edge.db import sqlite_of
 from edge.games.models import REFUSED, RESERVED
 
 # Paid, held, released (the statements below spell out one `?` each).
@@ -23,9 +24,7 @@ assert len(RESERVED) == 3
 
 
 def _db(session: Session) -> sqlite3.Connection:
-    conn: Any = session.connection().connection.driver_connection
-    assert isinstance(conn, sqlite3.Connection)
-    return conn
+    return sqlite_of(session)
 
 
 def _one(session: Session, sql: str, params: tuple[Any, ...]) -> Any:
@@ -57,23 +56,51 @@ def paused(session: Session, campaign_id: str) -> bool:
     return _one(session, "SELECT 1 FROM game_pauses WHERE campaign = ?", (campaign_id,)) is not None
 
 
-def party_payment_id(
-    session: Session, table_id: str, opened_at: float, paid_since: float
-) -> int | None:
-    """The party's latest paid bill not refunded (its row id)."""
-    found = _one(
-        session,
-        "SELECT id FROM payments WHERE table_id = ? AND party_opened_at = ?"
-        " AND refunded_at IS NULL AND paid_at >= ? ORDER BY paid_at DESC LIMIT 1",
-        (table_id, opened_at, paid_since),
+class Bill(NamedTuple):
+    """What a play needs of the party's paid bill."""
+
+    uid: str
+    member_id: str | None
+    gross_fen: int | None  # before the member's discounts (None: paid before they existed)
+    amount_fen: int
+
+
+def party_bill(session: Session, table_id: str, opened_at: float, paid_since: float) -> Bill | None:
+    """The party's latest paid bill not refunded."""
+    row = (
+        _db(session)
+        .execute(
+            "SELECT uid, member_id, gross_fen, amount_fen FROM payments"
+            " WHERE table_id = ? AND party_opened_at = ?"
+            " AND refunded_at IS NULL AND paid_at >= ? ORDER BY paid_at DESC LIMIT 1",
+            (table_id, opened_at, paid_since),
+        )
+        .fetchone()
     )
-    return int(found) if found is not None else None
+    return Bill(*row) if row is not None else None
+
+
+class MemberRow(NamedTuple):
+    """What a play needs of its member (the ORM's object only where a coupon is made)."""
+
+    id: str
+    joined_at: float
+
+
+def member(session: Session, member_id: str) -> MemberRow | None:
+    """The member, unless erased."""
+    row = (
+        _db(session)
+        .execute("SELECT id, joined_at FROM members WHERE id = ? AND NOT erased", (member_id,))
+        .fetchone()
+    )
+    return MemberRow(*row) if row is not None else None
 
 
 _LIMITS = (
     "SELECT"
-    " (SELECT count(*) FROM game_plays WHERE campaign = ? AND status != ?"
-    "   AND table_id = ? AND party_opened_at = ?),"
+    " (SELECT count(*) FROM game_plays INDEXED BY ix_game_plays_table"
+    "   WHERE campaign = ? AND status != ? AND table_id = ? AND party_opened_at = ?),"
     " (SELECT count(*) FROM game_plays WHERE campaign = ? AND status != ?"
     "   AND member_id = ? AND day = ?),"
     " (SELECT count(*) FROM game_plays WHERE campaign = ? AND status != ?"

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contract.campaigns import PLAY_ID_PATTERN
 from edge.api.board_routes import PAGE_HEADERS, STATIC
-from edge.api.deps import CurrentManager, CurrentStaff, HubDep, domain_of, staff_of
+from edge.api.deps import CurrentManager, CurrentStaff, HubDep, domain_of, get_hub, staff_of
 from edge.api.errors import STAFF, errors
 from edge.auth import COOKIE
 from edge.games import const
@@ -88,7 +88,7 @@ def _phone(request: Request, response: Response, games_cookie: str | None) -> st
             max_age=int(const.SESSION_COOKIE_S),
             httponly=True,
             samesite="strict",
-            secure=request.url.scheme == "https",
+            secure=request.scope.get("scheme") == "https",
         )
     return session_id
 
@@ -110,20 +110,18 @@ def games_state(player: PlayerDep, games: Games) -> dict[str, Any]:
     "/api/diner/{token}/games/{campaign}/play", responses=errors(400, 401, 403, 404, 409, 422, 429)
 )
 async def play(
-    token: str,
-    campaign: str,
-    body: PlayRequest,
-    games: Games,
-    request: Request,
-    response: Response,
-    member_cookie: MemberCookie = None,
-    games_cookie: GamesCookie = None,
+    token: str, campaign: str, body: PlayRequest, request: Request, response: Response
 ) -> dict[str, Any]:
     """Spin the wheel, or get the quiz's question: once per paid bill. The same play id again
     answers the recorded result (a retry after a lost answer never draws twice). Async: the
     table and member are read in the play's own transaction, on the games' writing thread;
-    no worker thread waits per spin (a burst of 500, bench/bench_games.py)."""
-    asker = Asker(token, _phone(request, response, games_cookie), member_cookie)
+    no worker thread waits per spin (a burst of 500, bench/bench_games.py). The cookies and
+    the domain are taken from the request, not as FastAPI parameters: each parameter costs
+    every request its own resolution, and this route takes bursts."""
+    games = get_hub(request).get(GamesDomain)
+    cookies = request.cookies
+    phone = _phone(request, response, cookies.get(const.SESSION_COOKIE))
+    asker = Asker(token, phone, cookies.get(MEMBER_COOKIE))
     return (await games.play_from_phone(campaign, body.play, asker)).public
 
 

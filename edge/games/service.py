@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from contract.campaigns import (
@@ -29,6 +29,7 @@ from contract.campaigns import (
 from contract.members import CouponKind, CouponTemplate, EntryCause, MembersConfig
 from contract.menu import MenuFile
 from contract.uplink import GamePlayed, GamePlayedEvent, GameReleased, GameReleasedEvent
+from edge.db import insert_row
 from edge.games import const, reads
 from edge.games import errors as game_errors
 from edge.games.models import (
@@ -41,12 +42,12 @@ from edge.games.models import (
     WRONG,
     GamePlay,
 )
+from edge.games.reads import Bill, MemberRow
 from edge.members import coupons as member_coupons
 from edge.members import ledger
 from edge.members import stamps as member_stamps
 from edge.members.models import Coupon, Member
 from edge.orders.errors import OrderError
-from edge.orders.models import Payment
 from edge.printing import service as printing
 from edge.printing.service import Routes
 from edge.uplink import service as outbox
@@ -196,7 +197,7 @@ def _can_give(
     campaign: Campaign,
     prize: Prize,
     cost: int,
-    member: Member | None,
+    member: MemberRow | None,
     rules: Rules,
     now: float,
 ) -> bool:
@@ -235,7 +236,7 @@ def _station(prize: Prize, rules: Rules) -> str:
     return dish.station if dish is not None else ""
 
 
-def _may_hold(session: Session, member: Member, template: CouponTemplate, now: float) -> bool:
+def _may_hold(session: Session, member: MemberRow, template: CouponTemplate, now: float) -> bool:
     """The member may take one more of these (issue_coupon would refuse past the limit)."""
     held = session.scalar(
         select(func.count())
@@ -254,7 +255,7 @@ def settle_prize(
     session: Session,
     campaign: Campaign,
     drawn: Prize,
-    member: Member | None,
+    member: MemberRow | None,
     rules: Rules,
     now: float,
 ) -> tuple[Prize, int, str | None]:
@@ -275,19 +276,26 @@ def settle_prize(
 # --- who may play ----------------------------------------------------------------------------
 
 
-def party_payment(session: Session, table_id: str, opened_at: float, now: float) -> Payment | None:
+def party_payment(session: Session, table_id: str, opened_at: float, now: float) -> Bill | None:
     """The party's paid bill the hub recorded (not refunded, paid within the play window):
     the only thing that earns a play or a stamp. Nothing the phone sends can stand in for it."""
-    found = reads.party_payment_id(session, table_id, opened_at, now - const.PLAY_WINDOW_S)
-    return session.get(Payment, found) if found is not None else None
+    return reads.party_bill(session, table_id, opened_at, now - const.PLAY_WINDOW_S)
 
 
-def member_of(session: Session, member_id: str | None) -> Member | None:
-    member = session.get(Member, member_id) if member_id else None
-    return member if member is not None and not member.erased else None
+def member_of(session: Session, member_id: str | None) -> MemberRow | None:
+    """The member (not erased): their id and when they joined, read plainly; `full_member`
+    where more is needed."""
+    return reads.member(session, member_id) if member_id else None
 
 
-def player_member(session: Session, payment: Payment | None, player: Player) -> Member | None:
+def full_member(session: Session, member: MemberRow) -> Member:
+    """The member's ORM object (a coupon or a level needs it)."""
+    found = session.get(Member, member.id)
+    assert found is not None  # read in the same transaction
+    return found
+
+
+def player_member(session: Session, payment: Bill | None, player: Player) -> MemberRow | None:
     """Who wins: the bill's member (the one who paid), else the member signed in on the phone."""
     if payment is not None and payment.member_id is not None:
         found = member_of(session, payment.member_id)
@@ -299,8 +307,8 @@ def player_member(session: Session, payment: Payment | None, player: Player) -> 
 def check_who(
     session: Session,
     campaign: Campaign,
-    member: Member | None,
-    payment: Payment | None,
+    member: MemberRow | None,
+    payment: Bill | None,
     rules: Rules,
     now: float,
 ) -> None:
@@ -315,7 +323,9 @@ def check_who(
     if who.min_level is not None and member is not None:
         levels = rules.members.levels
         need = next((lv for lv in levels if lv.id == who.min_level), None)
-        have = rules.members.level(ledger.level_id(session, rules.members, member, now))
+        have = rules.members.level(
+            ledger.level_id(session, rules.members, full_member(session, member), now)
+        )
         if need is not None and have.min_spend_fen < need.min_spend_fen:
             raise game_errors.not_eligible(
                 f"{need.name_zh}及以上会员才能参加", f"For {need.name_en} members and above"
@@ -329,7 +339,7 @@ def _count(session: Session, *where: Any) -> int:
 def check_limits(
     session: Session,
     campaign: Campaign,
-    member: Member | None,
+    member: MemberRow | None,
     player: Player,
     now: float,
     once: str | None = None,
@@ -366,7 +376,7 @@ def _claimed(campaign: Campaign) -> Exception:
     )
 
 
-def farming_flag(session: Session, member: Member | None, player: Player, now: float) -> str:
+def farming_flag(session: Session, member: MemberRow | None, player: Player, now: float) -> str:
     """Why this play looks farmed ("" when it does not): many new members at one table within
     minutes, or one phone playing for several members in a day."""
     since = now - const.FARM_WINDOW_S
@@ -402,15 +412,17 @@ def new_play(
     play_id: str,
     campaign: Campaign,
     once: str,
-    member: Member | None,
+    member: MemberRow | None,
     player: Player,
-    payment: Payment | None,
+    payment: Bill | None,
     now: float,
     checked: bool = False,
+    add: bool = True,
 ) -> GamePlay:
     """The play's row, claiming its `once` key: a second play of the same bill (or of the same
     member in a scan campaign) fails here, on the unique constraint, whoever asked first.
-    `checked`: check_limits counted the key already."""
+    `checked`: check_limits counted the key already. Not `add`ed: the play stays out of the
+    session until `decide` writes it with its result, in one plain INSERT (a spin)."""
     if not checked and _count(session, GamePlay.campaign == campaign.id, GamePlay.once == once):
         raise _claimed(campaign)
     play = GamePlay(
@@ -427,7 +439,8 @@ def new_play(
         at=now,
         status=ASKED,
     )
-    session.add(play)
+    if add:
+        session.add(play)
     return play
 
 
@@ -442,7 +455,7 @@ def decide(
     fallback_from: str | None,
     flag: str,
     rules: Rules,
-    member: Member | None,
+    member: MemberRow | None,
     now: float,
 ) -> str | None:
     """Record the result (signed), pay it out unless flagged, and tell HQ. Returns the printer
@@ -458,6 +471,8 @@ def decide(
     printer = None
     if play.status == PAID:
         printer = pay_out(session, play, campaign, prize, member, rules, now)
+    if inspect(play).transient:
+        insert_row(session, play)
     session.flush()
     enqueue_play(session, play, campaign)
     return printer
@@ -468,7 +483,7 @@ def pay_out(
     play: GamePlay,
     campaign: Campaign,
     prize: Prize,
-    member: Member | None,
+    member: MemberRow | None,
     rules: Rules,
     now: float,
 ) -> str | None:
@@ -493,12 +508,12 @@ def pay_out(
         # A filled stamp card's coupon has a code every hub makes alike for that card: two
         # stores filling it offline give one coupon (edge/members/stamps.py).
         code = (
-            member_stamps.reward_code(member, campaign.id, play.card)
+            member_stamps.reward_code(full_member(session, member), campaign.id, play.card)
             if campaign.kind is CampaignKind.STAMP_CARD and play.card is not None
             else None
         )
         coupon = member_coupons.issue_coupon(
-            session, member, template, f"game:{campaign.id}"[:32], now, code
+            session, full_member(session, member), template, f"game:{campaign.id}"[:32], now, code
         )
         play.delivered = coupon.code if coupon is not None else ""
     elif prize.kind is PrizeKind.DISH:

@@ -17,6 +17,7 @@ from contract.uplink import (
 from contract.uplink import (
     PointsEntryEvent,
 )
+from edge.db import insert_row
 from edge.members.errors import error
 from edge.members.models import Member, PointsEntry
 from edge.orders.models import Payment
@@ -114,7 +115,9 @@ def add_entry(
         at=now,
         by=by,
     )
-    session.add(entry)
+    # Written at once, not at the next flush: every bill with a member and every spin that
+    # wins points passes here (edge/db.py, insert_row).
+    insert_row(session, entry)
     fact = PointsFact(
         entry=entry_id,
         member=member_id,

@@ -104,4 +104,8 @@ class Payment(Base):
     refunded_by: Mapped[str | None] = mapped_column(String(64), default=None)
 
     # 0006m: a member's spending over 12 months (their level).
-    __table_args__ = (Index("ix_payments_member", "member_id", "paid_at"),)
+    __table_args__ = (
+        Index("ix_payments_member", "member_id", "paid_at"),
+        # 0006g: the party's paid bill (a game's play, a stamp).
+        Index("ix_payments_party", "table_id", "party_opened_at", "paid_at"),
+    )

@@ -5,7 +5,6 @@ What goes in is an event of the hub -> cloud contract (contract/uplink.py), buil
 its model: the cloud checks it with the same model."""
 
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -17,6 +16,7 @@ from contract.uplink import (
     EVENT_MODELS,
     AnyUplinkEvent,
 )
+from edge.db import sqlite_of
 from edge.uplink.models import OutboxEvent
 
 __all__ = [
@@ -46,8 +46,7 @@ def enqueue(session: Session, events: Sequence[AnyUplinkEvent]) -> None:
             raise TypeError(f"not an event of the uplink contract: {e!r}")
         rows.append((e.id, e.type, e.v, e.occurred_at, e.data.model_dump_json()))
     if rows:
-        conn: Any = session.connection().connection.driver_connection
-        conn.executemany(_INSERT, rows)
+        sqlite_of(session).executemany(_INSERT, rows)
 
 
 def as_sent(row: OutboxEvent) -> dict[str, object]:

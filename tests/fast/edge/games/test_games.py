@@ -2,11 +2,14 @@
 stock, budget and pacing, the quiz's one answer, the scan-QR gift once per member, the
 stamp card, farming flags and their release, signed receipts."""
 
+import re
+import sqlite3
 import time
 from collections import Counter
+from contextlib import closing
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from contract.campaigns import (
     Budget,
@@ -362,3 +365,34 @@ def test_a_campaign_config_naming_what_does_not_exist_is_refused(menu: MenuFile)
                 Prize(id="x", name_zh="x", name_en="x", kind=PrizeKind.POINTS, weight=1, points=1)
             ]
         )
+
+
+def test_a_spin_reads_by_index_whatever_the_store_and_campaign_have_behind_them(
+    games: GamesDomain,
+) -> None:
+    """Every statement a spin runs finds its rows by an index: one that scanned the store's
+    payments or the campaign's plays would cost more each day the store runs (a year of
+    bills, a month-long campaign), in the transaction every other spin waits for."""
+    player = _pay(games, "A1", _join(games, "13800138001"))
+    engine = games.hub.sessions.kw["bind"]
+    statements: list[str] = []
+
+    def trace(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        dbapi_conn.set_trace_callback(statements.append)
+
+    engine.dispose()  # new connections, each traced: the SQL as SQLite runs it, values in
+    event.listen(engine, "connect", trace)
+    try:
+        assert games.play("wheel", "play-000000000000001", player).public["status"] == "paid"
+    finally:
+        event.remove(engine, "connect", trace)
+        engine.dispose()
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) >= 5  # the bill, the limits, the stock and budget, farming: all traced
+    scans = []
+    with closing(sqlite3.connect(games.hub.settings.db_path)) as db:
+        for sql in reads:
+            for row in db.execute(f"EXPLAIN QUERY PLAN {sql}"):
+                if re.match(r"SCAN (?!CONSTANT ROW)", row[-1]):
+                    scans.append((row[-1], sql))
+    assert scans == []
