@@ -150,14 +150,17 @@ def sqlite_of(session: Session) -> sqlite3.Connection:
     """The SQLite connection of the session's transaction, for statements written as plain
     SQL in that transaction. Kept in the session's info for as long as the transaction
     lasts: asking SQLAlchemy for it costs more than a small query (a spin asks a dozen)."""
-    transaction = session.get_transaction()
+    # Keyed by the innermost transaction: SQLAlchemy emits a SAVEPOINT when a nested
+    # transaction first asks for its connection, so each savepoint must ask once, or the
+    # rows written in it would not be undone with it (tests/fast/edge/core/test_insert_row.py).
+    transaction = session.get_nested_transaction() or session.get_transaction()
     kept = session.info.get(_SQLITE)
     if kept is not None and transaction is not None and kept[0] is transaction:
         conn: sqlite3.Connection = kept[1]
         return conn
     found: Any = session.connection().connection.driver_connection
     assert isinstance(found, sqlite3.Connection)
-    session.info[_SQLITE] = (session.get_transaction(), found)
+    session.info[_SQLITE] = (session.get_nested_transaction() or session.get_transaction(), found)
     return found
 
 
