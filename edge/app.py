@@ -73,6 +73,14 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+# How long a phone's idle connection stays open (uvicorn's default is 5 s). A diner's page
+# asks again within a minute (the next order, a spin, the bill); a new connection costs the
+# phone a TCP handshake (a TLS one too over HTTPS) on a busy Wi-Fi, and the hub about 0.4 ms
+# of CPU (measured here: 0.52 ms a request on an open connection, 0.90 ms on a new one). An
+# idle connection costs a file descriptor (the unit allows 65,536) and a few kilobytes.
+HTTP_KEEP_ALIVE_S = 60
+
+
 def server_config(settings: Settings, log_level: str = "warning") -> "uvicorn.Config":
     """How the hub is served, the same for the CLI, the demo and the tests: over HTTPS when
     a certificate is set (`provision --tls` makes one signed by the store CA)."""
@@ -84,6 +92,7 @@ def server_config(settings: Settings, log_level: str = "warning") -> "uvicorn.Co
         log_level=log_level,
         # The sans-I/O websockets protocol: the legacy one is deprecated by websockets.
         ws="websockets-sansio",
+        timeout_keep_alive=HTTP_KEEP_ALIVE_S,
         ssl_certfile=str(settings.https_cert_file) if https else None,
         ssl_keyfile=str(settings.https_key_file) if https else None,
     )
