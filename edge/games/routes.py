@@ -110,18 +110,22 @@ def games_state(player: PlayerDep, games: Games) -> dict[str, Any]:
     "/api/diner/{token}/games/{campaign}/play", responses=errors(400, 401, 403, 404, 409, 422, 429)
 )
 async def play(
-    token: str, campaign: str, body: PlayRequest, request: Request, response: Response
+    token: str,
+    campaign: str,
+    body: PlayRequest,
+    request: Request,
+    response: Response,
+    member_cookie: MemberCookie = None,
+    games_cookie: GamesCookie = None,
 ) -> dict[str, Any]:
     """Spin the wheel, or get the quiz's question: once per paid bill. The same play id again
     answers the recorded result (a retry after a lost answer never draws twice). Async: the
     table and member are read in the play's own transaction, on the games' writing thread;
-    no worker thread waits per spin (a burst of 500, bench/bench_games.py). The cookies and
-    the domain are taken from the request, not as FastAPI parameters: each parameter costs
-    every request its own resolution, and this route takes bursts."""
+    no worker thread waits per spin (a burst of 500, bench/bench_games.py). The domain comes
+    from the request, not as a dependency (this route takes bursts); the cookies stay
+    parameters, so that the API's description names them."""
     games = get_hub(request).get(GamesDomain)
-    cookies = request.cookies
-    phone = _phone(request, response, cookies.get(const.SESSION_COOKIE))
-    asker = Asker(token, phone, cookies.get(MEMBER_COOKIE))
+    asker = Asker(token, _phone(request, response, games_cookie), member_cookie)
     return (await games.play_from_phone(campaign, body.play, asker)).public
 
 
