@@ -3,10 +3,14 @@
 The schema is Alembic's business (cloud.db.migrate): the app only connects to the database.
 """
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.pool import QueuePool
 
 from cloud.api import (
     config_push,
@@ -27,8 +31,22 @@ from cloud.api import (
     waitlist,
 )
 from cloud.config import Settings
+from cloud.const import SHUTDOWN_DB_WAIT_S
 from cloud.db import make_engine, make_sessions
 from contract.http import allow_every_method, refuse_bad_input_clearly
+
+
+async def _connections_back(engine: Engine) -> None:
+    """Wait (a little) for the connections still out. A request the server cancelled at its
+    stop (a hub's long poll, a booking waiting for its hub) may have a worker thread at the
+    database still; the connection it hands back after `dispose` would go to a pool nobody
+    closes, and stay open until collected."""
+    pool = engine.pool
+    if not isinstance(pool, QueuePool):
+        return
+    deadline = time.monotonic() + SHUTDOWN_DB_WAIT_S
+    while pool.checkedout() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -39,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            await _connections_back(engine)
             engine.dispose()
 
     app = FastAPI(title="smartstore HQ", lifespan=lifespan)

@@ -150,3 +150,7 @@ AB_MIN_OUTCOMES: Final = 10
 AB_ALPHA: Final = 0.05  # significance, split across the arms compared with the control
 SRM_ALPHA: Final = 0.01  # a sample-ratio mismatch below this p is a warning (as Statsig)
 AB_COUPON_SOURCE: Final = "ab"  # coupons.source of an experiment's coupons
+
+# At HQ's stop: how long to wait for connections a cancelled request's worker thread still
+# holds (cloud/app.py), before the pool is closed.
+SHUTDOWN_DB_WAIT_S: Final = 5.0
