@@ -11,7 +11,6 @@ stay in the ORM. These read only what is flushed: the plays before this one in t
 against nothing.
 """
 
-import sqlite3
 from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
@@ -23,12 +22,13 @@ from edge.games.models import REFUSED, RESERVED
 assert len(RESERVED) == 3
 
 
-def _db(session: Session) -> sqlite3.Connection:
-    return sqlite_of(session)
+def _row(session: Session, sql: str, params: tuple[Any, ...]) -> Any:
+    """The first row the statement gives, or None."""
+    return sqlite_of(session).execute(sql, params).fetchone()
 
 
 def _one(session: Session, sql: str, params: tuple[Any, ...]) -> Any:
-    row = _db(session).execute(sql, params).fetchone()
+    row = _row(session, sql, params)
     return row[0] if row is not None else None
 
 
@@ -40,10 +40,8 @@ class TableRow(NamedTuple):
 
 def table(session: Session, table_id: str) -> TableRow | None:
     """The table a verified token names (the caller compares its QR version)."""
-    row = (
-        _db(session)
-        .execute("SELECT name, opened_at, qr_version FROM dining_tables WHERE id = ?", (table_id,))
-        .fetchone()
+    row = _row(
+        session, "SELECT name, opened_at, qr_version FROM dining_tables WHERE id = ?", (table_id,)
     )
     return TableRow(*row) if row is not None else None
 
@@ -67,15 +65,12 @@ class Bill(NamedTuple):
 
 def party_bill(session: Session, table_id: str, opened_at: float, paid_since: float) -> Bill | None:
     """The party's latest paid bill not refunded."""
-    row = (
-        _db(session)
-        .execute(
-            "SELECT uid, member_id, gross_fen, amount_fen FROM payments"
-            " WHERE table_id = ? AND party_opened_at = ?"
-            " AND refunded_at IS NULL AND paid_at >= ? ORDER BY paid_at DESC LIMIT 1",
-            (table_id, opened_at, paid_since),
-        )
-        .fetchone()
+    row = _row(
+        session,
+        "SELECT uid, member_id, gross_fen, amount_fen FROM payments"
+        " WHERE table_id = ? AND party_opened_at = ?"
+        " AND refunded_at IS NULL AND paid_at >= ? ORDER BY paid_at DESC LIMIT 1",
+        (table_id, opened_at, paid_since),
     )
     return Bill(*row) if row is not None else None
 
@@ -89,10 +84,8 @@ class MemberRow(NamedTuple):
 
 def member(session: Session, member_id: str) -> MemberRow | None:
     """The member, unless erased."""
-    row = (
-        _db(session)
-        .execute("SELECT id, joined_at FROM members WHERE id = ? AND NOT erased", (member_id,))
-        .fetchone()
+    row = _row(
+        session, "SELECT id, joined_at FROM members WHERE id = ? AND NOT erased", (member_id,)
     )
     return MemberRow(*row) if row is not None else None
 
@@ -122,7 +115,7 @@ def limit_counts(
     """Plays not refused by this party, by the member today, by the phone today; plays with
     this once key. A missing member, phone or key counts 0 (NULL matches nothing)."""
     row = (
-        _db(session)
+        sqlite_of(session)
         .execute(
             _LIMITS,
             (
@@ -152,7 +145,7 @@ def tallies(session: Session, campaign_id: str, prize_id: str, day: str) -> tupl
     """(given of this prize in the campaign, given today, the campaign's spending today):
     paid, held and released plays (a refused play gave its stock and budget back)."""
     row = (
-        _db(session)
+        sqlite_of(session)
         .execute(
             _TALLIES,
             (
@@ -168,7 +161,7 @@ def tallies(session: Session, campaign_id: str, prize_id: str, day: str) -> tupl
 
 def new_members_at_table(session: Session, table_id: str, since: float) -> set[str]:
     """Members who joined since `since` and played at this table since then."""
-    rows = _db(session).execute(
+    rows = sqlite_of(session).execute(
         "SELECT DISTINCT p.member_id FROM game_plays p JOIN members m ON m.id = p.member_id"
         " WHERE p.table_id = ? AND p.at >= ? AND m.joined_at >= ?",
         (table_id, since, since),
@@ -177,7 +170,7 @@ def new_members_at_table(session: Session, table_id: str, since: float) -> set[s
 
 
 def members_on_phone(session: Session, phone: str, day: str) -> set[str]:
-    rows = _db(session).execute(
+    rows = sqlite_of(session).execute(
         "SELECT DISTINCT member_id FROM game_plays"
         " WHERE session = ? AND day = ? AND member_id IS NOT NULL",
         (phone, day),

@@ -507,13 +507,14 @@ def pay_out(
         assert template is not None  # StoreConfig checks its references
         # A filled stamp card's coupon has a code every hub makes alike for that card: two
         # stores filling it offline give one coupon (edge/members/stamps.py).
+        whole = full_member(session, member)
         code = (
-            member_stamps.reward_code(full_member(session, member), campaign.id, play.card)
+            member_stamps.reward_code(whole, campaign.id, play.card)
             if campaign.kind is CampaignKind.STAMP_CARD and play.card is not None
             else None
         )
         coupon = member_coupons.issue_coupon(
-            session, full_member(session, member), template, f"game:{campaign.id}"[:32], now, code
+            session, whole, template, f"game:{campaign.id}"[:32], now, code
         )
         play.delivered = coupon.code if coupon is not None else ""
     elif prize.kind is PrizeKind.DISH:
