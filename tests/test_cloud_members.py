@@ -24,8 +24,10 @@ import pytest
 from alembic import command
 from pydantic import SecretStr
 from sqlalchemy import text
+from sqlalchemy.orm import sessionmaker
 
 from cloud.db import alembic_config, make_engine, migrate
+from cloud.members import ingest as member_ingest
 from contract.campaigns import CampaignsConfig
 from contract.members import EntryCause, mask_phone, new_coupon_code, phone_hash
 from contract.uplink import (
@@ -47,6 +49,7 @@ from contract.uplink import (
     PaymentRefundedEvent,
     PointsEntry,
     PointsEntryEvent,
+    StampAdded,
 )
 from smartstore.cloud_service import CloudHandle, cloud_settings, run_cloud_thread
 from tests.games import share, store_config
@@ -847,3 +850,45 @@ def test_invitations_stored_before_their_day_was_sent_count_by_their_utc_day(
     command.downgrade(config, "0010c")
     command.upgrade(config, "head")
     assert day() == "2026-11-18"  # as the migration filled it in
+
+
+def test_two_stores_filling_one_card_at_the_same_instant_are_flagged(cloud: CloudHandle) -> None:
+    """Two stores' completions of one card ingested at once: the second waits for the first's
+    commit (the member is locked), sees it and is flagged. Without the lock each transaction
+    saw only its own completion and neither was flagged."""
+    Hub(cloud, "S1"), Hub(cloud, "S2")  # the stores HQ knows
+    m = new_id()
+
+    def completion(store: str) -> StampAdded:
+        return StampAdded(
+            stamp=f"st-{store}-card1",
+            member=m,
+            campaign="stamps",
+            place=f"{store}:A1",
+            card=1,
+            completes=True,
+            at=T0,
+        )
+
+    engine = make_engine(cloud.settings.database_url)
+    try:
+        sessions = sessionmaker(engine)
+        first = sessions()
+        member_ingest._stamps(first, "S1", [completion("S1")], NOW)  # not committed yet
+
+        def second() -> None:
+            with sessions.begin() as s:
+                member_ingest._stamps(s, "S2", [completion("S2")], NOW)
+
+        other = threading.Thread(target=second)
+        other.start()
+        other.join(1.0)
+        assert other.is_alive()  # waiting for the first store's transaction
+        first.commit()
+        first.close()
+        other.join(10)
+        assert not other.is_alive()
+    finally:
+        engine.dispose()
+    flagged = risks(cloud.hq(), kind="double_stamp")
+    assert [(r["store"], r["detail"]["kept_store"]) for r in flagged] == [("S2", "S1")]

@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterable
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, tuple_, update
+from sqlalchemy import CursorResult, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from cloud.const import (
@@ -237,9 +237,24 @@ def _stamps(session: Session, store: str, stamps: list[StampAdded], now: float) 
     ]
     if rows:
         session.execute(service.insert_ignore(session, StampEntry, ["stamp"]), rows)
-    for d in stamps:
-        if d.completes:
-            _double_completion(session, d)
+    completing = [d for d in stamps if d.completes]
+    # Two stores' completions of one card may be ingested at once: each transaction would
+    # see only its own and neither flag the other. The member is locked first (in one order,
+    # so that two batches cannot wait on each other): the later one sees both.
+    known = {d.member: service.resolve(session, d.member) for d in completing}
+    for member in sorted({k or sent for sent, k in known.items()}):
+        _lock_member(session, member, member in known.values())
+    for d in completing:
+        _double_completion(session, d)
+
+
+def _lock_member(session: Session, member_id: str, known: bool) -> None:
+    """Until commit, this member's completions are checked by this transaction only: their
+    row locked once HQ knows them (as service.adjust does), else the id sent."""
+    if known:
+        session.execute(select(Member.id).where(Member.id == member_id).with_for_update())
+    else:
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtext(member_id))))
 
 
 def _invited(session: Session, store: str, d: MemberInvited) -> None:
