@@ -18,18 +18,22 @@ the weights by Pearson's chi-square test (SciPy's `stats.chisquare`, from the te
 """
 
 import argparse
+import asyncio
+import contextlib
+import json
 import os
 import platform
 import sqlite3
 import tempfile
-import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 from scipy import stats
 
 from bench.common import (
@@ -119,6 +123,140 @@ def _paid_table(base_url: str, staff: httpx.Client, table: str, token: str, n: i
     return phone
 
 
+@dataclass
+class Spins:
+    answers: list[dict[str, Any] | None]
+    latency_ms: list[float] = field(default_factory=list)
+    failed: int = 0
+    resent: int = 0
+    span_s: float = 0.0
+
+
+class Phone:
+    """One diner's phone as the hub sees it: its own keep-alive connection, its cookies.
+
+    Plain HTTP/1.1 on asyncio streams, not httpx: 500 phones are 500 devices, but here one
+    process plays them all on the hub's machine, and with httpx that process took as much
+    CPU as the hub (half a core in the burst) and its 64 threads' waits for their
+    interpreter lock were counted in every answer. This costs the client tens of µs a spin.
+    """
+
+    def __init__(self, host: str, port: int, cookies: dict[str, str]) -> None:
+        self.host, self.port, self.cookies = host, port, cookies
+        self.conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def connect(self) -> None:
+        self.conn = await asyncio.open_connection(self.host, self.port)
+
+    async def close(self) -> None:
+        if self.conn is not None:
+            self.conn[1].close()
+            with contextlib.suppress(ConnectionError):
+                await self.conn[1].wait_closed()
+            self.conn = None
+
+    async def post(self, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
+        if self.conn is None:
+            await self.connect()
+        assert self.conn is not None
+        reader, writer = self.conn
+        data = json.dumps(body).encode()
+        cookie = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        writer.write(
+            f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+            f"Cookie: {cookie}\r\n\r\n".encode()
+            + data
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split()[1])
+        length, close = 0, False
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            name, value = name.strip().lower(), value.strip()
+            if name == "content-length":
+                length = int(value)
+            elif name == "connection" and value.lower() == "close":
+                close = True
+            elif name == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key] = rest.split(";", 1)[0]
+        payload = await reader.readexactly(length)
+        if close:
+            await self.close()
+        return status, payload
+
+
+async def _burst_and_replay(
+    port: int,
+    paths: list[str],
+    play_ids: list[str],
+    cookies: list[dict[str, str]],
+    samplers: list[ProcessSampler],
+) -> tuple[Spins, Spins]:
+    """Each phone's connection opened first (a diner's page keeps one), then the burst, then
+    every phone asks again with its play id."""
+    phones = [Phone("127.0.0.1", port, c) for c in cookies]
+    try:
+        for phone in phones:
+            await phone.connect()
+        for sm in samplers:
+            sm.start()
+        first = await _spins(paths, play_ids, phones, paced=True)
+        for sm in samplers:
+            sm.stop()
+        again = await _spins(paths, play_ids, phones, paced=False)
+        return first, again
+    finally:
+        for phone in phones:
+            await phone.close()
+
+
+async def _spins(
+    paths: list[str],
+    play_ids: list[str],
+    phones: list[Phone],
+    paced: bool,
+) -> Spins:
+    """Every phone spins once: evenly over one second (paced), or all at once (a retry);
+    IN_FLIGHT at a time."""
+    n = len(paths)
+    out = Spins(answers=[None] * n)
+    gate = asyncio.Semaphore(IN_FLIGHT)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time() + 0.2
+
+    async def spin(i: int) -> None:
+        due = t0 + i / n if paced else t0
+        await asyncio.sleep(max(due - loop.time(), 0))
+        async with gate:
+            why = ""
+            status, payload = 0, b""
+            for attempt in range(SEND_ATTEMPTS):
+                try:
+                    status, payload = await phones[i].post(paths[i], {"play": play_ids[i]})
+                    why = "" if status == 200 else f"HTTP {status}: {payload[:200]!r}"
+                    break
+                except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                    # A keep-alive connection the server closed as this request left: the
+                    # phone sends again with the same play id (what the page does).
+                    why = f"{type(exc).__name__}: {exc}"
+                    await phones[i].close()
+                    out.resent += attempt == 0
+            done = loop.time()
+        if not why:
+            out.answers[i] = json.loads(payload)
+            out.latency_ms.append((done - due) * 1000)
+        else:
+            out.failed += 1
+            print(f"spin {i} failed: {why}", flush=True)
+
+    await asyncio.gather(*(spin(i) for i in range(n)))
+    out.span_s = loop.time() - t0
+    return out
+
+
 def _wait_printed(db_path: Path, timeout_s: float = 300) -> None:
     """Until every ticket the hub queued has been sent to its printer."""
     deadline = time.monotonic() + timeout_s
@@ -142,7 +280,7 @@ def _start_hub(settings: Any, work: Path) -> Any:
         return run_hub_process(settings, work / "hub.log")
 
 
-def burst(plays: int, work: Path) -> dict[str, float]:
+def burst(plays: int, work: Path, draw_process: bool = True) -> dict[str, float]:
     printers = {s: VirtualPrinter().start() for s in STATIONS}
     inventory = generate_inventory("BENCH", tables=plays, printers=3)
     inventory = inventory.model_copy(
@@ -156,7 +294,7 @@ def burst(plays: int, work: Path) -> dict[str, float]:
         }
     )
     broker = start_broker(work / "mqtt", inventory)
-    settings = hub_settings(broker, work / "hub")
+    settings = hub_settings(broker, work / "hub", games_draw_process=draw_process)
     campaign = wheel(
         prizes=PRIZES,
         budget=Budget(per_store_day_fen=BUDGET_FEN, pacing_pct=10_000),
@@ -187,67 +325,19 @@ def burst(plays: int, work: Path) -> dict[str, float]:
         # hub whose printers have caught up, as a store's would be long before its diners spin.
         _wait_printed(settings.db_path)
         play_ids = [play_id() for _ in ids]
-        answers: list[dict[str, Any] | None] = [None] * len(ids)
-        latency_ms: list[float] = []
-        failed = resent = 0
-        lock = threading.Lock()
-        sampler = ProcessSampler(hub.proc.pid)
-        sampler.start()
-        t0 = time.monotonic() + 0.2
-
-        def spin(i: int) -> None:
-            nonlocal failed
-            due = t0 + i / len(ids)  # evenly over one second
-            time.sleep(max(due - time.monotonic(), 0))
-            nonlocal resent
-            why = ""
-            r = None
-            for attempt in range(SEND_ATTEMPTS):
-                try:
-                    r = phones[i].post(
-                        f"/api/diner/{tokens[ids[i]]}/games/wheel/play",
-                        json={"play": play_ids[i]},
-                    )
-                    why = "" if r.status_code == 200 else f"HTTP {r.status_code}: {r.text[:200]}"
-                    break
-                except httpx.TransportError as exc:
-                    # A keep-alive connection the server closed as this request left: the
-                    # phone sends again with the same play id (what the page does).
-                    why = f"{type(exc).__name__}: {exc}"
-                    with lock:
-                        resent += attempt == 0
-            done = time.monotonic()
-            with lock:
-                if not why and r is not None:
-                    answers[i] = r.json()
-                    latency_ms.append((done - due) * 1000)
-                else:
-                    failed += 1
-                    print(f"spin {i} failed: {why}", flush=True)
-
-        with ThreadPoolExecutor(IN_FLIGHT) as pool:
-            list(pool.map(spin, range(len(ids))))
-        span_s = time.monotonic() - t0
-        cpu = sampler.stop()
-
-        # Every phone retries with its play id: the same answer, never a second draw.
-        def again(i: int) -> bool:
-            for _attempt in range(SEND_ATTEMPTS):
-                try:
-                    r = phones[i].post(
-                        f"/api/diner/{tokens[ids[i]]}/games/wheel/play",
-                        json={"play": play_ids[i]},
-                    )
-                    return r.status_code == 200 and r.json() == answers[i]
-                except httpx.TransportError:
-                    continue  # as above: the same id again
-            return False
-
-        with ThreadPoolExecutor(IN_FLIGHT) as pool:
-            replays_differ = sum(not ok for ok in pool.map(again, range(len(ids))))
+        paths = [f"/api/diner/{tokens[t]}/games/wheel/play" for t in ids]
+        cookies = [dict(p.cookies.items()) for p in phones]
         for p in phones:
             p.close()
         staff.close()
+        # The hub and its draw process, each: the HTTP side and the draws.
+        proc = psutil.Process(hub.proc.pid)
+        draw_procs = [c.pid for c in proc.children() if "edge.games.drawer" in c.cmdline()]
+        samplers = [ProcessSampler(pid) for pid in (hub.proc.pid, *draw_procs)]
+        first, again = asyncio.run(
+            _burst_and_replay(hub.settings.http_port, paths, play_ids, cookies, samplers)
+        )
+        cpu, *draw_cpu = (sm.result for sm in samplers)
     finally:
         hub.kill()
         broker.stop()
@@ -267,7 +357,11 @@ def burst(plays: int, work: Path) -> dict[str, float]:
     recorded = Counter(r[0] for r in rows)
     by_prize = Counter(r[1] for r in rows)
     spent = sum(int(r[2]) for r in rows if r[3] in ("paid", "flagged", "released"))
-    answered = [a for a in answers if a is not None]
+    answered = [a for a in first.answers if a is not None]
+    replays_differ = sum(
+        1 for a, b in zip(first.answers, again.answers, strict=True) if a is None or a != b
+    )
+    latency_ms, span_s = first.latency_ms, first.span_s
     sent = set(play_ids)
     stock = {p.id: p.stock if p.stock is not None else p.daily_stock for p in PRIZES}
     over_stock = sum(max(by_prize[p] - s, 0) for p, s in stock.items() if s is not None)
@@ -276,8 +370,8 @@ def burst(plays: int, work: Path) -> dict[str, float]:
         "plays": len(ids),
         "span_s": span_s,
         "answered": len(answered),
-        "failed": failed,
-        "resent": resent,
+        "failed": first.failed,
+        "resent": first.resent,
         "p50": percentile(latency_ms, 50),
         "p99": percentile(latency_ms, 99),
         "max": max(latency_ms) if latency_ms else float("nan"),
@@ -294,10 +388,29 @@ def burst(plays: int, work: Path) -> dict[str, float]:
         "won_tea": by_prize["tea"],
         "won_none": by_prize["none"],
         "cpu": cpu,
+        "draw_cpu": sum(draw_cpu),
         # What a spin costs the hub whatever else the machine runs: its CPU over the burst
-        # (process time, all threads) per spin.
-        "cpu_ms_per_spin": cpu / 100 * span_s / len(ids) * 1000,
+        # (process time, all threads, the draw process's too) per spin.
+        "cpu_ms_per_spin": (cpu + sum(draw_cpu)) / 100 * span_s / len(ids) * 1000,
     }
+
+
+def _compare(verdict: Verdict, runs: list[dict[str, float]]) -> str:
+    """The same burst with the hub deciding every spin in its HTTP process (the draw process
+    off, `games_draw_process=false`), run between the others."""
+    t_off = Table(verdict, runs)
+    t_off.add("spins refused or unanswered (after one resend)", "failed", zero())
+    t_off.add("spin answered p50 (ms)", "p50", fmt="{:.1f}")
+    t_off.add("spin answered p99 (ms)", "p99", fmt="{:.1f}")
+    t_off.add("spin answered max (ms)", "max", fmt="{:.1f}")
+    t_off.add("plays not recorded exactly once", "not_recorded_once", zero())
+    t_off.add("plays not sent to HQ exactly once (outbox)", "not_sent_once", zero())
+    t_off.add("prizes over their stock", "over_stock", zero())
+    t_off.add("spent over the store's budget (fen)", "over_budget_fen", zero())
+    t_off.add("replayed spins answered differently", "replays_differ", zero())
+    t_off.add("hub CPU during the burst (% of one core)", "cpu")
+    t_off.add("hub CPU per spin (ms of one core)", "cpu_ms_per_spin", fmt="{:.2f}")
+    return t_off.markdown()
 
 
 def main() -> None:
@@ -306,13 +419,21 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=100_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--no-write", action="store_true")
+    ap.add_argument(
+        "--no-compare", action="store_true", help="skip the runs with the draw process off"
+    )
     args = ap.parse_args()
-    runs = []
+    runs, in_process = [], []
+    # Interleaved: the hub as shipped (its draw process on), then the same burst with the
+    # hub deciding every spin itself, so that both meet the same minutes of this machine.
     for i in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:
-            r = burst(args.plays, Path(tmp))
-        runs.append(r)
-        print_run(i, r)
+            runs.append(burst(args.plays, Path(tmp)))
+        print_run(i, runs[-1])
+        if not args.no_compare:
+            with tempfile.TemporaryDirectory() as tmp:
+                in_process.append(burst(args.plays, Path(tmp), draw_process=False))
+            print(f"  draw process off: {in_process[-1]}", flush=True)
     fair = fairness(args.draws)
     print_run(args.runs, fair)
 
@@ -336,8 +457,16 @@ def main() -> None:
     t.add("won: 20-off coupon (stock 40)", "won_c20", worst="max")
     t.add("won: free tea (daily stock 20)", "won_tea", worst="max")
     t.add("won: thanks for playing", "won_none")
-    t.add("hub CPU during the burst (% of one core)", "cpu")
-    t.add("hub CPU per spin (ms of one core)", "cpu_ms_per_spin", fmt="{:.2f}")
+    t.add("hub's HTTP process CPU during the burst (% of one core)", "cpu")
+    t.add("hub's draw process CPU during the burst (% of one core)", "draw_cpu")
+    t.add("hub CPU per spin, both processes (ms of one core)", "cpu_ms_per_spin", fmt="{:.2f}")
+    compare = ""
+    if in_process:
+        compare = (
+            "\nThe same burst with the draw process off (`games_draw_process=false`: the hub"
+            " decides every\nspin in its HTTP process, on the games' writing thread), each run"
+            f" right after one above:\n\n{_compare(verdict, in_process)}\n"
+        )
 
     verdict_fair = Table(verdict, [fair], first="draws")
     total = service.total_weight(PRIZES)
@@ -357,9 +486,12 @@ def main() -> None:
 on this machine ({os.cpu_count()} cores, Python {platform.python_version()}), {time.strftime("%Y-%m-%d")}.
 The hub as `smartstore hub` with {args.plays} tables; at each a member joined, ordered and paid
 before the burst, and the burst begins once their tickets and receipts are printed (as a store's
-would be long before). Then every phone spins once, evenly spread over one second ({IN_FLIGHT} at a
-time in flight); answered: the POST's answer, from the moment the spin was due (a phone whose
-keep-alive connection the server closed as it sent resends the same play id once). The prize
+would be long before). Then every phone spins once on its own open connection, evenly spread
+over one second ({IN_FLIGHT} at a time in flight); answered: the POST's answer, from the moment
+the spin was due (a phone whose keep-alive connection the server closed as it sent resends the
+same play id once). The phones are one asyncio process sending plain HTTP/1.1 (`Phone` in the
+script): tens of µs of CPU a spin, so that the client's own costs stay out of the figures. The
+hub as shipped: its draw process (`edge/games/drawer.py`) decides the spins. The prize
 table runs out during the burst on purpose: 10 points (budget), a 20-off coupon (stock 40,
 falls back to points), a free tea (daily stock 20), thanks for playing; the store's budget
 {BUDGET_FEN / 100:,.0f} yuan for the day. Then every spin is sent again with its play id, and
@@ -367,6 +499,7 @@ the hub's database is read back: rows and outbox events per play id, prizes per 
 per budget. Medians of {args.runs} runs; correctness targets (0) hold in every run.
 
 {t.markdown()}
+{compare}
 
 {args.draws:,} draws with the hub's draw function (`secrets.randbelow` over the weights),
 Pearson's chi-square against the configured weights; the p-value from the chi-square survival

@@ -57,6 +57,7 @@ class ProcessSampler:
         self._every = every_s
         self._stop = threading.Event()
         self.peak_rss = 0
+        self.result = float("nan")  # what stop() returned
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def start(self) -> None:
@@ -71,7 +72,8 @@ class ProcessSampler:
         self._thread.join()
         t = self._proc.cpu_times()
         cpu_s = float(t.user + t.system) - self._cpu0
-        return 100 * cpu_s / (time.monotonic() - self._t0)
+        self.result = 100 * cpu_s / (time.monotonic() - self._t0)
+        return self.result
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     backup_keep: int = Field(default=7, ge=1, le=366)
     backup_at: dt.time = dt.time(3, 30)
 
+    # The diners' spins decided in a second process (edge/games/drawer.py), so that HTTP and
+    # the draws use two cores in a burst. Off: the hub's own process decides them (slower in
+    # a burst, the same results).
+    games_draw_process: bool = True
+
     @property
     def backups_dir(self) -> Path:
         return self.backup_dir or self.data_dir / BACKUPS_DIR

@@ -2,15 +2,18 @@
 its cookies), staff with their login, the kitchen printers' bytes, HQ's configuration pushed
 through the cloud; the real broker, SQLite and PostgreSQL under them."""
 
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 
 from contract.campaigns import CampaignsConfig, Prize, PrizeKind
 from contract.uplink import GamePlayed, GamePlayedEvent, GameReleased, GameReleasedEvent
+from edge.games import const
 from edge.members import stamps as member_stamps
 from smartstore.cloud_service import CloudHandle
 from tests.games import games_kitchen, play_id, stamp_card, store_config, wheel
@@ -42,6 +45,8 @@ def test_a_spin_is_the_hubs_once_per_paid_bill_replay_safe_and_checkable(
     tmp_path: Path, store: str
 ) -> None:
     with games_kitchen(tmp_path, store) as k:
+        # A wheel runs here: the hub started its draw process with it.
+        wait_until(lambda: _stats(k)["games_draw_process"], timeout=30)
         a1 = table_tokens(k.staff)["A1"]
         phone, member = join(k.hub.base_url, a1, "13800138000")
         state = phone.get(f"/api/diner/{a1}/games").json()
@@ -94,8 +99,78 @@ def test_a_spin_is_the_hubs_once_per_paid_bill_replay_safe_and_checkable(
         me = phone.get(f"/api/diner/{a1}/games").json()
         [played] = next(c for c in me["campaigns"] if c["id"] == "wheel")["plays"]
         assert played["play"] == won["play"] and member["id"] == me["member"]
+        # The draw and its replay were the draw process's.
+        assert _stats(k)["games_spins_by_process"] >= 2
         phone.close()
         second.close()
+
+
+def _stats(k: Kitchen) -> dict[str, Any]:
+    stats: dict[str, Any] = k.staff.get("/api/stats").json()
+    return stats
+
+
+def _draw_process() -> psutil.Process | None:
+    """The hub's draw process (the hub runs in this process's thread), None when there is
+    none alive (a killed one may linger as a zombie until the hub reaps it)."""
+    found = []
+    for p in psutil.Process().children():
+        with contextlib.suppress(psutil.Error):
+            if p.status() != psutil.STATUS_ZOMBIE and "edge.games.drawer" in p.cmdline():
+                found.append(p)
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+def _new_draw_process(k: Kitchen, old: psutil.Process | None) -> bool:
+    running = _draw_process()
+    return running is not None and running != old and _stats(k)["games_draw_process"]
+
+
+def test_spins_are_answered_when_the_draw_process_dies_or_hangs(
+    tmp_path: Path, store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hub decides a spin itself when its draw process is gone or stuck (a stuck one is
+    killed first, so that it cannot commit behind the hub's back), and starts it again."""
+    monkeypatch.setattr(const, "DRAW_ANSWER_S", 1.0)
+    monkeypatch.setattr(const, "DRAW_PROCESS_RESPAWN_S", 0.0)
+    with games_kitchen(tmp_path, store) as k:
+        wait_until(lambda: _stats(k)["games_draw_process"], timeout=30)
+        tokens = table_tokens(k.staff)
+        phones = {}
+        for n, table in enumerate(("A1", "A2", "A3")):
+            phones[table], _ = join(k.hub.base_url, tokens[table], f"1380013800{n}")
+            _order_and_pay(k, phones[table], table, tokens[table])
+
+        # Stuck (stopped, as a process hung on I/O would be): killed after DRAW_ANSWER_S,
+        # the spin decided by the hub.
+        stuck = _draw_process()
+        assert stuck is not None
+        stuck.suspend()
+        r = _play(phones["A1"], tokens["A1"], "wheel", play_id())
+        assert r.status_code == 200, r.text
+        first = r.json()
+        wait_until(lambda: not stuck.is_running(), timeout=10)  # killed (and reaped)
+        assert _stats(k)["games_spins_by_process"] == 0
+        # Started again; the next spin is the new one's.
+        wait_until(lambda: _new_draw_process(k, stuck), timeout=30)
+        r = _play(phones["A2"], tokens["A2"], "wheel", play_id())
+        assert r.status_code == 200, r.text
+        assert _stats(k)["games_spins_by_process"] == 1
+
+        # Gone (killed by hand, or out of memory): started again, and it decides; a spin
+        # the hub decided is answered the same when asked again of the process.
+        gone = _draw_process()
+        assert gone is not None
+        gone.kill()
+        wait_until(lambda: _new_draw_process(k, gone), timeout=30)
+        again = _play(phones["A1"], tokens["A1"], "wheel", first["play"])
+        assert again.json() == first
+        r = _play(phones["A3"], tokens["A3"], "wheel", play_id())
+        assert r.status_code == 200, r.text
+        assert _stats(k)["games_spins_by_process"] == 3
+        for phone in phones.values():
+            phone.close()
 
 
 def test_a_free_dish_prize_prints_at_its_station_marked_prize(tmp_path: Path, store: str) -> None:

@@ -25,3 +25,11 @@ FLAGGED_LIST_MAX: Final = 200
 # tab and a stamp ask HQ again when its answer is older than this (a lookup waits at most
 # 2 s, and not at all for 30 s after HQ failed to answer: edge/members/hq.py).
 CARD_FRESH_S: Final = 5.0
+# The draw process (edge/games/drawer.py): a spin it has not answered in this long (the
+# database's busy timeout is 10 s) means it is stuck; it is killed and the hub decides.
+DRAW_ANSWER_S: Final = 15.0
+# A process that ended is started again at the next spin, not sooner than this after the last
+# start (one that dies at once is not restarted in a loop); meanwhile the hub decides.
+DRAW_PROCESS_RESPAWN_S: Final = 30.0
+# How long the hub's stop waits for it to end before killing it.
+DRAW_PROCESS_STOP_S: Final = 5.0

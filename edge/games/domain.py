@@ -3,6 +3,7 @@ the quiz play once per paid bill, the scan-QR campaign once per member, the stam
 stamps once per paid bill at a table new to the card. Every draw is the hub's, recorded and
 signed before the phone sees it, within the stock, budget and pacing HQ gave this store."""
 
+import contextlib
 import hmac
 import time
 from collections.abc import Callable
@@ -23,13 +24,14 @@ from contract.campaigns import (
     result_message,
     sign_result,
 )
-from contract.menu import MenuFile
 from edge.auth import RateLimiter
 from edge.core.domain import Domain, HubContext
-from edge.games import const, reads, service
+from edge.games import const, plays, service
 from edge.games import errors as game_errors
 from edge.games.batch import GroupCommit
+from edge.games.draw_process import DrawProcess
 from edge.games.models import ASKED, FLAGGED, CampaignPause, GamePlay
+from edge.games.plays import Outcome
 from edge.games.service import Player, Rules
 from edge.members import coupons as member_coupons
 from edge.members import ledger
@@ -41,16 +43,6 @@ from edge.orders.errors import OrderError
 from edge.printing.domain import PrintingDomain
 from edge.tables.domain import TablesDomain
 from edge.uplink.events import FactsCommitted
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """What a play request changed: the phone's answer, and what to do after commit."""
-
-    public: dict[str, Any]
-    printer: str | None = None
-    flagged: bool = False
-    fresh: bool = True  # False: a retry answered from the record
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +70,29 @@ class GamesDomain(Domain):
         self.session_limiter = RateLimiter(const.PLAYS_PER_SESSION_PER_MINUTE)
         # Draws share write transactions with those that arrive with them, in order.
         self._group: GroupCommit[Outcome] = GroupCommit(hub.sessions)
+        # The diners' spins, decided in a process of their own (started with the hub when a
+        # wheel or quiz runs here, else at the first spin).
+        self._drawer = (
+            DrawProcess(hub.settings.db_path) if hub.settings.games_draw_process else None
+        )
+
+    def start(self) -> None:
+        super().start()
+        spun = (CampaignKind.WHEEL, CampaignKind.QUIZ)
+        if self._drawer is not None and any(
+            c.kind in spun and c.for_store(self.hub.store) for c in self.config.campaigns
+        ):
+            with contextlib.suppress(RuntimeError):  # no event loop (a hub without HTTP)
+                self._drawer.spawn()
+
+    def stop(self) -> None:
+        if self._drawer is not None:
+            self._drawer.stop()
+        super().stop()
+
+    @property
+    def drawer(self) -> DrawProcess | None:
+        return self._drawer
 
     @classmethod
     def router(cls) -> APIRouter:
@@ -150,12 +165,14 @@ class GamesDomain(Domain):
         campaign = self._playable(campaign_id)
         self.limit(player)
         rules = self.rules()
-        return self._write(lambda session: self._play(session, campaign, play_id, player, rules))
+        return self._write(lambda session: plays.play(session, campaign, play_id, player, rules))
 
     async def play_from_phone(self, campaign_id: str, play_id: str, asker: Asker) -> Outcome:
-        """`play` for the diner's page, awaited on the event loop: the table and the member
-        are read inside the play's own write transaction, so a spin costs no worker thread
-        and no read transaction of its own (bench/bench_games.py)."""
+        """`play` for the diner's page, awaited on the event loop. The token's and cookie's
+        signatures are checked here; the rest (the table, the bill, the member, the draw) is
+        read and decided in the play's own write transaction, by the draw process when it
+        runs (edge/games/drawer.py: a core of its own in a burst), else on the games'
+        writing thread. No worker thread waits per spin (bench/bench_games.py)."""
         campaign = self._playable(campaign_id)
         signed = self.tables.signer.verify(asker.token)
         if signed is None:
@@ -164,8 +181,6 @@ class GamesDomain(Domain):
             asker.session and not self.session_limiter.take(asker.session)
         ):
             raise game_errors.rate_limited()
-        rules = self.rules()
-
         # The member's cookie is only checked here; the member is read (and an erased one
         # refused) where the play needs them: the paid bill's member comes first.
         member_id = (
@@ -173,65 +188,28 @@ class GamesDomain(Domain):
             if self.members.enabled and asker.member_cookie
             else None
         )
-
-        def work(session: Session) -> Outcome:
-            table = reads.table(session, signed.table)
-            if table is None or table.qr_version != signed.version:
-                raise order_errors.bad_token()
-            player = Player(
-                table_id=signed.table,
-                table_name=table.name,
-                party_opened_at=table.opened_at,
-                session=asker.session,
-                member_id=member_id,
-            )
-            return self._play(session, campaign, play_id, player, rules)
-
-        try:
-            outcome = await self._group.run_async(work)
-        except IntegrityError:
-            raise game_errors.bill_played() from None
+        asked = plays.Spin(
+            campaign.id, play_id, signed.table, signed.version, asker.session, member_id
+        )
+        rules = self.rules()
+        outcome = None
+        if self._drawer is not None:
+            self._drawer.spawn()  # again, if it ended
+            outcome = await self._drawer.spin(asked, rules, self.config, self._rules_version())
+        if outcome is None:
+            try:
+                outcome = await self._group.run_async(
+                    lambda session: plays.spin(session, campaign, asked, rules)
+                )
+            except IntegrityError:
+                raise game_errors.bill_played() from None
         self._after(outcome)
         return outcome
 
-    def _play(
-        self, session: Session, campaign: Campaign, play_id: str, player: Player, rules: Rules
-    ) -> Outcome:
-        now = time.time()
-        found = service.existing(session, play_id, campaign, player.table_id)
-        if found is not None:
-            return self._again(found, campaign, rules.menu, player)
-        service.check_running(session, campaign, rules.store, now)
-        payment = service.party_payment(session, player.table_id, player.party_opened_at, now)
-        if payment is None:
-            raise game_errors.pay_first()
-        member = service.player_member(session, payment, player)
-        service.check_who(session, campaign, member, payment, rules, now)
-        service.check_limits(session, campaign, member, player, now, once=payment.uid)
-        quiz = campaign.kind is CampaignKind.QUIZ
-        # A spin's play is written once, with its result (service.decide); a question's now.
-        play = service.new_play(
-            session,
-            play_id,
-            campaign,
-            payment.uid,
-            member,
-            player,
-            payment,
-            now,
-            checked=True,
-            add=quiz,
-        )
-        if quiz:
-            session.flush()
-            play.question = service.make_question(campaign, rules.menu)
-            return Outcome(self._asked(play, campaign, rules.menu, player))
-        # The new row is written once, with its result (decide flushes): the reads before
-        # it do not need it (the flag adds this member itself; a play being asked counts
-        # against no stock).
-        with session.no_autoflush:
-            flag = service.farming_flag(session, member, player, now)
-        return self._draw(session, play, campaign, rules, member, flag, now)
+    def _rules_version(self) -> tuple[object, ...]:
+        """What the rules are made of: the draw process is sent them again when one is
+        replaced (HQ's config applied, the menu changed)."""
+        return (self.menu.config, self.members.config, self.menu.menu.menu, self.printing.routes)
 
     def answer(self, campaign_id: str, play_id: str, choice: str, player: Player) -> Outcome:
         campaign = self.campaign(campaign_id)
@@ -251,58 +229,9 @@ class GamesDomain(Domain):
                 service.enqueue_play(session, play, campaign)
                 return Outcome(service.play_public(play, campaign))
             flag = service.farming_flag(session, member, player, now)
-            return self._draw(session, play, campaign, rules, member, flag, now)
+            return plays.draw(session, play, campaign, rules, member, flag, now)
 
         return self._write(work)
-
-    def _draw(
-        self,
-        session: Session,
-        play: GamePlay,
-        campaign: Campaign,
-        rules: Rules,
-        member: Any,
-        flag: str,
-        now: float,
-    ) -> Outcome:
-        drawn, rand, total = service.draw(campaign.prizes)
-        with session.no_autoflush:
-            prize, cost, fallback_from = service.settle_prize(
-                session, campaign, drawn, member, rules, now
-            )
-        printer = service.decide(
-            session,
-            play,
-            campaign,
-            prize,
-            cost,
-            rand,
-            total,
-            fallback_from,
-            flag,
-            rules,
-            member,
-            now,
-        )
-        public = service.play_public(play, campaign)
-        return Outcome(
-            public, printer, flagged=bool(play.flag) and prize.kind is not PrizeKind.NONE
-        )
-
-    def _asked(
-        self, play: GamePlay, campaign: Campaign, menu: MenuFile, player: Player
-    ) -> dict[str, Any]:
-        public = service.play_public(play, campaign)
-        public["question"] = service.question_public(
-            play, menu, f"/api/games/plays/{play.id}/photo"
-        )
-        return public
-
-    def _again(self, play: GamePlay, campaign: Campaign, menu: MenuFile, player: Player) -> Outcome:
-        """A retried request: the recorded result, never a second draw."""
-        if play.status == ASKED:
-            return Outcome(self._asked(play, campaign, menu, player), fresh=False)
-        return Outcome(service.play_public(play, campaign), fresh=False)
 
     def scan(self, campaign_id: str, play_id: str, player: Player) -> Outcome:
         """The scan-QR campaign: a new member (joined since it started) gets the welcome

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from contract.uplink import clock_ok
 from edge.api.deps import CurrentStaff, HubDep, SessionDep
 from edge.api.errors import STAFF, errors
+from edge.games.domain import GamesDomain
 from edge.telemetry import buffer
 from edge.telemetry.domain import TelemetryDomain
 from edge.uplink import service as outbox
@@ -38,6 +39,10 @@ class HubStats(BaseModel):
     cloud_error: str
     clock_offset_s: float | None  # this hub's clock minus HQ's; None before HQ answered
     clock_ok: bool
+    # The diners' spins decided in the draw process (edge/games/drawer.py): it runs and
+    # answers; how many it decided since the hub started.
+    games_draw_process: bool
+    games_spins_by_process: int
 
 
 @router.get("/health")
@@ -50,6 +55,7 @@ def stats(hub: HubDep, session: SessionDep, _staff: CurrentStaff) -> HubStats:
     backlog, oldest = outbox.backlog(session)
     influx = hub.get(TelemetryDomain).sender
     cloud = hub.get(UplinkDomain).sender
+    drawer = hub.get(GamesDomain).drawer
     return HubStats(
         store=hub.store,
         broker_connected=hub.mqtt.connected.is_set(),
@@ -66,4 +72,6 @@ def stats(hub: HubDep, session: SessionDep, _staff: CurrentStaff) -> HubStats:
         cloud_error=cloud.last_error,
         clock_offset_s=cloud.clock_offset_s,
         clock_ok=clock_ok(cloud.clock_offset_s),
+        games_draw_process=drawer is not None and drawer.ready,
+        games_spins_by_process=drawer.answered if drawer is not None else 0,
     )
