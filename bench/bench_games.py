@@ -127,6 +127,8 @@ def _paid_table(base_url: str, staff: httpx.Client, table: str, token: str, n: i
 class Spins:
     answers: list[dict[str, Any] | None]
     latency_ms: list[float] = field(default_factory=list)
+    # (when the spin was due, s into the burst; its answer, ms): where a stall fell
+    timeline: list[tuple[float, float]] = field(default_factory=list)
     failed: int = 0
     resent: int = 0
     span_s: float = 0.0
@@ -248,6 +250,7 @@ async def _spins(
         if not why:
             out.answers[i] = json.loads(payload)
             out.latency_ms.append((done - due) * 1000)
+            out.timeline.append((due - t0, (done - due) * 1000))
         else:
             out.failed += 1
             print(f"spin {i} failed: {why}", flush=True)
@@ -338,6 +341,12 @@ def burst(plays: int, work: Path, draw_process: bool = True) -> dict[str, float]
             _burst_and_replay(hub.settings.http_port, paths, play_ids, cookies, samplers)
         )
         cpu, *draw_cpu = (sm.result for sm in samplers)
+        rss_mb = samplers[0].peak_rss / 2**20
+        slowest = sorted(first.timeline, key=lambda x: -x[1])[:8]
+        print(
+            "  slowest spins (due s, answered ms):", [(round(a, 3), round(b)) for a, b in slowest]
+        )
+        draw_rss_mb = sum(sm.peak_rss for sm in samplers[1:]) / 2**20
     finally:
         hub.kill()
         broker.stop()
@@ -389,6 +398,8 @@ def burst(plays: int, work: Path, draw_process: bool = True) -> dict[str, float]
         "won_none": by_prize["none"],
         "cpu": cpu,
         "draw_cpu": sum(draw_cpu),
+        "rss_mb": rss_mb,
+        "draw_rss_mb": draw_rss_mb,
         # What a spin costs the hub whatever else the machine runs: its CPU over the burst
         # (process time, all threads, the draw process's too) per spin.
         "cpu_ms_per_spin": (cpu + sum(draw_cpu)) / 100 * span_s / len(ids) * 1000,
@@ -410,6 +421,7 @@ def _compare(verdict: Verdict, runs: list[dict[str, float]]) -> str:
     t_off.add("replayed spins answered differently", "replays_differ", zero())
     t_off.add("hub CPU during the burst (% of one core)", "cpu")
     t_off.add("hub CPU per spin (ms of one core)", "cpu_ms_per_spin", fmt="{:.2f}")
+    t_off.add("hub memory, peak in the burst (MB RSS)", "rss_mb")
     return t_off.markdown()
 
 
@@ -459,6 +471,8 @@ def main() -> None:
     t.add("won: thanks for playing", "won_none")
     t.add("hub's HTTP process CPU during the burst (% of one core)", "cpu")
     t.add("hub's draw process CPU during the burst (% of one core)", "draw_cpu")
+    t.add("hub's HTTP process memory, peak in the burst (MB RSS)", "rss_mb")
+    t.add("hub's draw process memory, peak in the burst (MB RSS)", "draw_rss_mb")
     t.add("hub CPU per spin, both processes (ms of one core)", "cpu_ms_per_spin", fmt="{:.2f}")
     compare = ""
     if in_process:

@@ -423,7 +423,7 @@ def _played(play: str, payment: str, status: str) -> dict[str, Any]:
         rand=3,
         total=10,
         status=status,
-        flag="many new members at this table" if status == "flagged" else "",
+        flag="many new members here" if status == "flagged" else "",
         signature="s" * 64,
         at=1_800_000_000.0,
     )
@@ -449,3 +449,11 @@ def test_hqs_report_takes_a_decision_at_the_store_that_made_it(cloud: CloudHandl
     rows = {r["store"]: r for r in cloud.hq().get("/api/v1/hq/campaigns").json()}
     assert (rows["S2"]["held"], rows["S2"]["released"], rows["S2"]["winners"]) == (0, 1, 1)
     assert (rows["S1"]["held"], rows["S1"]["released"], rows["S1"]["winners"]) == (1, 0, 0)
+    # HQ's list of held plays says why each was held and what its store decided.
+    flags = {f["store"]: f for f in cloud.hq().get("/api/v1/hq/campaigns/flags").json()}
+    assert (flags["S1"]["decision"], flags["S1"]["flag"]) == ("held", "many new members here")
+    assert (flags["S2"]["decision"], flags["S2"]["decided_by"]) == ("released", "mgr")
+    assert flags["S1"]["play"] == flags["S2"]["play"] == same
+    sheet = cloud.hq().get("/api/v1/hq/campaigns/flags", params={"format": "csv"})
+    assert sheet.headers["content-type"].startswith("text/csv")
+    assert sheet.text.count("many new members here") == 2

@@ -119,6 +119,71 @@ def campaign_report(
     return rows
 
 
+class FlaggedPlay(BaseModel):
+    store: str
+    campaign: str
+    play: str
+    table: str
+    member: str  # the hub's member id ("" for none): HQ's member report finds the person
+    at: float  # by the store's clock
+    flag: str  # why the hub held it (Chinese / English)
+    decision: Literal["held", "released", "refused"]
+    decided_by: str  # the store's staff who decided ("" while held)
+
+
+# Flagged plays a report lists at most (the newest first): a chain's risk list, read by people.
+FLAGS_MAX = 5000
+
+
+@router.get(
+    "/campaigns/flags",
+    response_model=None,
+    responses={**errors(401, 403), **json_or_csv(FlaggedPlay)},
+)
+def flagged_plays(
+    session: SessionDep,
+    user: HQUserDep,
+    since: Annotated[float, Query(ge=0, description="epoch seconds, by the store's clock")] = 0.0,
+    until: Annotated[float | None, Query(ge=0)] = None,
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> list[FlaggedPlay] | Response:
+    """The plays the stores' hubs held as farmed, newest first: why (new members at one
+    table, one phone for many members, new members who took coupons and never paid), and
+    what the store's staff decided."""
+    query = select(IngestedEvent.store_id, IngestedEvent.type, IngestedEvent.data).where(
+        IngestedEvent.type.in_([GAME_PLAYED, GAME_RELEASED]), IngestedEvent.occurred_at >= since
+    )
+    if until is not None:
+        query = query.where(IngestedEvent.occurred_at < until)
+    held: dict[tuple[str, str], FlaggedPlay] = {}
+    decided: dict[tuple[str, str], tuple[bool, str]] = {}
+    for store, kind, data in session.execute(query.order_by(IngestedEvent.id)):
+        play = str(data["play"])
+        if kind == GAME_RELEASED:
+            decided[(store, play)] = (bool(data["paid"]), str(data.get("by", "")))
+        elif data.get("status") == "flagged":
+            held[(store, play)] = FlaggedPlay(
+                store=store,
+                campaign=str(data["campaign"]),
+                play=play,
+                table=str(data.get("table") or ""),
+                member=str(data.get("member") or ""),
+                at=float(data["at"]),
+                flag=str(data.get("flag") or ""),
+                decision="held",
+                decided_by="",
+            )
+    for key, (paid, by) in decided.items():
+        if key in held:
+            row = held[key]
+            row.decision, row.decided_by = ("released" if paid else "refused"), by
+    rows = user.visible(sorted(held.values(), key=lambda r: -r.at), lambda r: r.store)
+    rows = rows[:FLAGS_MAX]
+    if format == "csv":
+        return csv_response(rows, FlaggedPlay, "campaign-flags.csv")
+    return rows
+
+
 def _once_key(data: dict[str, Any]) -> str:
     """What the hub let the play happen once for (edge/games/models.py GamePlay.once): the
     member for scan-QR, else the paid bill; a play naming neither is its own."""

@@ -15,6 +15,12 @@ FARM_WINDOW_S: Final = 10 * 60.0
 FARM_NEW_MEMBERS_PER_TABLE: Final = 3
 # One phone playing for this many different members in a day is one person with many accounts.
 MEMBERS_PER_SESSION_PER_DAY: Final = 2
+# Members who join, take the welcome coupon and never pay: this many new members (joined
+# within the window) on one phone without a paid bill here, each holding a coupon, is one
+# person taking welcome coupons with new phone numbers; the next such member's play is held.
+# The window is the games cookie's life: a phone is known that long.
+FARM_UNPAID_WINDOW_S: Final = 30 * 86_400.0
+FARM_UNPAID_MEMBERS_PER_PHONE: Final = 2
 # The phone's games cookie (random, HttpOnly): "per phone session" limits count by it.
 SESSION_COOKIE: Final = "ss_games"
 SESSION_COOKIE_S: Final = 30 * 86_400.0

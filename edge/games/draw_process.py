@@ -33,33 +33,44 @@ log = logging.getLogger(__name__)
 DRAWER = "edge.games.drawer"
 
 
+class _Link:
+    """One started process and what the hub holds of it; a new one for each start."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.writer: asyncio.StreamWriter | None = None
+        self.ready = False
+        self.waiting: dict[int, asyncio.Future[tuple[Any, ...]]] = {}
+        self.sent_rules: tuple[object, ...] = ()
+        self.read = threading.Event()  # its reader ended
+
+    def kill(self) -> None:
+        """Killed (if still there) and reaped: it cannot commit what the hub decides instead."""
+        self.ready = False
+        if self.proc.poll() is None:
+            self.proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=const.DRAW_PROCESS_STOP_S)
+
+
 class DrawProcess:
     def __init__(self, database: Path) -> None:
         self._database = database
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._reader_done = threading.Event()
-        self._reading: asyncio.Task[None] | None = None
-        self._ready = False
+        self._link: _Link | None = None
+        self._readers: set[asyncio.Task[None]] = set()
         self._spawned_at = float("-inf")
         self._stopping = False
         self._ids = itertools.count(1)
-        self._waiting: dict[int, asyncio.Future[tuple[Any, ...]]] = {}
-        self._sent_rules: tuple[object, ...] = ()
         self.answered = 0  # spins the process decided (status, tests)
 
     @property
     def ready(self) -> bool:
-        return self._ready
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+        return self._link is not None and self._link.ready
 
     def spawn(self) -> None:
         """Start the process unless it runs, or was started moments ago; connect on this
         event loop. Returns at once: the process says when it is ready."""
-        if self._stopping or (self._proc is not None and self._proc.poll() is None):
+        if self._stopping or (self._link is not None and self._link.proc.poll() is None):
             return
         if time.monotonic() - self._spawned_at < const.DRAW_PROCESS_RESPAWN_S:
             return
@@ -67,14 +78,9 @@ class DrawProcess:
         self._spawned_at = time.monotonic()
         ours, theirs = socket.socketpair()
         try:
-            self._proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "edge.games.drawer",
-                    str(theirs.fileno()),
-                    str(self._database),
-                ],
+            # Our interpreter and our module: an installed hub runs it from its virtualenv.
+            proc = subprocess.Popen(
+                [sys.executable, "-m", DRAWER, str(theirs.fileno()), str(self._database)],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,
             )
@@ -84,64 +90,64 @@ class DrawProcess:
             return
         finally:
             theirs.close()
-        self._reader_done.clear()
-        self._reading = loop.create_task(self._read(ours))
+        self._link = link = _Link(proc)
+        task = loop.create_task(self._read(link, ours))
+        self._readers.add(task)
+        task.add_done_callback(self._readers.discard)
 
-    async def _read(self, sock: socket.socket) -> None:
+    async def _read(self, link: _Link, sock: socket.socket) -> None:
         reader, writer = await asyncio.open_unix_connection(sock=sock)
-        self._writer = writer
-        self._sent_rules = ()
+        link.writer = writer
         try:
             while True:
                 (size,) = HEADER.unpack(await reader.readexactly(HEADER.size))
                 message = pickle.loads(await reader.readexactly(size))  # noqa: S301 - our child
                 if message[0] == "ready":
-                    self._ready = True
-                elif (waiting := self._waiting.pop(message[1], None)) and not waiting.done():
+                    link.ready = True
+                elif (waiting := link.waiting.pop(message[1], None)) and not waiting.done():
                     waiting.set_result(message)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass  # the process ended
         finally:
-            self._gone()
+            link.ready, link.writer = False, None
+            for future in link.waiting.values():
+                if not future.done():
+                    future.set_result(("gone",))  # the hub decides them
+            link.waiting.clear()
             writer.close()
             with contextlib.suppress(ConnectionError):
                 await writer.wait_closed()
-            self._reader_done.set()
-        if not self._stopping:
-            self.spawn()  # a new one for the next spins (not in a loop: RESPAWN_S)
-
-    def _gone(self) -> None:
-        if not self._stopping:
+            link.read.set()
+        if not self._stopping and self._link is link:
             log.warning("the draw process ended; the hub decides the spins until it is back")
-        self._ready = False
-        self._writer = None
-        waiting, self._waiting = self._waiting, {}
-        for future in waiting.values():
-            if not future.done():
-                future.set_result(("gone",))
+            # Its end of the pair closed: it exited, or is exiting (the socket closes before
+            # the process is gone), or is no use without it. Made sure of, then replaced.
+            link.kill()
+            self.spawn()  # a new one for the next spins (not in a loop: RESPAWN_S)
 
     async def spin(
         self, asked: Spin, rules: Rules, campaigns: CampaignsConfig, version: tuple[object, ...]
     ) -> Outcome | None:
         """The process's decision; None: decide it here (the process is not there)."""
-        if not self._ready or self._writer is None:
+        link = self._link
+        if link is None or not link.ready or link.writer is None:
             return None
-        if len(version) != len(self._sent_rules) or any(
-            a is not b for a, b in zip(version, self._sent_rules, strict=True)
+        if len(version) != len(link.sent_rules) or any(
+            a is not b for a, b in zip(version, link.sent_rules, strict=True)
         ):
             # The same stream: the process has these rules before the spin that follows.
-            self._writer.write(frame(("rules", rules, campaigns)))
-            self._sent_rules = version
+            link.writer.write(frame(("rules", rules, campaigns)))
+            link.sent_rules = version
         rid = next(self._ids)
         future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
-        self._waiting[rid] = future
-        self._writer.write(frame(("spin", rid, asked)))
+        link.waiting[rid] = future
+        link.writer.write(frame(("spin", rid, asked)))
         try:
             answer = await asyncio.wait_for(future, const.DRAW_ANSWER_S)
         except TimeoutError:
-            self._waiting.pop(rid, None)
+            link.waiting.pop(rid, None)
             log.error("the draw process did not answer in %.0f s: stopped", const.DRAW_ANSWER_S)
-            self._kill()
+            link.kill()
             return None
         kind = answer[0]
         if kind == "ok":
@@ -157,27 +163,19 @@ class DrawProcess:
             return None
         raise RuntimeError(f"the draw process could not decide a spin: {answer[2]}")
 
-    def _kill(self) -> None:
-        """A stuck process: killed, so that it cannot commit what the hub decides instead."""
-        self._ready = False
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(timeout=const.DRAW_PROCESS_STOP_S)
-
     def stop(self) -> None:
         """From the hub's shutdown (not the event loop): the process ends, its pipe closes."""
         self._stopping = True
-        self._ready = False
-        proc = self._proc
-        if proc is None:
+        link = self._link
+        if link is None:
             return
-        if proc.poll() is None:
-            proc.terminate()
+        link.ready = False
+        if link.proc.poll() is None:
+            link.proc.terminate()
             try:
-                proc.wait(timeout=const.DRAW_PROCESS_STOP_S)
+                link.proc.wait(timeout=const.DRAW_PROCESS_STOP_S)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                link.proc.kill()
+                link.proc.wait()
         # The loop's reader sees the pipe close and closes its end.
-        self._reader_done.wait(timeout=const.DRAW_PROCESS_STOP_S)
+        link.read.wait(timeout=const.DRAW_PROCESS_STOP_S)

@@ -176,3 +176,31 @@ def members_on_phone(session: Session, phone: str, day: str) -> set[str]:
         (phone, day),
     )
     return {r[0] for r in rows}
+
+
+def member_paid(session: Session, member_id: str) -> bool:
+    """Whether the member paid a bill here (not refunded)."""
+    return (
+        _one(
+            session,
+            "SELECT 1 FROM payments WHERE member_id = ? AND refunded_at IS NULL LIMIT 1",
+            (member_id,),
+        )
+        is not None
+    )
+
+
+def unpaid_newcomers_on_phone(
+    session: Session, phone: str, since_day: str, joined_since: float, but: str
+) -> set[str]:
+    """Members other than `but` who played on this phone since `since_day`, joined since
+    `joined_since`, hold a coupon (the welcome one, a game's) and never paid a bill here."""
+    rows = sqlite_of(session).execute(
+        "SELECT DISTINCT p.member_id FROM game_plays p JOIN members m ON m.id = p.member_id"
+        " WHERE p.session = ? AND p.day >= ? AND p.member_id != ? AND m.joined_at >= ?"
+        " AND EXISTS (SELECT 1 FROM member_coupons c WHERE c.member_id = m.id)"
+        " AND NOT EXISTS (SELECT 1 FROM payments pay WHERE pay.member_id = m.id"
+        " AND pay.refunded_at IS NULL)",
+        (phone, since_day, but, joined_since),
+    )
+    return {r[0] for r in rows}

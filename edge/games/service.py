@@ -377,21 +377,53 @@ def _claimed(campaign: Campaign) -> Exception:
 
 
 def farming_flag(session: Session, member: MemberRow | None, player: Player, now: float) -> str:
-    """Why this play looks farmed ("" when it does not): many new members at one table within
-    minutes, or one phone playing for several members in a day."""
+    """Why this play looks farmed ("" when it does not), in Chinese and English for staff:
+    many new members at one table within minutes, one phone playing for several members in a
+    day, or new members on one phone who took coupons and never paid a bill."""
     since = now - const.FARM_WINDOW_S
     new_here = reads.new_members_at_table(session, player.table_id, since)
     if member is not None and member.joined_at >= since:
         new_here.add(member.id)
     if len(new_here) >= const.FARM_NEW_MEMBERS_PER_TABLE:
         minutes = int(const.FARM_WINDOW_S // 60)
-        return f"{len(new_here)} new members played at table {player.table_name} in {minutes} min"
+        return (
+            f"{minutes}分钟内{len(new_here)}位新会员在{player.table_name}桌玩 / "
+            f"{len(new_here)} new members played at table {player.table_name} in {minutes} min"
+        )
     if player.session and member is not None:
         others = reads.members_on_phone(session, player.session, local_day(now))
         others.add(member.id)
         if len(others) > const.MEMBERS_PER_SESSION_PER_DAY:
-            return f"one phone played for {len(others)} members today"
-    return ""
+            return (
+                f"一部手机今天为{len(others)}位会员玩 / "
+                f"one phone played for {len(others)} members today"
+            )
+    return _unpaid_newcomers(session, member, player, now)
+
+
+def _unpaid_newcomers(
+    session: Session, member: MemberRow | None, player: Player, now: float
+) -> str:
+    """Members who join, take the welcome coupon and never pay, again and again on one phone:
+    this member is new and never paid here, and so were others on this phone."""
+    joined_since = now - const.FARM_UNPAID_WINDOW_S
+    if (
+        not player.session
+        or member is None
+        or member.joined_at < joined_since
+        or reads.member_paid(session, member.id)
+    ):
+        return ""
+    unpaid = reads.unpaid_newcomers_on_phone(
+        session, player.session, local_day(joined_since), joined_since, member.id
+    )
+    count = len(unpaid) + 1
+    if count < const.FARM_UNPAID_MEMBERS_PER_PHONE:
+        return ""
+    return (
+        f"一部手机上{count}位新会员领券后从未消费 / "
+        f"{count} new members on one phone took coupons and never paid a bill"
+    )
 
 
 # --- recording and paying out ------------------------------------------------------------

@@ -7,6 +7,7 @@ import sqlite3
 import time
 from collections import Counter
 from contextlib import closing
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import event, select
@@ -347,6 +348,35 @@ def test_many_new_members_at_one_table_are_flagged_and_pay_only_when_released(
         assert types.count("game.released") == 1
 
 
+def test_new_members_who_take_coupons_and_never_pay_are_flagged_on_their_phone(
+    games: GamesDomain,
+) -> None:
+    """One person joining with new phone numbers on one phone for the welcome coupon and the
+    scan-QR gift, never paying: the second such member's gift waits for staff. A member
+    who joined there and then paid a bill is a diner, not a farm."""
+
+    def scan(member: str, phone: str, n: int) -> dict[str, object]:
+        table = "A1" if phone == farm else "B1"  # apart: 3 new members at a table is a flag too
+        player = Player(table, table, 0.0, phone, member)
+        return games.scan("scan", f"play-unpaid-0000000{n}", player).public
+
+    farm, diner = "sess-farm-000000000", "sess-diner-00000000"
+    first = scan(_join(games, "13200132000"), farm, 1)
+    assert first["status"] != "flagged"
+    second = scan(_join(games, "13200132001"), farm, 2)
+    assert second["status"] == "flagged"
+    [held] = games.staff_view()["flagged"]
+    assert held["flag"].startswith("一部手机上2位新会员领券后从未消费 / ")
+    assert held["flag"].endswith("2 new members on one phone took coupons and never paid a bill")
+    with games.hub.reads() as s:  # the flagged gift gave nothing yet
+        assert not s.scalars(select(Coupon).where(Coupon.source == "game:scan")).all()
+
+    paying = _join(games, "13200132002")
+    assert scan(paying, diner, 3)["status"] != "flagged"
+    _pay(games, "A2", paying)
+    assert scan(_join(games, "13200132003"), diner, 4)["status"] != "flagged"
+
+
 def test_a_paused_campaign_plays_nothing(games: GamesDomain) -> None:
     games.pause("wheel", True, STAFF)
     member = _join(games, "13200132000")
@@ -384,6 +414,10 @@ def test_a_spin_reads_by_index_whatever_the_store_and_campaign_have_behind_them(
     event.listen(engine, "connect", trace)
     try:
         assert games.play("wheel", "play-000000000000001", player).public["status"] == "paid"
+        # A party that paid without a member, the phone's new member playing: the check for
+        # new members who never paid runs too.
+        unpaid = replace(_pay(games, "A2", None), member_id=_join(games, "13800138002"))
+        assert games.play("wheel", "play-000000000000002", unpaid).public["status"] == "paid"
     finally:
         event.remove(engine, "connect", trace)
         engine.dispose()
