@@ -11,6 +11,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,29 +57,65 @@ BUSY_TIMEOUT_S = 10.0  # as PRAGMA busy_timeout above
 
 
 class WriteTurn:
-    """The hub's threads take turns at SQLite's write lock in this process first.
+    """The hub's writers take turns at SQLite's write lock, across its threads and processes.
 
     Left to SQLite, a writer that finds the lock held sleeps by its busy handler's steps (1, 2,
     5, 10, 15, 20, 25 … ms) and looks again: one that came 1 ms into another's 10 ms
-    transaction wakes at 18 ms. A lock here wakes the next writer as the last one's connection
-    is handed back (just after its commit). SQLite's lock still guards against other
-    processes (a backup, `smartstore restore`); a writer that cannot get its turn within the
-    busy timeout goes on to SQLite's wait, as before.
+    transaction wakes at 18 ms. Here a writer takes its process's turn (a lock) and then the
+    database's (an flock on `<database>-turn`, which the hub's draw process takes too:
+    edge/games/drawer.py), and the next writer goes as the last one's connection is handed
+    back (just after its commit): a waiting thread at once, a waiting process within
+    TURN_POLL_MAX_S. Measured: a spin in the draw process waited 60-75 ms on the busy handler
+    while the hub's printer marked a ticket printed. SQLite's lock still guards against what
+    does not take turns (a backup, `smartstore restore`); a writer that cannot get its turn
+    within the busy timeout goes on to SQLite's wait, as before.
     """
 
     KEY = "smartstore_write_turn"
+    FILE_KEY = "smartstore_write_turn_file"
 
-    def __init__(self) -> None:
+    def __init__(self, path: Path | None = None) -> None:
         self._lock = threading.Lock()  # not an RLock: a connection may be handed back by GC
+        self._fd: int | None = None
+        if path is not None:
+            try:
+                self._fd = os.open(f"{path}{TURN_SUFFIX}", os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                # A turn file another user made (a command run as root): the turns are then
+                # SQLite's busy handler's across processes, as before, never a hub that
+                # cannot start.
+                log.warning("no write turns across processes (%s): %s", path, exc)
+        if self._fd is not None:
+            # Closed with the engine (its listeners hold this object), not left open per engine.
+            weakref.finalize(self, os.close, self._fd)
 
     def begin(self, conn: Connection) -> None:
         if not conn.info.get(self.KEY) and self._lock.acquire(timeout=BUSY_TIMEOUT_S):
             conn.info[self.KEY] = True
+            if self._take_file_turn():
+                conn.info[self.FILE_KEY] = True
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
             self._give_back(conn.info)
             raise
+
+    def _take_file_turn(self) -> bool:
+        """The database's turn (another process's writer may hold it): asked again every
+        fraction of a millisecond, up to the busy timeout. flock has no timeout of its own."""
+        if self._fd is None:
+            return False
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        pause = TURN_POLL_MIN_S
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(pause)
+                pause = min(pause * 2, TURN_POLL_MAX_S)
 
     def free(self) -> bool:
         """Nobody's turn (for tests: a turn never handed back would stall every writer)."""
@@ -91,8 +128,18 @@ class WriteTurn:
         self._give_back(record.info)
 
     def _give_back(self, info: dict[Any, Any]) -> None:
+        if info.pop(self.FILE_KEY, False) and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
         if info.pop(self.KEY, False):
             self._lock.release()
+
+
+# The database's write turn across processes: a file beside it (as SQLite's -wal and -shm).
+TURN_SUFFIX = "-turn"
+# How often a writer asks again for a turn another process holds: from this, doubling, to the
+# max (a transaction of the hub's is a few ms; the max bounds both the wait and the asking).
+TURN_POLL_MIN_S = 0.0002
+TURN_POLL_MAX_S = 0.001
 
 
 WRITE_TURNS: "weakref.WeakKeyDictionary[Engine, WriteTurn]" = weakref.WeakKeyDictionary()
@@ -114,7 +161,7 @@ def make_engine(path: Path, *, for_writes: bool = False) -> Engine:
     event.listen(engine, "connect", _on_connect)
     if for_writes:
         event.listen(engine, "connect", _autocommit_driver)
-        turn = WRITE_TURNS[engine] = WriteTurn()
+        turn = WRITE_TURNS[engine] = WriteTurn(path)
         event.listen(engine, "begin", turn.begin)
         for handed_back in ("checkin", "invalidate", "close"):
             event.listen(engine, handed_back, turn.handed_back)

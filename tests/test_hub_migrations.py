@@ -10,6 +10,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from sqlalchemy import create_engine
 import edge.domains  # noqa: F401 - every domain's tables on Base.metadata
 from devices.virtual_printer import VirtualPrinter
 from edge.db import Base, SchemaTooNew, SchemaTooOld, migrate
+from edge.orders.service import local_day
 from smartstore.settings_env import as_environment
 from tests.ordering import STATIONS, TEA
 from tests.support import hub_settings, make_inventory, run_hub_thread, start_broker, wait_until
@@ -78,6 +81,10 @@ def test_a_database_of_the_release_before_migrations_upgrades_with_nothing_lost(
     db = settings.db_path
     db.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(FIXTURE, db)
+    # The lunch was the fixture's day (2026-11-28); the upgrade is tested in the middle of
+    # it, whatever today is: its orders are today's, so the day's numbering must go on.
+    with closing(sqlite3.connect(db)) as conn, conn:
+        conn.execute("UPDATE orders SET day = ?", (local_day(time.time()),))
     before = snapshot(db)
     hub = run_hub_thread(settings)
     try:

@@ -73,7 +73,9 @@ class GamesDomain(Domain):
         # The diners' spins, decided in a process of their own (started with the hub when a
         # wheel or quiz runs here, else at the first spin).
         self._drawer = (
-            DrawProcess(hub.settings.db_path) if hub.settings.games_draw_process else None
+            DrawProcess(hub.settings.db_path, self._rules_now)
+            if hub.settings.games_draw_process
+            else None
         )
 
     def start(self) -> None:
@@ -205,6 +207,9 @@ class GamesDomain(Domain):
                 raise game_errors.bill_played() from None
         self._after(outcome)
         return outcome
+
+    def _rules_now(self) -> tuple[Rules, CampaignsConfig, tuple[object, ...]]:
+        return self.rules(), self.config, self._rules_version()
 
     def _rules_version(self) -> tuple[object, ...]:
         """What the rules are made of: the draw process is sent them again when one is

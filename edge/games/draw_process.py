@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +54,13 @@ class _Link:
                 self.proc.wait(timeout=const.DRAW_PROCESS_STOP_S)
 
 
+RulesNow = Callable[[], tuple[Rules, CampaignsConfig, tuple[object, ...]]]
+
+
 class DrawProcess:
-    def __init__(self, database: Path) -> None:
+    def __init__(self, database: Path, rules_now: RulesNow) -> None:
         self._database = database
+        self._rules_now = rules_now  # sent as the process is ready: it warms up with them
         self._link: _Link | None = None
         self._readers: set[asyncio.Task[None]] = set()
         self._spawned_at = float("-inf")
@@ -103,6 +108,10 @@ class DrawProcess:
                 (size,) = HEADER.unpack(await reader.readexactly(HEADER.size))
                 message = pickle.loads(await reader.readexactly(size))  # noqa: S301 - our child
                 if message[0] == "ready":
+                    try:
+                        self._send_rules(link, *self._rules_now())
+                    except Exception:  # sent with the first spin instead
+                        log.exception("the draw process was not sent the rules as it started")
                     link.ready = True
                 elif (waiting := link.waiting.pop(message[1], None)) and not waiting.done():
                     waiting.set_result(message)
@@ -132,12 +141,7 @@ class DrawProcess:
         link = self._link
         if link is None or not link.ready or link.writer is None:
             return None
-        if len(version) != len(link.sent_rules) or any(
-            a is not b for a, b in zip(version, link.sent_rules, strict=True)
-        ):
-            # The same stream: the process has these rules before the spin that follows.
-            link.writer.write(frame(("rules", rules, campaigns)))
-            link.sent_rules = version
+        self._send_rules(link, rules, campaigns, version)
         rid = next(self._ids)
         future: asyncio.Future[tuple[Any, ...]] = asyncio.get_running_loop().create_future()
         link.waiting[rid] = future
@@ -162,6 +166,20 @@ class DrawProcess:
         if kind == "gone":
             return None
         raise RuntimeError(f"the draw process could not decide a spin: {answer[2]}")
+
+    @staticmethod
+    def _send_rules(
+        link: _Link, rules: Rules, campaigns: CampaignsConfig, version: tuple[object, ...]
+    ) -> None:
+        """Unless the process has these: on the same stream, so it has them before the spin
+        that follows."""
+        if link.writer is None:
+            return
+        if len(version) != len(link.sent_rules) or any(
+            a is not b for a, b in zip(version, link.sent_rules, strict=True)
+        ):
+            link.writer.write(frame(("rules", rules, campaigns)))
+            link.sent_rules = version
 
     def stop(self) -> None:
         """From the hub's shutdown (not the event loop): the process ends, its pipe closes."""

@@ -2,6 +2,8 @@
 `WriteTurn`): the turn must come back however a transaction ends, or every writer after it
 would wait out the busy timeout — the hub stuck."""
 
+import fcntl
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +12,25 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 
-from edge.db import WRITE_TURNS, make_engine
+from edge.db import TURN_SUFFIX, WRITE_TURNS, make_engine
+
+
+def engine_path(engine: Engine) -> Path:
+    assert engine.url.database is not None
+    return Path(engine.url.database).parent
+
+
+def _other_process_may_write(tmp_path: Path) -> bool:
+    """Whether another process (the hub's draw process) could take the database's turn now:
+    its file lock, as that process's own open file takes it."""
+    fd = os.open(tmp_path / f"hub.sqlite3{TURN_SUFFIX}", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)  # closing drops the lock
+    return True
 
 
 @pytest.fixture
@@ -66,6 +86,7 @@ def test_the_turn_comes_back_however_a_transaction_ends(
 ) -> None:
     end(engine)
     assert WRITE_TURNS[engine].free()
+    assert _other_process_may_write(engine_path(engine))
     assert _writes_soon(engine, 100)
 
 
@@ -73,6 +94,8 @@ def test_a_writer_waits_for_the_one_writing_then_goes(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO t (id) VALUES (10)"))
         assert not _writes_soon(engine, 11, within_s=0.3)  # waits for this transaction
+        # So does another process: the database's turn is this transaction's.
+        assert not _other_process_may_write(engine_path(engine))
     with engine.connect() as conn:
         # The waiting writer went as soon as this one committed: its row is there.
         assert _writes_soon(engine, 12)
