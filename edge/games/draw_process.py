@@ -37,8 +37,9 @@ DRAWER = "edge.games.drawer"
 class _Link:
     """One started process and what the hub holds of it; a new one for each start."""
 
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], sock: socket.socket) -> None:
         self.proc = proc
+        self.sock = sock  # the hub's end (the loop's transport owns it; stop shuts it down)
         self.writer: asyncio.StreamWriter | None = None
         self.ready = False
         self.waiting: dict[int, asyncio.Future[tuple[Any, ...]]] = {}
@@ -95,7 +96,7 @@ class DrawProcess:
             return
         finally:
             theirs.close()
-        self._link = link = _Link(proc)
+        self._link = link = _Link(proc, ours)
         task = loop.create_task(self._read(link, ours))
         self._readers.add(task)
         task.add_done_callback(self._readers.discard)
@@ -188,12 +189,15 @@ class DrawProcess:
         if link is None:
             return
         link.ready = False
+        # Its end of the pair reads end-of-file: it ends (it ignores SIGTERM, which systemd
+        # sends the whole unit). A shutdown, not a close: the loop's transport owns the
+        # socket, and sees the end too.
+        with contextlib.suppress(OSError):
+            link.sock.shutdown(socket.SHUT_RDWR)
         if link.proc.poll() is None:
-            link.proc.terminate()
             try:
                 link.proc.wait(timeout=const.DRAW_PROCESS_STOP_S)
             except subprocess.TimeoutExpired:
                 link.proc.kill()
                 link.proc.wait()
-        # The loop's reader sees the pipe close and closes its end.
         link.read.wait(timeout=const.DRAW_PROCESS_STOP_S)

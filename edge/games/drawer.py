@@ -21,7 +21,7 @@ Like the hub's own group commit (edge/games/batch.py): the spins that arrived to
 one transaction, each in its savepoint, and nobody is answered before the commit. The write
 lock is SQLite's, shared with the hub's own writers (BEGIN IMMEDIATE): every count a play is
 judged by is read under it, so stock, budget and limits hold across the two processes.
-The process ends when the hub closes its end of the pair (or on SIGTERM).
+The process ends when the hub closes its end of the pair (its stop, or its death).
 """
 
 import gc
@@ -172,9 +172,11 @@ def serve(sock: socket.socket, sessions: sessionmaker[Session]) -> None:
 
 def main(argv: list[str]) -> None:
     fd, database = int(argv[0]), Path(argv[1])
-    # Ctrl-C in the hub's terminal reaches this process too: the hub stops it (SIGTERM, or
-    # its end of the pair closes).
+    # Ctrl-C in the hub's terminal, and systemd's SIGTERM to the whole unit, reach this
+    # process too: it ends when the hub closes its end of the pair, as the hub's stop does
+    # (or its death: the kernel closes it), never before the hub (which would start another).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     engine = make_engine(database, for_writes=True)
     configure_mappers()  # the ORM's one-time set-up (11 ms here), before the first spin
