@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Result, select
+from sqlalchemy.orm import Session
 
 from cloud.api.deps import SessionDep
 from cloud.api.errors import errors
@@ -53,11 +54,6 @@ def campaign_report(
     """Per campaign and store: plays, winners per prize, cost, held plays, members, bills, and
     the game coupons given and redeemed."""
     types = [GAME_PLAYED, GAME_RELEASED, COUPON_ISSUED, COUPON_REDEEMED]
-    query = select(IngestedEvent.store_id, IngestedEvent.type, IngestedEvent.data).where(
-        IngestedEvent.type.in_(types), IngestedEvent.occurred_at >= since
-    )
-    if until is not None:
-        query = query.where(IngestedEvent.occurred_at < until)
     plays: dict[tuple[str, str], dict[str, dict[str, object]]] = defaultdict(dict)
     # What each campaign may do once at a store (a bill, or a member for scan-QR), and the
     # play that did it: the play id is the phone's, so a second id for the same bill (a
@@ -67,7 +63,7 @@ def campaign_report(
     decided: dict[tuple[str, str], bool] = {}
     coupon_campaign: dict[str, str] = {}
     redeemed: set[str] = set()
-    for store, kind, data in session.execute(query.order_by(IngestedEvent.id)):
+    for store, kind, data in _events(session, types, since, until):
         if kind == GAME_PLAYED:
             play, campaign = str(data["play"]), str(data["campaign"])
             if once.setdefault((campaign, store, _once_key(data)), play) == play:
@@ -150,14 +146,9 @@ def flagged_plays(
     """The plays the stores' hubs held as farmed, newest first: why (new members at one
     table, one phone for many members, new members who took coupons and never paid), and
     what the store's staff decided."""
-    query = select(IngestedEvent.store_id, IngestedEvent.type, IngestedEvent.data).where(
-        IngestedEvent.type.in_([GAME_PLAYED, GAME_RELEASED]), IngestedEvent.occurred_at >= since
-    )
-    if until is not None:
-        query = query.where(IngestedEvent.occurred_at < until)
     held: dict[tuple[str, str], FlaggedPlay] = {}
     decided: dict[tuple[str, str], tuple[bool, str]] = {}
-    for store, kind, data in session.execute(query.order_by(IngestedEvent.id)):
+    for store, kind, data in _events(session, [GAME_PLAYED, GAME_RELEASED], since, until):
         play = str(data["play"])
         if kind == GAME_RELEASED:
             decided[(store, play)] = (bool(data["paid"]), str(data.get("by", "")))
@@ -182,6 +173,18 @@ def flagged_plays(
     if format == "csv":
         return csv_response(rows, FlaggedPlay, "campaign-flags.csv")
     return rows
+
+
+def _events(
+    session: Session, types: list[str], since: float, until: float | None
+) -> Result[str, str, Any]:
+    """(store, type, data) of the events of these types in [since, until), as ingested."""
+    query = select(IngestedEvent.store_id, IngestedEvent.type, IngestedEvent.data).where(
+        IngestedEvent.type.in_(types), IngestedEvent.occurred_at >= since
+    )
+    if until is not None:
+        query = query.where(IngestedEvent.occurred_at < until)
+    return session.execute(query.order_by(IngestedEvent.id))
 
 
 def _once_key(data: dict[str, Any]) -> str:

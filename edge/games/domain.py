@@ -193,11 +193,11 @@ class GamesDomain(Domain):
         asked = plays.Spin(
             campaign.id, play_id, signed.table, signed.version, asker.session, member_id
         )
-        rules = self.rules()
+        rules, campaigns, version = self._rules_now()
         outcome = None
         if self._drawer is not None:
             self._drawer.spawn()  # again, if it ended
-            outcome = await self._drawer.spin(asked, rules, self.config, self._rules_version())
+            outcome = await self._drawer.spin(asked, rules, campaigns, version)
         if outcome is None:
             try:
                 outcome = await self._group.run_async(
@@ -209,7 +209,11 @@ class GamesDomain(Domain):
         return outcome
 
     def _rules_now(self) -> tuple[Rules, CampaignsConfig, tuple[object, ...]]:
-        return self.rules(), self.config, self._rules_version()
+        """The rules, the campaigns and what they are made of. The version is read first: a
+        config applied meanwhile makes the rules newer than it, and the next spin sends them
+        again; read last, it could record the new version beside old rules for good."""
+        version = self._rules_version()
+        return self.rules(), self.config, version
 
     def _rules_version(self) -> tuple[object, ...]:
         """What the rules are made of: the draw process is sent them again when one is
